@@ -1,0 +1,53 @@
+//! ApiVersions (key 18): the advertised ranges come straight from the handler registry.
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+
+use super::{encode_frame, DispatchError, Handler, Reply, RequestContext, HANDLERS, NONE};
+
+pub struct ApiVersions;
+
+fn advertised() -> Vec<ApiVersion> {
+    HANDLERS
+        .iter()
+        .map(|e| {
+            ApiVersion::default()
+                .with_api_key(e.key as i16)
+                .with_min_version(e.min_version)
+                .with_max_version(e.max_version)
+        })
+        .collect()
+}
+
+impl Handler for ApiVersions {
+    type Request = ApiVersionsRequest;
+    type Response = ApiVersionsResponse;
+    const KEY: ApiKey = ApiKey::ApiVersions;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 4;
+
+    fn handle(_ctx: &RequestContext, _req: ApiVersionsRequest) -> Reply<ApiVersionsResponse> {
+        Reply::Now(
+            ApiVersionsResponse::default()
+                .with_error_code(NONE)
+                .with_api_keys(advertised()),
+        )
+    }
+
+    fn error_response(_req: &ApiVersionsRequest, code: i16) -> ApiVersionsResponse {
+        ApiVersionsResponse::default()
+            .with_error_code(code)
+            .with_api_keys(advertised())
+    }
+}
+
+/// KIP-511: a client asking with a newer ApiVersions version than we serve gets a v0
+/// response carrying UNSUPPORTED_VERSION and our ranges, so it can retry with one we know.
+pub fn unsupported_version_frame(correlation_id: i32) -> Result<Bytes, DispatchError> {
+    let resp = ApiVersionsResponse::default()
+        .with_error_code(ResponseError::UnsupportedVersion.code())
+        .with_api_keys(advertised());
+    encode_frame(ApiKey::ApiVersions, 0, correlation_id, &resp)
+}

@@ -1,0 +1,65 @@
+//! CreatePartitions (key 37): grows a topic's partition count (never shrinks).
+
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+
+pub struct CreatePartitions;
+
+impl Handler for CreatePartitions {
+    type Request = CreatePartitionsRequest;
+    type Response = CreatePartitionsResponse;
+    const KEY: ApiKey = ApiKey::CreatePartitions;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 3;
+
+    fn handle(
+        ctx: &RequestContext,
+        req: CreatePartitionsRequest,
+    ) -> Reply<CreatePartitionsResponse> {
+        let node = ctx.broker.config.node_id;
+        let results =
+            req.topics
+                .iter()
+                .map(|t| {
+                    let r = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+                    let bad_assignment = t.assignments.iter().flatten().any(|a| {
+                        a.broker_ids.iter().any(|b| b.0 != node) || a.broker_ids.is_empty()
+                    });
+                    if bad_assignment {
+                        return r
+                            .with_error_code(E::InvalidReplicaAssignment.code())
+                            .with_error_message(Some(sb(format!(
+                                "Assignments may only name broker {node}"
+                            ))));
+                    }
+                    match ctx
+                        .broker
+                        .topics
+                        .add_partitions(&t.name.0, t.count, req.validate_only)
+                    {
+                        Ok(()) => r.with_error_code(NONE),
+                        Err(e) => r
+                            .with_error_code(e.code())
+                            .with_error_message(Some(sb(e.to_string()))),
+                    }
+                })
+                .collect();
+        Reply::Now(CreatePartitionsResponse::default().with_results(results))
+    }
+
+    fn error_response(req: &CreatePartitionsRequest, code: i16) -> CreatePartitionsResponse {
+        let results = req
+            .topics
+            .iter()
+            .map(|t| {
+                CreatePartitionsTopicResult::default()
+                    .with_name(t.name.clone())
+                    .with_error_code(code)
+            })
+            .collect();
+        CreatePartitionsResponse::default().with_results(results)
+    }
+}

@@ -1,0 +1,95 @@
+//! DeleteTopics (key 20): by name (all versions) or by topic id (v6+).
+
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{ApiKey, DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use uuid::Uuid;
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::broker::Broker;
+
+pub struct DeleteTopics;
+
+fn result(
+    name: Option<TopicName>,
+    id: Uuid,
+    code: i16,
+    message: Option<String>,
+    version: i16,
+) -> DeletableTopicResult {
+    let mut r = DeletableTopicResult::default()
+        .with_name(name)
+        .with_error_code(code)
+        .with_error_message(message.map(sb));
+    if version >= 6 {
+        r.topic_id = id;
+    }
+    r
+}
+
+fn delete_by_name(broker: &Broker, name: TopicName, version: i16) -> DeletableTopicResult {
+    match broker.topics.delete(&name.0) {
+        Ok(id) => result(Some(name), id, NONE, None, version),
+        Err(e) => result(
+            Some(name),
+            Uuid::nil(),
+            e.code(),
+            Some(e.to_string()),
+            version,
+        ),
+    }
+}
+
+impl Handler for DeleteTopics {
+    type Request = DeleteTopicsRequest;
+    type Response = DeleteTopicsResponse;
+    const KEY: ApiKey = ApiKey::DeleteTopics;
+    const MIN_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 6;
+
+    fn handle(ctx: &RequestContext, req: DeleteTopicsRequest) -> Reply<DeleteTopicsResponse> {
+        let v = ctx.api_version;
+        let broker = &ctx.broker;
+        let responses = if v >= 6 {
+            req.topics
+                .into_iter()
+                .map(|t| match (t.name, t.topic_id.is_nil()) {
+                    (Some(_), false) => result(
+                        None,
+                        t.topic_id,
+                        E::InvalidRequest.code(),
+                        Some("Topic name and topic id cannot both be set".into()),
+                        v,
+                    ),
+                    (Some(name), true) => delete_by_name(broker, name, v),
+                    (None, _) => match broker.topics.get_by_id(&t.topic_id) {
+                        Some(topic) => {
+                            delete_by_name(broker, TopicName(sb(topic.name.to_string())), v)
+                        }
+                        None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
+                    },
+                })
+                .collect()
+        } else {
+            req.topic_names
+                .into_iter()
+                .map(|n| delete_by_name(broker, n, v))
+                .collect()
+        };
+        Reply::Now(DeleteTopicsResponse::default().with_responses(responses))
+    }
+
+    fn error_response(req: &DeleteTopicsRequest, code: i16) -> DeleteTopicsResponse {
+        let mut responses: Vec<_> = req
+            .topic_names
+            .iter()
+            .map(|n| result(Some(n.clone()), Uuid::nil(), code, None, 0))
+            .collect();
+        responses.extend(
+            req.topics
+                .iter()
+                .map(|t| result(t.name.clone(), t.topic_id, code, None, 6)),
+        );
+        DeleteTopicsResponse::default().with_responses(responses)
+    }
+}

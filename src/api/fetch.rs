@@ -1,0 +1,259 @@
+//! Fetch (key 1): reads whole batches from the log (bytes as stored, never re-encoded) with
+//! long-poll: if less than `min_bytes` is available, the request waits until an append
+//! advances a requested partition's high watermark or `max_wait_ms` passes. Fetch sessions
+//! are answered sessionless (session id 0), which every client supports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::select_all;
+use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{Handler, Reply, RequestContext, NONE};
+use crate::broker::Broker;
+use crate::log::partition::LEADER_EPOCH;
+use crate::log::{Partition, ReadError};
+
+pub struct Fetch;
+
+/// READ_COMMITTED isolation level.
+const READ_COMMITTED: i8 = 1;
+
+/// One requested partition, resolved once per request.
+struct Wanted {
+    index: i32,
+    part: Result<Arc<Partition>, i16>,
+    fetch_offset: i64,
+    max_bytes: usize,
+    leader_epoch: i32,
+}
+
+struct WantedTopic {
+    name: TopicName,
+    id: Uuid,
+    partitions: Vec<Wanted>,
+}
+
+struct Plan {
+    topics: Vec<WantedTopic>,
+    max_bytes: usize,
+    committed: bool,
+}
+
+fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
+    let topics = req
+        .topics
+        .iter()
+        .map(|ft| {
+            let (topic, missing) = if version >= 13 {
+                (
+                    broker.topics.get_by_id(&ft.topic_id),
+                    E::UnknownTopicId.code(),
+                )
+            } else {
+                (
+                    broker.topics.get(&ft.topic.0),
+                    E::UnknownTopicOrPartition.code(),
+                )
+            };
+            let partitions = ft
+                .partitions
+                .iter()
+                .map(|fp| Wanted {
+                    index: fp.partition,
+                    part: topic
+                        .as_ref()
+                        .and_then(|t| t.partition(fp.partition))
+                        .ok_or(if topic.is_some() {
+                            E::UnknownTopicOrPartition.code()
+                        } else {
+                            missing
+                        }),
+                    fetch_offset: fp.fetch_offset,
+                    max_bytes: fp.partition_max_bytes.max(0) as usize,
+                    leader_epoch: fp.current_leader_epoch,
+                })
+                .collect();
+            WantedTopic {
+                name: ft.topic.clone(),
+                id: ft.topic_id,
+                partitions,
+            }
+        })
+        .collect();
+    Plan {
+        topics,
+        max_bytes: req.max_bytes.max(0) as usize,
+        committed: req.isolation_level == READ_COMMITTED,
+    }
+}
+
+fn empty_partition(index: i32, code: i16) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(index)
+        .with_error_code(code)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+}
+
+/// Reads every requested partition once; returns the response parts and the bytes gathered.
+/// `any_error` is set when a partition failed (errors end a long-poll early, as in Kafka).
+fn read_all(plan: &Plan) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let mut total = 0usize;
+    let mut any_error = false;
+    let mut out = Vec::with_capacity(plan.topics.len());
+    for wt in &plan.topics {
+        let mut parts = Vec::with_capacity(wt.partitions.len());
+        for w in &wt.partitions {
+            let part = match &w.part {
+                Ok(p) => p,
+                Err(code) => {
+                    any_error = true;
+                    parts.push(empty_partition(w.index, *code));
+                    continue;
+                }
+            };
+            if w.leader_epoch > LEADER_EPOCH {
+                any_error = true;
+                parts.push(empty_partition(w.index, E::UnknownLeaderEpoch.code()));
+                continue;
+            }
+            let budget = plan.max_bytes.saturating_sub(total).min(w.max_bytes);
+            let aborted = plan.committed.then(Vec::new);
+            match part.read(w.fetch_offset, budget, total == 0) {
+                Ok(r) => {
+                    total += r.records.len();
+                    parts.push(
+                        PartitionData::default()
+                            .with_partition_index(w.index)
+                            .with_error_code(NONE)
+                            .with_high_watermark(r.offsets.high_watermark)
+                            .with_last_stable_offset(r.offsets.last_stable)
+                            .with_log_start_offset(r.offsets.log_start)
+                            .with_aborted_transactions(aborted)
+                            .with_records(Some(r.records)),
+                    );
+                }
+                Err(ReadError::OffsetOutOfRange {
+                    log_start,
+                    high_watermark,
+                    ..
+                }) => {
+                    any_error = true;
+                    parts.push(
+                        empty_partition(w.index, E::OffsetOutOfRange.code())
+                            .with_high_watermark(high_watermark)
+                            .with_last_stable_offset(high_watermark)
+                            .with_log_start_offset(log_start),
+                    );
+                }
+                Err(ReadError::Storage(e)) => {
+                    tracing::error!(topic = %part.topic, partition = w.index, "fetch read failed: {e}");
+                    any_error = true;
+                    parts.push(empty_partition(w.index, E::KafkaStorageError.code()));
+                }
+            }
+        }
+        out.push(
+            FetchableTopicResponse::default()
+                .with_topic(wt.name.clone())
+                .with_topic_id(wt.id)
+                .with_partitions(parts),
+        );
+    }
+    (out, total, any_error)
+}
+
+fn response(topics: Vec<FetchableTopicResponse>) -> FetchResponse {
+    FetchResponse::default()
+        .with_error_code(NONE)
+        .with_session_id(0)
+        .with_responses(topics)
+}
+
+impl Handler for Fetch {
+    type Request = FetchRequest;
+    type Response = FetchResponse;
+    const KEY: ApiKey = ApiKey::Fetch;
+    const MIN_VERSION: i16 = 4;
+    const MAX_VERSION: i16 = 17;
+
+    fn handle(ctx: &RequestContext, req: FetchRequest) -> Reply<FetchResponse> {
+        let v = ctx.api_version;
+        // We never create sessions: a client naming one is told it does not exist.
+        if v >= 7 && req.session_id != 0 {
+            return Reply::Now(
+                FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()),
+            );
+        }
+        if v >= 7 && req.session_epoch != 0 && req.session_epoch != -1 {
+            return Reply::Now(
+                FetchResponse::default().with_error_code(E::InvalidFetchSessionEpoch.code()),
+            );
+        }
+        let plan = resolve(&ctx.broker, &req, v);
+        // Subscribe before the first read so an append in between still wakes us.
+        let mut watchers: Vec<watch::Receiver<i64>> = plan
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .filter_map(|w| w.part.as_ref().ok().map(|p| p.subscribe()))
+            .collect();
+        let (topics, total, any_error) = read_all(&plan);
+        let min_bytes = req.min_bytes.max(0) as usize;
+        if total >= min_bytes.max(1) || any_error || req.max_wait_ms <= 0 || watchers.is_empty() {
+            return Reply::Now(response(topics));
+        }
+        let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms as u64);
+        Reply::Later(
+            async move {
+                let mut last = topics;
+                loop {
+                    let changed = select_all(watchers.iter_mut().map(|w| w.changed().boxed()));
+                    match tokio::time::timeout_at(deadline, changed).await {
+                        Err(_) => return response(last),
+                        Ok((Err(_), _, _)) => return response(last), // partition deleted
+                        Ok(_) => {}
+                    }
+                    for w in &mut watchers {
+                        w.borrow_and_update();
+                    }
+                    let (topics, total, any_error) = read_all(&plan);
+                    if total >= min_bytes.max(1) || any_error {
+                        return response(topics);
+                    }
+                    last = topics;
+                }
+            }
+            .boxed(),
+        )
+    }
+
+    fn error_response(req: &FetchRequest, code: i16) -> FetchResponse {
+        let topics = req
+            .topics
+            .iter()
+            .map(|ft| {
+                let parts = ft
+                    .partitions
+                    .iter()
+                    .map(|fp| empty_partition(fp.partition, code))
+                    .collect();
+                FetchableTopicResponse::default()
+                    .with_topic(ft.topic.clone())
+                    .with_topic_id(ft.topic_id)
+                    .with_partitions(parts)
+            })
+            .collect();
+        FetchResponse::default()
+            .with_error_code(code)
+            .with_responses(topics)
+    }
+}

@@ -1,0 +1,129 @@
+//! ListOffsets (key 2): earliest, latest, max-timestamp, and offset-by-timestamp (through the
+//! time index; only this path decodes records, of one batch).
+
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
+
+use super::{Handler, Reply, RequestContext, NONE};
+use crate::log::partition::LEADER_EPOCH;
+use crate::log::Partition;
+
+pub struct ListOffsets;
+
+pub const LATEST: i64 = -1;
+pub const EARLIEST: i64 = -2;
+pub const MAX_TIMESTAMP: i64 = -3;
+pub const EARLIEST_LOCAL: i64 = -4;
+pub const LATEST_TIERED: i64 = -5;
+
+fn answer(index: i32, code: i16, offset: i64, timestamp: i64) -> ListOffsetsPartitionResponse {
+    ListOffsetsPartitionResponse::default()
+        .with_partition_index(index)
+        .with_error_code(code)
+        .with_offset(offset)
+        .with_timestamp(timestamp)
+}
+
+/// `leader_epoch` exists from v4 on; the encoder rejects it when set for older versions.
+fn with_epoch(mut r: ListOffsetsPartitionResponse, version: i16) -> ListOffsetsPartitionResponse {
+    if version >= 4 && r.error_code == NONE && r.offset >= 0 {
+        r.leader_epoch = LEADER_EPOCH;
+    }
+    r
+}
+
+fn lookup(
+    part: &Partition,
+    index: i32,
+    timestamp: i64,
+    committed: bool,
+) -> ListOffsetsPartitionResponse {
+    let offsets = part.offsets();
+    let found = match timestamp {
+        LATEST => Ok(Some((
+            if committed {
+                offsets.last_stable
+            } else {
+                offsets.high_watermark
+            },
+            -1,
+        ))),
+        EARLIEST | EARLIEST_LOCAL => Ok(Some((offsets.log_start, -1))),
+        LATEST_TIERED => Ok(None),
+        MAX_TIMESTAMP => part.max_timestamp_offset(),
+        ts => part.offset_for_timestamp(ts.max(0)),
+    };
+    match found {
+        Ok(Some((offset, ts))) => answer(index, NONE, offset, ts),
+        Ok(None) => answer(index, NONE, -1, -1),
+        Err(e) => {
+            tracing::error!(topic = %part.topic, partition = index, "list offsets failed: {e}");
+            answer(index, E::KafkaStorageError.code(), -1, -1)
+        }
+    }
+}
+
+impl Handler for ListOffsets {
+    type Request = ListOffsetsRequest;
+    type Response = ListOffsetsResponse;
+    const KEY: ApiKey = ApiKey::ListOffsets;
+    const MIN_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 9;
+
+    fn handle(ctx: &RequestContext, req: ListOffsetsRequest) -> Reply<ListOffsetsResponse> {
+        let committed = req.isolation_level == 1;
+        let topics = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                let topic = ctx.broker.topics.get(&t.name.0);
+                let parts = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        match topic
+                            .as_ref()
+                            .and_then(|tp| tp.partition(p.partition_index))
+                        {
+                            None => {
+                                answer(p.partition_index, E::UnknownTopicOrPartition.code(), -1, -1)
+                            }
+                            Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                                answer(p.partition_index, E::UnknownLeaderEpoch.code(), -1, -1)
+                            }
+                            Some(part) => with_epoch(
+                                lookup(&part, p.partition_index, p.timestamp, committed),
+                                ctx.api_version,
+                            ),
+                        }
+                    })
+                    .collect();
+                ListOffsetsTopicResponse::default()
+                    .with_name(t.name)
+                    .with_partitions(parts)
+            })
+            .collect();
+        Reply::Now(ListOffsetsResponse::default().with_topics(topics))
+    }
+
+    fn error_response(req: &ListOffsetsRequest, code: i16) -> ListOffsetsResponse {
+        let topics = req
+            .topics
+            .iter()
+            .map(|t| {
+                let parts = t
+                    .partitions
+                    .iter()
+                    .map(|p| answer(p.partition_index, code, -1, -1))
+                    .collect();
+                ListOffsetsTopicResponse::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(parts)
+            })
+            .collect();
+        ListOffsetsResponse::default().with_topics(topics)
+    }
+}

@@ -1,0 +1,161 @@
+//! Metadata (key 3): brokers, cluster id, controller, topics with partitions, leaders and
+//! topic ids; auto-creates requested topics when the broker and the request allow it.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use uuid::Uuid;
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::broker::Broker;
+use crate::log::partition::LEADER_EPOCH;
+use crate::topic::{validate_name, Topic, TopicError};
+
+pub struct Metadata;
+
+/// The metadata entry of an existing topic.
+pub fn topic_entry(broker: &Broker, t: &Topic, version: i16) -> MetadataResponseTopic {
+    let node = BrokerId(broker.config.node_id);
+    let partitions = (0..t.partition_count())
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_error_code(NONE)
+                .with_partition_index(p)
+                .with_leader_id(node)
+                .with_leader_epoch(LEADER_EPOCH)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    let mut entry = MetadataResponseTopic::default()
+        .with_error_code(NONE)
+        .with_name(Some(TopicName(sb(t.name.to_string()))))
+        .with_is_internal(t.internal)
+        .with_partitions(partitions);
+    if version >= 10 {
+        entry.topic_id = t.id;
+    }
+    entry
+}
+
+fn error_entry(name: Option<String>, id: Uuid, code: i16, version: i16) -> MetadataResponseTopic {
+    let mut e = MetadataResponseTopic::default()
+        .with_error_code(code)
+        .with_name(name.map(|n| TopicName(sb(n))));
+    if version >= 10 {
+        e.topic_id = id;
+    }
+    e
+}
+
+impl Handler for Metadata {
+    type Request = MetadataRequest;
+    type Response = MetadataResponse;
+    const KEY: ApiKey = ApiKey::Metadata;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 13;
+
+    fn handle(ctx: &RequestContext, req: MetadataRequest) -> Reply<MetadataResponse> {
+        let broker = &ctx.broker;
+        let v = ctx.api_version;
+        let cfg = &broker.config;
+        // v0: an empty list means "all topics"; v1+: null means all, empty means none.
+        let all =
+            req.topics.is_none() || (v == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
+        let allow_auto = cfg.auto_create_topics_enable && (v < 4 || req.allow_auto_topic_creation);
+        let mut topics = Vec::new();
+        if all {
+            topics = broker
+                .topics
+                .list()
+                .iter()
+                .map(|t| topic_entry(broker, t, v))
+                .collect();
+        } else {
+            for rt in req.topics.unwrap_or_default() {
+                topics.push(match rt.name {
+                    Some(name) => lookup_or_create(broker, &name, allow_auto, v),
+                    None => match broker.topics.get_by_id(&rt.topic_id) {
+                        Some(t) => topic_entry(broker, &t, v),
+                        None => {
+                            error_entry(None, rt.topic_id, ResponseError::UnknownTopicId.code(), v)
+                        }
+                    },
+                });
+            }
+        }
+        let me = MetadataResponseBroker::default()
+            .with_node_id(BrokerId(cfg.node_id))
+            .with_host(sb(cfg.advertised_host.clone()))
+            .with_port(cfg.advertised_port);
+        Reply::Now(
+            MetadataResponse::default()
+                .with_brokers(vec![me])
+                .with_cluster_id(Some(sb(broker.cluster_id.clone())))
+                .with_controller_id(BrokerId(cfg.node_id))
+                .with_topics(topics),
+        )
+    }
+
+    fn error_response(req: &MetadataRequest, code: i16) -> MetadataResponse {
+        let topics = req
+            .topics
+            .iter()
+            .flatten()
+            .map(|t| {
+                MetadataResponseTopic::default()
+                    .with_error_code(code)
+                    .with_name(t.name.clone())
+            })
+            .collect();
+        MetadataResponse::default().with_topics(topics)
+    }
+}
+
+fn lookup_or_create(
+    broker: &Arc<Broker>,
+    name: &str,
+    allow_auto: bool,
+    v: i16,
+) -> MetadataResponseTopic {
+    if let Some(t) = broker.topics.get(name) {
+        return topic_entry(broker, &t, v);
+    }
+    if validate_name(name).is_err() {
+        return error_entry(
+            Some(name.to_string()),
+            Uuid::nil(),
+            ResponseError::InvalidTopicException.code(),
+            v,
+        );
+    }
+    if !allow_auto {
+        return error_entry(
+            Some(name.to_string()),
+            Uuid::nil(),
+            ResponseError::UnknownTopicOrPartition.code(),
+            v,
+        );
+    }
+    match broker.topics.create(name, -1, -1, &[], false) {
+        Ok(t) => topic_entry(broker, &t, v),
+        // Another request created it concurrently: answer with it.
+        Err(TopicError::AlreadyExists(_)) => match broker.topics.get(name) {
+            Some(t) => topic_entry(broker, &t, v),
+            None => error_entry(
+                Some(name.to_string()),
+                Uuid::nil(),
+                ResponseError::LeaderNotAvailable.code(),
+                v,
+            ),
+        },
+        Err(e) => {
+            tracing::warn!(topic = name, "auto-create failed: {e}");
+            error_entry(Some(name.to_string()), Uuid::nil(), e.code(), v)
+        }
+    }
+}

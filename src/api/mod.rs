@@ -1,0 +1,180 @@
+//! Kafka API handlers: one module per API, all with the same shape ([`Handler`]), registered
+//! once in [`HANDLERS`]. ApiVersions is generated from that table, so what is advertised is
+//! exactly what is implemented.
+//!
+//! A handler's `handle` runs inline, in request order, on the connection's task (so appends
+//! from one connection keep their order); anything that waits (fsync, long-poll) goes into
+//! the returned [`Reply::Later`] future, which runs concurrently while responses still leave
+//! in request order.
+
+pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_configs;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod produce;
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::future::BoxFuture;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::{ApiKey, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+use crate::broker::Broker;
+
+/// What a handler knows about the request besides its body.
+pub struct RequestContext {
+    pub broker: Arc<Broker>,
+    pub api_version: i16,
+    pub correlation_id: i32,
+    pub client_id: Option<String>,
+}
+
+/// A handler's answer: now, later (after waiting), or never (acks=0 produce).
+pub enum Reply<R> {
+    Now(R),
+    Later(BoxFuture<'static, R>),
+    None,
+}
+
+/// One Kafka API.
+pub trait Handler {
+    type Request: Decodable + Send + 'static;
+    type Response: Encodable + Send + 'static;
+    const KEY: ApiKey;
+    /// Inclusive version range served (and advertised).
+    const MIN_VERSION: i16;
+    const MAX_VERSION: i16;
+    fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
+    /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
+    fn error_response(req: &Self::Request, code: i16) -> Self::Response;
+}
+
+/// Type-erased handler result: an encoded response frame, or a future producing one.
+pub enum Dispatch {
+    Ready(Bytes),
+    Later(BoxFuture<'static, Option<Bytes>>),
+    NoResponse,
+}
+
+/// Failure to handle a frame at all; the connection is closed.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("cannot decode {api:?} v{version} request: {source}")]
+    Decode {
+        api: ApiKey,
+        version: i16,
+        source: anyhow::Error,
+    },
+    #[error("cannot encode {api:?} v{version} response: {source}")]
+    Encode {
+        api: ApiKey,
+        version: i16,
+        source: anyhow::Error,
+    },
+}
+
+/// One row of the handler registry.
+pub struct ApiEntry {
+    pub key: ApiKey,
+    pub min_version: i16,
+    pub max_version: i16,
+    pub run: fn(&RequestContext, Bytes) -> Result<Dispatch, DispatchError>,
+}
+
+const fn entry<H: Handler>() -> ApiEntry {
+    ApiEntry {
+        key: H::KEY,
+        min_version: H::MIN_VERSION,
+        max_version: H::MAX_VERSION,
+        run: run::<H>,
+    }
+}
+
+/// Every API Brook serves, in API key order.
+pub static HANDLERS: &[ApiEntry] = &[
+    entry::<produce::Produce>(),
+    entry::<fetch::Fetch>(),
+    entry::<list_offsets::ListOffsets>(),
+    entry::<metadata::Metadata>(),
+    entry::<api_versions::ApiVersions>(),
+    entry::<create_topics::CreateTopics>(),
+    entry::<delete_topics::DeleteTopics>(),
+    entry::<init_producer_id::InitProducerId>(),
+    entry::<describe_configs::DescribeConfigs>(),
+    entry::<create_partitions::CreatePartitions>(),
+];
+
+pub fn lookup(key: i16) -> Option<&'static ApiEntry> {
+    HANDLERS.iter().find(|e| e.key as i16 == key)
+}
+
+/// Encodes `4-byte length | response header | body` for one response.
+pub fn encode_frame<R: Encodable>(
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    resp: &R,
+) -> Result<Bytes, DispatchError> {
+    let header_version = api.response_header_version(version);
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let err = |source| DispatchError::Encode {
+        api,
+        version,
+        source,
+    };
+    let size = header.compute_size(header_version).map_err(err)?
+        + resp.compute_size(version).map_err(err)?;
+    let mut buf = BytesMut::with_capacity(4 + size);
+    buf.put_i32(size as i32);
+    header.encode(&mut buf, header_version).map_err(err)?;
+    resp.encode(&mut buf, version).map_err(err)?;
+    Ok(buf.freeze())
+}
+
+fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, DispatchError> {
+    let version = ctx.api_version;
+    let req = H::Request::decode(&mut body, version).map_err(|source| DispatchError::Decode {
+        api: H::KEY,
+        version,
+        source,
+    })?;
+    let cid = ctx.correlation_id;
+    if !(H::MIN_VERSION..=H::MAX_VERSION).contains(&version) {
+        let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
+        return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp)?));
+    }
+    Ok(match H::handle(ctx, req) {
+        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp)?),
+        Reply::Later(fut) => Dispatch::Later(Box::pin(async move {
+            let resp = fut.await;
+            match encode_frame(H::KEY, version, cid, &resp) {
+                Ok(frame) => Some(frame),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    None
+                }
+            }
+        })),
+        Reply::None => Dispatch::NoResponse,
+    })
+}
+
+/// `StrBytes` from any string.
+pub fn sb(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// Error code for "no error".
+pub const NONE: i16 = 0;
+
+/// Kafka error code for an error enum variant.
+pub fn code(e: ResponseError) -> i16 {
+    e.code()
+}

@@ -1,0 +1,179 @@
+//! Produce (key 0): validate each partition's record batch (header + CRC32C, never the
+//! individual records), append it verbatim with broker-assigned offsets, and acknowledge per
+//! `acks` once the configured durability is met.
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::log::batch::{self, BatchError};
+use crate::log::{AppendError, AppendResult, Partition};
+use crate::producer::state::ProducerError;
+
+pub struct Produce;
+
+fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(code)
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+        .with_error_message(message.map(sb))
+}
+
+fn batch_error_code(e: &BatchError) -> i16 {
+    match e {
+        BatchError::Truncated | BatchError::CrcMismatch { .. } => E::CorruptMessage.code(),
+        BatchError::UnsupportedMagic(_) | BatchError::Invalid(_) => E::InvalidRecord.code(),
+    }
+}
+
+fn append_error_code(e: &AppendError) -> i16 {
+    match e {
+        AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
+        AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
+        AppendError::Producer(ProducerError::OutOfOrder { .. }) => {
+            E::OutOfOrderSequenceNumber.code()
+        }
+        AppendError::Storage(_) => E::KafkaStorageError.code(),
+    }
+}
+
+/// Validates and appends one partition's payload.
+fn produce_partition(
+    part: &Partition,
+    records: Option<bytes::Bytes>,
+) -> Result<AppendResult, (i16, String)> {
+    let records = records.ok_or((
+        E::InvalidRecord.code(),
+        "produce request carries no records".to_string(),
+    ))?;
+    let mut batches =
+        batch::split_batches(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+    if batches.len() != 1 {
+        return Err((
+            E::InvalidRecord.code(),
+            "Produce requests (v3+) must carry exactly one record batch per partition".into(),
+        ));
+    }
+    let (header, bytes) = batches.pop().expect("exactly one batch");
+    batch::validate_produced(&header).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+    if header.is_transactional() {
+        return Err((
+            E::InvalidTxnState.code(),
+            "transactional produce needs a transaction (not yet supported)".into(),
+        ));
+    }
+    part.append(header, bytes)
+        .map_err(|e| (append_error_code(&e), e.to_string()))
+}
+
+impl Handler for Produce {
+    type Request = ProduceRequest;
+    type Response = ProduceResponse;
+    const KEY: ApiKey = ApiKey::Produce;
+    const MIN_VERSION: i16 = 3;
+    const MAX_VERSION: i16 = 11;
+
+    fn handle(ctx: &RequestContext, req: ProduceRequest) -> Reply<ProduceResponse> {
+        if !matches!(req.acks, 0 | 1 | -1) {
+            return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
+        }
+        let broker = &ctx.broker;
+        let mut appended: Vec<Arc<Partition>> = Vec::new();
+        let mut responses = Vec::with_capacity(req.topic_data.len());
+        for td in req.topic_data {
+            let topic = broker.topics.get(&td.name.0);
+            let mut parts = Vec::with_capacity(td.partition_data.len());
+            for pd in td.partition_data {
+                let Some(part) = topic.as_ref().and_then(|t| t.partition(pd.index)) else {
+                    parts.push(partition_error(
+                        pd.index,
+                        E::UnknownTopicOrPartition.code(),
+                        None,
+                    ));
+                    continue;
+                };
+                match produce_partition(&part, pd.records) {
+                    Ok(r) => {
+                        // A duplicate's original may still await its fsync: wait for it too.
+                        appended.push(part.clone());
+                        parts.push(
+                            PartitionProduceResponse::default()
+                                .with_index(pd.index)
+                                .with_error_code(NONE)
+                                .with_base_offset(r.base_offset)
+                                .with_log_append_time_ms(r.log_append_time)
+                                .with_log_start_offset(r.log_start_offset),
+                        );
+                    }
+                    Err((code, message)) => {
+                        tracing::debug!(topic = %td.name.0, partition = pd.index, code, "produce rejected: {message}");
+                        parts.push(partition_error(pd.index, code, Some(message)));
+                    }
+                }
+            }
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(td.name)
+                    .with_partition_responses(parts),
+            );
+        }
+        if req.acks == 0 {
+            return Reply::None;
+        }
+        let resp = ProduceResponse::default().with_responses(responses);
+        if appended.is_empty() || broker.config.durability != crate::config::Durability::Sync {
+            return Reply::Now(resp);
+        }
+        let broker = broker.clone();
+        Reply::Later(
+            async move {
+                let mut resp = resp;
+                if let Err(e) = broker.commit(appended.clone()).await {
+                    tracing::error!("fsync before acknowledging failed: {e}");
+                    for t in &mut resp.responses {
+                        for p in &mut t.partition_responses {
+                            if appended
+                                .iter()
+                                .any(|a| *a.topic == *t.name.0 && a.index == p.index)
+                                && p.error_code == NONE
+                            {
+                                *p = partition_error(
+                                    p.index,
+                                    E::KafkaStorageError.code(),
+                                    Some(e.clone()),
+                                );
+                            }
+                        }
+                    }
+                }
+                resp
+            }
+            .boxed(),
+        )
+    }
+
+    fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
+        let responses = req
+            .topic_data
+            .iter()
+            .map(|td| {
+                let parts = td
+                    .partition_data
+                    .iter()
+                    .map(|pd| partition_error(pd.index, code, None))
+                    .collect();
+                TopicProduceResponse::default()
+                    .with_name(td.name.clone())
+                    .with_partition_responses(parts)
+            })
+            .collect();
+        ProduceResponse::default().with_responses(responses)
+    }
+}

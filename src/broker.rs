@@ -1,0 +1,129 @@
+//! The broker: configuration, topic registry, producer ids and durability machinery, shared
+//! by every connection. Also owns the background maintenance job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{BrokerConfig, Durability};
+use crate::log::flush::{flush_all, GroupCommit, DEFAULT_TICK};
+use crate::producer::ids::ProducerIdAllocator;
+use crate::topic::registry::LoadReport;
+use crate::topic::TopicRegistry;
+
+pub struct Broker {
+    pub config: Arc<BrokerConfig>,
+    pub topics: TopicRegistry,
+    pub producer_ids: ProducerIdAllocator,
+    pub cluster_id: String,
+    group_commit: Option<GroupCommit>,
+}
+
+impl Broker {
+    /// Opens the data directory (recovering logs). Must run inside a tokio runtime.
+    pub fn open(config: BrokerConfig) -> std::io::Result<(Arc<Self>, LoadReport)> {
+        let config = Arc::new(config);
+        std::fs::create_dir_all(&config.data_dir)?;
+        let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
+        let (topics, report) = TopicRegistry::open(config.clone())?;
+        let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
+        let group_commit = (config.durability == Durability::Sync).then(GroupCommit::start);
+        let broker = Arc::new(Self {
+            config,
+            topics,
+            producer_ids,
+            cluster_id,
+            group_commit,
+        });
+        tokio::spawn(maintenance(Arc::downgrade(&broker)));
+        Ok((broker, report))
+    }
+
+    /// Makes appends to `partitions` durable per the configured mode before acknowledging.
+    pub async fn commit(&self, partitions: Vec<Arc<crate::log::Partition>>) -> Result<(), String> {
+        match &self.group_commit {
+            Some(gc) if !partitions.is_empty() => gc.sync(partitions).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker).
+    pub fn shutdown(&self) -> std::io::Result<()> {
+        self.topics.shutdown()
+    }
+}
+
+/// Periodic duties: interval fsyncs, fsync of rolled segments, recovery checkpoints.
+/// Skips ticks rather than piling up when a round is slow.
+async fn maintenance(broker: std::sync::Weak<Broker>) {
+    let tick = match broker.upgrade().map(|b| b.config.durability) {
+        Some(Durability::Interval(d)) => d.min(DEFAULT_TICK),
+        _ => DEFAULT_TICK,
+    };
+    let mut timer = tokio::time::interval(tick);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_checkpoint = tokio::time::Instant::now();
+    loop {
+        timer.tick().await;
+        let Some(b) = broker.upgrade() else { return };
+        let parts = b.topics.all_partitions();
+        match b.config.durability {
+            Durability::Interval(_) => {
+                let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
+                flush_all(dirty, |p| p.flush()).await;
+            }
+            Durability::Os | Durability::Sync => {
+                flush_all(parts, |p| p.flush_rolled()).await;
+            }
+        }
+        if last_checkpoint.elapsed() >= Duration::from_secs(2) {
+            last_checkpoint = tokio::time::Instant::now();
+            let b2 = b.clone();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || b2.topics.write_checkpoints()).await
+            {
+                tracing::warn!("cannot write recovery checkpoints: {e}");
+            }
+        }
+    }
+}
+
+fn load_or_create_cluster_id(dir: &std::path::Path) -> std::io::Result<String> {
+    let path = dir.join("cluster-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if !s.is_empty() {
+            return Ok(s);
+        }
+    }
+    // Kafka cluster ids are a UUID in URL-safe base64 without padding (22 chars).
+    let id = base64_url(uuid::Uuid::new_v4().as_bytes());
+    crate::util::write_atomic(&path, id.as_bytes())?;
+    Ok(id)
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(ALPHABET[((acc >> bits) & 63) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (6 - bits)) & 63) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cluster_id_is_22_chars() {
+        assert_eq!(super::base64_url(&[0u8; 16]).len(), 22);
+    }
+}

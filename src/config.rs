@@ -1,0 +1,378 @@
+//! Broker configuration: clap flags > `BROOK_*` environment > TOML file > Kafka's defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+/// Command line of the `brook` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "brook",
+    version,
+    about = "A single-binary, Kafka wire-protocol compatible message broker"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Print the APIs and versions this build serves, as a Markdown table.
+    ApiVersions,
+}
+
+/// Every setting can come from a flag, a `BROOK_*` variable or the `--config` TOML file.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// TOML file with settings (keys as below, snake_case, or Kafka's dotted names).
+    #[arg(long, env = "BROOK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 0.0.0.0:9092].
+    #[arg(long, env = "BROOK_LISTEN")]
+    pub listen: Option<String>,
+    /// host:port clients are told to connect to [default: localhost:9092].
+    #[arg(long, env = "BROOK_ADVERTISED_LISTENER")]
+    pub advertised_listener: Option<String>,
+    /// Directory holding the log and metadata [default: ./data].
+    #[arg(long, env = "BROOK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `brook=debug` [default: info].
+    #[arg(long, env = "BROOK_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// This broker's node id [default: 1].
+    #[arg(long, env = "BROOK_NODE_ID")]
+    pub node_id: Option<i32>,
+    /// auto.create.topics.enable [default: true].
+    #[arg(long, env = "BROOK_AUTO_CREATE_TOPICS_ENABLE")]
+    pub auto_create_topics_enable: Option<bool>,
+    /// num.partitions for auto-created topics [default: 1].
+    #[arg(long, env = "BROOK_NUM_PARTITIONS")]
+    pub num_partitions: Option<i32>,
+    /// message.max.bytes: largest record batch accepted [default: 1048588].
+    #[arg(long, env = "BROOK_MESSAGE_MAX_BYTES")]
+    pub message_max_bytes: Option<i32>,
+    /// socket.request.max.bytes: largest request frame [default: 104857600].
+    #[arg(long, env = "BROOK_SOCKET_REQUEST_MAX_BYTES")]
+    pub socket_request_max_bytes: Option<i32>,
+    /// log.segment.bytes [default: 1073741824].
+    #[arg(long, env = "BROOK_LOG_SEGMENT_BYTES")]
+    pub log_segment_bytes: Option<i32>,
+    /// log.roll.ms: roll a segment after this age [default: 604800000 (7 days)].
+    #[arg(long, env = "BROOK_LOG_ROLL_MS")]
+    pub log_roll_ms: Option<i64>,
+    /// log.retention.hours [default: 168].
+    #[arg(long, env = "BROOK_LOG_RETENTION_HOURS")]
+    pub log_retention_hours: Option<i64>,
+    /// log.retention.bytes per partition, -1 for no limit [default: -1].
+    #[arg(long, env = "BROOK_LOG_RETENTION_BYTES")]
+    pub log_retention_bytes: Option<i64>,
+    /// log.index.interval.bytes [default: 4096].
+    #[arg(long, env = "BROOK_LOG_INDEX_INTERVAL_BYTES")]
+    pub log_index_interval_bytes: Option<i32>,
+    /// Durability: `sync` (fsync before acknowledging, group commit), `interval`
+    /// (fsync every flush_interval_ms in the background), `os` (leave flushing to the OS)
+    /// [default: sync].
+    #[arg(long, env = "BROOK_DURABILITY")]
+    pub durability: Option<String>,
+    /// Background fsync period for `durability=interval` [default: 1000].
+    #[arg(long, env = "BROOK_FLUSH_INTERVAL_MS")]
+    pub flush_interval_ms: Option<u64>,
+    /// group.initial.rebalance.delay.ms [default: 3000].
+    #[arg(long, env = "BROOK_GROUP_INITIAL_REBALANCE_DELAY_MS")]
+    pub group_initial_rebalance_delay_ms: Option<i64>,
+}
+
+/// The same settings as read from a TOML file. Kafka's dotted names are accepted as aliases.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    #[serde(alias = "advertised.listeners")]
+    advertised_listener: Option<String>,
+    #[serde(alias = "log.dirs")]
+    data_dir: Option<PathBuf>,
+    log_level: Option<String>,
+    #[serde(alias = "node.id")]
+    node_id: Option<i32>,
+    #[serde(alias = "auto.create.topics.enable")]
+    auto_create_topics_enable: Option<bool>,
+    #[serde(alias = "num.partitions")]
+    num_partitions: Option<i32>,
+    #[serde(alias = "message.max.bytes")]
+    message_max_bytes: Option<i32>,
+    #[serde(alias = "socket.request.max.bytes")]
+    socket_request_max_bytes: Option<i32>,
+    #[serde(alias = "log.segment.bytes")]
+    log_segment_bytes: Option<i32>,
+    #[serde(alias = "log.roll.ms")]
+    log_roll_ms: Option<i64>,
+    #[serde(alias = "log.retention.hours")]
+    log_retention_hours: Option<i64>,
+    #[serde(alias = "log.retention.bytes")]
+    log_retention_bytes: Option<i64>,
+    #[serde(alias = "log.index.interval.bytes")]
+    log_index_interval_bytes: Option<i32>,
+    durability: Option<String>,
+    #[serde(alias = "log.flush.interval.ms")]
+    flush_interval_ms: Option<u64>,
+    #[serde(alias = "group.initial.rebalance.delay.ms")]
+    group_initial_rebalance_delay_ms: Option<i64>,
+}
+
+/// What an acknowledged write survives; see README "Durability".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Data is fsynced (group commit) before the produce is acknowledged and before consumers
+    /// see it: survives process crash and power loss.
+    Sync,
+    /// Data is written to the OS before the ack (survives a process crash, `kill -9`) and
+    /// fsynced in the background every interval: power loss can lose the last interval.
+    Interval(Duration),
+    /// Data is written to the OS before the ack (survives `kill -9`); the OS decides when it
+    /// reaches the disk. Segments are fsynced when they roll and at clean shutdown.
+    Os,
+}
+
+impl Durability {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Durability::Sync => "sync",
+            Durability::Interval(_) => "interval",
+            Durability::Os => "os",
+        }
+    }
+}
+
+/// Fully resolved broker settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub listen: SocketAddr,
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub data_dir: PathBuf,
+    pub log_level: String,
+    pub node_id: i32,
+    pub auto_create_topics_enable: bool,
+    pub num_partitions: i32,
+    pub message_max_bytes: i32,
+    pub socket_request_max_bytes: i32,
+    pub log_segment_bytes: i32,
+    pub log_roll_ms: i64,
+    pub log_retention_ms: i64,
+    pub log_retention_bytes: i64,
+    pub log_index_interval_bytes: i32,
+    pub durability: Durability,
+    pub group_initial_rebalance_delay_ms: i64,
+}
+
+/// Configuration errors, reported at startup with the offending setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid value for {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.into(),
+    }
+}
+
+impl BrokerConfig {
+    /// Resolves flags/env (already merged by clap) over the optional TOML file over defaults.
+    pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        macro_rules! pick {
+            ($field:ident, $default:expr) => {
+                args.$field
+                    .clone()
+                    .or(file.$field.clone())
+                    .unwrap_or($default)
+            };
+        }
+        let listen_s = pick!(listen, "0.0.0.0:9092".to_string());
+        let listen: SocketAddr = listen_s
+            .parse()
+            .map_err(|e| invalid("listen", format!("{listen_s:?}: {e}")))?;
+        let advertised = pick!(advertised_listener, "localhost:9092".to_string());
+        let (advertised_host, advertised_port) = parse_host_port(&advertised).ok_or_else(|| {
+            invalid(
+                "advertised_listener",
+                format!("{advertised:?} is not host:port"),
+            )
+        })?;
+        let durability = match pick!(durability, "sync".to_string()).as_str() {
+            "sync" => Durability::Sync,
+            "interval" => {
+                Durability::Interval(Duration::from_millis(pick!(flush_interval_ms, 1000).max(1)))
+            }
+            "os" => Durability::Os,
+            other => {
+                return Err(invalid(
+                    "durability",
+                    format!("{other:?}: expected sync, interval or os"),
+                ))
+            }
+        };
+        let cfg = Self {
+            listen,
+            advertised_host,
+            advertised_port,
+            data_dir: pick!(data_dir, PathBuf::from("./data")),
+            log_level: pick!(log_level, "info".to_string()),
+            node_id: pick!(node_id, 1),
+            auto_create_topics_enable: pick!(auto_create_topics_enable, true),
+            num_partitions: pick!(num_partitions, 1),
+            message_max_bytes: pick!(message_max_bytes, 1_048_588),
+            socket_request_max_bytes: pick!(socket_request_max_bytes, 104_857_600),
+            log_segment_bytes: pick!(log_segment_bytes, 1 << 30),
+            log_roll_ms: pick!(log_roll_ms, 7 * 24 * 3600 * 1000),
+            log_retention_ms: pick!(log_retention_hours, 168) * 3600 * 1000,
+            log_retention_bytes: pick!(log_retention_bytes, -1),
+            log_index_interval_bytes: pick!(log_index_interval_bytes, 4096),
+            durability,
+            group_initial_rebalance_delay_ms: pick!(group_initial_rebalance_delay_ms, 3000),
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.num_partitions < 1 {
+            return Err(invalid("num_partitions", "must be at least 1"));
+        }
+        if self.message_max_bytes < 0 {
+            return Err(invalid("message_max_bytes", "must not be negative"));
+        }
+        if self.socket_request_max_bytes < 1024 {
+            return Err(invalid("socket_request_max_bytes", "must be at least 1024"));
+        }
+        if self.log_segment_bytes < 14 {
+            return Err(invalid("log_segment_bytes", "must be at least 14"));
+        }
+        if self.log_index_interval_bytes < 0 {
+            return Err(invalid("log_index_interval_bytes", "must not be negative"));
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests: loopback, ephemeral port, the given data dir.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            advertised_listener: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_path_buf()),
+            ..Default::default()
+        };
+        Self::resolve(&args).expect("test config is valid")
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Splits `host:port` (IPv6 hosts in brackets); an optional `PLAINTEXT://` prefix is ignored.
+pub fn parse_host_port(s: &str) -> Option<(String, i32)> {
+    let s = s.split_once("://").map(|(_, rest)| rest).unwrap_or(s);
+    let (host, port) = s.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().ok()?;
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_kafka() {
+        let c = BrokerConfig::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9092");
+        assert_eq!(
+            (c.advertised_host.as_str(), c.advertised_port),
+            ("localhost", 9092)
+        );
+        assert!(c.auto_create_topics_enable);
+        assert_eq!(c.num_partitions, 1);
+        assert_eq!(c.message_max_bytes, 1_048_588);
+        assert_eq!(c.socket_request_max_bytes, 104_857_600);
+        assert_eq!(c.log_segment_bytes, 1 << 30);
+        assert_eq!(c.log_retention_ms, 168 * 3600 * 1000);
+        assert_eq!(c.durability, Durability::Sync);
+    }
+
+    #[test]
+    fn file_is_overridden_by_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("brook.toml");
+        std::fs::write(
+            &path,
+            "\"num.partitions\" = 3\nlisten = \"127.0.0.1:1234\"\ndurability = \"os\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:5555".into()),
+            ..Default::default()
+        };
+        let c = BrokerConfig::resolve(&args).unwrap();
+        assert_eq!(c.num_partitions, 3);
+        assert_eq!(c.listen.port(), 5555);
+        assert_eq!(c.durability, Durability::Os);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("brook.toml");
+        std::fs::write(&path, "no_such_setting = 1\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        assert!(matches!(
+            BrokerConfig::resolve(&args),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn host_port_parsing() {
+        assert_eq!(parse_host_port("PLAINTEXT://h:1"), Some(("h".into(), 1)));
+        assert_eq!(parse_host_port("[::1]:9092"), Some(("::1".into(), 9092)));
+        assert_eq!(parse_host_port("nohost"), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Brook: a single-binary, Kafka wire-protocol compatible message broker.
+//!
+//! Layers: `server` (TCP, framing, ordering) -> `api` (one handler per Kafka API) ->
+//! `topic` (registry, configs) and `log` (segments, indexes, recovery, durability),
+//! with `producer` holding idempotent-producer state.
+
+pub mod api;
+pub mod broker;
+pub mod config;
+pub mod log;
+pub mod producer;
+pub mod server;
+pub mod topic;
+pub mod util;

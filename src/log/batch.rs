@@ -1,0 +1,304 @@
+//! Record batch (magic v2) header: the only part of a batch the broker reads or writes.
+//!
+//! Layout (big-endian), as in the Kafka protocol guide:
+//! ```text
+//!  0 baseOffset i64 | 8 batchLength i32 | 12 partitionLeaderEpoch i32 | 16 magic i8
+//! 17 crc u32 (crc32c of bytes 21..end) | 21 attributes i16 | 23 lastOffsetDelta i32
+//! 27 baseTimestamp i64 | 35 maxTimestamp i64 | 43 producerId i64 | 51 producerEpoch i16
+//! 53 baseSequence i32 | 57 recordsCount i32 | 61 records...
+//! ```
+//! `batchLength` counts the bytes after itself, so a batch occupies `12 + batchLength` bytes.
+//! The broker owns `baseOffset`, `partitionLeaderEpoch` and (for LogAppendTime topics)
+//! `maxTimestamp`; everything else is stored exactly as the producer sent it.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+/// Bytes of the fixed v2 batch header.
+pub const HEADER_LEN: usize = 61;
+/// Bytes before and including `batchLength` (the "log overhead").
+pub const LOG_OVERHEAD: usize = 12;
+/// Offset of the CRC field; the CRC covers `CRC_START..end`.
+const CRC_OFFSET: usize = 17;
+const CRC_START: usize = 21;
+/// Attribute bits.
+pub const ATTR_COMPRESSION_MASK: i16 = 0x07;
+pub const ATTR_TIMESTAMP_TYPE: i16 = 0x08;
+pub const ATTR_TRANSACTIONAL: i16 = 0x10;
+pub const ATTR_CONTROL: i16 = 0x20;
+/// "No producer" marker values from the protocol.
+pub const NO_PRODUCER_ID: i64 = -1;
+pub const NO_SEQUENCE: i32 = -1;
+
+/// Why a batch was rejected; mapped to a Kafka error code by the produce handler.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("record batch is truncated or has an inconsistent length")]
+    Truncated,
+    #[error("unsupported record batch magic {0} (only v2 is supported)")]
+    UnsupportedMagic(i8),
+    #[error("record batch CRC mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    CrcMismatch { stored: u32, computed: u32 },
+    #[error("record batch header is invalid: {0}")]
+    Invalid(&'static str),
+}
+
+/// A decoded copy of the fixed header fields of one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: i64,
+    pub batch_length: i32,
+    pub partition_leader_epoch: i32,
+    pub magic: i8,
+    pub crc: u32,
+    pub attributes: i16,
+    pub last_offset_delta: i32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    pub records_count: i32,
+}
+
+impl BatchHeader {
+    /// Parses the header at the start of `buf` (which must hold at least [`HEADER_LEN`] bytes).
+    pub fn parse(mut buf: &[u8]) -> Result<Self, BatchError> {
+        if buf.len() < HEADER_LEN {
+            return Err(BatchError::Truncated);
+        }
+        let base_offset = buf.get_i64();
+        let batch_length = buf.get_i32();
+        let partition_leader_epoch = buf.get_i32();
+        let magic = buf.get_i8();
+        if magic != 2 {
+            return Err(BatchError::UnsupportedMagic(magic));
+        }
+        Ok(Self {
+            base_offset,
+            batch_length,
+            partition_leader_epoch,
+            magic,
+            crc: buf.get_u32(),
+            attributes: buf.get_i16(),
+            last_offset_delta: buf.get_i32(),
+            base_timestamp: buf.get_i64(),
+            max_timestamp: buf.get_i64(),
+            producer_id: buf.get_i64(),
+            producer_epoch: buf.get_i16(),
+            base_sequence: buf.get_i32(),
+            records_count: buf.get_i32(),
+        })
+    }
+
+    /// Total bytes this batch occupies on disk and on the wire.
+    pub fn total_len(&self) -> usize {
+        LOG_OVERHEAD + self.batch_length.max(0) as usize
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset + self.last_offset_delta as i64
+    }
+    pub fn next_offset(&self) -> i64 {
+        self.last_offset() + 1
+    }
+    pub fn compression(&self) -> i16 {
+        self.attributes & ATTR_COMPRESSION_MASK
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & ATTR_TRANSACTIONAL != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes & ATTR_CONTROL != 0
+    }
+    pub fn has_producer_id(&self) -> bool {
+        self.producer_id != NO_PRODUCER_ID
+    }
+    /// Sequence number of the last record, wrapping at i32::MAX as the protocol specifies.
+    pub fn last_sequence(&self) -> i32 {
+        if self.base_sequence == NO_SEQUENCE {
+            return NO_SEQUENCE;
+        }
+        let last = self.base_sequence as i64 + self.last_offset_delta as i64;
+        if last > i32::MAX as i64 {
+            (last - i32::MAX as i64 - 1) as i32
+        } else {
+            last as i32
+        }
+    }
+}
+
+/// Computes the CRC32C the batch header should carry.
+pub fn compute_crc(batch: &[u8]) -> u32 {
+    crc32c::crc32c(&batch[CRC_START..])
+}
+
+/// Validates one complete batch (`batch` is exactly the batch's bytes): structure and CRC.
+/// Producer-facing rules (record count, sequence) are in [`validate_produced`].
+pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    if header.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 || header.total_len() != batch.len()
+    {
+        return Err(BatchError::Truncated);
+    }
+    let computed = compute_crc(batch);
+    if computed != header.crc {
+        return Err(BatchError::CrcMismatch {
+            stored: header.crc,
+            computed,
+        });
+    }
+    Ok(header)
+}
+
+/// Extra checks applied to batches arriving from producers (Kafka's LogValidator rules that do
+/// not need the individual records).
+pub fn validate_produced(header: &BatchHeader) -> Result<(), BatchError> {
+    if header.records_count <= 0 {
+        return Err(BatchError::Invalid("batch has no records"));
+    }
+    if header.last_offset_delta != header.records_count - 1 {
+        return Err(BatchError::Invalid(
+            "lastOffsetDelta does not match the record count",
+        ));
+    }
+    if header.is_control() {
+        return Err(BatchError::Invalid(
+            "producers may not write control batches",
+        ));
+    }
+    if header.has_producer_id() && header.base_sequence < 0 {
+        return Err(BatchError::Invalid(
+            "idempotent batch has no sequence number",
+        ));
+    }
+    Ok(())
+}
+
+/// Splits a produce payload (one or more concatenated batches) into validated batches.
+pub fn split_batches(mut records: Bytes) -> Result<Vec<(BatchHeader, Bytes)>, BatchError> {
+    let mut out = Vec::with_capacity(1);
+    while !records.is_empty() {
+        if records.len() < HEADER_LEN {
+            return Err(BatchError::Truncated);
+        }
+        let header = BatchHeader::parse(&records)?;
+        let len = header.total_len();
+        if header.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 || len > records.len() {
+            return Err(BatchError::Truncated);
+        }
+        let batch = records.split_to(len);
+        let header = validate(&batch)?;
+        out.push((header, batch));
+    }
+    if out.is_empty() {
+        return Err(BatchError::Invalid(
+            "produce request carries no record batch",
+        ));
+    }
+    Ok(out)
+}
+
+/// The 16 leading header bytes with the broker-owned fields (`baseOffset`,
+/// `partitionLeaderEpoch`) patched; written in place of the client's first 16 bytes so the
+/// rest of the batch goes to disk untouched.
+pub fn patched_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; 16] {
+    let mut prefix = [0u8; 16];
+    prefix[0..8].copy_from_slice(&base_offset.to_be_bytes());
+    prefix[8..12].copy_from_slice(&batch[8..12]);
+    prefix[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+    prefix
+}
+
+/// Rewrites a batch for a LogAppendTime topic: sets the timestamp-type bit and `maxTimestamp`,
+/// then recomputes the CRC (these fields are covered by it). This is the one case where the
+/// broker must copy the batch.
+pub fn with_log_append_time(batch: &[u8], now_ms: i64) -> Bytes {
+    let mut out = BytesMut::with_capacity(batch.len());
+    out.extend_from_slice(batch);
+    let attrs = i16::from_be_bytes([batch[21], batch[22]]) | ATTR_TIMESTAMP_TYPE;
+    out[21..23].copy_from_slice(&attrs.to_be_bytes());
+    out[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = compute_crc(&out);
+    out[CRC_OFFSET..CRC_START].copy_from_slice(&crc.to_be_bytes());
+    out.freeze()
+}
+
+/// Builds a minimal valid batch; used by tests and by the broker for control records later.
+pub fn build_batch(base_offset: i64, records_count: i32, max_timestamp: i64, body: &[u8]) -> Bytes {
+    let mut b = BytesMut::with_capacity(HEADER_LEN + body.len());
+    b.put_i64(base_offset);
+    b.put_i32((HEADER_LEN - LOG_OVERHEAD + body.len()) as i32);
+    b.put_i32(0);
+    b.put_i8(2);
+    b.put_u32(0);
+    b.put_i16(0);
+    b.put_i32(records_count - 1);
+    b.put_i64(max_timestamp);
+    b.put_i64(max_timestamp);
+    b.put_i64(NO_PRODUCER_ID);
+    b.put_i16(-1);
+    b.put_i32(NO_SEQUENCE);
+    b.put_i32(records_count);
+    b.extend_from_slice(body);
+    let crc = compute_crc(&b);
+    b[CRC_OFFSET..CRC_START].copy_from_slice(&crc.to_be_bytes());
+    b.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_batch_validates_and_roundtrips_header() {
+        let b = build_batch(0, 3, 1234, b"abc");
+        let h = validate(&b).unwrap();
+        assert_eq!(h.records_count, 3);
+        assert_eq!(h.last_offset_delta, 2);
+        assert_eq!(h.max_timestamp, 1234);
+        assert_eq!(h.total_len(), b.len());
+    }
+
+    #[test]
+    fn flipped_byte_fails_crc() {
+        let b = build_batch(0, 1, 1, b"xyz");
+        let mut m = b.to_vec();
+        let last = m.len() - 1;
+        m[last] ^= 0xff;
+        assert!(matches!(validate(&m), Err(BatchError::CrcMismatch { .. })));
+    }
+
+    #[test]
+    fn patched_prefix_keeps_crc_valid() {
+        let b = build_batch(0, 1, 1, b"xyz");
+        let mut m = b.to_vec();
+        m[..16].copy_from_slice(&patched_prefix(&b, 77, 5));
+        let h = validate(&m).unwrap();
+        assert_eq!(h.base_offset, 77);
+        assert_eq!(h.partition_leader_epoch, 5);
+    }
+
+    #[test]
+    fn log_append_time_rewrite_is_valid() {
+        let b = build_batch(0, 1, 1, b"xyz");
+        let r = with_log_append_time(&b, 999);
+        let h = validate(&r).unwrap();
+        assert_eq!(h.max_timestamp, 999);
+        assert_ne!(h.attributes & ATTR_TIMESTAMP_TYPE, 0);
+    }
+
+    #[test]
+    fn split_rejects_trailing_garbage() {
+        let mut two = build_batch(0, 1, 1, b"a").to_vec();
+        two.extend_from_slice(&build_batch(0, 1, 1, b"b"));
+        assert_eq!(split_batches(Bytes::from(two.clone())).unwrap().len(), 2);
+        two.extend_from_slice(&[1, 2, 3]);
+        assert_eq!(split_batches(Bytes::from(two)), Err(BatchError::Truncated));
+    }
+
+    #[test]
+    fn sequence_wraps() {
+        let mut h = BatchHeader::parse(&build_batch(0, 3, 1, b"")).unwrap();
+        h.base_sequence = i32::MAX - 1;
+        assert_eq!(h.last_sequence(), 0);
+    }
+}

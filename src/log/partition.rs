@@ -1,0 +1,680 @@
+//! One partition's log: ordered segments, offsets (log start, high watermark, log end),
+//! idempotent-producer state, durability bookkeeping and startup recovery.
+//!
+//! Concurrency: a short `parking_lot::Mutex` per partition guards the segment list and
+//! offsets. Appends hold it for one `writev`; reads hold it only to locate a file range and
+//! then read with `pread` outside the lock. Different partitions never contend.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::batch::{self, BatchHeader};
+use super::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
+use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
+use crate::util::{now_ms, sync_dir, write_atomic};
+
+/// The leader epoch this single-node broker stamps on batches and reports in metadata.
+pub const LEADER_EPOCH: i32 = 0;
+
+/// Per-partition log settings, derived from the topic's configs.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub segment_bytes: u64,
+    pub segment_ms: i64,
+    pub index_interval: u64,
+    pub max_message_bytes: usize,
+    pub log_append_time: bool,
+}
+
+/// The last fsynced position of a partition: recovery validates only what follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryPoint {
+    pub offset: i64,
+    pub segment: i64,
+    pub position: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub base_offset: i64,
+    /// The broker timestamp for LogAppendTime topics, -1 otherwise.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("offset {offset} is out of range [{log_start}, {high_watermark}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start: i64,
+        high_watermark: i64,
+    },
+    #[error("storage error: {0}")]
+    Storage(#[from] io::Error),
+}
+
+/// Offsets a fetch or list-offsets response reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    pub log_start: i64,
+    pub high_watermark: i64,
+    pub last_stable: i64,
+    pub log_end: i64,
+}
+
+#[derive(Debug)]
+pub struct ReadResult {
+    pub records: Bytes,
+    pub offsets: Offsets,
+}
+
+/// What startup recovery found, for the log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecoveryReport {
+    pub segments: usize,
+    pub truncated_bytes: u64,
+    pub validated_bytes: u64,
+    pub indexes_rebuilt: usize,
+    pub dropped_segments: usize,
+    pub producers: usize,
+}
+
+pub struct Partition {
+    pub topic: Arc<str>,
+    pub index: i32,
+    dir: PathBuf,
+    /// In `sync` durability the high watermark only advances past fsynced data.
+    sync_mode: bool,
+    log: Mutex<PartitionLog>,
+    flush_lock: Mutex<()>,
+    hw_tx: watch::Sender<i64>,
+    dirty: AtomicBool,
+}
+
+struct PartitionLog {
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    high_watermark: i64,
+    /// (segment base, byte position) of the high watermark: readers never see past it.
+    hw_position: (i64, u64),
+    producers: ProducerStateTable,
+    /// Rolled segments whose data is not yet fsynced.
+    unflushed: Vec<Arc<File>>,
+    recovery_point: RecoveryPoint,
+    /// Set after a write or fsync failure: the partition refuses writes rather than pretend.
+    poisoned: Option<String>,
+}
+
+impl PartitionLog {
+    fn active(&self) -> &Segment {
+        self.segments
+            .values()
+            .next_back()
+            .expect("a partition always has an active segment")
+    }
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a partition always has an active segment")
+    }
+    fn offsets(&self) -> Offsets {
+        Offsets {
+            log_start: self.log_start_offset,
+            high_watermark: self.high_watermark,
+            last_stable: self.high_watermark,
+            log_end: self.log_end_offset,
+        }
+    }
+    /// Byte range of `seg` that readers may see.
+    fn visible_end(&self, seg: &Segment) -> u64 {
+        let (hw_seg, hw_pos) = self.hw_position;
+        if seg.base_offset < hw_seg {
+            seg.size()
+        } else if seg.base_offset == hw_seg {
+            hw_pos.min(seg.size())
+        } else {
+            0
+        }
+    }
+}
+
+fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
+    dir.join(format!("{}.snapshot", segment::file_stem(offset)))
+}
+
+fn list_by_ext(dir: &Path, ext: &str) -> io::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some(ext) {
+            if let Some(n) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<i64>().ok())
+            {
+                out.push(n);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl Partition {
+    /// Opens (or creates) the partition in `dir`, recovering after `recovery` (the last
+    /// checkpointed fsync point; `None` validates everything).
+    pub fn open(
+        dir: PathBuf,
+        topic: Arc<str>,
+        index: i32,
+        config: LogConfig,
+        recovery: Option<RecoveryPoint>,
+        sync_mode: bool,
+    ) -> io::Result<(Self, RecoveryReport)> {
+        std::fs::create_dir_all(&dir)?;
+        let now = now_ms();
+        let mut report = RecoveryReport::default();
+        let mut segments = BTreeMap::new();
+        let bases = list_by_ext(&dir, "log")?;
+        let mut truncated_at: Option<usize> = None;
+        for (i, &base) in bases.iter().enumerate() {
+            if truncated_at.is_some() {
+                // Everything after a corrupted segment is unreachable: drop it, as Kafka does.
+                for ext in ["log", "index", "timeindex"] {
+                    let _ = std::fs::remove_file(
+                        dir.join(format!("{}.{ext}", segment::file_stem(base))),
+                    );
+                }
+                report.dropped_segments += 1;
+                continue;
+            }
+            let validate_from = match recovery {
+                Some(rp) if base < rp.segment => u64::MAX,
+                Some(rp) if base == rp.segment => rp.position,
+                _ => 0,
+            };
+            let (seg, rep) = Segment::open(&dir, base, config.index_interval, validate_from, now)?;
+            report.truncated_bytes += rep.truncated_bytes;
+            report.validated_bytes += rep.validated_bytes;
+            report.indexes_rebuilt += rep.indexes_rebuilt as usize;
+            if rep.truncated_bytes > 0 && i + 1 < bases.len() {
+                truncated_at = Some(i);
+            }
+            segments.insert(base, seg);
+        }
+        if segments.is_empty() {
+            segments.insert(0, Segment::create(&dir, 0, config.index_interval, now)?);
+            sync_dir(&dir)?;
+        }
+        report.segments = segments.len();
+        let log_start_offset = *segments.keys().next().unwrap_or(&0);
+        let active = segments
+            .values()
+            .next_back()
+            .expect("just ensured non-empty");
+        let log_end_offset = active.next_offset();
+        let hw_position = (active.base_offset, active.size());
+        let recovery_point = recovery
+            .filter(|rp| rp.offset <= log_end_offset && segments.contains_key(&rp.segment))
+            .unwrap_or(RecoveryPoint {
+                offset: log_start_offset,
+                segment: log_start_offset,
+                position: 0,
+            });
+        let mut log = PartitionLog {
+            config,
+            segments,
+            log_start_offset,
+            log_end_offset,
+            high_watermark: log_end_offset,
+            hw_position,
+            producers: ProducerStateTable::default(),
+            unflushed: Vec::new(),
+            recovery_point,
+            poisoned: None,
+        };
+        Self::restore_producers(&dir, &mut log)?;
+        report.producers = log.producers.len();
+        let (hw_tx, _) = watch::channel(log_end_offset);
+        Ok((
+            Self {
+                topic,
+                index,
+                dir,
+                sync_mode,
+                log: Mutex::new(log),
+                flush_lock: Mutex::new(()),
+                hw_tx,
+                dirty: AtomicBool::new(false),
+            },
+            report,
+        ))
+    }
+
+    /// Loads the newest producer snapshot at or below the log end and replays batch headers
+    /// written after it.
+    fn restore_producers(dir: &Path, log: &mut PartitionLog) -> io::Result<()> {
+        let mut from = log.log_start_offset;
+        for off in list_by_ext(dir, "snapshot")?.into_iter().rev() {
+            if off > log.log_end_offset {
+                let _ = std::fs::remove_file(snapshot_path(dir, off));
+                continue;
+            }
+            if let Some((table, covered)) = std::fs::read(snapshot_path(dir, off))
+                .ok()
+                .and_then(|b| ProducerStateTable::from_snapshot(&b))
+            {
+                log.producers = table;
+                from = covered.max(log.log_start_offset);
+                break;
+            }
+        }
+        let mut replay = Vec::new();
+        for seg in log.segments.values() {
+            if seg.next_offset() <= from {
+                continue;
+            }
+            let end = seg.size();
+            let mut pos = if seg.base_offset <= from {
+                seg.lookup(from)
+            } else {
+                0
+            };
+            let file = seg.file();
+            while let Some(h) = read_header_at(&file, pos, end)? {
+                if h.last_offset() >= from && h.has_producer_id() {
+                    replay.push(h);
+                }
+                pos += h.total_len() as u64;
+            }
+        }
+        for h in &replay {
+            log.producers.record(h);
+        }
+        Ok(())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn set_config(&self, config: LogConfig) {
+        self.log.lock().config = config;
+    }
+
+    pub fn offsets(&self) -> Offsets {
+        self.log.lock().offsets()
+    }
+
+    pub fn recovery_point(&self) -> RecoveryPoint {
+        self.log.lock().recovery_point
+    }
+
+    /// Receiver that changes whenever the high watermark advances (wakes long-poll fetches).
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.hw_tx.subscribe()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
+    /// Validated batch from a producer -> assigned offsets. Retries of an idempotent batch
+    /// are answered with the original offsets and not written again.
+    pub fn append(&self, header: BatchHeader, bytes: Bytes) -> Result<AppendResult, AppendError> {
+        let now = now_ms();
+        let mut log = self.log.lock();
+        if let Some(reason) = &log.poisoned {
+            return Err(AppendError::Storage(reason.clone()));
+        }
+        if bytes.len() > log.config.max_message_bytes {
+            return Err(AppendError::MessageTooLarge {
+                size: bytes.len(),
+                max: log.config.max_message_bytes,
+            });
+        }
+        let lat = log.config.log_append_time;
+        if header.has_producer_id() {
+            if let SequenceCheck::Duplicate(meta) = log.producers.check(&header)? {
+                return Ok(AppendResult {
+                    base_offset: meta.first_offset,
+                    log_append_time: if lat { meta.timestamp } else { -1 },
+                    log_start_offset: log.log_start_offset,
+                    duplicate: true,
+                });
+            }
+        }
+        let base = log.log_end_offset;
+        let mut h = header;
+        h.base_offset = base;
+        h.partition_leader_epoch = LEADER_EPOCH;
+        let bytes = if lat {
+            h.max_timestamp = now;
+            h.attributes |= batch::ATTR_TIMESTAMP_TYPE;
+            batch::with_log_append_time(&bytes, now)
+        } else {
+            bytes
+        };
+        let (seg_bytes, seg_ms) = (log.config.segment_bytes, log.config.segment_ms);
+        if log
+            .active()
+            .should_roll(bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now)
+        {
+            if let Err(e) = self.roll(&mut log, now) {
+                return Err(self.poison(&mut log, "segment roll", e));
+            }
+        }
+        let prepared = PreparedBatch {
+            header: h,
+            prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH),
+            bytes,
+        };
+        if let Err(e) = log.active_mut().append(&prepared) {
+            return Err(self.poison(&mut log, "append", e));
+        }
+        log.producers.record(&h);
+        log.log_end_offset = h.next_offset();
+        if !self.sync_mode {
+            log.high_watermark = log.log_end_offset;
+            let active = log.active();
+            log.hw_position = (active.base_offset, active.size());
+            self.hw_tx.send_replace(log.high_watermark);
+        }
+        self.dirty.store(true, Ordering::Release);
+        Ok(AppendResult {
+            base_offset: base,
+            log_append_time: if lat { now } else { -1 },
+            log_start_offset: log.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    fn poison(&self, log: &mut PartitionLog, what: &str, e: io::Error) -> AppendError {
+        let reason = format!("{what} failed on {}: {e}", self.dir.display());
+        tracing::error!(topic = %self.topic, partition = self.index, "{reason}; partition refuses further writes");
+        log.poisoned = Some(reason.clone());
+        AppendError::Storage(reason)
+    }
+
+    fn roll(&self, log: &mut PartitionLog, now: i64) -> io::Result<()> {
+        let leo = log.log_end_offset;
+        let interval = log.config.index_interval;
+        let active = log.active_mut();
+        active.seal()?;
+        let old = active.file();
+        let seg = Segment::create(&self.dir, leo, interval, now)?;
+        sync_dir(&self.dir)?;
+        log.unflushed.push(old);
+        log.segments.insert(leo, seg);
+        write_atomic(
+            &snapshot_path(&self.dir, leo),
+            &log.producers.to_snapshot(leo),
+        )?;
+        // Keep the two newest snapshots.
+        let snaps = list_by_ext(&self.dir, "snapshot")?;
+        for off in snaps.iter().rev().skip(2) {
+            let _ = std::fs::remove_file(snapshot_path(&self.dir, *off));
+        }
+        tracing::debug!(topic = %self.topic, partition = self.index, base = leo, "rolled segment");
+        Ok(())
+    }
+
+    /// Fsyncs everything written so far (blocking; call from a blocking thread). Advances the
+    /// recovery point and, in `sync` durability, the high watermark.
+    pub fn flush(&self) -> io::Result<()> {
+        self.flush_inner(true)
+    }
+
+    /// Fsyncs only rolled segments (the `os` durability mode's background duty).
+    pub fn flush_rolled(&self) -> io::Result<()> {
+        self.flush_inner(false)
+    }
+
+    fn flush_inner(&self, active_too: bool) -> io::Result<()> {
+        let _serial = self.flush_lock.lock();
+        let (mut files, target) = {
+            let mut log = self.log.lock();
+            if let Some(reason) = &log.poisoned {
+                return Err(io::Error::other(reason.clone()));
+            }
+            let files = std::mem::take(&mut log.unflushed);
+            let active = log.active();
+            let target = if active_too {
+                RecoveryPoint {
+                    offset: log.log_end_offset,
+                    segment: active.base_offset,
+                    position: active.size(),
+                }
+            } else {
+                RecoveryPoint {
+                    offset: active.base_offset,
+                    segment: active.base_offset,
+                    position: 0,
+                }
+            };
+            let active_file = active.file();
+            (files, (target, active_file))
+        };
+        let (target, active_file) = target;
+        if active_too {
+            self.dirty.store(false, Ordering::Release);
+            files.push(active_file);
+        }
+        for f in &files {
+            if let Err(e) = f.sync_data() {
+                let mut log = self.log.lock();
+                let err = self.poison(&mut log, "fsync", io::Error::new(e.kind(), e.to_string()));
+                return Err(io::Error::other(err.to_string()));
+            }
+        }
+        let mut log = self.log.lock();
+        if target.offset >= log.recovery_point.offset {
+            log.recovery_point = target;
+        }
+        if self.sync_mode && active_too && target.offset > log.high_watermark {
+            log.high_watermark = target.offset;
+            log.hw_position = (target.segment, target.position);
+            self.hw_tx.send_replace(log.high_watermark);
+        }
+        Ok(())
+    }
+
+    /// Writes a producer-state snapshot at the log end (clean shutdown), after a full flush.
+    pub fn close(&self) -> io::Result<RecoveryPoint> {
+        self.flush()?;
+        let log = self.log.lock();
+        write_atomic(
+            &snapshot_path(&self.dir, log.log_end_offset),
+            &log.producers.to_snapshot(log.log_end_offset),
+        )?;
+        Ok(log.recovery_point)
+    }
+
+    /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`
+    /// (or the first batch whole, if `min_one_batch` and it is larger). Never beyond the
+    /// high watermark.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<ReadResult, ReadError> {
+        let mut lower = Bound::Included(i64::MIN);
+        loop {
+            let (file, mut pos, end, offsets) = {
+                let log = self.log.lock();
+                let offsets = log.offsets();
+                if offset < log.log_start_offset || offset > log.high_watermark {
+                    return Err(ReadError::OffsetOutOfRange {
+                        offset,
+                        log_start: log.log_start_offset,
+                        high_watermark: log.high_watermark,
+                    });
+                }
+                if offset == log.high_watermark {
+                    return Ok(ReadResult {
+                        records: Bytes::new(),
+                        offsets,
+                    });
+                }
+                let seg = match lower {
+                    Bound::Included(_) => log.segments.range(..=offset).next_back().map(|(_, s)| s),
+                    _ => log
+                        .segments
+                        .range((lower, Bound::Unbounded))
+                        .next()
+                        .map(|(_, s)| s),
+                };
+                let Some(seg) = seg else {
+                    return Ok(ReadResult {
+                        records: Bytes::new(),
+                        offsets,
+                    });
+                };
+                lower = Bound::Excluded(seg.base_offset);
+                (
+                    seg.file(),
+                    seg.lookup(offset),
+                    log.visible_end(seg),
+                    offsets,
+                )
+            };
+            while let Some(h) = read_header_at(&file, pos, end)? {
+                let len = h.total_len() as u64;
+                if h.last_offset() >= offset {
+                    if !min_one_batch && len as usize > max_bytes {
+                        return Ok(ReadResult {
+                            records: Bytes::new(),
+                            offsets,
+                        });
+                    }
+                    let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
+                    let n = want.min(end - pos);
+                    let records = read_bytes_at(&file, pos, n as usize)?;
+                    return Ok(ReadResult { records, offsets });
+                }
+                pos += len;
+            }
+            if end == 0 {
+                return Ok(ReadResult {
+                    records: Bytes::new(),
+                    offsets,
+                });
+            }
+        }
+    }
+
+    /// Reads the whole batch that starts at `pos` in `file`.
+    fn read_batch(file: &File, pos: u64, h: &BatchHeader) -> io::Result<Bytes> {
+        read_bytes_at(file, pos, h.total_len())
+    }
+
+    /// ListOffsets by timestamp: the first record with timestamp >= `ts`, as (offset, timestamp).
+    pub fn offset_for_timestamp(&self, ts: i64) -> io::Result<Option<(i64, i64)>> {
+        let found = {
+            let log = self.log.lock();
+            log.segments
+                .values()
+                .find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark)
+                .map(|s| {
+                    let start = s.time_lookup(ts);
+                    (s.file(), s.lookup(start), log.visible_end(s))
+                })
+        };
+        let Some((file, mut pos, end)) = found else {
+            return Ok(None);
+        };
+        while let Some(h) = read_header_at(&file, pos, end)? {
+            if h.max_timestamp >= ts && !h.is_control() {
+                let bytes = Self::read_batch(&file, pos, &h)?;
+                return Ok(first_record_at_or_after(&h, bytes, ts));
+            }
+            pos += h.total_len() as u64;
+        }
+        Ok(None)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp, as (offset, timestamp).
+    pub fn max_timestamp_offset(&self) -> io::Result<Option<(i64, i64)>> {
+        let found = {
+            let log = self.log.lock();
+            let mut best: Option<&Segment> = None;
+            for s in log.segments.values() {
+                if s.offset_of_max_timestamp() >= 0
+                    && s.offset_of_max_timestamp() < log.high_watermark
+                    && best.is_none_or(|b| s.max_timestamp() > b.max_timestamp())
+                {
+                    best = Some(s);
+                }
+            }
+            best.map(|s| {
+                (
+                    s.file(),
+                    s.lookup(s.offset_of_max_timestamp()),
+                    log.visible_end(s),
+                    s.offset_of_max_timestamp(),
+                    s.max_timestamp(),
+                )
+            })
+        };
+        let Some((file, mut pos, end, target, max_ts)) = found else {
+            return Ok(None);
+        };
+        while let Some(h) = read_header_at(&file, pos, end)? {
+            if h.base_offset >= target && h.max_timestamp == max_ts {
+                let bytes = Self::read_batch(&file, pos, &h)?;
+                return Ok(first_record_at_or_after(&h, bytes, max_ts));
+            }
+            pos += h.total_len() as u64;
+        }
+        Ok(None)
+    }
+}
+
+/// Finds the first record in a batch whose timestamp is >= `ts`. Decodes the records (and
+/// decompresses) only here, on the ListOffsets path, never on produce or fetch.
+fn first_record_at_or_after(h: &BatchHeader, mut bytes: Bytes, ts: i64) -> Option<(i64, i64)> {
+    if h.attributes & batch::ATTR_TIMESTAMP_TYPE != 0 {
+        return Some((h.base_offset, h.max_timestamp));
+    }
+    match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
+        Ok(set) => set
+            .records
+            .iter()
+            .find(|r| r.timestamp >= ts)
+            .map(|r| (r.offset, r.timestamp))
+            .or(Some((h.base_offset, h.max_timestamp))),
+        Err(e) => {
+            tracing::warn!(
+                "cannot decode batch at offset {} for a timestamp lookup: {e}",
+                h.base_offset
+            );
+            Some((h.base_offset, h.max_timestamp))
+        }
+    }
+}

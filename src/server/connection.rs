@@ -1,0 +1,127 @@
+//! One client connection: a reader that decodes frames and runs handlers in request order,
+//! and a writer that sends responses in that same order. Waiting handlers (fsync, long-poll)
+//! run as their own tasks, so they block neither this connection's reader nor anyone else.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::protocol::Decodable;
+use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::frame::read_frame;
+use crate::api::{self, api_versions, Dispatch, RequestContext};
+use crate::broker::Broker;
+
+/// Requests a connection may have in flight before the reader waits for the writer.
+const MAX_IN_FLIGHT: usize = 64;
+
+enum Pending {
+    Ready(Bytes),
+    Wait(JoinHandle<Option<Bytes>>),
+}
+
+pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
+    let _ = stream.set_nodelay(true);
+    let (rd, wr) = stream.into_split();
+    let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(write_loop(wr, rx));
+    if let Err(reason) = read_loop(BufReader::with_capacity(64 * 1024, rd), tx, &broker).await {
+        tracing::warn!(%peer, "closing connection: {reason}");
+    }
+    let _ = writer.await;
+}
+
+async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
+    let mut w = BufWriter::with_capacity(64 * 1024, wr);
+    while let Some(p) = rx.recv().await {
+        let frame = match p {
+            Pending::Ready(b) => b,
+            Pending::Wait(handle) => match handle.await {
+                Ok(Some(b)) => b,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!("request task failed: {e}");
+                    return;
+                }
+            },
+        };
+        if w.write_all(&frame).await.is_err() {
+            return;
+        }
+        if rx.is_empty() && w.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = w.flush().await;
+}
+
+async fn read_loop(
+    mut rd: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tx: mpsc::Sender<Pending>,
+    broker: &Arc<Broker>,
+) -> Result<(), String> {
+    let max = broker.config.socket_request_max_bytes;
+    loop {
+        let frame = match read_frame(&mut rd, max).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        let pending = match dispatch(frame, broker) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(reason) => return Err(reason),
+        };
+        if tx.send(pending).await.is_err() {
+            return Ok(()); // writer gone: the client went away
+        }
+    }
+}
+
+/// Decodes the header, finds the handler and runs it. `Err` closes the connection.
+fn dispatch(mut frame: Bytes, broker: &Arc<Broker>) -> Result<Option<Pending>, String> {
+    if frame.len() < 8 {
+        return Err(format!(
+            "frame of {} bytes is too short for a request header",
+            frame.len()
+        ));
+    }
+    let (key, version) = (
+        i16::from_be_bytes([frame[0], frame[1]]),
+        i16::from_be_bytes([frame[2], frame[3]]),
+    );
+    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let Some(entry) = api::lookup(key) else {
+        return Err(format!(
+            "unknown or unsupported API key {key} (version {version})"
+        ));
+    };
+    if entry.key == ApiKey::ApiVersions && version > entry.max_version {
+        return api_versions::unsupported_version_frame(correlation_id)
+            .map(|f| Some(Pending::Ready(f)))
+            .map_err(|e| e.to_string());
+    }
+    let header_version = entry.key.request_header_version(version);
+    let header = RequestHeader::decode(&mut frame, header_version)
+        .map_err(|e| format!("bad request header for API {key} v{version}: {e}"))?;
+    let ctx = RequestContext {
+        broker: broker.clone(),
+        api_version: version,
+        correlation_id,
+        client_id: header.client_id.map(|s| s.to_string()),
+    };
+    let body = frame.slice(0..frame.remaining());
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
+        .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;
+    match outcome.map_err(|e| e.to_string())? {
+        Dispatch::Ready(b) => Ok(Some(Pending::Ready(b))),
+        Dispatch::Later(fut) => Ok(Some(Pending::Wait(tokio::spawn(fut)))),
+        Dispatch::NoResponse => Ok(None),
+    }
+}
