@@ -678,3 +678,186 @@ fn first_record_at_or_after(h: &BatchHeader, mut bytes: Bytes, ts: i64) -> Optio
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{build_batch, BatchHeader};
+    use std::io::Write;
+
+    fn config(segment_bytes: u64) -> LogConfig {
+        LogConfig { segment_bytes, segment_ms: i64::MAX / 2, index_interval: 256, max_message_bytes: 1 << 20, log_append_time: false }
+    }
+
+    fn open(dir: &Path, cfg: LogConfig, rp: Option<RecoveryPoint>) -> Partition {
+        Partition::open(dir.to_path_buf(), "t".into(), 0, cfg, rp, false).unwrap().0
+    }
+
+    fn append(p: &Partition, count: i32, ts: i64, body: &[u8]) -> AppendResult {
+        let b = build_batch(0, count, ts, body);
+        p.append(BatchHeader::parse(&b).unwrap(), b).unwrap()
+    }
+
+    fn idempotent(pid: i64, epoch: i16, seq: i32) -> (BatchHeader, Bytes) {
+        let mut b = build_batch(0, 2, 10, b"payload").to_vec();
+        b[43..51].copy_from_slice(&pid.to_be_bytes());
+        b[51..53].copy_from_slice(&epoch.to_be_bytes());
+        b[53..57].copy_from_slice(&seq.to_be_bytes());
+        let crc = batch::compute_crc(&b);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        let b = Bytes::from(b);
+        (BatchHeader::parse(&b).unwrap(), b)
+    }
+
+    /// All batches readable from `from`, as (base offset, record count).
+    fn read_all(p: &Partition, from: i64) -> Vec<(i64, i32)> {
+        let mut out = Vec::new();
+        let mut next = from;
+        for _ in 0..10_000 {
+            let r = p.read(next, 1 << 20, true).unwrap();
+            if r.records.is_empty() {
+                break;
+            }
+            let mut buf = &r.records[..];
+            while buf.len() >= batch::HEADER_LEN {
+                let h = BatchHeader::parse(buf).unwrap();
+                if h.total_len() > buf.len() {
+                    break;
+                }
+                batch::validate(&buf[..h.total_len()]).unwrap();
+                if h.last_offset() >= next {
+                    out.push((h.base_offset, h.records_count));
+                    next = h.next_offset();
+                }
+                buf = &buf[h.total_len()..];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn append_assigns_offsets_and_reads_back_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), config(1000), None);
+        for i in 0..100 {
+            assert_eq!(append(&p, 3, 1000 + i, &[i as u8; 50]).base_offset, i * 3);
+        }
+        assert!(list_by_ext(dir.path(), "log").unwrap().len() > 5, "segments rolled by size");
+        let batches = read_all(&p, 0);
+        assert_eq!(batches.len(), 100);
+        assert!(batches.iter().enumerate().all(|(i, &(o, c))| o == i as i64 * 3 && c == 3));
+        // Reading from the middle of a batch starts with that batch.
+        assert_eq!(read_all(&p, 151)[0], (150, 3));
+        assert_eq!(p.offsets().high_watermark, 300);
+        assert!(matches!(p.read(301, 100, true), Err(ReadError::OffsetOutOfRange { .. })));
+        assert!(p.read(300, 100, true).unwrap().records.is_empty());
+    }
+
+    #[test]
+    fn max_bytes_still_returns_one_whole_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), config(1 << 20), None);
+        append(&p, 1, 1, &[1u8; 500]);
+        append(&p, 1, 1, &[2u8; 500]);
+        let r = p.read(0, 10, true).unwrap();
+        assert_eq!(r.records.len(), batch::HEADER_LEN + 500);
+        assert!(p.read(0, 10, false).unwrap().records.is_empty());
+    }
+
+    #[test]
+    fn timestamp_lookups_use_the_time_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), config(2000), None);
+        for i in 0..50 {
+            append(&p, 1, 1000 + i * 10, &[0u8; 100]);
+        }
+        // build_batch bodies are not real records, so the lookup falls back to the batch.
+        assert_eq!(p.offset_for_timestamp(1000).unwrap().map(|x| x.0), Some(0));
+        assert_eq!(p.offset_for_timestamp(1205).unwrap().map(|x| x.0), Some(21));
+        assert_eq!(p.offset_for_timestamp(99_999).unwrap(), None);
+        assert_eq!(p.max_timestamp_offset().unwrap(), Some((49, 1490)));
+    }
+
+    #[test]
+    fn unclean_restart_truncates_a_torn_tail_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let p = open(dir.path(), config(1 << 20), None);
+            for i in 0..10 {
+                append(&p, 2, i, b"abcdef");
+            }
+        } // dropped without close(): like kill -9
+        let log = dir.path().join(format!("{}.log", segment::file_stem(0)));
+        let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        f.write_all(&build_batch(0, 1, 1, b"torn")[..30]).unwrap();
+        let (p, rep) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, false).unwrap();
+        assert_eq!(rep.truncated_bytes, 30);
+        assert_eq!(p.offsets().log_end, 20);
+        assert_eq!(read_all(&p, 0).len(), 10);
+        assert_eq!(append(&p, 1, 1, b"x").base_offset, 20);
+    }
+
+    #[test]
+    fn corrupt_last_batch_is_dropped_after_the_recovery_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let rp = {
+            let p = open(dir.path(), config(1 << 20), None);
+            append(&p, 1, 1, b"first");
+            p.flush().unwrap();
+            let rp = p.recovery_point();
+            append(&p, 1, 1, b"second");
+            rp
+        };
+        let log = dir.path().join(format!("{}.log", segment::file_stem(0)));
+        let len = std::fs::metadata(&log).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, b"Z", len - 1).unwrap();
+        let (p, rep) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), Some(rp), false).unwrap();
+        assert_eq!(rep.validated_bytes, 0, "only bytes after the recovery point are validated");
+        assert!(rep.truncated_bytes > 0);
+        assert_eq!(p.offsets().log_end, 1);
+    }
+
+    #[test]
+    fn idempotent_state_survives_unclean_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let p = open(dir.path(), config(400), None);
+            for seq in (0..20).step_by(2) {
+                let (h, b) = idempotent(42, 0, seq);
+                p.append(h, b).unwrap();
+            }
+        }
+        let p = open(dir.path(), config(400), None);
+        let (h, b) = idempotent(42, 0, 18);
+        let r = p.append(h, b).unwrap();
+        assert!(r.duplicate);
+        assert_eq!(r.base_offset, 18);
+        let (h, b) = idempotent(42, 0, 30);
+        assert!(matches!(p.append(h, b), Err(AppendError::Producer(ProducerError::OutOfOrder { .. }))));
+        let (h, b) = idempotent(42, 0, 20);
+        assert_eq!(p.append(h, b).unwrap().base_offset, 20);
+    }
+
+    #[test]
+    fn sync_mode_hides_unflushed_data_from_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, _) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, true).unwrap();
+        append(&p, 1, 1, b"a");
+        assert_eq!(p.offsets().high_watermark, 0);
+        assert!(p.read(0, 100, true).unwrap().records.is_empty());
+        p.flush().unwrap();
+        assert_eq!(p.offsets().high_watermark, 1);
+        assert_eq!(read_all(&p, 0), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn too_large_batches_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(1 << 20);
+        cfg.max_message_bytes = 100;
+        let p = open(dir.path(), cfg, None);
+        let b = build_batch(0, 1, 1, &[0u8; 200]);
+        assert!(matches!(p.append(BatchHeader::parse(&b).unwrap(), b), Err(AppendError::MessageTooLarge { .. })));
+    }
+}
