@@ -11,7 +11,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::ApiVersions) => {
-            print!("{}", api_table());
+            print!("{}", brook::api::compatibility_table());
             return std::process::ExitCode::SUCCESS;
         }
         Some(Command::Serve(args)) => args,
@@ -90,16 +90,4 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
-}
-
-/// The compatibility table in Markdown, straight from the handler registry.
-fn api_table() -> String {
-    let mut s = String::from("| API | key | versions |\n|---|---|---|\n");
-    for e in brook::api::HANDLERS {
-        s.push_str(&format!(
-            "| {:?} | {} | {}–{} |\n",
-            e.key, e.key as i16, e.min_version, e.max_version
-        ));
-    }
-    s
 }

@@ -111,6 +111,18 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<create_partitions::CreatePartitions>(),
 ];
 
+/// The README's compatibility table (Markdown), generated from [`HANDLERS`].
+pub fn compatibility_table() -> String {
+    let mut s = String::from("| API | key | versions |\n|---|---|---|\n");
+    for e in HANDLERS {
+        s.push_str(&format!(
+            "| {:?} | {} | {}–{} |\n",
+            e.key, e.key as i16, e.min_version, e.max_version
+        ));
+    }
+    s
+}
+
 pub fn lookup(key: i16) -> Option<&'static ApiEntry> {
     HANDLERS.iter().find(|e| e.key as i16 == key)
 }

@@ -686,11 +686,19 @@ mod tests {
     use std::io::Write;
 
     fn config(segment_bytes: u64) -> LogConfig {
-        LogConfig { segment_bytes, segment_ms: i64::MAX / 2, index_interval: 256, max_message_bytes: 1 << 20, log_append_time: false }
+        LogConfig {
+            segment_bytes,
+            segment_ms: i64::MAX / 2,
+            index_interval: 256,
+            max_message_bytes: 1 << 20,
+            log_append_time: false,
+        }
     }
 
     fn open(dir: &Path, cfg: LogConfig, rp: Option<RecoveryPoint>) -> Partition {
-        Partition::open(dir.to_path_buf(), "t".into(), 0, cfg, rp, false).unwrap().0
+        Partition::open(dir.to_path_buf(), "t".into(), 0, cfg, rp, false)
+            .unwrap()
+            .0
     }
 
     fn append(p: &Partition, count: i32, ts: i64, body: &[u8]) -> AppendResult {
@@ -742,14 +750,23 @@ mod tests {
         for i in 0..100 {
             assert_eq!(append(&p, 3, 1000 + i, &[i as u8; 50]).base_offset, i * 3);
         }
-        assert!(list_by_ext(dir.path(), "log").unwrap().len() > 5, "segments rolled by size");
+        assert!(
+            list_by_ext(dir.path(), "log").unwrap().len() > 5,
+            "segments rolled by size"
+        );
         let batches = read_all(&p, 0);
         assert_eq!(batches.len(), 100);
-        assert!(batches.iter().enumerate().all(|(i, &(o, c))| o == i as i64 * 3 && c == 3));
+        assert!(batches
+            .iter()
+            .enumerate()
+            .all(|(i, &(o, c))| o == i as i64 * 3 && c == 3));
         // Reading from the middle of a batch starts with that batch.
         assert_eq!(read_all(&p, 151)[0], (150, 3));
         assert_eq!(p.offsets().high_watermark, 300);
-        assert!(matches!(p.read(301, 100, true), Err(ReadError::OffsetOutOfRange { .. })));
+        assert!(matches!(
+            p.read(301, 100, true),
+            Err(ReadError::OffsetOutOfRange { .. })
+        ));
         assert!(p.read(300, 100, true).unwrap().records.is_empty());
     }
 
@@ -790,7 +807,15 @@ mod tests {
         let log = dir.path().join(format!("{}.log", segment::file_stem(0)));
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(&build_batch(0, 1, 1, b"torn")[..30]).unwrap();
-        let (p, rep) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, false).unwrap();
+        let (p, rep) = Partition::open(
+            dir.path().to_path_buf(),
+            "t".into(),
+            0,
+            config(1 << 20),
+            None,
+            false,
+        )
+        .unwrap();
         assert_eq!(rep.truncated_bytes, 30);
         assert_eq!(p.offsets().log_end, 20);
         assert_eq!(read_all(&p, 0).len(), 10);
@@ -812,8 +837,19 @@ mod tests {
         let len = std::fs::metadata(&log).unwrap().len();
         let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
         std::os::unix::fs::FileExt::write_all_at(&f, b"Z", len - 1).unwrap();
-        let (p, rep) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), Some(rp), false).unwrap();
-        assert_eq!(rep.validated_bytes, 0, "only bytes after the recovery point are validated");
+        let (p, rep) = Partition::open(
+            dir.path().to_path_buf(),
+            "t".into(),
+            0,
+            config(1 << 20),
+            Some(rp),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            rep.validated_bytes, 0,
+            "only bytes after the recovery point are validated"
+        );
         assert!(rep.truncated_bytes > 0);
         assert_eq!(p.offsets().log_end, 1);
     }
@@ -834,7 +870,10 @@ mod tests {
         assert!(r.duplicate);
         assert_eq!(r.base_offset, 18);
         let (h, b) = idempotent(42, 0, 30);
-        assert!(matches!(p.append(h, b), Err(AppendError::Producer(ProducerError::OutOfOrder { .. }))));
+        assert!(matches!(
+            p.append(h, b),
+            Err(AppendError::Producer(ProducerError::OutOfOrder { .. }))
+        ));
         let (h, b) = idempotent(42, 0, 20);
         assert_eq!(p.append(h, b).unwrap().base_offset, 20);
     }
@@ -842,7 +881,15 @@ mod tests {
     #[test]
     fn sync_mode_hides_unflushed_data_from_readers() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, true).unwrap();
+        let (p, _) = Partition::open(
+            dir.path().to_path_buf(),
+            "t".into(),
+            0,
+            config(1 << 20),
+            None,
+            true,
+        )
+        .unwrap();
         append(&p, 1, 1, b"a");
         assert_eq!(p.offsets().high_watermark, 0);
         assert!(p.read(0, 100, true).unwrap().records.is_empty());
@@ -858,6 +905,9 @@ mod tests {
         cfg.max_message_bytes = 100;
         let p = open(dir.path(), cfg, None);
         let b = build_batch(0, 1, 1, &[0u8; 200]);
-        assert!(matches!(p.append(BatchHeader::parse(&b).unwrap(), b), Err(AppendError::MessageTooLarge { .. })));
+        assert!(matches!(
+            p.append(BatchHeader::parse(&b).unwrap(), b),
+            Err(AppendError::MessageTooLarge { .. })
+        ));
     }
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every Brook test on a fresh machine: installs the real clients it needs (kcat from
+# apt, confluent-kafka/kafka-python in a venv, the Apache Java client 3.9.1 jars), builds,
+# runs the Rust unit + protocol tests, then the real-client compatibility and crash suites.
+# Bounded: each stage has a timeout; the whole run stays well under 30 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { echo; echo "=== $* ==="; }
+
+stage "install clients"
+timeout 900 scripts/install-clients.sh
+
+stage "build"
+timeout 1200 cargo build --locked --all-targets
+
+stage "unit and protocol tests"
+timeout 900 cargo test --locked -- --test-threads=2
+
+stage "real-client compatibility tests"
+BROOK_BIN=target/debug/brook timeout 1200 compat-tests/run.sh
+
+echo
+echo "all tests passed"
