@@ -72,7 +72,11 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 flush_all(dirty, |p| p.flush()).await;
             }
             Durability::Os | Durability::Sync => {
-                flush_all(parts, |p| p.flush_rolled()).await;
+                let rolled: Vec<_> = parts
+                    .into_iter()
+                    .filter(|p| p.has_unflushed_segments())
+                    .collect();
+                flush_all(rolled, |p| p.flush_rolled()).await;
             }
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {

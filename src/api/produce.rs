@@ -124,11 +124,18 @@ impl Handler for Produce {
                     .with_partition_responses(parts),
             );
         }
+        let sync = broker.config.durability == crate::config::Durability::Sync;
         if req.acks == 0 {
+            if sync && !appended.is_empty() {
+                // Nobody waits for the ack, but the fsync must still happen for the high
+                // watermark (and so consumers) to move past this data.
+                let broker = broker.clone();
+                tokio::spawn(async move { broker.commit(appended).await });
+            }
             return Reply::None;
         }
         let resp = ProduceResponse::default().with_responses(responses);
-        if appended.is_empty() || broker.config.durability != crate::config::Durability::Sync {
+        if appended.is_empty() || !sync {
             return Reply::Now(resp);
         }
         let broker = broker.clone();

@@ -90,6 +90,8 @@ pub struct TopicRegistry {
     by_name: DashMap<Arc<str>, Arc<Topic>>,
     by_id: DashMap<Uuid, Arc<Topic>>,
     admin: Mutex<()>,
+    /// The last checkpoint written, to skip rewriting an unchanged file.
+    last_checkpoint: Mutex<Vec<u8>>,
 }
 
 fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
@@ -128,6 +130,7 @@ impl TopicRegistry {
             by_name: DashMap::new(),
             by_id: DashMap::new(),
             admin: Mutex::new(()),
+            last_checkpoint: Mutex::new(Vec::new()),
         };
         remove_deleted_dirs(&data_dir);
         for rec in file.topics {
@@ -378,7 +381,13 @@ impl TopicRegistry {
             }
         }
         let bytes = serde_json::to_vec(&map).map_err(std::io::Error::other)?;
-        write_atomic(&self.data_dir.join(CHECKPOINT_FILE), &bytes)
+        let mut last = self.last_checkpoint.lock();
+        if *last == bytes {
+            return Ok(());
+        }
+        write_atomic(&self.data_dir.join(CHECKPOINT_FILE), &bytes)?;
+        *last = bytes;
+        Ok(())
     }
 
     /// Graceful shutdown: flush everything, snapshot producer state, checkpoint, mark clean.
