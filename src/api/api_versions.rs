@@ -28,7 +28,16 @@ impl Handler for ApiVersions {
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 4;
 
-    fn handle(_ctx: &RequestContext, _req: ApiVersionsRequest) -> Reply<ApiVersionsResponse> {
+    fn handle(ctx: &RequestContext, req: ApiVersionsRequest) -> Reply<ApiVersionsResponse> {
+        if ctx.api_version >= 3
+            && !(valid_software_field(&req.client_software_name)
+                && valid_software_field(&req.client_software_version))
+        {
+            return Reply::Now(Self::error_response(
+                &req,
+                ResponseError::InvalidRequest.code(),
+            ));
+        }
         Reply::Now(
             ApiVersionsResponse::default()
                 .with_error_code(NONE)
@@ -41,6 +50,16 @@ impl Handler for ApiVersions {
             .with_error_code(code)
             .with_api_keys(advertised())
     }
+}
+
+/// KIP-511: client software name and version match `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`.
+fn valid_software_field(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
 }
 
 /// KIP-511: a client asking with a newer ApiVersions version than we serve gets a v0

@@ -4,7 +4,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
 
 pub struct CreatePartitions;
 
@@ -20,11 +20,17 @@ impl Handler for CreatePartitions {
         req: CreatePartitionsRequest,
     ) -> Reply<CreatePartitionsResponse> {
         let node = ctx.broker.config.node_id;
+        let dup = duplicates(req.topics.iter().map(|t| t.name.0.clone()));
         let results =
             req.topics
                 .iter()
                 .map(|t| {
                     let r = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+                    if dup.contains(&t.name.0) {
+                        return r
+                            .with_error_code(E::InvalidRequest.code())
+                            .with_error_message(Some(sb("Duplicate topic name.")));
+                    }
                     let bad_assignment = t.assignments.iter().flatten().any(|a| {
                         a.broker_ids.iter().any(|b| b.0 != node) || a.broker_ids.is_empty()
                     });

@@ -5,7 +5,7 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{ApiKey, DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use uuid::Uuid;
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
 
 pub struct DeleteTopics;
@@ -50,10 +50,36 @@ impl Handler for DeleteTopics {
     fn handle(ctx: &RequestContext, req: DeleteTopicsRequest) -> Reply<DeleteTopicsResponse> {
         let v = ctx.api_version;
         let broker = &ctx.broker;
+        let duplicate = |id: Uuid, name: Option<TopicName>| {
+            result(
+                name,
+                id,
+                E::InvalidRequest.code(),
+                Some("Duplicate topic name.".into()),
+                v,
+            )
+        };
         let responses = if v >= 6 {
+            // Resolve rows to names first so a topic named twice (by name or id) is caught.
+            let resolved: Vec<Option<String>> = req
+                .topics
+                .iter()
+                .map(|t| match &t.name {
+                    Some(n) => Some(n.0.to_string()),
+                    None => broker
+                        .topics
+                        .get_by_id(&t.topic_id)
+                        .map(|tp| tp.name.to_string()),
+                })
+                .collect();
+            let dup = duplicates(resolved.iter().flatten().cloned());
             req.topics
                 .into_iter()
-                .map(|t| match (t.name, t.topic_id.is_nil()) {
+                .zip(resolved)
+                .map(|(t, name)| match (t.name, t.topic_id.is_nil()) {
+                    (n, _) if name.as_ref().is_some_and(|x| dup.contains(x)) => {
+                        duplicate(t.topic_id, n)
+                    }
                     (Some(_), false) => result(
                         None,
                         t.topic_id,
@@ -71,9 +97,16 @@ impl Handler for DeleteTopics {
                 })
                 .collect()
         } else {
+            let dup = duplicates(req.topic_names.iter().map(|n| n.0.clone()));
             req.topic_names
                 .into_iter()
-                .map(|n| delete_by_name(broker, n, v))
+                .map(|n| {
+                    if dup.contains(&n.0) {
+                        duplicate(Uuid::nil(), Some(n))
+                    } else {
+                        delete_by_name(broker, n, v)
+                    }
+                })
                 .collect()
         };
         Reply::Now(DeleteTopicsResponse::default().with_responses(responses))

@@ -187,15 +187,11 @@ impl Handler for Fetch {
 
     fn handle(ctx: &RequestContext, req: FetchRequest) -> Reply<FetchResponse> {
         let v = ctx.api_version;
-        // We never create sessions: a client naming one is told it does not exist.
-        if v >= 7 && req.session_id != 0 {
-            return Reply::Now(
-                FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()),
-            );
-        }
+        // Epochs 0 (INITIAL) and -1 (FINAL) are full fetches, served sessionless. Any other
+        // epoch continues a session, and we never create one (Kafka's FetchManager rules).
         if v >= 7 && req.session_epoch != 0 && req.session_epoch != -1 {
             return Reply::Now(
-                FetchResponse::default().with_error_code(E::InvalidFetchSessionEpoch.code()),
+                FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()),
             );
         }
         let plan = resolve(&ctx.broker, &req, v);

@@ -7,7 +7,7 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{duplicates, Handler, Reply, RequestContext, NONE};
 use crate::log::partition::LEADER_EPOCH;
 use crate::log::Partition;
 
@@ -80,6 +80,7 @@ impl Handler for ListOffsets {
             .into_iter()
             .map(|t| {
                 let topic = ctx.broker.topics.get(&t.name.0);
+                let dup = duplicates(t.partitions.iter().map(|p| p.partition_index));
                 let parts = t
                     .partitions
                     .iter()
@@ -88,6 +89,9 @@ impl Handler for ListOffsets {
                             .as_ref()
                             .and_then(|tp| tp.partition(p.partition_index))
                         {
+                            _ if dup.contains(&p.partition_index) => {
+                                answer(p.partition_index, E::InvalidRequest.code(), -1, -1)
+                            }
                             None => {
                                 answer(p.partition_index, E::UnknownTopicOrPartition.code(), -1, -1)
                             }

@@ -76,7 +76,11 @@ impl Handler for Metadata {
                 .map(|t| topic_entry(broker, t, v))
                 .collect();
         } else {
+            let mut seen = std::collections::HashSet::new();
             for rt in req.topics.unwrap_or_default() {
+                if !seen.insert((rt.name.clone(), rt.topic_id)) {
+                    continue; // Kafka answers each requested topic once
+                }
                 topics.push(match rt.name {
                     Some(name) => lookup_or_create(broker, &name, allow_auto, v),
                     None => match broker.topics.get_by_id(&rt.topic_id) {

@@ -178,6 +178,20 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     })
 }
 
+/// The keys that occur more than once (Kafka answers each with INVALID_REQUEST).
+pub fn duplicates<T: Eq + std::hash::Hash + Clone>(
+    keys: impl IntoIterator<Item = T>,
+) -> std::collections::HashSet<T> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = std::collections::HashSet::new();
+    for k in keys {
+        if !seen.insert(k.clone()) {
+            dup.insert(k);
+        }
+    }
+    dup
+}
+
 /// `StrBytes` from any string.
 pub fn sb(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())

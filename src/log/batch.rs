@@ -177,6 +177,11 @@ pub fn validate_produced(header: &BatchHeader) -> Result<(), BatchError> {
 pub fn split_batches(mut records: Bytes) -> Result<Vec<(BatchHeader, Bytes)>, BatchError> {
     let mut out = Vec::with_capacity(1);
     while !records.is_empty() {
+        // Legacy (magic 0/1) message sets can be shorter than a v2 header: look at the magic
+        // byte first so they are reported as unsupported, not as truncated.
+        if records.len() > 16 && records[16] != 2 {
+            return Err(BatchError::UnsupportedMagic(records[16] as i8));
+        }
         if records.len() < HEADER_LEN {
             return Err(BatchError::Truncated);
         }
