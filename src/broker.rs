@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{BrokerConfig, Durability};
+use crate::group::GroupCoordinator;
 use crate::log::flush::{flush_all, GroupCommit, DEFAULT_TICK};
 use crate::producer::ids::ProducerIdAllocator;
 use crate::topic::registry::LoadReport;
@@ -12,7 +13,8 @@ use crate::topic::TopicRegistry;
 
 pub struct Broker {
     pub config: Arc<BrokerConfig>,
-    pub topics: TopicRegistry,
+    pub topics: Arc<TopicRegistry>,
+    pub groups: GroupCoordinator,
     pub producer_ids: ProducerIdAllocator,
     pub cluster_id: String,
     group_commit: Option<GroupCommit>,
@@ -25,16 +27,13 @@ impl Broker {
         std::fs::create_dir_all(&config.data_dir)?;
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let (topics, report) = TopicRegistry::open(config.clone())?;
+        let topics = Arc::new(topics);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
+        let groups = GroupCoordinator::open(topics.clone(), config.group_config())?;
         let group_commit = (config.durability == Durability::Sync).then(GroupCommit::start);
-        let broker = Arc::new(Self {
-            config,
-            topics,
-            producer_ids,
-            cluster_id,
-            group_commit,
-        });
+        let broker = Arc::new(Self { config, topics, groups, producer_ids, cluster_id, group_commit });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
+        tokio::spawn(group_timers(Arc::downgrade(&broker)));
         Ok((broker, report))
     }
 
@@ -49,6 +48,21 @@ impl Broker {
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker).
     pub fn shutdown(&self) -> std::io::Result<()> {
         self.topics.shutdown()
+    }
+}
+
+/// Drives group timers (session expiry, rebalance and join deadlines) every 50 ms.
+async fn group_timers(broker: std::sync::Weak<Broker>) {
+    let mut timer = tokio::time::interval(Duration::from_millis(50));
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        timer.tick().await;
+        let Some(b) = broker.upgrade() else { return };
+        let touched = b.groups.tick();
+        if !touched.is_empty() {
+            let b2 = b.clone();
+            tokio::spawn(async move { b2.commit(touched).await });
+        }
     }
 }
 
@@ -72,19 +86,14 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 flush_all(dirty, |p| p.flush()).await;
             }
             Durability::Os | Durability::Sync => {
-                let rolled: Vec<_> = parts
-                    .into_iter()
-                    .filter(|p| p.has_unflushed_segments())
-                    .collect();
+                let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
                 flush_all(rolled, |p| p.flush_rolled()).await;
             }
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {
             last_checkpoint = tokio::time::Instant::now();
             let b2 = b.clone();
-            if let Ok(Err(e)) =
-                tokio::task::spawn_blocking(move || b2.topics.write_checkpoints()).await
-            {
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b2.topics.write_checkpoints()).await {
                 tracing::warn!("cannot write recovery checkpoints: {e}");
             }
         }

@@ -9,11 +9,7 @@ use serde::Deserialize;
 
 /// Command line of the `brook` binary.
 #[derive(Debug, Parser)]
-#[command(
-    name = "brook",
-    version,
-    about = "A single-binary, Kafka wire-protocol compatible message broker"
-)]
+#[command(name = "brook", version, about = "A single-binary, Kafka wire-protocol compatible message broker")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -88,6 +84,21 @@ pub struct ServeArgs {
     /// group.initial.rebalance.delay.ms [default: 3000].
     #[arg(long, env = "BROOK_GROUP_INITIAL_REBALANCE_DELAY_MS")]
     pub group_initial_rebalance_delay_ms: Option<i64>,
+    /// group.min.session.timeout.ms [default: 6000].
+    #[arg(long, env = "BROOK_GROUP_MIN_SESSION_TIMEOUT_MS")]
+    pub group_min_session_timeout_ms: Option<i64>,
+    /// group.max.session.timeout.ms [default: 1800000].
+    #[arg(long, env = "BROOK_GROUP_MAX_SESSION_TIMEOUT_MS")]
+    pub group_max_session_timeout_ms: Option<i64>,
+    /// group.max.size [default: 2147483647].
+    #[arg(long, env = "BROOK_GROUP_MAX_SIZE")]
+    pub group_max_size: Option<i32>,
+    /// offsets.retention.minutes [default: 10080 (7 days)].
+    #[arg(long, env = "BROOK_OFFSETS_RETENTION_MINUTES")]
+    pub offsets_retention_minutes: Option<i64>,
+    /// offsets.topic.num.partitions [default: 50].
+    #[arg(long, env = "BROOK_OFFSETS_TOPIC_NUM_PARTITIONS")]
+    pub offsets_topic_num_partitions: Option<i32>,
 }
 
 /// The same settings as read from a TOML file. Kafka's dotted names are accepted as aliases.
@@ -125,6 +136,16 @@ struct FileConfig {
     flush_interval_ms: Option<u64>,
     #[serde(alias = "group.initial.rebalance.delay.ms")]
     group_initial_rebalance_delay_ms: Option<i64>,
+    #[serde(alias = "group.min.session.timeout.ms")]
+    group_min_session_timeout_ms: Option<i64>,
+    #[serde(alias = "group.max.session.timeout.ms")]
+    group_max_session_timeout_ms: Option<i64>,
+    #[serde(alias = "group.max.size")]
+    group_max_size: Option<i32>,
+    #[serde(alias = "offsets.retention.minutes")]
+    offsets_retention_minutes: Option<i64>,
+    #[serde(alias = "offsets.topic.num.partitions")]
+    offsets_topic_num_partitions: Option<i32>,
 }
 
 /// What an acknowledged write survives; see README "Durability".
@@ -171,33 +192,43 @@ pub struct BrokerConfig {
     pub log_index_interval_bytes: i32,
     pub durability: Durability,
     pub group_initial_rebalance_delay_ms: i64,
+    pub group_min_session_timeout_ms: i64,
+    pub group_max_session_timeout_ms: i64,
+    pub group_max_size: i32,
+    pub offsets_retention_minutes: i64,
+    pub offsets_topic_num_partitions: i32,
 }
 
 /// Configuration errors, reported at startup with the offending setting.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("invalid value for {name}: {message}")]
     Invalid { name: &'static str, message: String },
 }
 
 fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        message: message.into(),
-    }
+    ConfigError::Invalid { name, message: message.into() }
 }
 
 impl BrokerConfig {
+    /// The group coordinator's settings.
+    pub fn group_config(&self) -> crate::group::GroupConfig {
+        let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
+        crate::group::GroupConfig {
+            initial_rebalance_delay: ms(self.group_initial_rebalance_delay_ms),
+            min_session_timeout: ms(self.group_min_session_timeout_ms),
+            max_session_timeout: ms(self.group_max_session_timeout_ms),
+            max_size: self.group_max_size as usize,
+            offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
+            offsets_partitions: self.offsets_topic_num_partitions,
+            max_metadata_bytes: 4096,
+        }
+    }
+
     /// Resolves flags/env (already merged by clap) over the optional TOML file over defaults.
     pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
         let file = match &args.config {
@@ -206,35 +237,19 @@ impl BrokerConfig {
         };
         macro_rules! pick {
             ($field:ident, $default:expr) => {
-                args.$field
-                    .clone()
-                    .or(file.$field.clone())
-                    .unwrap_or($default)
+                args.$field.clone().or(file.$field.clone()).unwrap_or($default)
             };
         }
         let listen_s = pick!(listen, "0.0.0.0:9092".to_string());
-        let listen: SocketAddr = listen_s
-            .parse()
-            .map_err(|e| invalid("listen", format!("{listen_s:?}: {e}")))?;
+        let listen: SocketAddr = listen_s.parse().map_err(|e| invalid("listen", format!("{listen_s:?}: {e}")))?;
         let advertised = pick!(advertised_listener, "localhost:9092".to_string());
-        let (advertised_host, advertised_port) = parse_host_port(&advertised).ok_or_else(|| {
-            invalid(
-                "advertised_listener",
-                format!("{advertised:?} is not host:port"),
-            )
-        })?;
+        let (advertised_host, advertised_port) = parse_host_port(&advertised)
+            .ok_or_else(|| invalid("advertised_listener", format!("{advertised:?} is not host:port")))?;
         let durability = match pick!(durability, "sync".to_string()).as_str() {
             "sync" => Durability::Sync,
-            "interval" => {
-                Durability::Interval(Duration::from_millis(pick!(flush_interval_ms, 1000).max(1)))
-            }
+            "interval" => Durability::Interval(Duration::from_millis(pick!(flush_interval_ms, 1000).max(1))),
             "os" => Durability::Os,
-            other => {
-                return Err(invalid(
-                    "durability",
-                    format!("{other:?}: expected sync, interval or os"),
-                ))
-            }
+            other => return Err(invalid("durability", format!("{other:?}: expected sync, interval or os"))),
         };
         let cfg = Self {
             listen,
@@ -254,6 +269,11 @@ impl BrokerConfig {
             log_index_interval_bytes: pick!(log_index_interval_bytes, 4096),
             durability,
             group_initial_rebalance_delay_ms: pick!(group_initial_rebalance_delay_ms, 3000),
+            group_min_session_timeout_ms: pick!(group_min_session_timeout_ms, 6000),
+            group_max_session_timeout_ms: pick!(group_max_session_timeout_ms, 1_800_000),
+            group_max_size: pick!(group_max_size, i32::MAX),
+            offsets_retention_minutes: pick!(offsets_retention_minutes, 10080),
+            offsets_topic_num_partitions: pick!(offsets_topic_num_partitions, 50),
         };
         cfg.check()?;
         Ok(cfg)
@@ -272,6 +292,12 @@ impl BrokerConfig {
         if self.log_segment_bytes < 14 {
             return Err(invalid("log_segment_bytes", "must be at least 14"));
         }
+        if self.offsets_topic_num_partitions < 1 {
+            return Err(invalid("offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if self.group_max_size < 1 {
+            return Err(invalid("group_max_size", "must be at least 1"));
+        }
         if self.log_index_interval_bytes < 0 {
             return Err(invalid("log_index_interval_bytes", "must not be negative"));
         }
@@ -281,6 +307,8 @@ impl BrokerConfig {
     /// A configuration for tests: loopback, ephemeral port, the given data dir.
     pub fn for_tests(data_dir: &Path) -> Self {
         let args = ServeArgs {
+            group_initial_rebalance_delay_ms: Some(0),
+            offsets_topic_num_partitions: Some(3),
             listen: Some("127.0.0.1:0".into()),
             advertised_listener: Some("127.0.0.1:0".into()),
             data_dir: Some(data_dir.to_path_buf()),
@@ -291,14 +319,8 @@ impl BrokerConfig {
 }
 
 fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.into(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.into(),
-        source,
-    })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
 }
 
 /// Splits `host:port` (IPv6 hosts in brackets); an optional `PLAINTEXT://` prefix is ignored.
@@ -321,10 +343,7 @@ mod tests {
     fn defaults_follow_kafka() {
         let c = BrokerConfig::resolve(&ServeArgs::default()).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:9092");
-        assert_eq!(
-            (c.advertised_host.as_str(), c.advertised_port),
-            ("localhost", 9092)
-        );
+        assert_eq!((c.advertised_host.as_str(), c.advertised_port), ("localhost", 9092));
         assert!(c.auto_create_topics_enable);
         assert_eq!(c.num_partitions, 1);
         assert_eq!(c.message_max_bytes, 1_048_588);
@@ -338,16 +357,8 @@ mod tests {
     fn file_is_overridden_by_flags() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("brook.toml");
-        std::fs::write(
-            &path,
-            "\"num.partitions\" = 3\nlisten = \"127.0.0.1:1234\"\ndurability = \"os\"\n",
-        )
-        .unwrap();
-        let args = ServeArgs {
-            config: Some(path),
-            listen: Some("127.0.0.1:5555".into()),
-            ..Default::default()
-        };
+        std::fs::write(&path, "\"num.partitions\" = 3\nlisten = \"127.0.0.1:1234\"\ndurability = \"os\"\n").unwrap();
+        let args = ServeArgs { config: Some(path), listen: Some("127.0.0.1:5555".into()), ..Default::default() };
         let c = BrokerConfig::resolve(&args).unwrap();
         assert_eq!(c.num_partitions, 3);
         assert_eq!(c.listen.port(), 5555);
@@ -359,14 +370,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("brook.toml");
         std::fs::write(&path, "no_such_setting = 1\n").unwrap();
-        let args = ServeArgs {
-            config: Some(path),
-            ..Default::default()
-        };
-        assert!(matches!(
-            BrokerConfig::resolve(&args),
-            Err(ConfigError::Parse { .. })
-        ));
+        let args = ServeArgs { config: Some(path), ..Default::default() };
+        assert!(matches!(BrokerConfig::resolve(&args), Err(ConfigError::Parse { .. })));
     }
 
     #[test]

@@ -25,14 +25,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("brook: cannot start the runtime: {e}");
@@ -67,10 +61,7 @@ async fn serve(config: BrokerConfig) -> std::io::Result<()> {
         started.elapsed().as_millis()
     );
     if r.recovery.truncated_bytes > 0 {
-        tracing::warn!(
-            bytes = r.recovery.truncated_bytes,
-            "truncated torn or corrupt log tails during recovery"
-        );
+        tracing::warn!(bytes = r.recovery.truncated_bytes, "truncated torn or corrupt log tails during recovery");
     }
     wait_for_signal().await;
     tracing::info!("shutting down: flushing logs");

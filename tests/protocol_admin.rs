@@ -28,10 +28,8 @@ async fn create_many(
     topics: Vec<kafka_protocol::messages::create_topics_request::CreatableTopic>,
     validate_only: bool,
 ) -> Vec<CreatableTopicResult> {
-    let req = CreateTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_validate_only(validate_only)
-        .with_topics(topics);
+    let req =
+        CreateTopicsRequest::default().with_timeout_ms(5000).with_validate_only(validate_only).with_topics(topics);
     c.call(&req, 7).await.topics
 }
 
@@ -66,27 +64,9 @@ async fn create_topics_errors() {
         ("neg-parts", -5, 1, vec![], INVALID_PARTITIONS),
         ("rf3", 1, 3, vec![], INVALID_REPLICATION_FACTOR),
         ("rf0", 1, 0, vec![], INVALID_REPLICATION_FACTOR),
-        (
-            "bad-config",
-            1,
-            1,
-            vec![("no.such.config", "1")],
-            INVALID_CONFIG,
-        ),
-        (
-            "bad-value",
-            1,
-            1,
-            vec![("segment.bytes", "lots")],
-            INVALID_CONFIG,
-        ),
-        (
-            "bad-enum",
-            1,
-            1,
-            vec![("cleanup.policy", "sometimes")],
-            INVALID_CONFIG,
-        ),
+        ("bad-config", 1, 1, vec![("no.such.config", "1")], INVALID_CONFIG),
+        ("bad-value", 1, 1, vec![("segment.bytes", "lots")], INVALID_CONFIG),
+        ("bad-enum", 1, 1, vec![("cleanup.policy", "sometimes")], INVALID_CONFIG),
         (&long_ok, 1, 1, vec![], 0),
         ("defaults", -1, -1, vec![], 0),
     ];
@@ -99,10 +79,7 @@ async fn create_topics_errors() {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].name.0.as_str(), *name);
         if r[0].error_code != 0 {
-            assert!(
-                r[0].error_message.is_some(),
-                "{name}: errors carry a message"
-            );
+            assert!(r[0].error_message.is_some(), "{name}: errors carry a message");
         }
         got.push((name.to_string(), r[0].error_code));
         want.push((name.to_string(), *code));
@@ -125,26 +102,12 @@ async fn create_topics_batch_and_collisions() {
     // Several topics in one request: each answered on its own.
     let r = create_many(
         &mut c,
-        vec![
-            creatable("m1", 2, &[]),
-            creatable("m2", 0, &[]),
-            creatable("m3", 3, &[("retention.ms", "1000")]),
-        ],
+        vec![creatable("m1", 2, &[]), creatable("m2", 0, &[]), creatable("m3", 3, &[("retention.ms", "1000")])],
         false,
     )
     .await;
-    let codes: Vec<(String, i16)> = r
-        .iter()
-        .map(|t| (t.name.0.to_string(), t.error_code))
-        .collect();
-    assert_eq!(
-        codes,
-        vec![
-            ("m1".to_string(), 0),
-            ("m2".to_string(), INVALID_PARTITIONS),
-            ("m3".to_string(), 0)
-        ]
-    );
+    let codes: Vec<(String, i16)> = r.iter().map(|t| (t.name.0.to_string(), t.error_code)).collect();
+    assert_eq!(codes, vec![("m1".to_string(), 0), ("m2".to_string(), INVALID_PARTITIONS), ("m3".to_string(), 0)]);
     assert_eq!(r[0].num_partitions, 2);
     assert_eq!(r[2].num_partitions, 3);
     assert_eq!(partition_count(&mut c, "m3").await, 3);
@@ -152,26 +115,14 @@ async fn create_topics_batch_and_collisions() {
     // The same name twice in one request: INVALID_REQUEST for it, nothing created.
     // (KRaft Kafka answers a duplicated name with one row; any number of rows is accepted
     // here as long as every one is INVALID_REQUEST.)
-    let r = create_many(
-        &mut c,
-        vec![creatable("twice", 1, &[]), creatable("twice", 1, &[])],
-        false,
-    )
-    .await;
+    let r = create_many(&mut c, vec![creatable("twice", 1, &[]), creatable("twice", 1, &[])], false).await;
     assert!(!r.is_empty());
-    assert!(
-        r.iter()
-            .all(|t| t.name.0.as_str() == "twice" && t.error_code == INVALID_REQUEST),
-        "{r:?}"
-    );
+    assert!(r.iter().all(|t| t.name.0.as_str() == "twice" && t.error_code == INVALID_REQUEST), "{r:?}");
     assert!(!exists(&mut c, "twice").await);
 
     // '.' and '_' collide.
     create_topic(&mut c, "a.b", 1).await;
-    assert_eq!(
-        create_topic_code(&mut c, "a_b", 1, &[]).await,
-        INVALID_TOPIC_EXCEPTION
-    );
+    assert_eq!(create_topic_code(&mut c, "a_b", 1, &[]).await, INVALID_TOPIC_EXCEPTION);
     b.stop().await;
 }
 
@@ -179,17 +130,16 @@ async fn create_topics_batch_and_collisions() {
 async fn create_topics_validate_only_does_not_create() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
-    let r = create_many(
-        &mut c,
-        vec![creatable("vo", 4, &[("retention.ms", "5000")])],
-        true,
-    )
-    .await;
+    let r = create_many(&mut c, vec![creatable("vo", 4, &[("retention.ms", "5000")])], true).await;
     assert_eq!(r[0].error_code, 0);
     assert_eq!(r[0].num_partitions, 4);
     assert!(!exists(&mut c, "vo").await, "validate_only must not create");
     let all = metadata(&mut c, None, false, METADATA_V).await;
-    assert!(all.topics.is_empty());
+    assert!(
+        all.topics.iter().all(|t| t.is_internal),
+        "only internal topics exist: {:?}",
+        all.topics.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
     // Validation still applies.
     let r = create_many(&mut c, vec![creatable("vo", 1, &[("nope", "1")])], true).await;
     assert_eq!(r[0].error_code, INVALID_CONFIG);
@@ -201,9 +151,7 @@ async fn create_topics_validate_only_does_not_create() {
 }
 
 async fn delete(c: &mut Client, states: Vec<DeleteTopicState>) -> Vec<DeletableTopicResult> {
-    let req = DeleteTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topics(states);
+    let req = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topics(states);
     c.call(&req, 6).await.responses
 }
 
@@ -218,19 +166,12 @@ async fn delete_topics_by_name_and_id() {
     let id = topic_id(&mut c, "del-id").await;
 
     // By name (v5 form).
-    let req = DeleteTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topic_names(vec![tn("del-name")]);
+    let req = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topic_names(vec![tn("del-name")]);
     let r = c.call(&req, 5).await.responses;
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].error_code, 0);
     assert!(!exists(&mut c, "del-name").await);
-    assert_eq!(
-        produce(&mut c, "del-name", 0, batch(&[b"x"]))
-            .await
-            .error_code,
-        UNKNOWN_TOPIC_OR_PARTITION
-    );
+    assert_eq!(produce(&mut c, "del-name", 0, batch(&[b"x"])).await.error_code, UNKNOWN_TOPIC_OR_PARTITION);
 
     // By id (v6).
     let r = delete(&mut c, vec![DeleteTopicState::default().with_topic_id(id)]).await;
@@ -241,28 +182,15 @@ async fn delete_topics_by_name_and_id() {
     assert!(!exists(&mut c, "del-id").await);
 
     // Unknown name / id.
-    let r = delete(
-        &mut c,
-        vec![DeleteTopicState::default().with_name(Some(tn("never")))],
-    )
-    .await;
+    let r = delete(&mut c, vec![DeleteTopicState::default().with_name(Some(tn("never")))]).await;
     assert_eq!(r[0].error_code, UNKNOWN_TOPIC_OR_PARTITION);
     let r = delete(&mut c, vec![DeleteTopicState::default().with_topic_id(id)]).await;
     assert_eq!(r[0].error_code, UNKNOWN_TOPIC_ID, "already-deleted id");
-    let r = delete(
-        &mut c,
-        vec![DeleteTopicState::default().with_topic_id(uuid::Uuid::new_v4())],
-    )
-    .await;
+    let r = delete(&mut c, vec![DeleteTopicState::default().with_topic_id(uuid::Uuid::new_v4())]).await;
     assert_eq!(r[0].error_code, UNKNOWN_TOPIC_ID, "random id");
-    let req = DeleteTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topic_names(vec![tn("del-name")]);
+    let req = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topic_names(vec![tn("del-name")]);
     let r = c.call(&req, 4).await.responses;
-    assert_eq!(
-        r[0].error_code, UNKNOWN_TOPIC_OR_PARTITION,
-        "deleting twice by name"
-    );
+    assert_eq!(r[0].error_code, UNKNOWN_TOPIC_OR_PARTITION, "deleting twice by name");
 
     // Re-creating the name gives a new, empty topic with a new id.
     create_topic(&mut c, "del-name", 1).await;
@@ -274,13 +202,10 @@ async fn delete_topics_by_name_and_id() {
 }
 
 async fn create_partitions(c: &mut Client, name: &str, count: i32, validate_only: bool) -> i16 {
-    let req = CreatePartitionsRequest::default()
-        .with_timeout_ms(5000)
-        .with_validate_only(validate_only)
-        .with_topics(vec![CreatePartitionsTopic::default()
-            .with_name(tn(name))
-            .with_count(count)
-            .with_assignments(None)]);
+    let req =
+        CreatePartitionsRequest::default().with_timeout_ms(5000).with_validate_only(validate_only).with_topics(vec![
+            CreatePartitionsTopic::default().with_name(tn(name)).with_count(count).with_assignments(None),
+        ]);
     let r = c.call(&req, 3).await.results;
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].name.0.as_str(), name);
@@ -294,41 +219,18 @@ async fn create_partitions_grow_and_reject_shrink() {
     create_topic(&mut c, "grow", 1).await;
     produce_ok(&mut c, "grow", 0, batch(&[b"p0"])).await;
 
-    assert_eq!(
-        create_partitions(&mut c, "grow", 5, true).await,
-        0,
-        "validate only"
-    );
-    assert_eq!(
-        partition_count(&mut c, "grow").await,
-        1,
-        "validate_only did not grow"
-    );
+    assert_eq!(create_partitions(&mut c, "grow", 5, true).await, 0, "validate only");
+    assert_eq!(partition_count(&mut c, "grow").await, 1, "validate_only did not grow");
 
     assert_eq!(create_partitions(&mut c, "grow", 3, false).await, 0);
     assert_eq!(partition_count(&mut c, "grow").await, 3);
     assert_eq!(produce_ok(&mut c, "grow", 2, batch(&[b"p2"])).await, 0);
-    assert_eq!(
-        list_offsets(&mut c, "grow", 0, -1).await.offset,
-        1,
-        "p0 kept its data"
-    );
+    assert_eq!(list_offsets(&mut c, "grow", 0, -1).await.offset, 1, "p0 kept its data");
 
-    assert_eq!(
-        create_partitions(&mut c, "grow", 2, false).await,
-        INVALID_PARTITIONS,
-        "shrink"
-    );
-    assert_eq!(
-        create_partitions(&mut c, "grow", 3, false).await,
-        INVALID_PARTITIONS,
-        "same"
-    );
+    assert_eq!(create_partitions(&mut c, "grow", 2, false).await, INVALID_PARTITIONS, "shrink");
+    assert_eq!(create_partitions(&mut c, "grow", 3, false).await, INVALID_PARTITIONS, "same");
     assert_eq!(partition_count(&mut c, "grow").await, 3);
-    assert_eq!(
-        create_partitions(&mut c, "missing", 3, false).await,
-        UNKNOWN_TOPIC_OR_PARTITION
-    );
+    assert_eq!(create_partitions(&mut c, "missing", 3, false).await, UNKNOWN_TOPIC_OR_PARTITION);
     b.stop().await;
 }
 
@@ -339,14 +241,12 @@ async fn describe(
     keys: Option<&[&str]>,
     synonyms: bool,
 ) -> DescribeConfigsResult {
-    let req = DescribeConfigsRequest::default()
-        .with_include_synonyms(synonyms)
-        .with_resources(vec![DescribeConfigsResource::default()
+    let req = DescribeConfigsRequest::default().with_include_synonyms(synonyms).with_resources(vec![
+        DescribeConfigsResource::default()
             .with_resource_type(resource_type)
             .with_resource_name(sb(name))
-            .with_configuration_keys(
-                keys.map(|k| k.iter().map(|s| sb(s)).collect()),
-            )]);
+            .with_configuration_keys(keys.map(|k| k.iter().map(|s| sb(s)).collect())),
+    ]);
     let mut r = c.call(&req, 4).await.results;
     assert_eq!(r.len(), 1);
     r.remove(0)
@@ -362,77 +262,36 @@ async fn describe_configs_topic_and_broker() {
     assert_eq!(r.error_code, 0);
     assert_eq!(r.resource_name.as_str(), "cfg");
     assert_eq!(r.resource_type, 2);
-    let find = |n: &str| {
-        r.configs
-            .iter()
-            .find(|c| c.name.as_str() == n)
-            .unwrap_or_else(|| panic!("{n} listed"))
-            .clone()
-    };
+    let find =
+        |n: &str| r.configs.iter().find(|c| c.name.as_str() == n).unwrap_or_else(|| panic!("{n} listed")).clone();
     let m = find("max.message.bytes");
     assert_eq!(m.value.as_deref(), Some("5000"));
     assert_eq!(m.config_source, SOURCE_DYNAMIC_TOPIC);
     assert!(!m.read_only);
-    let syns: Vec<(String, Option<String>, i8)> = m
-        .synonyms
-        .iter()
-        .map(|s| {
-            (
-                s.name.to_string(),
-                s.value.as_ref().map(|v| v.to_string()),
-                s.source,
-            )
-        })
-        .collect();
+    let syns: Vec<(String, Option<String>, i8)> =
+        m.synonyms.iter().map(|s| (s.name.to_string(), s.value.as_ref().map(|v| v.to_string()), s.source)).collect();
     assert_eq!(
         syns,
         vec![
-            (
-                "max.message.bytes".into(),
-                Some("5000".into()),
-                SOURCE_DYNAMIC_TOPIC
-            ),
-            (
-                "message.max.bytes".into(),
-                Some("1048588".into()),
-                SOURCE_DEFAULT
-            ),
+            ("max.message.bytes".into(), Some("5000".into()), SOURCE_DYNAMIC_TOPIC),
+            ("message.max.bytes".into(), Some("1048588".into()), SOURCE_DEFAULT),
         ]
     );
     let cp = find("cleanup.policy");
-    assert_eq!(
-        (cp.value.as_deref(), cp.config_source),
-        (Some("delete"), SOURCE_DEFAULT)
-    );
+    assert_eq!((cp.value.as_deref(), cp.config_source), (Some("delete"), SOURCE_DEFAULT));
     let rm = find("retention.ms");
-    assert_eq!(
-        (rm.value.as_deref(), rm.config_source),
-        (Some("604800000"), SOURCE_DEFAULT)
-    );
+    assert_eq!((rm.value.as_deref(), rm.config_source), (Some("604800000"), SOURCE_DEFAULT));
 
     // The override is enforced, too.
     let big = vec![b'x'; 6000];
-    assert_eq!(
-        produce(&mut c, "cfg", 0, batch(&[&big])).await.error_code,
-        10
-    );
+    assert_eq!(produce(&mut c, "cfg", 0, batch(&[&big])).await.error_code, 10);
 
     // configuration_keys filters.
-    let r = describe(
-        &mut c,
-        2,
-        "cfg",
-        Some(&["retention.ms", "max.message.bytes"]),
-        false,
-    )
-    .await;
+    let r = describe(&mut c, 2, "cfg", Some(&["retention.ms", "max.message.bytes"]), false).await;
     let mut names: Vec<&str> = r.configs.iter().map(|c| c.name.as_str()).collect();
     names.sort();
     assert_eq!(names, vec!["max.message.bytes", "retention.ms"]);
-    assert!(
-        r.configs.iter().all(|c| c.synonyms.is_empty()),
-        "no synonyms unless asked"
-    );
+    assert!(r.configs.iter().all(|c| c.synonyms.is_empty()), "no synonyms unless asked");
 
     // Unknown topic.
     let r = describe(&mut c, 2, "nope", None, false).await;
@@ -442,11 +301,8 @@ async fn describe_configs_topic_and_broker() {
     // The broker resource (node id 1).
     let r = describe(&mut c, 4, "1", None, false).await;
     assert_eq!(r.error_code, 0);
-    let mmb = r
-        .configs
-        .iter()
-        .find(|c| c.name.as_str() == "message.max.bytes")
-        .expect("broker lists message.max.bytes");
+    let mmb =
+        r.configs.iter().find(|c| c.name.as_str() == "message.max.bytes").expect("broker lists message.max.bytes");
     assert_eq!(mmb.value.as_deref(), Some("1048588"));
     assert_eq!(mmb.config_source, SOURCE_DEFAULT);
     b.stop().await;
@@ -486,61 +342,34 @@ async fn manual_assignments_and_mixed_requests() {
             })
             .collect()
     };
-    let manual = |name: &str, a| {
-        creatable(name, -1, &[])
-            .with_replication_factor(-1)
-            .with_assignments(a)
-    };
-    let r = create_many(
-        &mut c,
-        vec![manual("man-ok", assign(&[&[1], &[1], &[1]]))],
-        false,
-    )
-    .await;
+    let manual = |name: &str, a| creatable(name, -1, &[]).with_replication_factor(-1).with_assignments(a);
+    let r = create_many(&mut c, vec![manual("man-ok", assign(&[&[1], &[1], &[1]]))], false).await;
     assert_eq!(r[0].error_code, 0, "{:?}", r[0].error_message);
     assert_eq!(partition_count(&mut c, "man-ok").await, 3);
     let r = create_many(&mut c, vec![manual("man-other", assign(&[&[2]]))], false).await;
-    assert_eq!(
-        r[0].error_code, INVALID_REPLICA_ASSIGNMENT,
-        "broker 2 does not exist"
-    );
+    assert_eq!(r[0].error_code, INVALID_REPLICA_ASSIGNMENT, "broker 2 does not exist");
     let r = create_many(&mut c, vec![manual("man-two", assign(&[&[1, 1]]))], false).await;
-    assert_eq!(
-        r[0].error_code, INVALID_REPLICA_ASSIGNMENT,
-        "two replicas on one broker"
-    );
+    assert_eq!(r[0].error_code, INVALID_REPLICA_ASSIGNMENT, "two replicas on one broker");
     let both = creatable("man-both", 2, &[]).with_assignments(assign(&[&[1]]));
     let r = create_many(&mut c, vec![both], false).await;
-    assert_eq!(
-        r[0].error_code, INVALID_REQUEST,
-        "num_partitions and assignments both set"
-    );
+    assert_eq!(r[0].error_code, INVALID_REQUEST, "num_partitions and assignments both set");
     for n in ["man-other", "man-two", "man-both"] {
         assert!(!exists(&mut c, n).await, "{n} not created");
     }
 
     // CreatePartitions with an assignment naming another broker.
-    let req = CreatePartitionsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topics(vec![CreatePartitionsTopic::default()
+    let req =
+        CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default()
             .with_name(tn("man-ok"))
             .with_count(4)
-            .with_assignments(Some(vec![
-                CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(7)])
-            ]))]);
+            .with_assignments(Some(vec![CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(7)])]))]);
     let r = c.call(&req, 3).await.results;
     assert_eq!(r[0].error_code, INVALID_REPLICA_ASSIGNMENT);
     assert_eq!(partition_count(&mut c, "man-ok").await, 3);
 
     // DeleteTopics v6 naming both a name and an id: INVALID_REQUEST, nothing deleted.
     let id = topic_id(&mut c, "man-ok").await;
-    let r = delete(
-        &mut c,
-        vec![DeleteTopicState::default()
-            .with_name(Some(tn("man-ok")))
-            .with_topic_id(id)],
-    )
-    .await;
+    let r = delete(&mut c, vec![DeleteTopicState::default().with_name(Some(tn("man-ok"))).with_topic_id(id)]).await;
     assert_eq!(r[0].error_code, INVALID_REQUEST);
     assert!(exists(&mut c, "man-ok").await);
     b.stop().await;
@@ -556,30 +385,18 @@ async fn create_partitions_duplicate_name_is_invalid_request() {
     create_topic(&mut c, "dupe", 1).await;
     create_topic(&mut c, "single", 1).await;
     let cp = |name: &str, count: i32| {
-        CreatePartitionsTopic::default()
-            .with_name(tn(name))
-            .with_count(count)
-            .with_assignments(None)
+        CreatePartitionsTopic::default().with_name(tn(name)).with_count(count).with_assignments(None)
     };
-    let req = CreatePartitionsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topics(vec![cp("dupe", 2), cp("single", 2), cp("dupe", 3)]);
+    let req = CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![
+        cp("dupe", 2),
+        cp("single", 2),
+        cp("dupe", 3),
+    ]);
     let r = c.call(&req, 3).await.results;
-    let mut dupe_codes: Vec<i16> = r
-        .iter()
-        .filter(|t| t.name.0.as_str() == "dupe")
-        .map(|t| t.error_code)
-        .collect();
+    let mut dupe_codes: Vec<i16> = r.iter().filter(|t| t.name.0.as_str() == "dupe").map(|t| t.error_code).collect();
     dupe_codes.dedup();
-    let single: Vec<i16> = r
-        .iter()
-        .filter(|t| t.name.0.as_str() == "single")
-        .map(|t| t.error_code)
-        .collect();
-    let parts = (
-        partition_count(&mut c, "dupe").await,
-        partition_count(&mut c, "single").await,
-    );
+    let single: Vec<i16> = r.iter().filter(|t| t.name.0.as_str() == "single").map(|t| t.error_code).collect();
+    let parts = (partition_count(&mut c, "dupe").await, partition_count(&mut c, "single").await);
     assert_eq!(
         (dupe_codes, single, parts),
         (vec![INVALID_REQUEST], vec![0], (1, 2)),
@@ -595,9 +412,7 @@ async fn delete_topics_duplicate_name_is_invalid_request() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "dupe", 1).await;
-    let req = DeleteTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topic_names(vec![tn("dupe"), tn("dupe")]);
+    let req = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topic_names(vec![tn("dupe"), tn("dupe")]);
     let d = c.call(&req, 5).await.responses;
     let mut codes: Vec<i16> = d.iter().map(|t| t.error_code).collect();
     codes.dedup();
@@ -618,11 +433,7 @@ async fn metadata_duplicate_name_answered_once() {
     let mut c = b.client().await;
     create_topic(&mut c, "single", 1).await;
     let md = metadata(&mut c, Some(&["single", "single"]), false, METADATA_V).await;
-    let names: Vec<String> = md
-        .topics
-        .iter()
-        .map(|t| t.name.as_ref().unwrap().0.to_string())
-        .collect();
+    let names: Vec<String> = md.topics.iter().map(|t| t.name.as_ref().unwrap().0.to_string()).collect();
     assert_eq!(names, vec!["single".to_string()]);
     b.stop().await;
 }

@@ -40,14 +40,10 @@ async fn unknown_topic_everywhere() {
 
     // Fetch v13+ by an unknown topic id.
     for v in [13i16, 17] {
-        let req = FetchRequest::default()
-            .with_max_wait_ms(0)
-            .with_min_bytes(1)
-            .with_topics(vec![FetchTopic::default()
+        let req =
+            FetchRequest::default().with_max_wait_ms(0).with_min_bytes(1).with_topics(vec![FetchTopic::default()
                 .with_topic_id(uuid::Uuid::new_v4())
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(0)
-                    .with_partition_max_bytes(1 << 20)])]);
+                .with_partitions(vec![FetchPartition::default().with_partition(0).with_partition_max_bytes(1 << 20)])]);
         let p = fetch_with(&mut c, req, v).await;
         assert_eq!(p.error_code, UNKNOWN_TOPIC_ID, "fetch v{v} by unknown id");
     }
@@ -55,27 +51,17 @@ async fn unknown_topic_everywhere() {
     // ListOffsets.
     for ts in [-1, -2, 0] {
         let p = list_offsets(&mut c, "nope", 0, ts).await;
-        assert_eq!(
-            p.error_code, UNKNOWN_TOPIC_OR_PARTITION,
-            "list offsets ts={ts}"
-        );
+        assert_eq!(p.error_code, UNKNOWN_TOPIC_OR_PARTITION, "list offsets ts={ts}");
     }
 
     // Metadata without auto-creation: error 3, and still not created.
     for _ in 0..2 {
         let md = metadata(&mut c, Some(&["nope"]), false, METADATA_V).await;
         assert_eq!(md.topics.len(), 1);
-        assert_eq!(
-            md.topics[0].error_code, UNKNOWN_TOPIC_OR_PARTITION,
-            "metadata no-auto"
-        );
+        assert_eq!(md.topics[0].error_code, UNKNOWN_TOPIC_OR_PARTITION, "metadata no-auto");
     }
     let all = metadata(&mut c, None, false, METADATA_V).await;
-    assert!(
-        all.topics.is_empty(),
-        "nothing was created: {:?}",
-        all.topics
-    );
+    assert!(all.topics.is_empty(), "nothing was created: {:?}", all.topics);
 
     // Nothing above created the topic, so a produce still fails.
     let r = produce(&mut c, "nope", 0, batch(&[b"x"])).await;
@@ -89,20 +75,11 @@ async fn unknown_partition_of_existing_topic() {
     let mut c = b.client().await;
     create_topic(&mut c, "two", 2).await;
     let r = produce(&mut c, "two", 2, batch(&[b"x"])).await;
-    assert_eq!(
-        r.error_code, UNKNOWN_TOPIC_OR_PARTITION,
-        "produce to partition 2 of 2"
-    );
+    assert_eq!(r.error_code, UNKNOWN_TOPIC_OR_PARTITION, "produce to partition 2 of 2");
     let p = fetch(&mut c, "two", 5, 0).await;
-    assert_eq!(
-        p.error_code, UNKNOWN_TOPIC_OR_PARTITION,
-        "fetch partition 5 of 2"
-    );
+    assert_eq!(p.error_code, UNKNOWN_TOPIC_OR_PARTITION, "fetch partition 5 of 2");
     let p = list_offsets(&mut c, "two", -1, -1).await;
-    assert_eq!(
-        p.error_code, UNKNOWN_TOPIC_OR_PARTITION,
-        "list offsets partition -1"
-    );
+    assert_eq!(p.error_code, UNKNOWN_TOPIC_OR_PARTITION, "list offsets partition -1");
     b.stop().await;
 }
 
@@ -121,17 +98,8 @@ async fn metadata_auto_creates_when_allowed() {
 
     // A second Metadata (all topics, no auto-create) lists it with the same id.
     let all = metadata(&mut c, None, false, METADATA_V).await;
-    let listed: Vec<_> = all
-        .topics
-        .iter()
-        .map(|t| {
-            (
-                t.name.as_ref().unwrap().0.to_string(),
-                t.topic_id,
-                t.partitions.len(),
-            )
-        })
-        .collect();
+    let listed: Vec<_> =
+        all.topics.iter().map(|t| (t.name.as_ref().unwrap().0.to_string(), t.topic_id, t.partitions.len())).collect();
     assert_eq!(listed, vec![("auto-made".to_string(), id, 1)]);
 
     // And it is usable.
@@ -215,11 +183,7 @@ async fn produce_invalid_acks() {
         let r = produce_v(&mut c, "acks", 0, batch(&[b"x"]), acks, PRODUCE_V).await;
         assert_eq!(r.error_code, INVALID_REQUIRED_ACKS, "acks={acks}");
     }
-    assert_eq!(
-        list_offsets(&mut c, "acks", 0, -1).await.offset,
-        0,
-        "nothing written"
-    );
+    assert_eq!(list_offsets(&mut c, "acks", 0, -1).await.offset, 0, "nothing written");
     still_works(&mut c, Some("acks")).await;
     b.stop().await;
 }
@@ -331,40 +295,20 @@ async fn produce_invalid_batch_headers_are_invalid_record() {
     let control = patch_batch(&Bytes::from(control), 0, &0i64.to_be_bytes());
     let cases: Vec<(&str, Bytes)> = vec![
         // recordsCount 3 but lastOffsetDelta 1
-        (
-            "count != lastOffsetDelta+1",
-            patch_batch(&two, 57, &3i32.to_be_bytes()),
-        ),
+        ("count != lastOffsetDelta+1", patch_batch(&two, 57, &3i32.to_be_bytes())),
         // lastOffsetDelta -1: empty offset range
-        (
-            "negative lastOffsetDelta",
-            patch_batch(&two, 23, &(-1i32).to_be_bytes()),
-        ),
-        (
-            "zero record count",
-            patch_batch(
-                &patch_batch(&two, 57, &0i32.to_be_bytes()),
-                23,
-                &(-1i32).to_be_bytes(),
-            ),
-        ),
+        ("negative lastOffsetDelta", patch_batch(&two, 23, &(-1i32).to_be_bytes())),
+        ("zero record count", patch_batch(&patch_batch(&two, 57, &0i32.to_be_bytes()), 23, &(-1i32).to_be_bytes())),
         ("control batch from a client", control),
         // producer id set but no base sequence
-        (
-            "producer id without sequence",
-            patch_batch(&two, 43, &42i64.to_be_bytes()),
-        ),
+        ("producer id without sequence", patch_batch(&two, 43, &42i64.to_be_bytes())),
     ];
     let mut got = Vec::new();
     for (what, records) in cases {
         let r = produce(&mut c, "hdr", 0, records).await;
         got.push((what, r.error_code));
     }
-    assert_eq!(
-        list_offsets(&mut c, "hdr", 0, -1).await.offset,
-        0,
-        "nothing appended"
-    );
+    assert_eq!(list_offsets(&mut c, "hdr", 0, -1).await.offset, 0, "nothing appended");
     still_works(&mut c, Some("hdr")).await;
     assert_eq!(
         got,
@@ -389,35 +333,22 @@ async fn produce_mixed_partitions_are_independent() {
     let mut corrupt = batch(&[b"bad"]).to_vec();
     let last = corrupt.len() - 1;
     corrupt[last] ^= 1;
-    let pd = |i: i32, r: Bytes| {
-        PartitionProduceData::default()
-            .with_index(i)
-            .with_records(Some(r))
-    };
-    let req = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(tn("mix"))
-                .with_partition_data(vec![
-                    pd(0, batch(&[b"good0"])),
-                    pd(1, Bytes::from(corrupt)),
-                    pd(2, batch(&[b"good2"])),
-                    pd(3, batch(&[b"no-such-partition"])),
-                ]),
-            TopicProduceData::default()
-                .with_name(tn("mix-missing"))
-                .with_partition_data(vec![pd(0, batch(&[b"x"]))]),
-        ]);
+    let pd = |i: i32, r: Bytes| PartitionProduceData::default().with_index(i).with_records(Some(r));
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        TopicProduceData::default().with_name(tn("mix")).with_partition_data(vec![
+            pd(0, batch(&[b"good0"])),
+            pd(1, Bytes::from(corrupt)),
+            pd(2, batch(&[b"good2"])),
+            pd(3, batch(&[b"no-such-partition"])),
+        ]),
+        TopicProduceData::default().with_name(tn("mix-missing")).with_partition_data(vec![pd(0, batch(&[b"x"]))]),
+    ]);
     let resp = c.call(&req, PRODUCE_V).await;
     let got: Vec<(String, i32, i16, i64)> = resp
         .responses
         .iter()
         .flat_map(|t| {
-            t.partition_responses
-                .iter()
-                .map(|p| (t.name.0.to_string(), p.index, p.error_code, p.base_offset))
+            t.partition_responses.iter().map(|p| (t.name.0.to_string(), p.index, p.error_code, p.base_offset))
         })
         .collect();
     assert_eq!(
@@ -455,12 +386,10 @@ async fn leader_epoch_checks() {
         let req = ListOffsetsRequest::default().with_topics(vec![
             kafka_protocol::messages::list_offsets_request::ListOffsetsTopic::default()
                 .with_name(tn("ep"))
-                .with_partitions(vec![
-                    kafka_protocol::messages::list_offsets_request::ListOffsetsPartition::default()
-                        .with_partition_index(0)
-                        .with_current_leader_epoch(epoch)
-                        .with_timestamp(-1),
-                ]),
+                .with_partitions(vec![kafka_protocol::messages::list_offsets_request::ListOffsetsPartition::default()
+                    .with_partition_index(0)
+                    .with_current_leader_epoch(epoch)
+                    .with_timestamp(-1)]),
         ]);
         let r = c.call(&req, 7).await;
         got.push(("list_offsets", epoch, r.topics[0].partitions[0].error_code));
@@ -484,26 +413,10 @@ async fn metadata_invalid_name_with_auto_create() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     let long = "x".repeat(250);
-    let md = metadata(
-        &mut c,
-        Some(&["bad name", long.as_str(), "good-name"]),
-        true,
-        METADATA_V,
-    )
-    .await;
-    let got: Vec<(String, i16)> = md
-        .topics
-        .iter()
-        .map(|t| (t.name.as_ref().unwrap().0.to_string(), t.error_code))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
-            ("bad name".into(), 17),
-            (long.clone(), 17),
-            ("good-name".into(), 0),
-        ]
-    );
+    let md = metadata(&mut c, Some(&["bad name", long.as_str(), "good-name"]), true, METADATA_V).await;
+    let got: Vec<(String, i16)> =
+        md.topics.iter().map(|t| (t.name.as_ref().unwrap().0.to_string(), t.error_code)).collect();
+    assert_eq!(got, vec![("bad name".into(), 17), (long.clone(), 17), ("good-name".into(), 0),]);
     b.stop().await;
 }
 
@@ -516,27 +429,18 @@ async fn fetch_by_stale_topic_id() {
     create_topic(&mut c, "stale", 1).await;
     produce_ok(&mut c, "stale", 0, batch(&[b"old"])).await;
     let old = topic_id(&mut c, "stale").await;
-    let req = DeleteTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topic_names(vec![tn("stale")]);
+    let req = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topic_names(vec![tn("stale")]);
     assert_eq!(c.call(&req, 5).await.responses[0].error_code, 0);
     create_topic(&mut c, "stale", 1).await;
     let new = topic_id(&mut c, "stale").await;
     assert_ne!(old, new);
     for (id, want) in [(old, UNKNOWN_TOPIC_ID), (new, 0)] {
-        let req = FetchRequest::default()
-            .with_max_wait_ms(0)
-            .with_topics(vec![FetchTopic::default()
-                .with_topic_id(id)
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(0)
-                    .with_partition_max_bytes(1 << 20)])]);
+        let req = FetchRequest::default().with_max_wait_ms(0).with_topics(vec![FetchTopic::default()
+            .with_topic_id(id)
+            .with_partitions(vec![FetchPartition::default().with_partition(0).with_partition_max_bytes(1 << 20)])]);
         let p = fetch_with(&mut c, req, 13).await;
         assert_eq!(p.error_code, want, "fetch by id {id}");
-        assert!(
-            decode_records(&p.records).is_empty(),
-            "no data from the old topic"
-        );
+        assert!(decode_records(&p.records).is_empty(), "no data from the old topic");
     }
     b.stop().await;
 }

@@ -28,20 +28,10 @@ async fn long_poll_wakes_on_produce() {
     req.min_bytes = 1;
     let p = fetch_with(&mut c, req, FETCH_V).await;
     let elapsed = start.elapsed();
-    assert_eq!(
-        producer.await.unwrap(),
-        1,
-        "the late produce lands at offset 1"
-    );
+    assert_eq!(producer.await.unwrap(), 1, "the late produce lands at offset 1");
     assert_eq!(p.error_code, 0);
-    assert!(
-        elapsed >= Duration::from_millis(250),
-        "fetch returned before the produce: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_millis(2500),
-        "fetch was not woken by the produce: {elapsed:?}"
-    );
+    assert!(elapsed >= Duration::from_millis(250), "fetch returned before the produce: {elapsed:?}");
+    assert!(elapsed < Duration::from_millis(2500), "fetch was not woken by the produce: {elapsed:?}");
     let recs = decode_records(&p.records);
     assert_eq!(recs.len(), 1, "exactly the new record");
     assert_eq!(recs[0].offset, 1);
@@ -100,11 +90,7 @@ async fn long_poll_min_bytes_returns_partial_data_at_deadline() {
         "min_bytes fetch took {elapsed:?}, expected about 800ms"
     );
     let recs = decode_records(&p.records);
-    assert_eq!(
-        recs.len(),
-        1,
-        "data that arrived during the wait is returned"
-    );
+    assert_eq!(recs.len(), 1, "data that arrived during the wait is returned");
     assert_eq!(recs[0].value.as_deref(), Some(&b"small"[..]));
     b.stop().await;
 }
@@ -127,11 +113,7 @@ async fn first_batch_is_returned_whole_even_if_over_limits() {
     let p = fetch_with(&mut c, req, FETCH_V).await;
     assert_eq!(p.error_code, 0);
     let recs = p.records.clone().expect("records");
-    assert!(
-        recs.len() >= first.len(),
-        "whole first batch: got {} bytes",
-        recs.len()
-    );
+    assert!(recs.len() >= first.len(), "whole first batch: got {} bytes", recs.len());
     assert_eq!(batch_base_offsets(&p.records), vec![0]);
     let decoded = decode_records(&Some(recs.slice(0..first.len())));
     assert_eq!(decoded.len(), 3);
@@ -145,37 +127,20 @@ async fn first_batch_is_returned_whole_even_if_over_limits() {
 
     // Request-level max_bytes smaller than the first batch (KIP-74): still the first batch of
     // the first partition; the second partition gets nothing (its batch does not fit).
-    let req = FetchRequest::default()
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(100)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(tn("big"))
-            .with_partitions(vec![
-                FetchPartition::default()
-                    .with_partition(0)
-                    .with_fetch_offset(0)
-                    .with_partition_max_bytes(1 << 20),
-                FetchPartition::default()
-                    .with_partition(1)
-                    .with_fetch_offset(0)
-                    .with_partition_max_bytes(1 << 20),
-            ])]);
+    let req = FetchRequest::default().with_max_wait_ms(0).with_min_bytes(1).with_max_bytes(100).with_topics(vec![
+        FetchTopic::default().with_topic(tn("big")).with_partitions(vec![
+            FetchPartition::default().with_partition(0).with_fetch_offset(0).with_partition_max_bytes(1 << 20),
+            FetchPartition::default().with_partition(1).with_fetch_offset(0).with_partition_max_bytes(1 << 20),
+        ]),
+    ]);
     let resp = c.call(&req, FETCH_V).await;
     assert_eq!(resp.error_code, 0);
     let parts = &resp.responses[0].partitions;
     assert_eq!(parts.len(), 2);
     assert_eq!(parts[0].error_code, 0);
-    assert_eq!(
-        batch_base_offsets(&parts[0].records),
-        vec![0],
-        "p0 first batch"
-    );
+    assert_eq!(batch_base_offsets(&parts[0].records), vec![0], "p0 first batch");
     assert_eq!(parts[1].error_code, 0);
-    assert!(
-        parts[1].records.as_ref().is_none_or(|r| r.is_empty()),
-        "p1 gets no bytes once max_bytes is used up"
-    );
+    assert!(parts[1].records.as_ref().is_none_or(|r| r.is_empty()), "p1 gets no bytes once max_bytes is used up");
     assert_eq!(parts[1].high_watermark, 2);
     b.stop().await;
 }
@@ -198,11 +163,7 @@ async fn offset_out_of_range() {
     let start = Instant::now();
     let p = fetch_with(&mut c, fetch_request("oor", 0, 10, 3000), FETCH_V).await;
     assert_eq!(p.error_code, OFFSET_OUT_OF_RANGE);
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
 
     // Exactly at the high watermark is in range and empty.
     let p = fetch(&mut c, "oor", 0, 3).await;
@@ -267,27 +228,15 @@ async fn fetch_across_many_segments() {
     let n = expected.len() as i64;
     let logs = std::fs::read_dir(b.path().join("segs-0"))
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "log"))
         .count();
     assert!(logs >= 5, "only {logs} segments");
     for round in 0..2 {
         for start in [0i64, 1, 7, n / 2, n - 1] {
             let recs = fetch_all(&mut c, "segs", 0, start).await;
-            let values: Vec<String> = recs
-                .iter()
-                .map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap())
-                .collect();
-            assert_eq!(
-                values,
-                expected[start as usize..].to_vec(),
-                "round {round} from {start}"
-            );
+            let values: Vec<String> =
+                recs.iter().map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap()).collect();
+            assert_eq!(values, expected[start as usize..].to_vec(), "round {round} from {start}");
             let offsets: Vec<i64> = recs.iter().map(|r| r.offset).collect();
             assert_eq!(offsets, (start..n).collect::<Vec<_>>());
         }
@@ -313,12 +262,7 @@ async fn large_batch_round_trip() {
     assert!(recs[0].value.as_deref() == Some(&value[..]), "value intact");
     // Over the broker default (1048588): MESSAGE_TOO_LARGE.
     let too_big = vec![7u8; 1_100_000];
-    assert_eq!(
-        produce(&mut c, "large", 0, batch(&[&too_big]))
-            .await
-            .error_code,
-        10
-    );
+    assert_eq!(produce(&mut c, "large", 0, batch(&[&too_big])).await.error_code, 10);
     b.stop().await;
 }
 
@@ -328,27 +272,11 @@ async fn large_batch_round_trip() {
 async fn log_append_time_topics() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
-    create_topic_with(
-        &mut c,
-        "lat",
-        1,
-        &[("message.timestamp.type", "LogAppendTime")],
-    )
-    .await;
+    create_topic_with(&mut c, "lat", 1, &[("message.timestamp.type", "LogAppendTime")]).await;
     create_topic(&mut c, "ct", 1).await;
     let before = now_ms();
     let vals: [(&[u8], i64); 2] = [(b"x", 1000), (b"y", 1001)];
-    let r = produce(
-        &mut c,
-        "lat",
-        0,
-        batch_full(
-            &vals,
-            NO_PRODUCER,
-            kafka_protocol::records::Compression::None,
-        ),
-    )
-    .await;
+    let r = produce(&mut c, "lat", 0, batch_full(&vals, NO_PRODUCER, kafka_protocol::records::Compression::None)).await;
     let after = now_ms();
     assert_eq!(r.error_code, 0);
     assert!(
@@ -359,10 +287,7 @@ async fn log_append_time_topics() {
     let recs = fetch_all(&mut c, "lat", 0, 0).await;
     assert_eq!(recs.len(), 2);
     for rec in &recs {
-        assert_eq!(
-            rec.timestamp_type,
-            kafka_protocol::records::TimestampType::LogAppend
-        );
+        assert_eq!(rec.timestamp_type, kafka_protocol::records::TimestampType::LogAppend);
     }
     // Record timestamps of a LogAppendTime batch are the batch's maxTimestamp (the
     // kafka-protocol decoder does not apply that rule itself, so check the header).
@@ -371,30 +296,14 @@ async fn log_append_time_topics() {
     let attrs = i16::from_be_bytes([raw[21], raw[22]]);
     assert_ne!(attrs & 0x08, 0, "timestamp type bit set");
     let max_ts = i64::from_be_bytes(raw[35..43].try_into().unwrap());
-    assert_eq!(
-        max_ts, r.log_append_time_ms,
-        "batch maxTimestamp is the append time"
-    );
+    assert_eq!(max_ts, r.log_append_time_ms, "batch maxTimestamp is the append time");
     // Timestamp lookups use the append time.
     let lo = list_offsets(&mut c, "lat", 0, 1000).await;
     assert_eq!((lo.offset, lo.timestamp), (0, r.log_append_time_ms));
 
-    let r = produce(
-        &mut c,
-        "ct",
-        0,
-        batch_full(
-            &vals,
-            NO_PRODUCER,
-            kafka_protocol::records::Compression::None,
-        ),
-    )
-    .await;
+    let r = produce(&mut c, "ct", 0, batch_full(&vals, NO_PRODUCER, kafka_protocol::records::Compression::None)).await;
     assert_eq!((r.error_code, r.log_append_time_ms), (0, -1));
     let recs = fetch_all(&mut c, "ct", 0, 0).await;
-    assert_eq!(
-        recs.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
-        vec![1000, 1001]
-    );
+    assert_eq!(recs.iter().map(|r| r.timestamp).collect::<Vec<_>>(), vec![1000, 1001]);
     b.stop().await;
 }

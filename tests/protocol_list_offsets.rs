@@ -12,22 +12,13 @@ type Batch = (Vec<(&'static [u8], i64)>, Compression);
 fn layout() -> Vec<Batch> {
     vec![
         // offsets 0..=2
-        (
-            vec![(b"a0", 1000), (b"a1", 1100), (b"a2", 1200)],
-            Compression::None,
-        ),
+        (vec![(b"a0", 1000), (b"a1", 1100), (b"a2", 1200)], Compression::None),
         // offsets 3..=6 (gzip)
-        (
-            vec![(b"b0", 2000), (b"b1", 2050), (b"b2", 2100), (b"b3", 2150)],
-            Compression::Gzip,
-        ),
+        (vec![(b"b0", 2000), (b"b1", 2050), (b"b2", 2100), (b"b3", 2150)], Compression::Gzip),
         // offset 7
         (vec![(b"c0", 3000)], Compression::None),
         // offsets 8..=10 (gzip, timestamps not monotonic; max 4000 at offset 9)
-        (
-            vec![(b"d0", 2500), (b"d1", 4000), (b"d2", 3500)],
-            Compression::Gzip,
-        ),
+        (vec![(b"d0", 2500), (b"d1", 4000), (b"d2", 3500)], Compression::Gzip),
         // offset 11
         (vec![(b"e0", 3900)], Compression::None),
     ]
@@ -77,31 +68,17 @@ async fn check(c: &mut Client, topic: &str) {
         if off >= 0 {
             assert_eq!(r.leader_epoch, 0, "{topic} ts={ts} leader epoch");
         } else {
-            assert_eq!(
-                r.leader_epoch, -1,
-                "{topic} ts={ts} not found has no leader epoch"
-            );
+            assert_eq!(r.leader_epoch, -1, "{topic} ts={ts} not found has no leader epoch");
         }
     }
-    assert_eq!(
-        got, want,
-        "{topic}: (target, offset, timestamp) by timestamp"
-    );
+    assert_eq!(got, want, "{topic}: (target, offset, timestamp) by timestamp");
 
     // MAX_TIMESTAMP (v7+): the record holding the largest timestamp.
     let m = list_offsets_v(c, topic, 0, -3, 7).await;
-    assert_eq!(
-        (m.error_code, m.offset, m.timestamp),
-        (0, 9, 4000),
-        "{topic} max timestamp"
-    );
+    assert_eq!((m.error_code, m.offset, m.timestamp), (0, 9, 4000), "{topic} max timestamp");
     // Same answers at the newest version.
     let m = list_offsets_v(c, topic, 0, -3, 9).await;
-    assert_eq!(
-        (m.offset, m.timestamp),
-        (9, 4000),
-        "{topic} max timestamp v9"
-    );
+    assert_eq!((m.offset, m.timestamp), (9, 4000), "{topic} max timestamp v9");
     let r = list_offsets_v(c, topic, 0, 2060, 1).await;
     assert_eq!(r.offset, 5, "{topic} by timestamp at v1");
 }
@@ -121,23 +98,11 @@ async fn list_offsets_single_segment() {
 async fn list_offsets_across_segments() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
-    create_topic_with(
-        &mut c,
-        "lo-seg",
-        1,
-        &[("segment.bytes", "100"), ("index.interval.bytes", "1")],
-    )
-    .await;
+    create_topic_with(&mut c, "lo-seg", 1, &[("segment.bytes", "100"), ("index.interval.bytes", "1")]).await;
     fill(&mut c, "lo-seg").await;
     let segments = std::fs::read_dir(b.path().join("lo-seg-0"))
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "log"))
         .count();
     assert!(segments >= 4, "expected several segments, found {segments}");
     check(&mut c, "lo-seg").await;
@@ -181,22 +146,14 @@ async fn list_offsets_duplicate_partitions_are_invalid_request() {
     let mut c = b.client().await;
     create_topic(&mut c, "dups", 2).await;
     produce_ok(&mut c, "dups", 1, batch(&[b"a", b"b"])).await;
-    let part = |i: i32| {
-        ListOffsetsPartition::default()
-            .with_partition_index(i)
-            .with_timestamp(-1)
-    };
-    let req = ListOffsetsRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_topics(vec![ListOffsetsTopic::default()
+    let part = |i: i32| ListOffsetsPartition::default().with_partition_index(i).with_timestamp(-1);
+    let req =
+        ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![ListOffsetsTopic::default()
             .with_name(tn("dups"))
             .with_partitions(vec![part(0), part(1), part(0)])]);
     let resp = c.call(&req, LIST_OFFSETS_V).await;
-    let got: Vec<(i32, i16, i64)> = resp.topics[0]
-        .partitions
-        .iter()
-        .map(|p| (p.partition_index, p.error_code, p.offset))
-        .collect();
+    let got: Vec<(i32, i16, i64)> =
+        resp.topics[0].partitions.iter().map(|p| (p.partition_index, p.error_code, p.offset)).collect();
     assert_eq!(got, vec![(0, 42, -1), (1, 0, 2), (0, 42, -1)]);
     b.stop().await;
 }

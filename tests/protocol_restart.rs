@@ -40,11 +40,7 @@ async fn snapshot(c: &mut Client) -> Snapshot {
         .iter()
         .map(|t| {
             assert_eq!(t.error_code, 0);
-            (
-                t.name.as_ref().unwrap().0.to_string(),
-                t.topic_id,
-                t.partitions.len(),
-            )
+            (t.name.as_ref().unwrap().0.to_string(), t.topic_id, t.partitions.len())
         })
         .collect();
     topics.sort();
@@ -64,17 +60,11 @@ async fn snapshot(c: &mut Client) -> Snapshot {
             .with_configuration_keys(Some(vec![sb("retention.ms")])),
     ]);
     let r = c.call(&req, 4).await;
-    let config = r.results[0].configs.first().and_then(|c| {
-        c.value
-            .as_ref()
-            .map(|v| format!("{}={}", c.name.as_str(), v.as_str()))
-    });
-    Snapshot {
-        cluster_id: md.cluster_id.map(|s| s.to_string()),
-        topics,
-        logs,
-        config,
-    }
+    let config = r.results[0]
+        .configs
+        .first()
+        .and_then(|c| c.value.as_ref().map(|v| format!("{}={}", c.name.as_str(), v.as_str())));
+    Snapshot { cluster_id: md.cluster_id.map(|s| s.to_string()), topics, logs, config }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,16 +82,9 @@ async fn restart_keeps_everything() {
         let b = batch_full(
             &[(vals[0], ts), (vals[1], ts + 1)],
             NO_PRODUCER,
-            if i % 2 == 0 {
-                Compression::None
-            } else {
-                Compression::Gzip
-            },
+            if i % 2 == 0 { Compression::None } else { Compression::Gzip },
         );
-        assert_eq!(
-            produce_ok(&mut c, "keep-a", p as i32, b).await,
-            expected_end[p]
-        );
+        assert_eq!(produce_ok(&mut c, "keep-a", p as i32, b).await, expected_end[p]);
         expected_end[p] += 2;
     }
     for i in 0..5 {
@@ -113,11 +96,7 @@ async fn restart_keeps_everything() {
     assert_eq!(before.logs.len(), 4);
     for (i, end) in expected_end.iter().enumerate() {
         assert_eq!(before.logs[i].2, *end);
-        assert_eq!(
-            before.logs[i].3.len() as i64,
-            *end,
-            "all records readable before"
-        );
+        assert_eq!(before.logs[i].3.len() as i64, *end, "all records readable before");
     }
     assert_eq!(before.logs[3].3.len(), 5);
     assert_eq!(before.config.as_deref(), Some("retention.ms=86400000"));
@@ -135,11 +114,7 @@ async fn restart_keeps_everything() {
     drop(c);
     b.restart().await;
     let mut c = b.client().await;
-    assert_eq!(
-        snapshot(&mut c).await,
-        before2,
-        "state after the second restart"
-    );
+    assert_eq!(snapshot(&mut c).await, before2, "state after the second restart");
     let (pid2, _) = init_producer_id(&mut c).await;
     assert_ne!(pid, pid2, "producer ids are not reused after restart");
     b.stop().await;
@@ -157,14 +132,12 @@ async fn restart_keeps_admin_changes() {
         .with_timeout_ms(5000)
         .with_topic_names(vec![tn("gone")]);
     assert_eq!(c.call(&req, 5).await.responses[0].error_code, 0);
-    let req = kafka_protocol::messages::CreatePartitionsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topics(vec![
-            kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
-                .with_name(tn("grown"))
-                .with_count(4)
-                .with_assignments(None),
-        ]);
+    let req = kafka_protocol::messages::CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![
+        kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
+            .with_name(tn("grown"))
+            .with_count(4)
+            .with_assignments(None),
+    ]);
     assert_eq!(c.call(&req, 3).await.results[0].error_code, 0);
     produce_ok(&mut c, "grown", 3, batch(&[b"in-p3"])).await;
     let id = topic_id(&mut c, "grown").await;
@@ -173,11 +146,7 @@ async fn restart_keeps_admin_changes() {
     b.restart().await;
     let mut c = b.client().await;
     let md = metadata(&mut c, None, false, METADATA_V).await;
-    let names: Vec<String> = md
-        .topics
-        .iter()
-        .map(|t| t.name.as_ref().unwrap().0.to_string())
-        .collect();
+    let names: Vec<String> = md.topics.iter().map(|t| t.name.as_ref().unwrap().0.to_string()).collect();
     assert_eq!(names, vec!["grown".to_string()]);
     assert_eq!(md.topics[0].partitions.len(), 4);
     assert_eq!(md.topics[0].topic_id, id);

@@ -17,29 +17,20 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 const UNSUPPORTED_VERSION: i16 = 35;
 
 fn handlers() -> Vec<(i16, i16, i16)> {
-    let mut v: Vec<(i16, i16, i16)> = brook::api::HANDLERS
-        .iter()
-        .map(|e| (e.key as i16, e.min_version, e.max_version))
-        .collect();
+    let mut v: Vec<(i16, i16, i16)> =
+        brook::api::HANDLERS.iter().map(|e| (e.key as i16, e.min_version, e.max_version)).collect();
     v.sort();
     v
 }
 
 fn advertised(resp: &ApiVersionsResponse) -> Vec<(i16, i16, i16)> {
-    let mut v: Vec<(i16, i16, i16)> = resp
-        .api_keys
-        .iter()
-        .map(|k| (k.api_key, k.min_version, k.max_version))
-        .collect();
+    let mut v: Vec<(i16, i16, i16)> = resp.api_keys.iter().map(|k| (k.api_key, k.min_version, k.max_version)).collect();
     v.sort();
     v
 }
 
 fn range_of(key: ApiKey) -> std::ops::RangeInclusive<i16> {
-    let e = brook::api::HANDLERS
-        .iter()
-        .find(|e| e.key == key)
-        .unwrap_or_else(|| panic!("{key:?} is registered"));
+    let e = brook::api::HANDLERS.iter().find(|e| e.key == key).unwrap_or_else(|| panic!("{key:?} is registered"));
     e.min_version..=e.max_version
 }
 
@@ -54,10 +45,7 @@ async fn api_versions_every_version_advertises_the_handler_table() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     let expected = handlers();
-    assert!(
-        expected.len() >= 10,
-        "the registry has the ten initial APIs"
-    );
+    assert!(expected.len() >= 10, "the registry has the ten initial APIs");
     for v in 0..=4 {
         let resp = c.call(&api_versions_request(), v).await;
         assert_eq!(resp.error_code, 0, "ApiVersions v{v} error");
@@ -90,24 +78,13 @@ async fn api_versions_unknown_version_gets_v0_unsupported_response() {
         frame.extend_from_slice(&body);
         c.send_raw(&frame).await.unwrap();
 
-        let mut resp = c
-            .read_frame()
-            .await
-            .unwrap()
-            .expect("a response, not a closed connection");
+        let mut resp = c.read_frame().await.unwrap().expect("a response, not a closed connection");
         // v0 response header: correlation id only, then the v0 body.
         let h = ResponseHeader::decode(&mut resp, 0).unwrap();
         assert_eq!(h.correlation_id, cid);
         let body = ApiVersionsResponse::decode(&mut resp, 0).expect("v0 ApiVersions body");
-        assert_eq!(
-            bytes::Buf::remaining(&resp),
-            0,
-            "v0 body has no trailing bytes"
-        );
-        assert_eq!(
-            body.error_code, UNSUPPORTED_VERSION,
-            "ApiVersions v{bad_version}"
-        );
+        assert_eq!(bytes::Buf::remaining(&resp), 0, "v0 body has no trailing bytes");
+        assert_eq!(body.error_code, UNSUPPORTED_VERSION, "ApiVersions v{bad_version}");
         assert_eq!(advertised(&body), handlers());
     }
     // Connection still usable afterwards.
@@ -125,9 +102,7 @@ async fn metadata_every_version() {
     let port = b.addr().port() as i32;
     for v in range_of(ApiKey::Metadata) {
         let req = MetadataRequest::default()
-            .with_topics(Some(vec![
-                MetadataRequestTopic::default().with_name(Some(tn("md")))
-            ]))
+            .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(tn("md")))]))
             // The flag exists from v4; earlier versions must leave it at its default.
             .with_allow_auto_topic_creation(v < 4);
         let resp = c.call(&req, v).await;
@@ -145,10 +120,7 @@ async fn metadata_every_version() {
             assert_eq!(p.leader_id, resp.brokers[0].node_id);
         }
         if v >= 1 {
-            assert_eq!(
-                resp.controller_id, resp.brokers[0].node_id,
-                "Metadata v{v} controller"
-            );
+            assert_eq!(resp.controller_id, resp.brokers[0].node_id, "Metadata v{v} controller");
         }
         if v >= 2 {
             assert!(resp.cluster_id.is_some(), "Metadata v{v} cluster id");
@@ -158,13 +130,9 @@ async fn metadata_every_version() {
         }
         // Null topic list = all topics (v1+).
         if v >= 1 {
-            let all = c
-                .call(&MetadataRequest::default().with_topics(None), v)
-                .await;
+            let all = c.call(&MetadataRequest::default().with_topics(None), v).await;
             assert!(
-                all.topics
-                    .iter()
-                    .any(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some("md")),
+                all.topics.iter().any(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some("md")),
                 "Metadata v{v} all-topics lists md"
             );
         }
@@ -190,13 +158,9 @@ async fn produce_every_version() {
         assert_eq!(r.log_append_time_ms, -1, "Produce v{v} log append time");
     }
     let recs = fetch_all(&mut c, "pv", 0, 0).await;
-    let values: Vec<String> = recs
-        .iter()
-        .map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap())
-        .collect();
-    let want: Vec<String> = range_of(ApiKey::Produce)
-        .map(|v| format!("produce-v{v}"))
-        .collect();
+    let values: Vec<String> =
+        recs.iter().map(|r| String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap()).collect();
+    let want: Vec<String> = range_of(ApiKey::Produce).map(|v| format!("produce-v{v}")).collect();
     assert_eq!(values, want);
     b.stop().await;
 }
@@ -257,13 +221,9 @@ async fn list_offsets_every_version() {
     produce_ok(&mut c, "lv", 0, batch(&[b"a", b"b", b"c"])).await;
     for v in range_of(ApiKey::ListOffsets) {
         let req = |ts: i64| {
-            ListOffsetsRequest::default()
-                .with_replica_id(BrokerId(-1))
-                .with_topics(vec![ListOffsetsTopic::default()
-                    .with_name(tn("lv"))
-                    .with_partitions(vec![ListOffsetsPartition::default()
-                        .with_partition_index(0)
-                        .with_timestamp(ts)])])
+            ListOffsetsRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![ListOffsetsTopic::default()
+                .with_name(tn("lv"))
+                .with_partitions(vec![ListOffsetsPartition::default().with_partition_index(0).with_timestamp(ts)])])
         };
         let latest = c.call(&req(-1), v).await;
         let p = &latest.topics[0].partitions[0];
@@ -283,9 +243,11 @@ async fn create_topics_every_version() {
     let mut c = b.client().await;
     for v in range_of(ApiKey::CreateTopics) {
         let name = format!("ct-v{v}");
-        let req = CreateTopicsRequest::default()
-            .with_timeout_ms(5000)
-            .with_topics(vec![creatable(&name, 2, &[("retention.ms", "1234567")])]);
+        let req = CreateTopicsRequest::default().with_timeout_ms(5000).with_topics(vec![creatable(
+            &name,
+            2,
+            &[("retention.ms", "1234567")],
+        )]);
         let resp = c.call(&req, v).await;
         assert_eq!(resp.topics.len(), 1);
         let t = &resp.topics[0];
@@ -293,15 +255,9 @@ async fn create_topics_every_version() {
         assert_eq!(t.error_code, 0, "CreateTopics v{v}: {:?}", t.error_message);
         if v >= 5 {
             assert_eq!(t.num_partitions, 2, "CreateTopics v{v} num partitions");
-            assert_eq!(
-                t.replication_factor, 1,
-                "CreateTopics v{v} replication factor"
-            );
+            assert_eq!(t.replication_factor, 1, "CreateTopics v{v} replication factor");
             let cfgs = t.configs.as_ref().expect("v5+ returns configs");
-            let r = cfgs
-                .iter()
-                .find(|c| c.name.as_str() == "retention.ms")
-                .expect("retention.ms listed");
+            let r = cfgs.iter().find(|c| c.name.as_str() == "retention.ms").expect("retention.ms listed");
             assert_eq!(r.value.as_deref(), Some("1234567"));
         }
         if v >= 7 {
@@ -334,10 +290,7 @@ async fn delete_topics_every_version() {
         assert_eq!(r.error_code, 0, "DeleteTopics v{v}: {:?}", r.error_message);
         assert_eq!(r.name.as_ref().map(|n| n.0.as_str()), Some(name.as_str()));
         let md = metadata(&mut c, Some(&[name.as_str()]), false, METADATA_V).await;
-        assert_eq!(
-            md.topics[0].error_code, 3,
-            "{name} is gone after DeleteTopics v{v}"
-        );
+        assert_eq!(md.topics[0].error_code, 3, "{name} is gone after DeleteTopics v{v}");
     }
     b.stop().await;
 }
@@ -349,27 +302,19 @@ async fn create_partitions_every_version() {
     for v in range_of(ApiKey::CreatePartitions) {
         let name = format!("cp-v{v}");
         create_topic(&mut c, &name, 1).await;
-        let req = CreatePartitionsRequest::default()
-            .with_timeout_ms(5000)
-            .with_topics(vec![CreatePartitionsTopic::default()
-                .with_name(tn(&name))
-                .with_count(2)
-                .with_assignments(None)]);
+        let req =
+            CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default(
+            )
+            .with_name(tn(&name))
+            .with_count(2)
+            .with_assignments(None)]);
         let resp = c.call(&req, v).await;
         assert_eq!(resp.results.len(), 1);
         let r = &resp.results[0];
         assert_eq!(r.name.0.as_str(), name);
-        assert_eq!(
-            r.error_code, 0,
-            "CreatePartitions v{v}: {:?}",
-            r.error_message
-        );
+        assert_eq!(r.error_code, 0, "CreatePartitions v{v}: {:?}", r.error_message);
         let md = metadata(&mut c, Some(&[name.as_str()]), false, METADATA_V).await;
-        assert_eq!(
-            md.topics[0].partitions.len(),
-            2,
-            "CreatePartitions v{v} grew the topic"
-        );
+        assert_eq!(md.topics[0].partitions.len(), 2, "CreatePartitions v{v} grew the topic");
     }
     b.stop().await;
 }
@@ -393,11 +338,7 @@ async fn describe_configs_every_version() {
         let resp = c.call(&req, v).await;
         assert_eq!(resp.results.len(), 2, "DescribeConfigs v{v} results");
         let t = &resp.results[0];
-        assert_eq!(
-            t.error_code, 0,
-            "DescribeConfigs v{v} topic: {:?}",
-            t.error_message
-        );
+        assert_eq!(t.error_code, 0, "DescribeConfigs v{v} topic: {:?}", t.error_message);
         let r = t
             .configs
             .iter()
@@ -406,15 +347,9 @@ async fn describe_configs_every_version() {
         assert_eq!(r.value.as_deref(), Some("3600000"));
         assert_eq!(r.config_source, 1, "DescribeConfigs v{v} source");
         let br = &resp.results[1];
-        assert_eq!(
-            br.error_code, 0,
-            "DescribeConfigs v{v} broker: {:?}",
-            br.error_message
-        );
+        assert_eq!(br.error_code, 0, "DescribeConfigs v{v} broker: {:?}", br.error_message);
         assert!(
-            br.configs
-                .iter()
-                .any(|c| c.name.as_str() == "message.max.bytes"),
+            br.configs.iter().any(|c| c.name.as_str() == "message.max.bytes"),
             "DescribeConfigs v{v} broker lists message.max.bytes"
         );
     }
@@ -436,10 +371,7 @@ async fn init_producer_id_every_version() {
         assert_eq!(resp.error_code, 0, "InitProducerId v{v}");
         assert!(resp.producer_id.0 >= 0, "InitProducerId v{v} pid");
         assert_eq!(resp.producer_epoch, 0, "InitProducerId v{v} epoch");
-        assert!(
-            seen.insert(resp.producer_id.0),
-            "InitProducerId v{v} pid is fresh"
-        );
+        assert!(seen.insert(resp.producer_id.0), "InitProducerId v{v} pid is fresh");
     }
     b.stop().await;
 }
@@ -450,42 +382,23 @@ async fn init_producer_id_every_version() {
 async fn produce_unsupported_version_errors_every_partition() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
-    assert_eq!(
-        range_of(ApiKey::Produce),
-        3..=11,
-        "test assumes Produce 3..=11"
-    );
+    assert_eq!(range_of(ApiKey::Produce), 3..=11, "test assumes Produce 3..=11");
     create_topic(&mut c, "uv", 2).await;
-    let req = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(tn("uv"))
-                .with_partition_data(vec![
-                    PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(batch(&[b"x"]))),
-                    PartitionProduceData::default()
-                        .with_index(1)
-                        .with_records(Some(batch(&[b"y"]))),
-                ]),
-            TopicProduceData::default()
-                .with_name(tn("uv-missing"))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(0)
-                    .with_records(Some(batch(&[b"z"])))]),
-        ]);
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        TopicProduceData::default().with_name(tn("uv")).with_partition_data(vec![
+            PartitionProduceData::default().with_index(0).with_records(Some(batch(&[b"x"]))),
+            PartitionProduceData::default().with_index(1).with_records(Some(batch(&[b"y"]))),
+        ]),
+        TopicProduceData::default().with_name(tn("uv-missing")).with_partition_data(vec![
+            PartitionProduceData::default().with_index(0).with_records(Some(batch(&[b"z"]))),
+        ]),
+    ]);
     let resp = c.call(&req, 12).await;
     assert_eq!(resp.responses.len(), 2);
     let mut n = 0;
     for t in &resp.responses {
         for p in &t.partition_responses {
-            assert_eq!(
-                p.error_code, UNSUPPORTED_VERSION,
-                "{}-{} error",
-                t.name.0, p.index
-            );
+            assert_eq!(p.error_code, UNSUPPORTED_VERSION, "{}-{} error", t.name.0, p.index);
             n += 1;
         }
     }
@@ -514,9 +427,8 @@ async fn api_versions_v3_validates_client_software() {
         ("client", "-1.0"),
         ("client", ""),
     ] {
-        let req = ApiVersionsRequest::default()
-            .with_client_software_name(sb(name))
-            .with_client_software_version(sb(version));
+        let req =
+            ApiVersionsRequest::default().with_client_software_name(sb(name)).with_client_software_version(sb(version));
         let resp = c.call(&req, 3).await;
         got.push((name, version, resp.error_code));
     }
@@ -541,31 +453,18 @@ async fn metadata_empty_and_null_topic_lists() {
     create_topic(&mut c, "t1", 1).await;
     create_topic(&mut c, "t2", 1).await;
     let names = |r: &MetadataResponse| {
-        let mut v: Vec<String> = r
-            .topics
-            .iter()
-            .map(|t| t.name.as_ref().unwrap().0.to_string())
-            .collect();
+        let mut v: Vec<String> = r.topics.iter().map(|t| t.name.as_ref().unwrap().0.to_string()).collect();
         v.sort();
         v
     };
-    let v0 = c
-        .call(&MetadataRequest::default().with_topics(Some(vec![])), 0)
-        .await;
+    let v0 = c.call(&MetadataRequest::default().with_topics(Some(vec![])), 0).await;
     assert_eq!(names(&v0), vec!["t1", "t2"], "v0 empty list = all");
     for v in [1i16, 4, 9, 12] {
         let none = c
-            .call(
-                &MetadataRequest::default()
-                    .with_topics(Some(vec![]))
-                    .with_allow_auto_topic_creation(v < 4),
-                v,
-            )
+            .call(&MetadataRequest::default().with_topics(Some(vec![])).with_allow_auto_topic_creation(v < 4), v)
             .await;
         assert!(none.topics.is_empty(), "v{v} empty list = none");
-        let all = c
-            .call(&MetadataRequest::default().with_topics(None), v)
-            .await;
+        let all = c.call(&MetadataRequest::default().with_topics(None), v).await;
         assert_eq!(names(&all), vec!["t1", "t2"], "v{v} null = all");
     }
     b.stop().await;

@@ -30,25 +30,15 @@ impl Handler for ApiVersions {
 
     fn handle(ctx: &RequestContext, req: ApiVersionsRequest) -> Reply<ApiVersionsResponse> {
         if ctx.api_version >= 3
-            && !(valid_software_field(&req.client_software_name)
-                && valid_software_field(&req.client_software_version))
+            && !(valid_software_field(&req.client_software_name) && valid_software_field(&req.client_software_version))
         {
-            return Reply::Now(Self::error_response(
-                &req,
-                ResponseError::InvalidRequest.code(),
-            ));
+            return Reply::Now(Self::error_response(&req, ResponseError::InvalidRequest.code()));
         }
-        Reply::Now(
-            ApiVersionsResponse::default()
-                .with_error_code(NONE)
-                .with_api_keys(advertised()),
-        )
+        Reply::Now(ApiVersionsResponse::default().with_error_code(NONE).with_api_keys(advertised()))
     }
 
     fn error_response(_req: &ApiVersionsRequest, code: i16) -> ApiVersionsResponse {
-        ApiVersionsResponse::default()
-            .with_error_code(code)
-            .with_api_keys(advertised())
+        ApiVersionsResponse::default().with_error_code(code).with_api_keys(advertised())
     }
 }
 
@@ -58,8 +48,7 @@ fn valid_software_field(s: &str) -> bool {
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'.')
 }
 
 /// KIP-511: a client asking with a newer ApiVersions version than we serve gets a v0

@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{
-    CreatableTopicConfigs, CreatableTopicResult,
-};
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
@@ -25,12 +23,7 @@ fn failed(t: &CreatableTopic, code: i16, message: String) -> CreatableTopicResul
         .with_replication_factor(-1)
 }
 
-fn create_one(
-    broker: &Broker,
-    t: &CreatableTopic,
-    validate_only: bool,
-    version: i16,
-) -> CreatableTopicResult {
+fn create_one(broker: &Broker, t: &CreatableTopic, validate_only: bool, version: i16) -> CreatableTopicResult {
     let mut partitions = t.num_partitions;
     if !t.assignments.is_empty() {
         if t.num_partitions != -1 || t.replication_factor != -1 {
@@ -45,23 +38,21 @@ fn create_one(
                 );
             }
             if a.broker_ids.len() != 1 || a.broker_ids[0].0 != broker.config.node_id {
-                return failed(t, E::InvalidReplicaAssignment.code(), format!("Replica assignment for partition {} names brokers other than the only broker {}", i, broker.config.node_id));
+                return failed(
+                    t,
+                    E::InvalidReplicaAssignment.code(),
+                    format!(
+                        "Replica assignment for partition {} names brokers other than the only broker {}",
+                        i, broker.config.node_id
+                    ),
+                );
             }
         }
         partitions = t.assignments.len() as i32;
     }
-    let configs: Vec<(String, Option<String>)> = t
-        .configs
-        .iter()
-        .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
-        .collect();
-    match broker.topics.create(
-        &t.name.0,
-        partitions,
-        t.replication_factor,
-        &configs,
-        validate_only,
-    ) {
+    let configs: Vec<(String, Option<String>)> =
+        t.configs.iter().map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string()))).collect();
+    match broker.topics.create(&t.name.0, partitions, t.replication_factor, &configs, validate_only) {
         Ok(topic) => {
             let mut r = CreatableTopicResult::default()
                 .with_name(t.name.clone())
@@ -125,10 +116,7 @@ impl Handler for CreateTopics {
                     return failed(
                         t,
                         E::InvalidRequest.code(),
-                        format!(
-                            "Create topics request contains multiple entries for the topic {}",
-                            &*t.name.0
-                        ),
+                        format!("Create topics request contains multiple entries for the topic {}", &*t.name.0),
                     );
                 }
                 create_one(&ctx.broker, t, req.validate_only, ctx.api_version)
@@ -138,11 +126,7 @@ impl Handler for CreateTopics {
     }
 
     fn error_response(req: &CreateTopicsRequest, code: i16) -> CreateTopicsResponse {
-        let topics = req
-            .topics
-            .iter()
-            .map(|t| failed(t, code, "unsupported version".into()))
-            .collect();
+        let topics = req.topics.iter().map(|t| failed(t, code, "unsupported version".into())).collect();
         CreateTopicsResponse::default().with_topics(topics)
     }
 }

@@ -10,17 +10,9 @@ use crate::broker::Broker;
 
 pub struct DeleteTopics;
 
-fn result(
-    name: Option<TopicName>,
-    id: Uuid,
-    code: i16,
-    message: Option<String>,
-    version: i16,
-) -> DeletableTopicResult {
-    let mut r = DeletableTopicResult::default()
-        .with_name(name)
-        .with_error_code(code)
-        .with_error_message(message.map(sb));
+fn result(name: Option<TopicName>, id: Uuid, code: i16, message: Option<String>, version: i16) -> DeletableTopicResult {
+    let mut r =
+        DeletableTopicResult::default().with_name(name).with_error_code(code).with_error_message(message.map(sb));
     if version >= 6 {
         r.topic_id = id;
     }
@@ -30,13 +22,7 @@ fn result(
 fn delete_by_name(broker: &Broker, name: TopicName, version: i16) -> DeletableTopicResult {
     match broker.topics.delete(&name.0) {
         Ok(id) => result(Some(name), id, NONE, None, version),
-        Err(e) => result(
-            Some(name),
-            Uuid::nil(),
-            e.code(),
-            Some(e.to_string()),
-            version,
-        ),
+        Err(e) => result(Some(name), Uuid::nil(), e.code(), Some(e.to_string()), version),
     }
 }
 
@@ -51,78 +37,59 @@ impl Handler for DeleteTopics {
         let v = ctx.api_version;
         let broker = &ctx.broker;
         let duplicate = |id: Uuid, name: Option<TopicName>| {
-            result(
-                name,
-                id,
-                E::InvalidRequest.code(),
-                Some("Duplicate topic name.".into()),
-                v,
-            )
+            result(name, id, E::InvalidRequest.code(), Some("Duplicate topic name.".into()), v)
         };
-        let responses = if v >= 6 {
-            // Resolve rows to names first so a topic named twice (by name or id) is caught.
-            let resolved: Vec<Option<String>> = req
-                .topics
-                .iter()
-                .map(|t| match &t.name {
-                    Some(n) => Some(n.0.to_string()),
-                    None => broker
-                        .topics
-                        .get_by_id(&t.topic_id)
-                        .map(|tp| tp.name.to_string()),
-                })
-                .collect();
-            let dup = duplicates(resolved.iter().flatten().cloned());
-            req.topics
-                .into_iter()
-                .zip(resolved)
-                .map(|(t, name)| match (t.name, t.topic_id.is_nil()) {
-                    (n, _) if name.as_ref().is_some_and(|x| dup.contains(x)) => {
-                        duplicate(t.topic_id, n)
-                    }
-                    (Some(_), false) => result(
-                        None,
-                        t.topic_id,
-                        E::InvalidRequest.code(),
-                        Some("Topic name and topic id cannot both be set".into()),
-                        v,
-                    ),
-                    (Some(name), true) => delete_by_name(broker, name, v),
-                    (None, _) => match broker.topics.get_by_id(&t.topic_id) {
-                        Some(topic) => {
-                            delete_by_name(broker, TopicName(sb(topic.name.to_string())), v)
+        let responses =
+            if v >= 6 {
+                // Resolve rows to names first so a topic named twice (by name or id) is caught.
+                let resolved: Vec<Option<String>> = req
+                    .topics
+                    .iter()
+                    .map(|t| match &t.name {
+                        Some(n) => Some(n.0.to_string()),
+                        None => broker.topics.get_by_id(&t.topic_id).map(|tp| tp.name.to_string()),
+                    })
+                    .collect();
+                let dup = duplicates(resolved.iter().flatten().cloned());
+                req.topics
+                    .into_iter()
+                    .zip(resolved)
+                    .map(|(t, name)| match (t.name, t.topic_id.is_nil()) {
+                        (n, _) if name.as_ref().is_some_and(|x| dup.contains(x)) => duplicate(t.topic_id, n),
+                        (Some(_), false) => result(
+                            None,
+                            t.topic_id,
+                            E::InvalidRequest.code(),
+                            Some("Topic name and topic id cannot both be set".into()),
+                            v,
+                        ),
+                        (Some(name), true) => delete_by_name(broker, name, v),
+                        (None, _) => match broker.topics.get_by_id(&t.topic_id) {
+                            Some(topic) => delete_by_name(broker, TopicName(sb(topic.name.to_string())), v),
+                            None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
+                        },
+                    })
+                    .collect()
+            } else {
+                let dup = duplicates(req.topic_names.iter().map(|n| n.0.clone()));
+                req.topic_names
+                    .into_iter()
+                    .map(|n| {
+                        if dup.contains(&n.0) {
+                            duplicate(Uuid::nil(), Some(n))
+                        } else {
+                            delete_by_name(broker, n, v)
                         }
-                        None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
-                    },
-                })
-                .collect()
-        } else {
-            let dup = duplicates(req.topic_names.iter().map(|n| n.0.clone()));
-            req.topic_names
-                .into_iter()
-                .map(|n| {
-                    if dup.contains(&n.0) {
-                        duplicate(Uuid::nil(), Some(n))
-                    } else {
-                        delete_by_name(broker, n, v)
-                    }
-                })
-                .collect()
-        };
+                    })
+                    .collect()
+            };
         Reply::Now(DeleteTopicsResponse::default().with_responses(responses))
     }
 
     fn error_response(req: &DeleteTopicsRequest, code: i16) -> DeleteTopicsResponse {
-        let mut responses: Vec<_> = req
-            .topic_names
-            .iter()
-            .map(|n| result(Some(n.clone()), Uuid::nil(), code, None, 0))
-            .collect();
-        responses.extend(
-            req.topics
-                .iter()
-                .map(|t| result(t.name.clone(), t.topic_id, code, None, 6)),
-        );
+        let mut responses: Vec<_> =
+            req.topic_names.iter().map(|n| result(Some(n.clone()), Uuid::nil(), code, None, 0)).collect();
+        responses.extend(req.topics.iter().map(|t| result(t.name.clone(), t.topic_id, code, None, 6)));
         DeleteTopicsResponse::default().with_responses(responses)
     }
 }

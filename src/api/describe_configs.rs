@@ -20,10 +20,7 @@ fn row(c: DescribedConfig, synonyms: bool, read_only: bool) -> DescribeConfigsRe
         c.synonyms
             .into_iter()
             .map(|(n, v, s)| {
-                DescribeConfigsSynonym::default()
-                    .with_name(sb(n))
-                    .with_value(Some(sb(v)))
-                    .with_source(s as i8)
+                DescribeConfigsSynonym::default().with_name(sb(n)).with_value(Some(sb(v))).with_source(s as i8)
             })
             .collect()
     } else {
@@ -61,10 +58,7 @@ impl Handler for DescribeConfigs {
                         None => {
                             return base
                                 .with_error_code(E::UnknownTopicOrPartition.code())
-                                .with_error_message(Some(sb(format!(
-                                    "Topic {} does not exist",
-                                    &*r.resource_name
-                                ))))
+                                .with_error_message(Some(sb(format!("Topic {} does not exist", &*r.resource_name))))
                         }
                     },
                     RESOURCE_BROKER => {
@@ -72,26 +66,20 @@ impl Handler for DescribeConfigs {
                         if !name.is_empty() && name != broker.config.node_id.to_string() {
                             return base
                                 .with_error_code(E::InvalidRequest.code())
-                                .with_error_message(Some(sb(format!(
-                                    "Unexpected broker id {name}"
-                                ))));
+                                .with_error_message(Some(sb(format!("Unexpected broker id {name}"))));
                         }
                         (describe_broker(&broker.config), true)
                     }
                     other => {
                         return base
                             .with_error_code(E::InvalidRequest.code())
-                            .with_error_message(Some(sb(format!(
-                                "Unsupported resource type {other}"
-                            ))))
+                            .with_error_message(Some(sb(format!("Unsupported resource type {other}"))))
                     }
                 };
                 let configs = rows
                     .into_iter()
                     .filter(|c| {
-                        r.configuration_keys
-                            .as_ref()
-                            .is_none_or(|keys| keys.iter().any(|k| k.as_str() == c.name))
+                        r.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.as_str() == c.name))
                     })
                     .map(|c| row(c, req.include_synonyms, read_only))
                     .collect();

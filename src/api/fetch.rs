@@ -52,46 +52,29 @@ fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
         .iter()
         .map(|ft| {
             let (topic, missing) = if version >= 13 {
-                (
-                    broker.topics.get_by_id(&ft.topic_id),
-                    E::UnknownTopicId.code(),
-                )
+                (broker.topics.get_by_id(&ft.topic_id), E::UnknownTopicId.code())
             } else {
-                (
-                    broker.topics.get(&ft.topic.0),
-                    E::UnknownTopicOrPartition.code(),
-                )
+                (broker.topics.get(&ft.topic.0), E::UnknownTopicOrPartition.code())
             };
             let partitions = ft
                 .partitions
                 .iter()
                 .map(|fp| Wanted {
                     index: fp.partition,
-                    part: topic
-                        .as_ref()
-                        .and_then(|t| t.partition(fp.partition))
-                        .ok_or(if topic.is_some() {
-                            E::UnknownTopicOrPartition.code()
-                        } else {
-                            missing
-                        }),
+                    part: topic.as_ref().and_then(|t| t.partition(fp.partition)).ok_or(if topic.is_some() {
+                        E::UnknownTopicOrPartition.code()
+                    } else {
+                        missing
+                    }),
                     fetch_offset: fp.fetch_offset,
                     max_bytes: fp.partition_max_bytes.max(0) as usize,
                     leader_epoch: fp.current_leader_epoch,
                 })
                 .collect();
-            WantedTopic {
-                name: ft.topic.clone(),
-                id: ft.topic_id,
-                partitions,
-            }
+            WantedTopic { name: ft.topic.clone(), id: ft.topic_id, partitions }
         })
         .collect();
-    Plan {
-        topics,
-        max_bytes: req.max_bytes.max(0) as usize,
-        committed: req.isolation_level == READ_COMMITTED,
-    }
+    Plan { topics, max_bytes: req.max_bytes.max(0) as usize, committed: req.isolation_level == READ_COMMITTED }
 }
 
 fn empty_partition(index: i32, code: i16) -> PartitionData {
@@ -141,11 +124,7 @@ fn read_all(plan: &Plan) -> (Vec<FetchableTopicResponse>, usize, bool) {
                             .with_records(Some(r.records)),
                     );
                 }
-                Err(ReadError::OffsetOutOfRange {
-                    log_start,
-                    high_watermark,
-                    ..
-                }) => {
+                Err(ReadError::OffsetOutOfRange { log_start, high_watermark, .. }) => {
                     any_error = true;
                     parts.push(
                         empty_partition(w.index, E::OffsetOutOfRange.code())
@@ -162,20 +141,14 @@ fn read_all(plan: &Plan) -> (Vec<FetchableTopicResponse>, usize, bool) {
             }
         }
         out.push(
-            FetchableTopicResponse::default()
-                .with_topic(wt.name.clone())
-                .with_topic_id(wt.id)
-                .with_partitions(parts),
+            FetchableTopicResponse::default().with_topic(wt.name.clone()).with_topic_id(wt.id).with_partitions(parts),
         );
     }
     (out, total, any_error)
 }
 
 fn response(topics: Vec<FetchableTopicResponse>) -> FetchResponse {
-    FetchResponse::default()
-        .with_error_code(NONE)
-        .with_session_id(0)
-        .with_responses(topics)
+    FetchResponse::default().with_error_code(NONE).with_session_id(0).with_responses(topics)
 }
 
 impl Handler for Fetch {
@@ -190,9 +163,7 @@ impl Handler for Fetch {
         // Epochs 0 (INITIAL) and -1 (FINAL) are full fetches, served sessionless. Any other
         // epoch continues a session, and we never create one (Kafka's FetchManager rules).
         if v >= 7 && req.session_epoch != 0 && req.session_epoch != -1 {
-            return Reply::Now(
-                FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()),
-            );
+            return Reply::Now(FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()));
         }
         let plan = resolve(&ctx.broker, &req, v);
         // Subscribe before the first read so an append in between still wakes us.
@@ -237,19 +208,13 @@ impl Handler for Fetch {
             .topics
             .iter()
             .map(|ft| {
-                let parts = ft
-                    .partitions
-                    .iter()
-                    .map(|fp| empty_partition(fp.partition, code))
-                    .collect();
+                let parts = ft.partitions.iter().map(|fp| empty_partition(fp.partition, code)).collect();
                 FetchableTopicResponse::default()
                     .with_topic(ft.topic.clone())
                     .with_topic_id(ft.topic_id)
                     .with_partitions(parts)
             })
             .collect();
-        FetchResponse::default()
-            .with_error_code(code)
-            .with_responses(topics)
+        FetchResponse::default().with_error_code(code).with_responses(topics)
     }
 }

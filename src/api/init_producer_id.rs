@@ -18,10 +18,7 @@ impl Handler for InitProducerId {
     fn handle(ctx: &RequestContext, req: InitProducerIdRequest) -> Reply<InitProducerIdResponse> {
         if req.transactional_id.is_some() {
             tracing::warn!(client = ?ctx.client_id, "transactional producers are not supported yet");
-            return Reply::Now(Self::error_response(
-                &req,
-                E::TransactionalIdAuthorizationFailed.code(),
-            ));
+            return Reply::Now(Self::error_response(&req, E::TransactionalIdAuthorizationFailed.code()));
         }
         Reply::Now(match ctx.broker.producer_ids.next() {
             Ok(id) => InitProducerIdResponse::default()
@@ -36,9 +33,6 @@ impl Handler for InitProducerId {
     }
 
     fn error_response(_req: &InitProducerIdRequest, code: i16) -> InitProducerIdResponse {
-        InitProducerIdResponse::default()
-            .with_error_code(code)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1)
+        InitProducerIdResponse::default().with_error_code(code).with_producer_id(ProducerId(-1)).with_producer_epoch(-1)
     }
 }

@@ -2,9 +2,7 @@
 //! time index; only this path decodes records, of one batch).
 
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::messages::list_offsets_response::{
-    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
-};
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
 use super::{duplicates, Handler, Reply, RequestContext, NONE};
@@ -35,22 +33,10 @@ fn with_epoch(mut r: ListOffsetsPartitionResponse, version: i16) -> ListOffsetsP
     r
 }
 
-fn lookup(
-    part: &Partition,
-    index: i32,
-    timestamp: i64,
-    committed: bool,
-) -> ListOffsetsPartitionResponse {
+fn lookup(part: &Partition, index: i32, timestamp: i64, committed: bool) -> ListOffsetsPartitionResponse {
     let offsets = part.offsets();
     let found = match timestamp {
-        LATEST => Ok(Some((
-            if committed {
-                offsets.last_stable
-            } else {
-                offsets.high_watermark
-            },
-            -1,
-        ))),
+        LATEST => Ok(Some((if committed { offsets.last_stable } else { offsets.high_watermark }, -1))),
         EARLIEST | EARLIEST_LOCAL => Ok(Some((offsets.log_start, -1))),
         LATEST_TIERED => Ok(None),
         MAX_TIMESTAMP => part.max_timestamp_offset(),
@@ -84,30 +70,20 @@ impl Handler for ListOffsets {
                 let parts = t
                     .partitions
                     .iter()
-                    .map(|p| {
-                        match topic
-                            .as_ref()
-                            .and_then(|tp| tp.partition(p.partition_index))
-                        {
-                            _ if dup.contains(&p.partition_index) => {
-                                answer(p.partition_index, E::InvalidRequest.code(), -1, -1)
-                            }
-                            None => {
-                                answer(p.partition_index, E::UnknownTopicOrPartition.code(), -1, -1)
-                            }
-                            Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                                answer(p.partition_index, E::UnknownLeaderEpoch.code(), -1, -1)
-                            }
-                            Some(part) => with_epoch(
-                                lookup(&part, p.partition_index, p.timestamp, committed),
-                                ctx.api_version,
-                            ),
+                    .map(|p| match topic.as_ref().and_then(|tp| tp.partition(p.partition_index)) {
+                        _ if dup.contains(&p.partition_index) => {
+                            answer(p.partition_index, E::InvalidRequest.code(), -1, -1)
+                        }
+                        None => answer(p.partition_index, E::UnknownTopicOrPartition.code(), -1, -1),
+                        Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
+                            answer(p.partition_index, E::UnknownLeaderEpoch.code(), -1, -1)
+                        }
+                        Some(part) => {
+                            with_epoch(lookup(&part, p.partition_index, p.timestamp, committed), ctx.api_version)
                         }
                     })
                     .collect();
-                ListOffsetsTopicResponse::default()
-                    .with_name(t.name)
-                    .with_partitions(parts)
+                ListOffsetsTopicResponse::default().with_name(t.name).with_partitions(parts)
             })
             .collect();
         Reply::Now(ListOffsetsResponse::default().with_topics(topics))
@@ -118,14 +94,8 @@ impl Handler for ListOffsets {
             .topics
             .iter()
             .map(|t| {
-                let parts = t
-                    .partitions
-                    .iter()
-                    .map(|p| answer(p.partition_index, code, -1, -1))
-                    .collect();
-                ListOffsetsTopicResponse::default()
-                    .with_name(t.name.clone())
-                    .with_partitions(parts)
+                let parts = t.partitions.iter().map(|p| answer(p.partition_index, code, -1, -1)).collect();
+                ListOffsetsTopicResponse::default().with_name(t.name.clone()).with_partitions(parts)
             })
             .collect();
         ListOffsetsResponse::default().with_topics(topics)

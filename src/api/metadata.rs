@@ -43,9 +43,7 @@ pub fn topic_entry(broker: &Broker, t: &Topic, version: i16) -> MetadataResponse
 }
 
 fn error_entry(name: Option<String>, id: Uuid, code: i16, version: i16) -> MetadataResponseTopic {
-    let mut e = MetadataResponseTopic::default()
-        .with_error_code(code)
-        .with_name(name.map(|n| TopicName(sb(n))));
+    let mut e = MetadataResponseTopic::default().with_error_code(code).with_name(name.map(|n| TopicName(sb(n))));
     if version >= 10 {
         e.topic_id = id;
     }
@@ -64,17 +62,11 @@ impl Handler for Metadata {
         let v = ctx.api_version;
         let cfg = &broker.config;
         // v0: an empty list means "all topics"; v1+: null means all, empty means none.
-        let all =
-            req.topics.is_none() || (v == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
+        let all = req.topics.is_none() || (v == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
         let allow_auto = cfg.auto_create_topics_enable && (v < 4 || req.allow_auto_topic_creation);
         let mut topics = Vec::new();
         if all {
-            topics = broker
-                .topics
-                .list()
-                .iter()
-                .map(|t| topic_entry(broker, t, v))
-                .collect();
+            topics = broker.topics.list().iter().map(|t| topic_entry(broker, t, v)).collect();
         } else {
             let mut seen = std::collections::HashSet::new();
             for rt in req.topics.unwrap_or_default() {
@@ -85,9 +77,7 @@ impl Handler for Metadata {
                     Some(name) => lookup_or_create(broker, &name, allow_auto, v),
                     None => match broker.topics.get_by_id(&rt.topic_id) {
                         Some(t) => topic_entry(broker, &t, v),
-                        None => {
-                            error_entry(None, rt.topic_id, ResponseError::UnknownTopicId.code(), v)
-                        }
+                        None => error_entry(None, rt.topic_id, ResponseError::UnknownTopicId.code(), v),
                     },
                 });
             }
@@ -110,52 +100,28 @@ impl Handler for Metadata {
             .topics
             .iter()
             .flatten()
-            .map(|t| {
-                MetadataResponseTopic::default()
-                    .with_error_code(code)
-                    .with_name(t.name.clone())
-            })
+            .map(|t| MetadataResponseTopic::default().with_error_code(code).with_name(t.name.clone()))
             .collect();
         MetadataResponse::default().with_topics(topics)
     }
 }
 
-fn lookup_or_create(
-    broker: &Arc<Broker>,
-    name: &str,
-    allow_auto: bool,
-    v: i16,
-) -> MetadataResponseTopic {
+fn lookup_or_create(broker: &Arc<Broker>, name: &str, allow_auto: bool, v: i16) -> MetadataResponseTopic {
     if let Some(t) = broker.topics.get(name) {
         return topic_entry(broker, &t, v);
     }
     if validate_name(name).is_err() {
-        return error_entry(
-            Some(name.to_string()),
-            Uuid::nil(),
-            ResponseError::InvalidTopicException.code(),
-            v,
-        );
+        return error_entry(Some(name.to_string()), Uuid::nil(), ResponseError::InvalidTopicException.code(), v);
     }
     if !allow_auto {
-        return error_entry(
-            Some(name.to_string()),
-            Uuid::nil(),
-            ResponseError::UnknownTopicOrPartition.code(),
-            v,
-        );
+        return error_entry(Some(name.to_string()), Uuid::nil(), ResponseError::UnknownTopicOrPartition.code(), v);
     }
     match broker.topics.create(name, -1, -1, &[], false) {
         Ok(t) => topic_entry(broker, &t, v),
         // Another request created it concurrently: answer with it.
         Err(TopicError::AlreadyExists(_)) => match broker.topics.get(name) {
             Some(t) => topic_entry(broker, &t, v),
-            None => error_entry(
-                Some(name.to_string()),
-                Uuid::nil(),
-                ResponseError::LeaderNotAvailable.code(),
-                v,
-            ),
+            None => error_entry(Some(name.to_string()), Uuid::nil(), ResponseError::LeaderNotAvailable.code(), v),
         },
         Err(e) => {
             tracing::warn!(topic = name, "auto-create failed: {e}");

@@ -34,6 +34,8 @@ pub struct RequestContext {
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
+    /// The client's address as Kafka reports it (`/127.0.0.1`).
+    pub client_host: String,
 }
 
 /// A handler's answer: now, later (after waiting), or never (acks=0 produce).
@@ -67,17 +69,9 @@ pub enum Dispatch {
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     #[error("cannot decode {api:?} v{version} request: {source}")]
-    Decode {
-        api: ApiKey,
-        version: i16,
-        source: anyhow::Error,
-    },
+    Decode { api: ApiKey, version: i16, source: anyhow::Error },
     #[error("cannot encode {api:?} v{version} response: {source}")]
-    Encode {
-        api: ApiKey,
-        version: i16,
-        source: anyhow::Error,
-    },
+    Encode { api: ApiKey, version: i16, source: anyhow::Error },
 }
 
 /// One row of the handler registry.
@@ -89,12 +83,7 @@ pub struct ApiEntry {
 }
 
 const fn entry<H: Handler>() -> ApiEntry {
-    ApiEntry {
-        key: H::KEY,
-        min_version: H::MIN_VERSION,
-        max_version: H::MAX_VERSION,
-        run: run::<H>,
-    }
+    ApiEntry { key: H::KEY, min_version: H::MIN_VERSION, max_version: H::MAX_VERSION, run: run::<H> }
 }
 
 /// Every API Brook serves, in API key order.
@@ -115,10 +104,7 @@ pub static HANDLERS: &[ApiEntry] = &[
 pub fn compatibility_table() -> String {
     let mut s = String::from("| API | key | versions |\n|---|---|---|\n");
     for e in HANDLERS {
-        s.push_str(&format!(
-            "| {:?} | {} | {}–{} |\n",
-            e.key, e.key as i16, e.min_version, e.max_version
-        ));
+        s.push_str(&format!("| {:?} | {} | {}–{} |\n", e.key, e.key as i16, e.min_version, e.max_version));
     }
     s
 }
@@ -136,13 +122,8 @@ pub fn encode_frame<R: Encodable>(
 ) -> Result<Bytes, DispatchError> {
     let header_version = api.response_header_version(version);
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let err = |source| DispatchError::Encode {
-        api,
-        version,
-        source,
-    };
-    let size = header.compute_size(header_version).map_err(err)?
-        + resp.compute_size(version).map_err(err)?;
+    let err = |source| DispatchError::Encode { api, version, source };
+    let size = header.compute_size(header_version).map_err(err)? + resp.compute_size(version).map_err(err)?;
     let mut buf = BytesMut::with_capacity(4 + size);
     buf.put_i32(size as i32);
     header.encode(&mut buf, header_version).map_err(err)?;
@@ -179,9 +160,7 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
 }
 
 /// The keys that occur more than once (Kafka answers each with INVALID_REQUEST).
-pub fn duplicates<T: Eq + std::hash::Hash + Clone>(
-    keys: impl IntoIterator<Item = T>,
-) -> std::collections::HashSet<T> {
+pub fn duplicates<T: Eq + std::hash::Hash + Clone>(keys: impl IntoIterator<Item = T>) -> std::collections::HashSet<T> {
     let mut seen = std::collections::HashSet::new();
     let mut dup = std::collections::HashSet::new();
     for k in keys {

@@ -37,24 +37,15 @@ fn append_error_code(e: &AppendError) -> i16 {
     match e {
         AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
         AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
-        AppendError::Producer(ProducerError::OutOfOrder { .. }) => {
-            E::OutOfOrderSequenceNumber.code()
-        }
+        AppendError::Producer(ProducerError::OutOfOrder { .. }) => E::OutOfOrderSequenceNumber.code(),
         AppendError::Storage(_) => E::KafkaStorageError.code(),
     }
 }
 
 /// Validates and appends one partition's payload.
-fn produce_partition(
-    part: &Partition,
-    records: Option<bytes::Bytes>,
-) -> Result<AppendResult, (i16, String)> {
-    let records = records.ok_or((
-        E::InvalidRecord.code(),
-        "produce request carries no records".to_string(),
-    ))?;
-    let mut batches =
-        batch::split_batches(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+fn produce_partition(part: &Partition, records: Option<bytes::Bytes>) -> Result<AppendResult, (i16, String)> {
+    let records = records.ok_or((E::InvalidRecord.code(), "produce request carries no records".to_string()))?;
+    let mut batches = batch::split_batches(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
     if batches.len() != 1 {
         return Err((
             E::InvalidRecord.code(),
@@ -69,8 +60,7 @@ fn produce_partition(
             "transactional produce needs a transaction (not yet supported)".into(),
         ));
     }
-    part.append(header, bytes)
-        .map_err(|e| (append_error_code(&e), e.to_string()))
+    part.append(header, bytes).map_err(|e| (append_error_code(&e), e.to_string()))
 }
 
 impl Handler for Produce {
@@ -92,11 +82,7 @@ impl Handler for Produce {
             let mut parts = Vec::with_capacity(td.partition_data.len());
             for pd in td.partition_data {
                 let Some(part) = topic.as_ref().and_then(|t| t.partition(pd.index)) else {
-                    parts.push(partition_error(
-                        pd.index,
-                        E::UnknownTopicOrPartition.code(),
-                        None,
-                    ));
+                    parts.push(partition_error(pd.index, E::UnknownTopicOrPartition.code(), None));
                     continue;
                 };
                 match produce_partition(&part, pd.records) {
@@ -118,11 +104,7 @@ impl Handler for Produce {
                     }
                 }
             }
-            responses.push(
-                TopicProduceResponse::default()
-                    .with_name(td.name)
-                    .with_partition_responses(parts),
-            );
+            responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
         }
         let sync = broker.config.durability == crate::config::Durability::Sync;
         if req.acks == 0 {
@@ -146,16 +128,10 @@ impl Handler for Produce {
                     tracing::error!("fsync before acknowledging failed: {e}");
                     for t in &mut resp.responses {
                         for p in &mut t.partition_responses {
-                            if appended
-                                .iter()
-                                .any(|a| *a.topic == *t.name.0 && a.index == p.index)
+                            if appended.iter().any(|a| *a.topic == *t.name.0 && a.index == p.index)
                                 && p.error_code == NONE
                             {
-                                *p = partition_error(
-                                    p.index,
-                                    E::KafkaStorageError.code(),
-                                    Some(e.clone()),
-                                );
+                                *p = partition_error(p.index, E::KafkaStorageError.code(), Some(e.clone()));
                             }
                         }
                     }
@@ -171,14 +147,8 @@ impl Handler for Produce {
             .topic_data
             .iter()
             .map(|td| {
-                let parts = td
-                    .partition_data
-                    .iter()
-                    .map(|pd| partition_error(pd.index, code, None))
-                    .collect();
-                TopicProduceResponse::default()
-                    .with_name(td.name.clone())
-                    .with_partition_responses(parts)
+                let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
+                TopicProduceResponse::default().with_name(td.name.clone()).with_partition_responses(parts)
             })
             .collect();
         ProduceResponse::default().with_responses(responses)

@@ -135,16 +135,12 @@ pub fn compute_crc(batch: &[u8]) -> u32 {
 /// Producer-facing rules (record count, sequence) are in [`validate_produced`].
 pub fn validate(batch: &[u8]) -> Result<BatchHeader, BatchError> {
     let header = BatchHeader::parse(batch)?;
-    if header.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 || header.total_len() != batch.len()
-    {
+    if header.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 || header.total_len() != batch.len() {
         return Err(BatchError::Truncated);
     }
     let computed = compute_crc(batch);
     if computed != header.crc {
-        return Err(BatchError::CrcMismatch {
-            stored: header.crc,
-            computed,
-        });
+        return Err(BatchError::CrcMismatch { stored: header.crc, computed });
     }
     Ok(header)
 }
@@ -156,19 +152,13 @@ pub fn validate_produced(header: &BatchHeader) -> Result<(), BatchError> {
         return Err(BatchError::Invalid("batch has no records"));
     }
     if header.last_offset_delta != header.records_count - 1 {
-        return Err(BatchError::Invalid(
-            "lastOffsetDelta does not match the record count",
-        ));
+        return Err(BatchError::Invalid("lastOffsetDelta does not match the record count"));
     }
     if header.is_control() {
-        return Err(BatchError::Invalid(
-            "producers may not write control batches",
-        ));
+        return Err(BatchError::Invalid("producers may not write control batches"));
     }
     if header.has_producer_id() && header.base_sequence < 0 {
-        return Err(BatchError::Invalid(
-            "idempotent batch has no sequence number",
-        ));
+        return Err(BatchError::Invalid("idempotent batch has no sequence number"));
     }
     Ok(())
 }
@@ -195,9 +185,7 @@ pub fn split_batches(mut records: Bytes) -> Result<Vec<(BatchHeader, Bytes)>, Ba
         out.push((header, batch));
     }
     if out.is_empty() {
-        return Err(BatchError::Invalid(
-            "produce request carries no record batch",
-        ));
+        return Err(BatchError::Invalid("produce request carries no record batch"));
     }
     Ok(out)
 }

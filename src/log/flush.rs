@@ -31,11 +31,8 @@ impl GroupCommit {
     /// Waits until everything appended to `partitions` so far is fsynced.
     pub async fn sync(&self, partitions: Vec<Arc<Partition>>) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(SyncRequest { partitions, done })
-            .map_err(|_| "broker is shutting down".to_string())?;
-        wait.await
-            .map_err(|_| "broker is shutting down".to_string())?
+        self.tx.send(SyncRequest { partitions, done }).map_err(|_| "broker is shutting down".to_string())?;
+        wait.await.map_err(|_| "broker is shutting down".to_string())?
     }
 }
 
@@ -55,12 +52,10 @@ async fn run_group_commit(mut rx: mpsc::UnboundedReceiver<SyncRequest>) {
         }
         let results = flush_all(unique.clone(), |p| p.flush()).await;
         for req in round {
-            let failed = req.partitions.iter().find_map(|p| {
-                unique
-                    .iter()
-                    .position(|u| Arc::ptr_eq(u, p))
-                    .and_then(|i| results[i].clone().err())
-            });
+            let failed = req
+                .partitions
+                .iter()
+                .find_map(|p| unique.iter().position(|u| Arc::ptr_eq(u, p)).and_then(|i| results[i].clone().err()));
             let _ = req.done.send(failed.map_or(Ok(()), Err));
         }
     }
@@ -71,16 +66,11 @@ pub async fn flush_all(
     parts: Vec<Arc<Partition>>,
     f: fn(&Partition) -> std::io::Result<()>,
 ) -> Vec<Result<(), String>> {
-    let handles: Vec<_> = parts
-        .into_iter()
-        .map(|p| tokio::task::spawn_blocking(move || f(&p).map_err(|e| e.to_string())))
-        .collect();
+    let handles: Vec<_> =
+        parts.into_iter().map(|p| tokio::task::spawn_blocking(move || f(&p).map_err(|e| e.to_string()))).collect();
     let mut out = Vec::with_capacity(handles.len());
     for h in handles {
-        out.push(
-            h.await
-                .unwrap_or_else(|e| Err(format!("flush task failed: {e}"))),
-        );
+        out.push(h.await.unwrap_or_else(|e| Err(format!("flush task failed: {e}"))));
     }
     out
 }

@@ -27,11 +27,7 @@ pub struct TimeIndex {
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .read(true)
-        .open(path)
+    OpenOptions::new().create(true).append(true).read(true).open(path)
 }
 
 fn rewrite(path: &Path, bytes: &[u8]) -> io::Result<File> {
@@ -62,19 +58,8 @@ impl OffsetIndex {
         if !valid {
             entries.clear();
         }
-        let file = if valid {
-            open_append(&path)?
-        } else {
-            rewrite(&path, &[])?
-        };
-        Ok((
-            Self {
-                path,
-                file,
-                entries,
-            },
-            valid,
-        ))
+        let file = if valid { open_append(&path)? } else { rewrite(&path, &[])? };
+        Ok((Self { path, file, entries }, valid))
     }
 
     pub fn append(&mut self, rel: u32, pos: u32) -> io::Result<()> {
@@ -106,11 +91,8 @@ impl OffsetIndex {
         let keep = self.entries.partition_point(|&(_, p)| (p as u64) < pos);
         if keep != self.entries.len() {
             self.entries.truncate(keep);
-            let bytes: Vec<u8> = self
-                .entries
-                .iter()
-                .flat_map(|&(r, p)| r.to_be_bytes().into_iter().chain(p.to_be_bytes()))
-                .collect();
+            let bytes: Vec<u8> =
+                self.entries.iter().flat_map(|&(r, p)| r.to_be_bytes().into_iter().chain(p.to_be_bytes())).collect();
             self.file = rewrite(&self.path, &bytes)?;
         }
         Ok(())
@@ -159,19 +141,8 @@ impl TimeIndex {
         if !valid {
             entries.clear();
         }
-        let file = if valid {
-            open_append(&path)?
-        } else {
-            rewrite(&path, &[])?
-        };
-        Ok((
-            Self {
-                path,
-                file,
-                entries,
-            },
-            valid,
-        ))
+        let file = if valid { open_append(&path)? } else { rewrite(&path, &[])? };
+        Ok((Self { path, file, entries }, valid))
     }
 
     /// Appends an entry if `ts` is larger than the last one.
@@ -209,11 +180,8 @@ impl TimeIndex {
         let keep = self.entries.partition_point(|&(_, r)| r < rel);
         if keep != self.entries.len() {
             self.entries.truncate(keep);
-            let bytes: Vec<u8> = self
-                .entries
-                .iter()
-                .flat_map(|&(t, r)| t.to_be_bytes().into_iter().chain(r.to_be_bytes()))
-                .collect();
+            let bytes: Vec<u8> =
+                self.entries.iter().flat_map(|&(t, r)| t.to_be_bytes().into_iter().chain(r.to_be_bytes())).collect();
             self.file = rewrite(&self.path, &bytes)?;
         }
         Ok(())

@@ -6,6 +6,4 @@ pub mod index;
 pub mod partition;
 pub mod segment;
 
-pub use partition::{
-    AppendError, AppendResult, LogConfig, Offsets, Partition, ReadError, RecoveryPoint,
-};
+pub use partition::{AppendError, AppendResult, LogConfig, Offsets, Partition, ReadError, RecoveryPoint};

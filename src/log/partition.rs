@@ -66,11 +66,7 @@ pub enum AppendError {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("offset {offset} is out of range [{log_start}, {high_watermark}]")]
-    OffsetOutOfRange {
-        offset: i64,
-        log_start: i64,
-        high_watermark: i64,
-    },
+    OffsetOutOfRange { offset: i64, log_start: i64, high_watermark: i64 },
     #[error("storage error: {0}")]
     Storage(#[from] io::Error),
 }
@@ -131,16 +127,10 @@ struct PartitionLog {
 
 impl PartitionLog {
     fn active(&self) -> &Segment {
-        self.segments
-            .values()
-            .next_back()
-            .expect("a partition always has an active segment")
+        self.segments.values().next_back().expect("a partition always has an active segment")
     }
     fn active_mut(&mut self) -> &mut Segment {
-        self.segments
-            .values_mut()
-            .next_back()
-            .expect("a partition always has an active segment")
+        self.segments.values_mut().next_back().expect("a partition always has an active segment")
     }
     fn offsets(&self) -> Offsets {
         Offsets {
@@ -172,11 +162,7 @@ fn list_by_ext(dir: &Path, ext: &str) -> io::Result<Vec<i64>> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.extension().and_then(|e| e.to_str()) == Some(ext) {
-            if let Some(n) = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse::<i64>().ok())
-            {
+            if let Some(n) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<i64>().ok()) {
                 out.push(n);
             }
         }
@@ -206,9 +192,7 @@ impl Partition {
             if truncated_at.is_some() {
                 // Everything after a corrupted segment is unreachable: drop it, as Kafka does.
                 for ext in ["log", "index", "timeindex"] {
-                    let _ = std::fs::remove_file(
-                        dir.join(format!("{}.{ext}", segment::file_stem(base))),
-                    );
+                    let _ = std::fs::remove_file(dir.join(format!("{}.{ext}", segment::file_stem(base))));
                 }
                 report.dropped_segments += 1;
                 continue;
@@ -233,19 +217,12 @@ impl Partition {
         }
         report.segments = segments.len();
         let log_start_offset = *segments.keys().next().unwrap_or(&0);
-        let active = segments
-            .values()
-            .next_back()
-            .expect("just ensured non-empty");
+        let active = segments.values().next_back().expect("just ensured non-empty");
         let log_end_offset = active.next_offset();
         let hw_position = (active.base_offset, active.size());
         let recovery_point = recovery
             .filter(|rp| rp.offset <= log_end_offset && segments.contains_key(&rp.segment))
-            .unwrap_or(RecoveryPoint {
-                offset: log_start_offset,
-                segment: log_start_offset,
-                position: 0,
-            });
+            .unwrap_or(RecoveryPoint { offset: log_start_offset, segment: log_start_offset, position: 0 });
         let mut log = PartitionLog {
             config,
             segments,
@@ -285,9 +262,8 @@ impl Partition {
                 let _ = std::fs::remove_file(snapshot_path(dir, off));
                 continue;
             }
-            if let Some((table, covered)) = std::fs::read(snapshot_path(dir, off))
-                .ok()
-                .and_then(|b| ProducerStateTable::from_snapshot(&b))
+            if let Some((table, covered)) =
+                std::fs::read(snapshot_path(dir, off)).ok().and_then(|b| ProducerStateTable::from_snapshot(&b))
             {
                 log.producers = table;
                 from = covered.max(log.log_start_offset);
@@ -300,11 +276,7 @@ impl Partition {
                 continue;
             }
             let end = seg.size();
-            let mut pos = if seg.base_offset <= from {
-                seg.lookup(from)
-            } else {
-                0
-            };
+            let mut pos = if seg.base_offset <= from { seg.lookup(from) } else { 0 };
             let file = seg.file();
             while let Some(h) = read_header_at(&file, pos, end)? {
                 if h.last_offset() >= from && h.has_producer_id() {
@@ -358,10 +330,7 @@ impl Partition {
             return Err(AppendError::Storage(reason.clone()));
         }
         if bytes.len() > log.config.max_message_bytes {
-            return Err(AppendError::MessageTooLarge {
-                size: bytes.len(),
-                max: log.config.max_message_bytes,
-            });
+            return Err(AppendError::MessageTooLarge { size: bytes.len(), max: log.config.max_message_bytes });
         }
         let lat = log.config.log_append_time;
         if header.has_producer_id() {
@@ -386,19 +355,12 @@ impl Partition {
             bytes
         };
         let (seg_bytes, seg_ms) = (log.config.segment_bytes, log.config.segment_ms);
-        if log
-            .active()
-            .should_roll(bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now)
-        {
+        if log.active().should_roll(bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now) {
             if let Err(e) = self.roll(&mut log, now) {
                 return Err(self.poison(&mut log, "segment roll", e));
             }
         }
-        let prepared = PreparedBatch {
-            header: h,
-            prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH),
-            bytes,
-        };
+        let prepared = PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH), bytes };
         if let Err(e) = log.active_mut().append(&prepared) {
             return Err(self.poison(&mut log, "append", e));
         }
@@ -436,10 +398,7 @@ impl Partition {
         sync_dir(&self.dir)?;
         log.unflushed.push(old);
         log.segments.insert(leo, seg);
-        write_atomic(
-            &snapshot_path(&self.dir, leo),
-            &log.producers.to_snapshot(leo),
-        )?;
+        write_atomic(&snapshot_path(&self.dir, leo), &log.producers.to_snapshot(leo))?;
         // Keep the two newest snapshots.
         let snaps = list_by_ext(&self.dir, "snapshot")?;
         for off in snaps.iter().rev().skip(2) {
@@ -470,17 +429,9 @@ impl Partition {
             let files = std::mem::take(&mut log.unflushed);
             let active = log.active();
             let target = if active_too {
-                RecoveryPoint {
-                    offset: log.log_end_offset,
-                    segment: active.base_offset,
-                    position: active.size(),
-                }
+                RecoveryPoint { offset: log.log_end_offset, segment: active.base_offset, position: active.size() }
             } else {
-                RecoveryPoint {
-                    offset: active.base_offset,
-                    segment: active.base_offset,
-                    position: 0,
-                }
+                RecoveryPoint { offset: active.base_offset, segment: active.base_offset, position: 0 }
             };
             let active_file = active.file();
             (files, (target, active_file))
@@ -513,22 +464,14 @@ impl Partition {
     pub fn close(&self) -> io::Result<RecoveryPoint> {
         self.flush()?;
         let log = self.log.lock();
-        write_atomic(
-            &snapshot_path(&self.dir, log.log_end_offset),
-            &log.producers.to_snapshot(log.log_end_offset),
-        )?;
+        write_atomic(&snapshot_path(&self.dir, log.log_end_offset), &log.producers.to_snapshot(log.log_end_offset))?;
         Ok(log.recovery_point)
     }
 
     /// Reads whole batches starting with the one containing `offset`, up to `max_bytes`
     /// (or the first batch whole, if `min_one_batch` and it is larger). Never beyond the
     /// high watermark.
-    pub fn read(
-        &self,
-        offset: i64,
-        max_bytes: usize,
-        min_one_batch: bool,
-    ) -> Result<ReadResult, ReadError> {
+    pub fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult, ReadError> {
         let mut lower = Bound::Included(i64::MIN);
         loop {
             let (file, mut pos, end, offsets) = {
@@ -542,41 +485,23 @@ impl Partition {
                     });
                 }
                 if offset == log.high_watermark {
-                    return Ok(ReadResult {
-                        records: Bytes::new(),
-                        offsets,
-                    });
+                    return Ok(ReadResult { records: Bytes::new(), offsets });
                 }
                 let seg = match lower {
                     Bound::Included(_) => log.segments.range(..=offset).next_back().map(|(_, s)| s),
-                    _ => log
-                        .segments
-                        .range((lower, Bound::Unbounded))
-                        .next()
-                        .map(|(_, s)| s),
+                    _ => log.segments.range((lower, Bound::Unbounded)).next().map(|(_, s)| s),
                 };
                 let Some(seg) = seg else {
-                    return Ok(ReadResult {
-                        records: Bytes::new(),
-                        offsets,
-                    });
+                    return Ok(ReadResult { records: Bytes::new(), offsets });
                 };
                 lower = Bound::Excluded(seg.base_offset);
-                (
-                    seg.file(),
-                    seg.lookup(offset),
-                    log.visible_end(seg),
-                    offsets,
-                )
+                (seg.file(), seg.lookup(offset), log.visible_end(seg), offsets)
             };
             while let Some(h) = read_header_at(&file, pos, end)? {
                 let len = h.total_len() as u64;
                 if h.last_offset() >= offset {
                     if !min_one_batch && len as usize > max_bytes {
-                        return Ok(ReadResult {
-                            records: Bytes::new(),
-                            offsets,
-                        });
+                        return Ok(ReadResult { records: Bytes::new(), offsets });
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
@@ -586,10 +511,34 @@ impl Partition {
                 pos += len;
             }
             if end == 0 {
-                return Ok(ReadResult {
-                    records: Bytes::new(),
-                    offsets,
-                });
+                return Ok(ReadResult { records: Bytes::new(), offsets });
+            }
+        }
+    }
+
+    /// Calls `f` with every whole batch from `from` up to the high watermark, in order
+    /// (used to replay internal topics such as `__consumer_offsets` at startup).
+    pub fn for_each_batch(&self, from: i64, mut f: impl FnMut(Bytes)) -> io::Result<()> {
+        let mut next = from.max(self.offsets().log_start);
+        loop {
+            let mut buf = match self.read(next, 1 << 20, true) {
+                Ok(r) => r.records,
+                Err(ReadError::OffsetOutOfRange { .. }) => return Ok(()),
+                Err(ReadError::Storage(e)) => return Err(e),
+            };
+            let before = next;
+            while let Ok(h) = BatchHeader::parse(&buf) {
+                if h.total_len() > buf.len() {
+                    break;
+                }
+                let b = buf.split_to(h.total_len());
+                if h.last_offset() >= next {
+                    next = h.next_offset();
+                    f(b);
+                }
+            }
+            if next == before {
+                return Ok(());
             }
         }
     }
@@ -603,13 +552,10 @@ impl Partition {
     pub fn offset_for_timestamp(&self, ts: i64) -> io::Result<Option<(i64, i64)>> {
         let found = {
             let log = self.log.lock();
-            log.segments
-                .values()
-                .find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark)
-                .map(|s| {
-                    let start = s.time_lookup(ts);
-                    (s.file(), s.lookup(start), log.visible_end(s))
-                })
+            log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(|s| {
+                let start = s.time_lookup(ts);
+                (s.file(), s.lookup(start), log.visible_end(s))
+            })
         };
         let Some((file, mut pos, end)) = found else {
             return Ok(None);
@@ -675,10 +621,7 @@ fn first_record_at_or_after(h: &BatchHeader, mut bytes: Bytes, ts: i64) -> Optio
             .map(|r| (r.offset, r.timestamp))
             .or(Some((h.base_offset, h.max_timestamp))),
         Err(e) => {
-            tracing::warn!(
-                "cannot decode batch at offset {} for a timestamp lookup: {e}",
-                h.base_offset
-            );
+            tracing::warn!("cannot decode batch at offset {} for a timestamp lookup: {e}", h.base_offset);
             Some((h.base_offset, h.max_timestamp))
         }
     }
@@ -701,9 +644,7 @@ mod tests {
     }
 
     fn open(dir: &Path, cfg: LogConfig, rp: Option<RecoveryPoint>) -> Partition {
-        Partition::open(dir.to_path_buf(), "t".into(), 0, cfg, rp, false)
-            .unwrap()
-            .0
+        Partition::open(dir.to_path_buf(), "t".into(), 0, cfg, rp, false).unwrap().0
     }
 
     fn append(p: &Partition, count: i32, ts: i64, body: &[u8]) -> AppendResult {
@@ -755,23 +696,14 @@ mod tests {
         for i in 0..100 {
             assert_eq!(append(&p, 3, 1000 + i, &[i as u8; 50]).base_offset, i * 3);
         }
-        assert!(
-            list_by_ext(dir.path(), "log").unwrap().len() > 5,
-            "segments rolled by size"
-        );
+        assert!(list_by_ext(dir.path(), "log").unwrap().len() > 5, "segments rolled by size");
         let batches = read_all(&p, 0);
         assert_eq!(batches.len(), 100);
-        assert!(batches
-            .iter()
-            .enumerate()
-            .all(|(i, &(o, c))| o == i as i64 * 3 && c == 3));
+        assert!(batches.iter().enumerate().all(|(i, &(o, c))| o == i as i64 * 3 && c == 3));
         // Reading from the middle of a batch starts with that batch.
         assert_eq!(read_all(&p, 151)[0], (150, 3));
         assert_eq!(p.offsets().high_watermark, 300);
-        assert!(matches!(
-            p.read(301, 100, true),
-            Err(ReadError::OffsetOutOfRange { .. })
-        ));
+        assert!(matches!(p.read(301, 100, true), Err(ReadError::OffsetOutOfRange { .. })));
         assert!(p.read(300, 100, true).unwrap().records.is_empty());
     }
 
@@ -812,15 +744,7 @@ mod tests {
         let log = dir.path().join(format!("{}.log", segment::file_stem(0)));
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         f.write_all(&build_batch(0, 1, 1, b"torn")[..30]).unwrap();
-        let (p, rep) = Partition::open(
-            dir.path().to_path_buf(),
-            "t".into(),
-            0,
-            config(1 << 20),
-            None,
-            false,
-        )
-        .unwrap();
+        let (p, rep) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, false).unwrap();
         assert_eq!(rep.truncated_bytes, 30);
         assert_eq!(p.offsets().log_end, 20);
         assert_eq!(read_all(&p, 0).len(), 10);
@@ -842,19 +766,9 @@ mod tests {
         let len = std::fs::metadata(&log).unwrap().len();
         let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
         std::os::unix::fs::FileExt::write_all_at(&f, b"Z", len - 1).unwrap();
-        let (p, rep) = Partition::open(
-            dir.path().to_path_buf(),
-            "t".into(),
-            0,
-            config(1 << 20),
-            Some(rp),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            rep.validated_bytes, 0,
-            "only bytes after the recovery point are validated"
-        );
+        let (p, rep) =
+            Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), Some(rp), false).unwrap();
+        assert_eq!(rep.validated_bytes, 0, "only bytes after the recovery point are validated");
         assert!(rep.truncated_bytes > 0);
         assert_eq!(p.offsets().log_end, 1);
     }
@@ -875,10 +789,7 @@ mod tests {
         assert!(r.duplicate);
         assert_eq!(r.base_offset, 18);
         let (h, b) = idempotent(42, 0, 30);
-        assert!(matches!(
-            p.append(h, b),
-            Err(AppendError::Producer(ProducerError::OutOfOrder { .. }))
-        ));
+        assert!(matches!(p.append(h, b), Err(AppendError::Producer(ProducerError::OutOfOrder { .. }))));
         let (h, b) = idempotent(42, 0, 20);
         assert_eq!(p.append(h, b).unwrap().base_offset, 20);
     }
@@ -886,15 +797,7 @@ mod tests {
     #[test]
     fn sync_mode_hides_unflushed_data_from_readers() {
         let dir = tempfile::tempdir().unwrap();
-        let (p, _) = Partition::open(
-            dir.path().to_path_buf(),
-            "t".into(),
-            0,
-            config(1 << 20),
-            None,
-            true,
-        )
-        .unwrap();
+        let (p, _) = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(1 << 20), None, true).unwrap();
         append(&p, 1, 1, b"a");
         assert_eq!(p.offsets().high_watermark, 0);
         assert!(p.read(0, 100, true).unwrap().records.is_empty());
@@ -910,10 +813,7 @@ mod tests {
         cfg.max_message_bytes = 100;
         let p = open(dir.path(), cfg, None);
         let b = build_batch(0, 1, 1, &[0u8; 200]);
-        assert!(matches!(
-            p.append(BatchHeader::parse(&b).unwrap(), b),
-            Err(AppendError::MessageTooLarge { .. })
-        ));
+        assert!(matches!(p.append(BatchHeader::parse(&b).unwrap(), b), Err(AppendError::MessageTooLarge { .. })));
     }
 
     proptest::proptest! {

@@ -51,11 +51,7 @@ pub struct Segment {
 }
 
 fn open_log(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
+    OpenOptions::new().create(true).read(true).append(true).open(path)
 }
 
 /// Reads the batch header at `pos`, or `None` if fewer than a header's bytes remain before `end`.
@@ -80,12 +76,7 @@ fn write_all_vectored(mut file: &File, slices: &mut [IoSlice<'_>]) -> io::Result
     IoSlice::advance_slices(&mut slices, 0);
     while !slices.is_empty() {
         match file.write_vectored(slices) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "failed to write batch",
-                ))
-            }
+            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "failed to write batch")),
             Ok(n) => IoSlice::advance_slices(&mut slices, n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -96,12 +87,7 @@ fn write_all_vectored(mut file: &File, slices: &mut [IoSlice<'_>]) -> io::Result
 
 impl Segment {
     /// Creates a new, empty segment (truncating leftovers with the same base).
-    pub fn create(
-        dir: &Path,
-        base_offset: i64,
-        index_interval: u64,
-        now_ms: i64,
-    ) -> io::Result<Self> {
+    pub fn create(dir: &Path, base_offset: i64, index_interval: u64, now_ms: i64) -> io::Result<Self> {
         let stem = file_stem(base_offset);
         let log_path = dir.join(format!("{stem}.log"));
         let file = open_log(&log_path)?;
@@ -143,8 +129,7 @@ impl Segment {
         let size = file.metadata()?.len();
         let (index, ok_index) = OffsetIndex::open(dir.join(format!("{stem}.index")), size)?;
         let max_rel = u32::MAX;
-        let (time_index, ok_time) =
-            TimeIndex::open(dir.join(format!("{stem}.timeindex")), max_rel)?;
+        let (time_index, ok_time) = TimeIndex::open(dir.join(format!("{stem}.timeindex")), max_rel)?;
         let mut seg = Self {
             base_offset,
             log_path,
@@ -180,12 +165,7 @@ impl Segment {
 
     /// Walks batches from `start`, rebuilding in-memory state and index entries; validates
     /// fully from `validate_from` on and truncates at the first invalid batch.
-    fn scan_tail(
-        &mut self,
-        start: u64,
-        validate_from: u64,
-        report: &mut SegmentRecovery,
-    ) -> io::Result<()> {
+    fn scan_tail(&mut self, start: u64, validate_from: u64, report: &mut SegmentRecovery) -> io::Result<()> {
         let mut pos = start;
         let mut expected_next: Option<i64> = None;
         self.bytes_since_index = 0;
@@ -231,11 +211,9 @@ impl Segment {
             self.offset_of_max_timestamp = header.base_offset;
         }
         if self.bytes_since_index > self.index_interval {
-            self.index
-                .append(self.rel(header.base_offset), pos as u32)?;
+            self.index.append(self.rel(header.base_offset), pos as u32)?;
             if self.offset_of_max_timestamp >= 0 {
-                self.time_index
-                    .maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
+                self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
             }
             self.bytes_since_index = 0;
         }
@@ -268,8 +246,7 @@ impl Segment {
     /// Writes the final time-index entry; called when the segment stops being active.
     pub fn seal(&mut self) -> io::Result<()> {
         if self.offset_of_max_timestamp >= 0 {
-            self.time_index
-                .maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
+            self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
         }
         self.index.sync()?;
         self.time_index.sync()
@@ -280,8 +257,7 @@ impl Segment {
         if offset <= self.base_offset {
             return 0;
         }
-        self.index
-            .lookup(self.rel(offset.min(self.base_offset + u32::MAX as i64))) as u64
+        self.index.lookup(self.rel(offset.min(self.base_offset + u32::MAX as i64))) as u64
     }
 
     /// Relative offset where a timestamp search should start.
@@ -312,14 +288,7 @@ impl Segment {
     }
 
     /// Whether appending `len` more bytes (a batch ending at `last_offset`) needs a new segment.
-    pub fn should_roll(
-        &self,
-        len: u64,
-        last_offset: i64,
-        segment_bytes: u64,
-        segment_ms: i64,
-        now_ms: i64,
-    ) -> bool {
+    pub fn should_roll(&self, len: u64, last_offset: i64, segment_bytes: u64, segment_ms: i64, now_ms: i64) -> bool {
         self.size > 0
             && (self.size + len > segment_bytes
                 || now_ms - self.roll_base_ms > segment_ms
@@ -345,11 +314,7 @@ mod tests {
         let bytes = build_batch(0, count, ts, body);
         let mut header = BatchHeader::parse(&bytes).unwrap();
         header.base_offset = base;
-        PreparedBatch {
-            header,
-            prefix: patched_prefix(&bytes, base, 0),
-            bytes,
-        }
+        PreparedBatch { header, prefix: patched_prefix(&bytes, base, 0), bytes }
     }
 
     #[test]
@@ -358,8 +323,7 @@ mod tests {
         let mut seg = Segment::create(dir.path(), 100, 64, 0).unwrap();
         let mut next = 100;
         for i in 0..50 {
-            seg.append(&prepared(next, 2, 1000 + i, &[7u8; 40]))
-                .unwrap();
+            seg.append(&prepared(next, 2, 1000 + i, &[7u8; 40])).unwrap();
             next += 2;
         }
         assert_eq!(seg.next_offset(), 200);
@@ -418,10 +382,7 @@ mod tests {
     fn roll_rules() {
         let dir = tempfile::tempdir().unwrap();
         let mut seg = Segment::create(dir.path(), 0, 4096, 0).unwrap();
-        assert!(
-            !seg.should_roll(10_000, 0, 100, 1000, 0),
-            "empty segment never rolls"
-        );
+        assert!(!seg.should_roll(10_000, 0, 100, 1000, 0), "empty segment never rolls");
         seg.append(&prepared(0, 1, 5, b"hello")).unwrap();
         assert!(seg.should_roll(100, 1, 100, 1_000_000, 10));
         assert!(!seg.should_roll(10, 1, 1000, 1_000_000, 10));

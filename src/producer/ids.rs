@@ -15,14 +15,8 @@ pub struct ProducerIdAllocator {
 impl ProducerIdAllocator {
     pub fn open(data_dir: &Path) -> std::io::Result<Self> {
         let path = data_dir.join("producer-id-block");
-        let next = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .unwrap_or(0);
-        Ok(Self {
-            path,
-            state: Mutex::new((next, next)),
-        })
+        let next = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or(0);
+        Ok(Self { path, state: Mutex::new((next, next)) })
     }
 
     /// Allocates a fresh producer id.

@@ -41,17 +41,9 @@ pub enum SequenceCheck {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProducerError {
     #[error("producer {producer_id} epoch {got} is older than the current epoch {current}")]
-    InvalidEpoch {
-        producer_id: i64,
-        got: i16,
-        current: i16,
-    },
+    InvalidEpoch { producer_id: i64, got: i16, current: i16 },
     #[error("out of order sequence for producer {producer_id}: expected {expected}, got {got}")]
-    OutOfOrder {
-        producer_id: i64,
-        expected: i32,
-        got: i32,
-    },
+    OutOfOrder { producer_id: i64, expected: i32, got: i32 },
 }
 
 #[derive(Debug, Default)]
@@ -95,21 +87,15 @@ impl ProducerStateTable {
             return Ok(SequenceCheck::Append);
         }
         let last_seq = h.last_sequence();
-        if let Some(dup) = entry
-            .batches
-            .iter()
-            .find(|b| b.first_seq == h.base_sequence && b.last_seq == last_seq)
-        {
+        if let Some(dup) = entry.batches.iter().find(|b| b.first_seq == h.base_sequence && b.last_seq == last_seq) {
             return Ok(SequenceCheck::Duplicate(*dup));
         }
         match entry.batches.back() {
-            Some(last) if !in_sequence(last.last_seq, h.base_sequence) => {
-                Err(ProducerError::OutOfOrder {
-                    producer_id: h.producer_id,
-                    expected: last.last_seq.wrapping_add(1),
-                    got: h.base_sequence,
-                })
-            }
+            Some(last) if !in_sequence(last.last_seq, h.base_sequence) => Err(ProducerError::OutOfOrder {
+                producer_id: h.producer_id,
+                expected: last.last_seq.wrapping_add(1),
+                got: h.base_sequence,
+            }),
             _ => Ok(SequenceCheck::Append),
         }
     }
@@ -149,18 +135,9 @@ impl ProducerStateTable {
 
     /// Serialises the table as of log offset `offset` (the next offset to be written).
     pub fn to_snapshot(&self, offset: i64) -> Vec<u8> {
-        let mut producers: Vec<(i64, ProducerEntry)> = self
-            .producers
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
+        let mut producers: Vec<(i64, ProducerEntry)> = self.producers.iter().map(|(k, v)| (*k, v.clone())).collect();
         producers.sort_by_key(|(k, _)| *k);
-        serde_json::to_vec(&Snapshot {
-            version: SNAPSHOT_VERSION,
-            offset,
-            producers,
-        })
-        .unwrap_or_default()
+        serde_json::to_vec(&Snapshot { version: SNAPSHOT_VERSION, offset, producers }).unwrap_or_default()
     }
 
     /// Loads a snapshot, returning the table and the offset it covers up to.
@@ -169,12 +146,7 @@ impl ProducerStateTable {
         if snap.version != SNAPSHOT_VERSION {
             return None;
         }
-        Some((
-            Self {
-                producers: snap.producers.into_iter().collect(),
-            },
-            snap.offset,
-        ))
+        Some((Self { producers: snap.producers.into_iter().collect() }, snap.offset))
     }
 }
 
@@ -205,18 +177,9 @@ mod tests {
             Ok(SequenceCheck::Duplicate(m)) => assert_eq!((m.first_offset, m.last_offset), (0, 4)),
             other => panic!("expected duplicate, got {other:?}"),
         }
-        assert!(matches!(
-            t.check(&header(7, 0, 11, 1, 0)),
-            Err(ProducerError::OutOfOrder { expected: 10, .. })
-        ));
-        assert!(matches!(
-            t.check(&header(7, -1, 10, 1, 0)),
-            Err(ProducerError::InvalidEpoch { .. })
-        ));
-        assert!(matches!(
-            t.check(&header(7, 1, 3, 1, 0)),
-            Err(ProducerError::OutOfOrder { .. })
-        ));
+        assert!(matches!(t.check(&header(7, 0, 11, 1, 0)), Err(ProducerError::OutOfOrder { expected: 10, .. })));
+        assert!(matches!(t.check(&header(7, -1, 10, 1, 0)), Err(ProducerError::InvalidEpoch { .. })));
+        assert!(matches!(t.check(&header(7, 1, 3, 1, 0)), Err(ProducerError::OutOfOrder { .. })));
         assert_eq!(t.check(&header(7, 1, 0, 1, 0)), Ok(SequenceCheck::Append));
         // A producer the broker has never seen may start anywhere.
         assert_eq!(t.check(&header(8, 0, 42, 1, 0)), Ok(SequenceCheck::Append));
@@ -228,10 +191,7 @@ mod tests {
         for i in 0..7 {
             t.record(&header(1, 0, i, 1, i as i64));
         }
-        assert!(matches!(
-            t.check(&header(1, 0, 2, 1, 0)),
-            Ok(SequenceCheck::Duplicate(_))
-        ));
+        assert!(matches!(t.check(&header(1, 0, 2, 1, 0)), Ok(SequenceCheck::Duplicate(_))));
         // Sequence 1 fell out of the cache: it is neither a duplicate we can answer nor next.
         assert!(t.check(&header(1, 0, 1, 1, 0)).is_err());
     }
@@ -243,9 +203,6 @@ mod tests {
         let bytes = t.to_snapshot(14);
         let (t2, off) = ProducerStateTable::from_snapshot(&bytes).unwrap();
         assert_eq!(off, 14);
-        assert!(matches!(
-            t2.check(&header(3, 2, 0, 4, 10)),
-            Ok(SequenceCheck::Duplicate(_))
-        ));
+        assert!(matches!(t2.check(&header(3, 2, 0, 4, 10)), Ok(SequenceCheck::Duplicate(_))));
     }
 }

@@ -31,7 +31,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx));
-    if let Err(reason) = read_loop(BufReader::with_capacity(64 * 1024, rd), tx, &broker).await {
+    if let Err(reason) = read_loop(BufReader::with_capacity(64 * 1024, rd), tx, &broker, peer).await {
         tracing::warn!(%peer, "closing connection: {reason}");
     }
     let _ = writer.await;
@@ -65,6 +65,7 @@ async fn read_loop(
     mut rd: BufReader<tokio::net::tcp::OwnedReadHalf>,
     tx: mpsc::Sender<Pending>,
     broker: &Arc<Broker>,
+    peer: SocketAddr,
 ) -> Result<(), String> {
     let max = broker.config.socket_request_max_bytes;
     loop {
@@ -73,7 +74,7 @@ async fn read_loop(
             Ok(None) => return Ok(()),
             Err(e) => return Err(e.to_string()),
         };
-        let pending = match dispatch(frame, broker) {
+        let pending = match dispatch(frame, broker, &peer) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(reason) => return Err(reason),
@@ -85,22 +86,14 @@ async fn read_loop(
 }
 
 /// Decodes the header, finds the handler and runs it. `Err` closes the connection.
-fn dispatch(mut frame: Bytes, broker: &Arc<Broker>) -> Result<Option<Pending>, String> {
+fn dispatch(mut frame: Bytes, broker: &Arc<Broker>, peer: &SocketAddr) -> Result<Option<Pending>, String> {
     if frame.len() < 8 {
-        return Err(format!(
-            "frame of {} bytes is too short for a request header",
-            frame.len()
-        ));
+        return Err(format!("frame of {} bytes is too short for a request header", frame.len()));
     }
-    let (key, version) = (
-        i16::from_be_bytes([frame[0], frame[1]]),
-        i16::from_be_bytes([frame[2], frame[3]]),
-    );
+    let (key, version) = (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]));
     let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let Some(entry) = api::lookup(key) else {
-        return Err(format!(
-            "unknown or unsupported API key {key} (version {version})"
-        ));
+        return Err(format!("unknown or unsupported API key {key} (version {version})"));
     };
     if entry.key == ApiKey::ApiVersions && version > entry.max_version {
         return api_versions::unsupported_version_frame(correlation_id)
@@ -115,6 +108,7 @@ fn dispatch(mut frame: Bytes, broker: &Arc<Broker>) -> Result<Option<Pending>, S
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|s| s.to_string()),
+        client_host: format!("/{}", peer.ip()),
     };
     let body = frame.slice(0..frame.remaining());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))

@@ -17,20 +17,13 @@ pub enum FrameError {
 const CHUNK: usize = 64 * 1024;
 
 /// Reads one frame; `Ok(None)` on a clean end of stream between frames.
-pub async fn read_frame<R: AsyncRead + Unpin>(
-    r: &mut R,
-    max: i32,
-) -> Result<Option<Bytes>, FrameError> {
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: i32) -> Result<Option<Bytes>, FrameError> {
     let mut len_buf = [0u8; 4];
     let mut got = 0;
     while got < 4 {
         let n = r.read(&mut len_buf[got..]).await?;
         if n == 0 {
-            return if got == 0 {
-                Ok(None)
-            } else {
-                Err(FrameError::Truncated)
-            };
+            return if got == 0 { Ok(None) } else { Err(FrameError::Truncated) };
         }
         got += n;
     }
@@ -60,29 +53,14 @@ mod tests {
     #[tokio::test]
     async fn reads_frames_and_rejects_bad_sizes() {
         let mut data: &[u8] = &[0, 0, 0, 3, 1, 2, 3, 0, 0, 0, 1, 9];
-        assert_eq!(
-            read_frame(&mut data, 100).await.unwrap().unwrap().as_ref(),
-            &[1, 2, 3]
-        );
-        assert_eq!(
-            read_frame(&mut data, 100).await.unwrap().unwrap().as_ref(),
-            &[9]
-        );
+        assert_eq!(read_frame(&mut data, 100).await.unwrap().unwrap().as_ref(), &[1, 2, 3]);
+        assert_eq!(read_frame(&mut data, 100).await.unwrap().unwrap().as_ref(), &[9]);
         assert!(read_frame(&mut data, 100).await.unwrap().is_none());
         let mut big: &[u8] = &[0, 0, 1, 0];
-        assert!(matches!(
-            read_frame(&mut big, 100).await,
-            Err(FrameError::BadSize { .. })
-        ));
+        assert!(matches!(read_frame(&mut big, 100).await, Err(FrameError::BadSize { .. })));
         let mut neg: &[u8] = &[0xff, 0xff, 0xff, 0xff];
-        assert!(matches!(
-            read_frame(&mut neg, 100).await,
-            Err(FrameError::BadSize { .. })
-        ));
+        assert!(matches!(read_frame(&mut neg, 100).await, Err(FrameError::BadSize { .. })));
         let mut short: &[u8] = &[0, 0, 0, 5, 1];
-        assert!(matches!(
-            read_frame(&mut short, 100).await,
-            Err(FrameError::Truncated)
-        ));
+        assert!(matches!(read_frame(&mut short, 100).await, Err(FrameError::Truncated)));
     }
 }

@@ -28,9 +28,7 @@ impl ServerHandle {
         let _ = self.stop.send(true);
         let _ = self.task.await;
         let broker = self.broker.clone();
-        tokio::task::spawn_blocking(move || broker.shutdown())
-            .await
-            .map_err(std::io::Error::other)?
+        tokio::task::spawn_blocking(move || broker.shutdown()).await.map_err(std::io::Error::other)?
     }
 }
 
@@ -66,11 +64,5 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
             }
         }
     });
-    Ok(ServerHandle {
-        addr,
-        broker,
-        load_report,
-        stop,
-        task,
-    })
+    Ok(ServerHandle { addr, broker, load_report, stop, task })
 }

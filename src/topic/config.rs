@@ -39,12 +39,7 @@ const fn def(
     broker_synonym: Option<&'static str>,
     kafka_default: &'static str,
 ) -> TopicConfigDef {
-    TopicConfigDef {
-        name,
-        kind,
-        broker_synonym,
-        kafka_default,
-    }
+    TopicConfigDef { name, kind, broker_synonym, kafka_default }
 }
 
 const LONG_MAX: &str = "9223372036854775807";
@@ -53,169 +48,39 @@ const LONG_MAX: &str = "9223372036854775807";
 /// max.message.bytes and message.timestamp.type today; retention and compaction read the
 /// others as those features land. Unknown names are rejected with INVALID_CONFIG.
 const DEFS: &[TopicConfigDef] = &[
-    def(
-        "cleanup.policy",
-        ConfigType::List,
-        Some("log.cleanup.policy"),
-        "delete",
-    ),
-    def(
-        "compression.type",
-        ConfigType::String,
-        Some("compression.type"),
-        "producer",
-    ),
-    def(
-        "delete.retention.ms",
-        ConfigType::Long,
-        Some("log.cleaner.delete.retention.ms"),
-        "86400000",
-    ),
-    def(
-        "file.delete.delay.ms",
-        ConfigType::Long,
-        Some("log.segment.delete.delay.ms"),
-        "60000",
-    ),
-    def(
-        "flush.messages",
-        ConfigType::Long,
-        Some("log.flush.interval.messages"),
-        LONG_MAX,
-    ),
-    def(
-        "flush.ms",
-        ConfigType::Long,
-        Some("log.flush.interval.ms"),
-        LONG_MAX,
-    ),
-    def(
-        "index.interval.bytes",
-        ConfigType::Int,
-        Some("log.index.interval.bytes"),
-        "4096",
-    ),
-    def(
-        "local.retention.bytes",
-        ConfigType::Long,
-        Some("log.local.retention.bytes"),
-        "-2",
-    ),
-    def(
-        "local.retention.ms",
-        ConfigType::Long,
-        Some("log.local.retention.ms"),
-        "-2",
-    ),
-    def(
-        "max.compaction.lag.ms",
-        ConfigType::Long,
-        Some("log.cleaner.max.compaction.lag.ms"),
-        LONG_MAX,
-    ),
-    def(
-        "max.message.bytes",
-        ConfigType::Int,
-        Some("message.max.bytes"),
-        "1048588",
-    ),
-    def(
-        "message.downconversion.enable",
-        ConfigType::Boolean,
-        Some("log.message.downconversion.enable"),
-        "true",
-    ),
-    def(
-        "message.timestamp.after.max.ms",
-        ConfigType::Long,
-        Some("log.message.timestamp.after.max.ms"),
-        LONG_MAX,
-    ),
-    def(
-        "message.timestamp.before.max.ms",
-        ConfigType::Long,
-        Some("log.message.timestamp.before.max.ms"),
-        LONG_MAX,
-    ),
+    def("cleanup.policy", ConfigType::List, Some("log.cleanup.policy"), "delete"),
+    def("compression.type", ConfigType::String, Some("compression.type"), "producer"),
+    def("delete.retention.ms", ConfigType::Long, Some("log.cleaner.delete.retention.ms"), "86400000"),
+    def("file.delete.delay.ms", ConfigType::Long, Some("log.segment.delete.delay.ms"), "60000"),
+    def("flush.messages", ConfigType::Long, Some("log.flush.interval.messages"), LONG_MAX),
+    def("flush.ms", ConfigType::Long, Some("log.flush.interval.ms"), LONG_MAX),
+    def("index.interval.bytes", ConfigType::Int, Some("log.index.interval.bytes"), "4096"),
+    def("local.retention.bytes", ConfigType::Long, Some("log.local.retention.bytes"), "-2"),
+    def("local.retention.ms", ConfigType::Long, Some("log.local.retention.ms"), "-2"),
+    def("max.compaction.lag.ms", ConfigType::Long, Some("log.cleaner.max.compaction.lag.ms"), LONG_MAX),
+    def("max.message.bytes", ConfigType::Int, Some("message.max.bytes"), "1048588"),
+    def("message.downconversion.enable", ConfigType::Boolean, Some("log.message.downconversion.enable"), "true"),
+    def("message.timestamp.after.max.ms", ConfigType::Long, Some("log.message.timestamp.after.max.ms"), LONG_MAX),
+    def("message.timestamp.before.max.ms", ConfigType::Long, Some("log.message.timestamp.before.max.ms"), LONG_MAX),
     def(
         "message.timestamp.difference.max.ms",
         ConfigType::Long,
         Some("log.message.timestamp.difference.max.ms"),
         LONG_MAX,
     ),
-    def(
-        "message.timestamp.type",
-        ConfigType::String,
-        Some("log.message.timestamp.type"),
-        "CreateTime",
-    ),
-    def(
-        "min.cleanable.dirty.ratio",
-        ConfigType::Double,
-        Some("log.cleaner.min.cleanable.ratio"),
-        "0.5",
-    ),
-    def(
-        "min.compaction.lag.ms",
-        ConfigType::Long,
-        Some("log.cleaner.min.compaction.lag.ms"),
-        "0",
-    ),
-    def(
-        "min.insync.replicas",
-        ConfigType::Int,
-        Some("min.insync.replicas"),
-        "1",
-    ),
-    def(
-        "preallocate",
-        ConfigType::Boolean,
-        Some("log.preallocate"),
-        "false",
-    ),
+    def("message.timestamp.type", ConfigType::String, Some("log.message.timestamp.type"), "CreateTime"),
+    def("min.cleanable.dirty.ratio", ConfigType::Double, Some("log.cleaner.min.cleanable.ratio"), "0.5"),
+    def("min.compaction.lag.ms", ConfigType::Long, Some("log.cleaner.min.compaction.lag.ms"), "0"),
+    def("min.insync.replicas", ConfigType::Int, Some("min.insync.replicas"), "1"),
+    def("preallocate", ConfigType::Boolean, Some("log.preallocate"), "false"),
     def("remote.storage.enable", ConfigType::Boolean, None, "false"),
-    def(
-        "retention.bytes",
-        ConfigType::Long,
-        Some("log.retention.bytes"),
-        "-1",
-    ),
-    def(
-        "retention.ms",
-        ConfigType::Long,
-        Some("log.retention.ms"),
-        "604800000",
-    ),
-    def(
-        "segment.bytes",
-        ConfigType::Int,
-        Some("log.segment.bytes"),
-        "1073741824",
-    ),
-    def(
-        "segment.index.bytes",
-        ConfigType::Int,
-        Some("log.index.size.max.bytes"),
-        "10485760",
-    ),
-    def(
-        "segment.jitter.ms",
-        ConfigType::Long,
-        Some("log.roll.jitter.ms"),
-        "0",
-    ),
-    def(
-        "segment.ms",
-        ConfigType::Long,
-        Some("log.roll.ms"),
-        "604800000",
-    ),
-    def(
-        "unclean.leader.election.enable",
-        ConfigType::Boolean,
-        Some("unclean.leader.election.enable"),
-        "false",
-    ),
+    def("retention.bytes", ConfigType::Long, Some("log.retention.bytes"), "-1"),
+    def("retention.ms", ConfigType::Long, Some("log.retention.ms"), "604800000"),
+    def("segment.bytes", ConfigType::Int, Some("log.segment.bytes"), "1073741824"),
+    def("segment.index.bytes", ConfigType::Int, Some("log.index.size.max.bytes"), "10485760"),
+    def("segment.jitter.ms", ConfigType::Long, Some("log.roll.jitter.ms"), "0"),
+    def("segment.ms", ConfigType::Long, Some("log.roll.ms"), "604800000"),
+    def("unclean.leader.election.enable", ConfigType::Boolean, Some("unclean.leader.election.enable"), "false"),
 ];
 
 /// One row of a DescribeConfigs answer.
@@ -246,20 +111,11 @@ fn broker_value(def: &TopicConfigDef, b: &BrokerConfig) -> String {
 }
 
 fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
-    let bad = |why: &str| {
-        Err(format!(
-            "Invalid value {value} for configuration {}: {why}",
-            def.name
-        ))
-    };
+    let bad = |why: &str| Err(format!("Invalid value {value} for configuration {}: {why}", def.name));
     match def.kind {
         ConfigType::Int if value.parse::<i32>().is_err() => return bad("not a number of type INT"),
-        ConfigType::Long if value.parse::<i64>().is_err() => {
-            return bad("not a number of type LONG")
-        }
-        ConfigType::Double if value.parse::<f64>().is_err() => {
-            return bad("not a number of type DOUBLE")
-        }
+        ConfigType::Long if value.parse::<i64>().is_err() => return bad("not a number of type LONG"),
+        ConfigType::Double if value.parse::<f64>().is_err() => return bad("not a number of type DOUBLE"),
         ConfigType::Boolean if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false") => {
             return bad("expected true or false")
         }
@@ -267,36 +123,23 @@ fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
     }
     match def.name {
         "cleanup.policy" => {
-            if value
-                .split(',')
-                .map(str::trim)
-                .any(|p| !matches!(p, "delete" | "compact"))
-            {
+            if value.split(',').map(str::trim).any(|p| !matches!(p, "delete" | "compact")) {
                 return bad("String must be one of: compact, delete");
             }
         }
         "message.timestamp.type" if !matches!(value, "CreateTime" | "LogAppendTime") => {
             return bad("String must be one of: CreateTime, LogAppendTime");
         }
-        "compression.type"
-            if !matches!(
-                value,
-                "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd"
-            ) =>
-        {
+        "compression.type" if !matches!(value, "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd") => {
             return bad("String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer");
         }
-        "segment.bytes" if value.parse::<i32>().unwrap_or(0) < 14 => {
-            return bad("Value must be at least 14")
-        }
+        "segment.bytes" if value.parse::<i32>().unwrap_or(0) < 14 => return bad("Value must be at least 14"),
         "max.message.bytes" | "index.interval.bytes" | "segment.ms" | "retention.ms"
             if value.parse::<i64>().unwrap_or(-2) < -1 =>
         {
             return bad("Value must be at least -1");
         }
-        "min.insync.replicas" if value.parse::<i32>().unwrap_or(0) < 1 => {
-            return bad("Value must be at least 1")
-        }
+        "min.insync.replicas" if value.parse::<i32>().unwrap_or(0) < 1 => return bad("Value must be at least 1"),
         _ => {}
     }
     Ok(())
@@ -304,19 +147,13 @@ fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
 
 impl TopicConfigs {
     /// Validates and builds overrides from (name, value) pairs of a request.
-    pub fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
-    ) -> Result<Self, String> {
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Result<Self, String> {
         let mut out = BTreeMap::new();
         for (name, value) in pairs {
-            let def = DEFS
-                .iter()
-                .find(|d| d.name == name)
-                .ok_or_else(|| format!("Unknown topic config name: {name}"))?;
+            let def =
+                DEFS.iter().find(|d| d.name == name).ok_or_else(|| format!("Unknown topic config name: {name}"))?;
             let Some(value) = value else {
-                return Err(format!(
-                    "Null value not supported for topic configs: {name}"
-                ));
+                return Err(format!("Null value not supported for topic configs: {name}"));
             };
             check_value(def, value)?;
             out.insert(name.to_string(), value.to_string());
@@ -329,15 +166,11 @@ impl TopicConfigs {
         if let Some(v) = self.0.get(name) {
             return Some(v.clone());
         }
-        DEFS.iter()
-            .find(|d| d.name == name)
-            .map(|d| broker_value(d, broker))
+        DEFS.iter().find(|d| d.name == name).map(|d| broker_value(d, broker))
     }
 
     fn get_i64(&self, name: &str, broker: &BrokerConfig) -> i64 {
-        self.get(name, broker)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        self.get(name, broker).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
     /// The log settings the storage layer enforces.
@@ -347,8 +180,7 @@ impl TopicConfigs {
             segment_ms: self.get_i64("segment.ms", broker).max(1),
             index_interval: self.get_i64("index.interval.bytes", broker).max(0) as u64,
             max_message_bytes: self.get_i64("max.message.bytes", broker).max(0) as usize,
-            log_append_time: self.get("message.timestamp.type", broker).as_deref()
-                == Some("LogAppendTime"),
+            log_append_time: self.get("message.timestamp.type", broker).as_deref() == Some("LogAppendTime"),
         }
     }
 
@@ -361,11 +193,8 @@ impl TopicConfigs {
                 if let Some(v) = self.0.get(d.name) {
                     synonyms.push((d.name.to_string(), v.clone(), ConfigSource::DynamicTopic));
                 }
-                let broker_source = if broker_v != d.kafka_default {
-                    ConfigSource::StaticBroker
-                } else {
-                    ConfigSource::Default
-                };
+                let broker_source =
+                    if broker_v != d.kafka_default { ConfigSource::StaticBroker } else { ConfigSource::Default };
                 if let Some(syn) = d.broker_synonym {
                     synonyms.push((syn.to_string(), broker_v.clone(), broker_source));
                 }
@@ -373,13 +202,7 @@ impl TopicConfigs {
                     Some(v) => (v.clone(), ConfigSource::DynamicTopic),
                     None => (broker_v, broker_source),
                 };
-                DescribedConfig {
-                    name: d.name.to_string(),
-                    value,
-                    source,
-                    kind: d.kind,
-                    synonyms,
-                }
+                DescribedConfig { name: d.name.to_string(), value, source, kind: d.kind, synonyms }
             })
             .collect()
     }
@@ -389,11 +212,7 @@ impl TopicConfigs {
 pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
     let row = |name: &str, value: String, default: &str, kind: ConfigType| DescribedConfig {
         name: name.to_string(),
-        source: if value == default {
-            ConfigSource::Default
-        } else {
-            ConfigSource::StaticBroker
-        },
+        source: if value == default { ConfigSource::Default } else { ConfigSource::StaticBroker },
         value,
         kind,
         synonyms: Vec::new(),
@@ -405,99 +224,29 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
             "",
             ConfigType::String,
         ),
-        row(
-            "auto.create.topics.enable",
-            b.auto_create_topics_enable.to_string(),
-            "true",
-            ConfigType::Boolean,
-        ),
+        row("auto.create.topics.enable", b.auto_create_topics_enable.to_string(), "true", ConfigType::Boolean),
         row("broker.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        row(
-            "brook.durability",
-            b.durability.name().to_string(),
-            "sync",
-            ConfigType::String,
-        ),
-        row(
-            "default.replication.factor",
-            "1".into(),
-            "1",
-            ConfigType::Int,
-        ),
+        row("brook.durability", b.durability.name().to_string(), "sync", ConfigType::String),
+        row("default.replication.factor", "1".into(), "1", ConfigType::Int),
         row(
             "group.initial.rebalance.delay.ms",
             b.group_initial_rebalance_delay_ms.to_string(),
             "3000",
             ConfigType::Int,
         ),
-        row(
-            "listeners",
-            format!("PLAINTEXT://{}", b.listen),
-            "PLAINTEXT://:9092",
-            ConfigType::String,
-        ),
-        row(
-            "log.dirs",
-            b.data_dir.display().to_string(),
-            "",
-            ConfigType::String,
-        ),
-        row(
-            "log.index.interval.bytes",
-            b.log_index_interval_bytes.to_string(),
-            "4096",
-            ConfigType::Int,
-        ),
-        row(
-            "log.retention.bytes",
-            b.log_retention_bytes.to_string(),
-            "-1",
-            ConfigType::Long,
-        ),
-        row(
-            "log.retention.ms",
-            b.log_retention_ms.to_string(),
-            "604800000",
-            ConfigType::Long,
-        ),
-        row(
-            "log.roll.ms",
-            b.log_roll_ms.to_string(),
-            "604800000",
-            ConfigType::Long,
-        ),
-        row(
-            "log.segment.bytes",
-            b.log_segment_bytes.to_string(),
-            "1073741824",
-            ConfigType::Int,
-        ),
-        row(
-            "message.max.bytes",
-            b.message_max_bytes.to_string(),
-            "1048588",
-            ConfigType::Int,
-        ),
+        row("listeners", format!("PLAINTEXT://{}", b.listen), "PLAINTEXT://:9092", ConfigType::String),
+        row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
+        row("log.index.interval.bytes", b.log_index_interval_bytes.to_string(), "4096", ConfigType::Int),
+        row("log.retention.bytes", b.log_retention_bytes.to_string(), "-1", ConfigType::Long),
+        row("log.retention.ms", b.log_retention_ms.to_string(), "604800000", ConfigType::Long),
+        row("log.roll.ms", b.log_roll_ms.to_string(), "604800000", ConfigType::Long),
+        row("log.segment.bytes", b.log_segment_bytes.to_string(), "1073741824", ConfigType::Int),
+        row("message.max.bytes", b.message_max_bytes.to_string(), "1048588", ConfigType::Int),
         row("min.insync.replicas", "1".into(), "1", ConfigType::Int),
         row("node.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        row(
-            "num.partitions",
-            b.num_partitions.to_string(),
-            "1",
-            ConfigType::Int,
-        ),
-        row(
-            "offsets.topic.replication.factor",
-            "1".into(),
-            "3",
-            ConfigType::Int,
-        ),
-        row(
-            "socket.request.max.bytes",
-            b.socket_request_max_bytes.to_string(),
-            "104857600",
-            ConfigType::Int,
-        ),
+        row("num.partitions", b.num_partitions.to_string(), "1", ConfigType::Int),
+        row("offsets.topic.replication.factor", "1".into(), "3", ConfigType::Int),
+        row("socket.request.max.bytes", b.socket_request_max_bytes.to_string(), "104857600", ConfigType::Int),
     ]
 }
 
@@ -519,15 +268,9 @@ mod tests {
         let c = TopicConfigs::from_pairs([("retention.ms", Some("1000"))]).unwrap();
         let d = c.describe(&b);
         let r = d.iter().find(|x| x.name == "retention.ms").unwrap();
-        assert_eq!(
-            (r.value.as_str(), r.source),
-            ("1000", ConfigSource::DynamicTopic)
-        );
+        assert_eq!((r.value.as_str(), r.source), ("1000", ConfigSource::DynamicTopic));
         let s = d.iter().find(|x| x.name == "segment.bytes").unwrap();
-        assert_eq!(
-            (s.value.as_str(), s.source),
-            ("1073741824", ConfigSource::Default)
-        );
+        assert_eq!((s.value.as_str(), s.source), ("1073741824", ConfigSource::Default));
         assert!(c.log_config(&b).segment_bytes == 1 << 30);
     }
 }

@@ -106,22 +106,14 @@ impl TopicRegistry {
         let mut report = LoadReport::default();
         let clean_marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
         report.clean_shutdown = clean_marker.exists();
-        let checkpoints: HashMap<String, RecoveryPoint> =
-            std::fs::read(data_dir.join(CHECKPOINT_FILE))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
+        let checkpoints: HashMap<String, RecoveryPoint> = std::fs::read(data_dir.join(CHECKPOINT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         let file: TopicsFile = match std::fs::read(data_dir.join(TOPICS_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{TOPICS_FILE}: {e}"),
-                )
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => TopicsFile {
-                version: 1,
-                topics: Vec::new(),
-            },
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{TOPICS_FILE}: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => TopicsFile { version: 1, topics: Vec::new() },
             Err(e) => return Err(e),
         };
         let reg = Self {
@@ -191,10 +183,7 @@ impl TopicRegistry {
     }
 
     pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
-        self.by_name
-            .iter()
-            .flat_map(|e| e.value().partitions())
-            .collect()
+        self.by_name.iter().flat_map(|e| e.value().partitions()).collect()
     }
 
     fn persist(&self) -> std::io::Result<()> {
@@ -209,17 +198,11 @@ impl TopicRegistry {
                 configs: t.configs(),
             })
             .collect();
-        let bytes = serde_json::to_vec_pretty(&TopicsFile { version: 1, topics })
-            .map_err(std::io::Error::other)?;
+        let bytes = serde_json::to_vec_pretty(&TopicsFile { version: 1, topics }).map_err(std::io::Error::other)?;
         write_atomic(&self.data_dir.join(TOPICS_FILE), &bytes)
     }
 
-    fn open_partition(
-        &self,
-        name: &Arc<str>,
-        p: i32,
-        configs: &TopicConfigs,
-    ) -> std::io::Result<Arc<Partition>> {
+    fn open_partition(&self, name: &Arc<str>, p: i32, configs: &TopicConfigs) -> std::io::Result<Arc<Partition>> {
         let dir = partition_dir(&self.data_dir, name, p);
         // A fresh partition must not inherit files left by an older topic of the same name.
         if dir.exists() {
@@ -250,7 +233,9 @@ impl TopicRegistry {
         }
         let key = collision_key(name);
         if self.by_name.iter().any(|e| collision_key(e.key()) == key) {
-            return Err(TopicError::InvalidName(format!("Topic '{name}' collides with an existing topic ('.' and '_' are interchangeable in topic names).")));
+            return Err(TopicError::InvalidName(format!(
+                "Topic '{name}' collides with an existing topic ('.' and '_' are interchangeable in topic names)."
+            )));
         }
         if partitions < 1 {
             return Err(TopicError::InvalidPartitions(format!(
@@ -284,11 +269,7 @@ impl TopicRegistry {
         validate_only: bool,
     ) -> Result<Arc<Topic>, TopicError> {
         let _admin = self.admin.lock();
-        let partitions = if partitions == -1 {
-            self.broker.num_partitions
-        } else {
-            partitions
-        };
+        let partitions = if partitions == -1 { self.broker.num_partitions } else { partitions };
         let configs = self.check_create(name, partitions, replication, configs)?;
         let name: Arc<str> = name.into();
         let make = |parts| Topic {
@@ -339,12 +320,7 @@ impl TopicRegistry {
     }
 
     /// Grows a topic to `total` partitions (or only validates).
-    pub fn add_partitions(
-        &self,
-        name: &str,
-        total: i32,
-        validate_only: bool,
-    ) -> Result<(), TopicError> {
+    pub fn add_partitions(&self, name: &str, total: i32, validate_only: bool) -> Result<(), TopicError> {
         let _admin = self.admin.lock();
         let topic = self.get(name).ok_or(TopicError::Unknown)?;
         let current = topic.partition_count();
@@ -403,10 +379,7 @@ impl TopicRegistry {
 fn remove_deleted_dirs(data_dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(data_dir) {
         for e in entries.flatten() {
-            if e.file_name()
-                .to_str()
-                .is_some_and(|n| n.ends_with("-delete"))
-            {
+            if e.file_name().to_str().is_some_and(|n| n.ends_with("-delete")) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }

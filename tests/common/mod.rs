@@ -52,10 +52,7 @@ impl TestBroker {
         let mut cfg = BrokerConfig::for_tests(dir.path());
         tweak(&mut cfg);
         let handle = brook::server::start(cfg).await.expect("broker starts");
-        Self {
-            dir,
-            handle: Some(handle),
-        }
+        Self { dir, handle: Some(handle) }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -108,11 +105,8 @@ pub fn encode_request<R: Request>(req: &R, version: i16, correlation_id: i32) ->
         .with_client_id(Some(StrBytes::from_static_str("brook-protocol-tests")));
     let hv = key.request_header_version(version);
     let mut body = BytesMut::new();
-    header
-        .encode(&mut body, hv)
-        .unwrap_or_else(|e| panic!("encode {key:?} v{version} header: {e}"));
-    req.encode(&mut body, version)
-        .unwrap_or_else(|e| panic!("encode {key:?} v{version} request: {e}"));
+    header.encode(&mut body, hv).unwrap_or_else(|e| panic!("encode {key:?} v{version} header: {e}"));
+    req.encode(&mut body, version).unwrap_or_else(|e| panic!("encode {key:?} v{version} request: {e}"));
     let mut frame = BytesMut::with_capacity(4 + body.len());
     frame.put_i32(body.len() as i32);
     frame.extend_from_slice(&body);
@@ -126,10 +120,7 @@ impl Client {
             .expect("connect timed out")
             .expect("connect");
         stream.set_nodelay(true).ok();
-        Self {
-            stream,
-            next_cid: 1,
-        }
+        Self { stream, next_cid: 1 }
     }
 
     pub fn next_correlation_id(&mut self) -> i32 {
@@ -170,10 +161,7 @@ impl Client {
                     if got == 0 {
                         return Ok(None);
                     }
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "eof inside a length prefix",
-                    ));
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof inside a length prefix"));
                 }
                 got += n;
             }
@@ -189,11 +177,7 @@ impl Client {
 
     /// Reads one response for an `R` request sent at `version`: (correlation id, body).
     pub async fn recv<R: Request>(&mut self, version: i16) -> (i32, R::Response) {
-        let frame = self
-            .read_frame()
-            .await
-            .expect("read response")
-            .expect("connection closed before the response");
+        let frame = self.read_frame().await.expect("read response").expect("connection closed before the response");
         decode_response::<R>(frame, version)
     }
 
@@ -201,12 +185,7 @@ impl Client {
     pub async fn call<R: Request>(&mut self, req: &R, version: i16) -> R::Response {
         let cid = self.send(req, version).await;
         let (got, resp) = self.recv::<R>(version).await;
-        assert_eq!(
-            got,
-            cid,
-            "correlation id of {:?} v{version} response",
-            api_key_of::<R>()
-        );
+        assert_eq!(got, cid, "correlation id of {:?} v{version} response", api_key_of::<R>());
         resp
     }
 
@@ -218,10 +197,7 @@ impl Client {
         match r {
             Err(_) => panic!("connection still open after {IO_TIMEOUT:?}"),
             Ok(Ok(0)) => {}
-            Ok(Ok(n)) => panic!(
-                "expected the connection to be closed, got {n} bytes: {:?}",
-                &buf[..n]
-            ),
+            Ok(Ok(n)) => panic!("expected the connection to be closed, got {n} bytes: {:?}", &buf[..n]),
             Ok(Err(_)) => {} // reset counts as closed
         }
     }
@@ -235,12 +211,7 @@ pub fn decode_response<R: Request>(mut frame: Bytes, version: i16) -> (i32, R::R
         .unwrap_or_else(|e| panic!("decode {key:?} v{version} response header: {e}"));
     let body = <R::Response as Decodable>::decode(&mut frame, version)
         .unwrap_or_else(|e| panic!("decode {key:?} v{version} response body: {e}"));
-    assert_eq!(
-        frame.remaining(),
-        0,
-        "{key:?} v{version} response has {} trailing bytes",
-        frame.remaining()
-    );
+    assert_eq!(frame.remaining(), 0, "{key:?} v{version} response has {} trailing bytes", frame.remaining());
     (header.correlation_id, body)
 }
 
@@ -269,11 +240,7 @@ pub struct Producer {
     pub base_sequence: i32,
 }
 
-pub const NO_PRODUCER: Producer = Producer {
-    id: -1,
-    epoch: -1,
-    base_sequence: -1,
-};
+pub const NO_PRODUCER: Producer = Producer { id: -1, epoch: -1, base_sequence: -1 };
 
 /// One v2 record batch holding `values` with the given timestamps.
 pub fn batch_full(values: &[(&[u8], i64)], producer: Producer, compression: Compression) -> Bytes {
@@ -300,25 +267,14 @@ pub fn batch_full(values: &[(&[u8], i64)], producer: Producer, compression: Comp
         })
         .collect();
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .expect("encode record batch");
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression })
+        .expect("encode record batch");
     let out = buf.freeze();
     // Sanity: exactly one batch with the expected count.
     let count = i32::from_be_bytes([out[57], out[58], out[59], out[60]]);
     assert_eq!(count as usize, values.len(), "encoder produced one batch");
     let batch_len = i32::from_be_bytes([out[8], out[9], out[10], out[11]]) as usize;
-    assert_eq!(
-        batch_len + 12,
-        out.len(),
-        "encoder produced exactly one batch"
-    );
+    assert_eq!(batch_len + 12, out.len(), "encoder produced exactly one batch");
     out
 }
 
@@ -332,26 +288,13 @@ pub fn batch(values: &[&[u8]]) -> Bytes {
 /// An idempotent batch of `n` records starting at `seq`.
 pub fn idempotent_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> Bytes {
     let ts = now_ms();
-    let vals: Vec<Vec<u8>> = (0..n)
-        .map(|i| format!("idem-{seq}-{i}").into_bytes())
-        .collect();
+    let vals: Vec<Vec<u8>> = (0..n).map(|i| format!("idem-{seq}-{i}").into_bytes()).collect();
     let v: Vec<(&[u8], i64)> = vals.iter().map(|v| (v.as_slice(), ts)).collect();
-    batch_full(
-        &v,
-        Producer {
-            id: pid,
-            epoch,
-            base_sequence: seq,
-        },
-        Compression::None,
-    )
+    batch_full(&v, Producer { id: pid, epoch, base_sequence: seq }, Compression::None)
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 /// Decodes every record of a fetch response's `records` bytes.
@@ -394,23 +337,13 @@ pub const LIST_OFFSETS_V: i16 = 7;
 pub const METADATA_V: i16 = 12;
 
 pub fn produce_request(topic: &str, partition: i32, records: Bytes, acks: i16) -> ProduceRequest {
-    ProduceRequest::default()
-        .with_acks(acks)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(tn(topic))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(partition)
-                .with_records(Some(records))])])
+    ProduceRequest::default().with_acks(acks).with_timeout_ms(5000).with_topic_data(vec![TopicProduceData::default()
+        .with_name(tn(topic))
+        .with_partition_data(vec![PartitionProduceData::default().with_index(partition).with_records(Some(records))])])
 }
 
 /// Produces one payload with acks=-1 at PRODUCE_V and returns the partition response.
-pub async fn produce(
-    c: &mut Client,
-    topic: &str,
-    partition: i32,
-    records: Bytes,
-) -> PartitionProduceResponse {
+pub async fn produce(c: &mut Client, topic: &str, partition: i32, records: Bytes) -> PartitionProduceResponse {
     produce_v(c, topic, partition, records, -1, PRODUCE_V).await
 }
 
@@ -422,9 +355,7 @@ pub async fn produce_v(
     acks: i16,
     version: i16,
 ) -> PartitionProduceResponse {
-    let resp = c
-        .call(&produce_request(topic, partition, records, acks), version)
-        .await;
+    let resp = c.call(&produce_request(topic, partition, records, acks), version).await;
     assert_eq!(resp.responses.len(), 1, "one topic in the produce response");
     let t = &resp.responses[0];
     assert_eq!(t.name.0.as_str(), topic);
@@ -436,11 +367,7 @@ pub async fn produce_v(
 /// Produces and asserts success; returns the base offset.
 pub async fn produce_ok(c: &mut Client, topic: &str, partition: i32, records: Bytes) -> i64 {
     let r = produce(c, topic, partition, records).await;
-    assert_eq!(
-        r.error_code, 0,
-        "produce to {topic}-{partition} failed: {:?}",
-        r.error_message
-    );
+    assert_eq!(r.error_code, 0, "produce to {topic}-{partition} failed: {:?}", r.error_message);
     r.base_offset
 }
 
@@ -449,12 +376,10 @@ pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32)
         .with_max_wait_ms(max_wait_ms)
         .with_min_bytes(1)
         .with_max_bytes(50 * 1024 * 1024)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(tn(topic))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(partition)
-                .with_fetch_offset(offset)
-                .with_partition_max_bytes(1024 * 1024)])])
+        .with_topics(vec![FetchTopic::default().with_topic(tn(topic)).with_partitions(vec![FetchPartition::default()
+            .with_partition(partition)
+            .with_fetch_offset(offset)
+            .with_partition_max_bytes(1024 * 1024)])])
 }
 
 /// Fetches one partition by name at FETCH_V (no waiting) and returns its data.
@@ -470,12 +395,7 @@ pub async fn fetch_with(c: &mut Client, req: FetchRequest, version: i16) -> Part
     resp.responses[0].partitions[0].clone()
 }
 
-pub async fn list_offsets(
-    c: &mut Client,
-    topic: &str,
-    partition: i32,
-    timestamp: i64,
-) -> ListOffsetsPartitionResponse {
+pub async fn list_offsets(c: &mut Client, topic: &str, partition: i32, timestamp: i64) -> ListOffsetsPartitionResponse {
     list_offsets_v(c, topic, partition, timestamp, LIST_OFFSETS_V).await
 }
 
@@ -488,11 +408,9 @@ pub async fn list_offsets_v(
 ) -> ListOffsetsPartitionResponse {
     let req = ListOffsetsRequest::default()
         .with_replica_id(BrokerId(-1))
-        .with_topics(vec![ListOffsetsTopic::default()
-            .with_name(tn(topic))
-            .with_partitions(vec![ListOffsetsPartition::default()
-                .with_partition_index(partition)
-                .with_timestamp(timestamp)])]);
+        .with_topics(vec![ListOffsetsTopic::default().with_name(tn(topic)).with_partitions(vec![
+            ListOffsetsPartition::default().with_partition_index(partition).with_timestamp(timestamp),
+        ])]);
     let resp = c.call(&req, version).await;
     assert_eq!(resp.topics.len(), 1);
     assert_eq!(resp.topics[0].partitions.len(), 1);
@@ -507,25 +425,15 @@ pub fn creatable(name: &str, partitions: i32, configs: &[(&str, &str)]) -> Creat
         .with_configs(
             configs
                 .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(sb(k))
-                        .with_value(Some(sb(v)))
-                })
+                .map(|(k, v)| CreatableTopicConfig::default().with_name(sb(k)).with_value(Some(sb(v))))
                 .collect(),
         )
 }
 
 /// CreateTopics (v7) for one topic; returns the error code.
-pub async fn create_topic_code(
-    c: &mut Client,
-    name: &str,
-    partitions: i32,
-    configs: &[(&str, &str)],
-) -> i16 {
-    let req = CreateTopicsRequest::default()
-        .with_timeout_ms(5000)
-        .with_topics(vec![creatable(name, partitions, configs)]);
+pub async fn create_topic_code(c: &mut Client, name: &str, partitions: i32, configs: &[(&str, &str)]) -> i16 {
+    let req =
+        CreateTopicsRequest::default().with_timeout_ms(5000).with_topics(vec![creatable(name, partitions, configs)]);
     let resp = c.call(&req, 7).await;
     assert_eq!(resp.topics.len(), 1);
     resp.topics[0].error_code
@@ -535,29 +443,17 @@ pub async fn create_topic(c: &mut Client, name: &str, partitions: i32) {
     create_topic_with(c, name, partitions, &[]).await
 }
 
-pub async fn create_topic_with(
-    c: &mut Client,
-    name: &str,
-    partitions: i32,
-    configs: &[(&str, &str)],
-) {
+pub async fn create_topic_with(c: &mut Client, name: &str, partitions: i32, configs: &[(&str, &str)]) {
     let code = create_topic_code(c, name, partitions, configs).await;
     assert_eq!(code, 0, "create topic {name}");
 }
 
 /// Metadata at `version` for the given names (None = all topics).
-pub async fn metadata(
-    c: &mut Client,
-    topics: Option<&[&str]>,
-    allow_auto: bool,
-    version: i16,
-) -> MetadataResponse {
+pub async fn metadata(c: &mut Client, topics: Option<&[&str]>, allow_auto: bool, version: i16) -> MetadataResponse {
     let req = MetadataRequest::default()
-        .with_topics(topics.map(|ts| {
-            ts.iter()
-                .map(|t| MetadataRequestTopic::default().with_name(Some(tn(t))))
-                .collect()
-        }))
+        .with_topics(
+            topics.map(|ts| ts.iter().map(|t| MetadataRequestTopic::default().with_name(Some(tn(t)))).collect()),
+        )
         .with_allow_auto_topic_creation(allow_auto);
     c.call(&req, version).await
 }
@@ -584,12 +480,7 @@ pub async fn init_producer_id(c: &mut Client) -> (i64, i16) {
 }
 
 /// Fetches everything from `offset` up to the high watermark, following batches.
-pub async fn fetch_all(
-    c: &mut Client,
-    topic: &str,
-    partition: i32,
-    mut offset: i64,
-) -> Vec<Record> {
+pub async fn fetch_all(c: &mut Client, topic: &str, partition: i32, mut offset: i64) -> Vec<Record> {
     let mut out = Vec::new();
     for _ in 0..1000 {
         let p = fetch(c, topic, partition, offset).await;

@@ -1,0 +1,276 @@
+//! The group coordinator: owns every consumer group, routes group APIs to the state machine,
+//! and makes commits and group metadata durable in the internal, Kafka-format
+//! `__consumer_offsets` topic, which is replayed at startup.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use dashmap::DashMap;
+use indexmap::IndexMap;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+use super::codec::{self, Key, OffsetValue};
+use super::state::{Effects, Group, GroupState, GroupTimings};
+use crate::log::batch::BatchHeader;
+use crate::log::Partition;
+use crate::topic::{Topic, TopicRegistry};
+use crate::util::now_ms;
+
+/// Kafka's internal offsets topic.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Group settings (Kafka's names in comments).
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// group.initial.rebalance.delay.ms
+    pub initial_rebalance_delay: Duration,
+    /// group.min.session.timeout.ms / group.max.session.timeout.ms
+    pub min_session_timeout: Duration,
+    pub max_session_timeout: Duration,
+    /// group.max.size
+    pub max_size: usize,
+    /// offsets.retention.minutes
+    pub offsets_retention: Duration,
+    /// offsets.topic.num.partitions
+    pub offsets_partitions: i32,
+    /// offset.metadata.max.bytes
+    pub max_metadata_bytes: usize,
+}
+
+pub type GroupRef = Arc<Mutex<Group>>;
+
+pub struct GroupCoordinator {
+    groups: DashMap<String, GroupRef>,
+    topics: Arc<TopicRegistry>,
+    /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
+    offsets_topic: Mutex<Option<Arc<Topic>>>,
+    pub config: GroupConfig,
+}
+
+/// Kafka's `String.hashCode` (UTF-16 units), to place groups on the same partition as Kafka.
+fn java_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
+}
+
+impl GroupCoordinator {
+    /// Replays `__consumer_offsets` (if it exists) into memory.
+    pub fn open(topics: Arc<TopicRegistry>, config: GroupConfig) -> std::io::Result<Self> {
+        let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
+        let coord = Self { groups: DashMap::new(), topics, offsets_topic, config };
+        coord.load()?;
+        Ok(coord)
+    }
+
+    /// The internal offsets topic, created on first use.
+    pub fn offsets_topic(&self) -> Result<Arc<Topic>, String> {
+        let mut slot = self.offsets_topic.lock();
+        if let Some(t) = slot.as_ref() {
+            return Ok(t.clone());
+        }
+        let cfg = vec![
+            ("cleanup.policy".to_string(), Some("compact".to_string())),
+            ("segment.bytes".to_string(), Some("104857600".to_string())),
+        ];
+        let t = match self.topics.create(OFFSETS_TOPIC, self.config.offsets_partitions, 1, &cfg, false) {
+            Ok(t) => t,
+            Err(_) => self.topics.get(OFFSETS_TOPIC).ok_or("cannot create the offsets topic")?,
+        };
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    fn timings(&self) -> GroupTimings {
+        GroupTimings { initial_rebalance_delay: self.config.initial_rebalance_delay, max_size: self.config.max_size }
+    }
+
+    fn load(&self) -> std::io::Result<()> {
+        let now = Instant::now();
+        let mut loaded = 0usize;
+        let Some(topic) = self.offsets_topic.lock().clone() else { return Ok(()) };
+        for part in topic.partitions() {
+            part.for_each_batch(0, |batch| {
+                let Ok(set) = kafka_protocol::records::RecordBatchDecoder::decode(&mut batch.clone()) else {
+                    tracing::warn!("skipping an undecodable batch in {OFFSETS_TOPIC}");
+                    return;
+                };
+                for r in set.records {
+                    loaded += 1;
+                    let Some(key) = r.key.and_then(codec::decode_key) else { continue };
+                    match key {
+                        Key::Offset { group, topic, partition } => {
+                            let g = self.group_or_create(&group);
+                            let mut g = g.lock();
+                            match r.value.and_then(codec::decode_offset_value) {
+                                Some(v) => {
+                                    g.offsets.insert((topic, partition), v);
+                                }
+                                None => {
+                                    g.offsets.remove(&(topic, partition));
+                                }
+                            }
+                        }
+                        Key::Group { group } => match r.value.and_then(codec::decode_group_value) {
+                            Some(v) => self.group_or_create(&group).lock().restore(v, now),
+                            None => {
+                                self.groups.remove(&group);
+                            }
+                        },
+                    }
+                }
+            })?;
+        }
+        // Groups with neither members nor offsets left are gone.
+        self.groups.retain(|_, g| {
+            let g = g.lock();
+            !(g.members.is_empty() && g.offsets.is_empty() && g.generation == 0)
+        });
+        tracing::info!(groups = self.groups.len(), records = loaded, "loaded consumer groups from {OFFSETS_TOPIC}");
+        Ok(())
+    }
+
+    pub fn get(&self, group: &str) -> Option<GroupRef> {
+        self.groups.get(group).map(|g| g.clone())
+    }
+
+    pub fn group_or_create(&self, group: &str) -> GroupRef {
+        self.groups.entry(group.to_string()).or_insert_with(|| Arc::new(Mutex::new(Group::new(group)))).clone()
+    }
+
+    pub fn list(&self) -> Vec<GroupRef> {
+        let mut v: Vec<(String, GroupRef)> = self.groups.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.into_iter().map(|(_, g)| g).collect()
+    }
+
+    /// The `__consumer_offsets` partition that owns `group`.
+    pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, String> {
+        let topic = self.offsets_topic()?;
+        let n = topic.partition_count().max(1);
+        let idx = (java_hash(group) & 0x7fff_ffff) % n;
+        topic.partition(idx).ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition {idx}"))
+    }
+
+    /// Appends key/value records (None = tombstone) for `group` as one batch.
+    pub fn append(&self, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<Arc<Partition>, String> {
+        let part = self.partition_for(group)?;
+        if records.is_empty() {
+            return Ok(part);
+        }
+        let now = now_ms();
+        let recs: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, value))| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: -1,
+                timestamp: now,
+                key: Some(key),
+                value,
+                headers: IndexMap::new(),
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &recs,
+            &RecordEncodeOptions { version: 2, compression: Compression::None },
+        )
+        .map_err(|e| e.to_string())?;
+        let bytes = buf.freeze();
+        let header = BatchHeader::parse(&bytes).map_err(|e| e.to_string())?;
+        part.append(header, bytes).map_err(|e| e.to_string())?;
+        Ok(part)
+    }
+
+    /// Persists the group's metadata if `effects` asks for it.
+    pub fn apply_effects(&self, g: &Group, effects: &Effects) -> Option<Arc<Partition>> {
+        if !effects.store_group {
+            return None;
+        }
+        match self.append(&g.id, vec![(codec::group_key(&g.id), Some(codec::group_value(&g.to_value())))]) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!(group = %g.id, "cannot persist group metadata: {e}");
+                None
+            }
+        }
+    }
+
+    /// Deletes a group and all its offsets (DeleteGroups): tombstones, then forget it.
+    pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, i16> {
+        let Some(g) = self.get(group) else { return Err(E::GroupIdNotFound.code()) };
+        let mut g = g.lock();
+        match g.state {
+            GroupState::Dead => return Err(E::GroupIdNotFound.code()),
+            GroupState::Empty => {}
+            _ => return Err(E::NonEmptyGroup.code()),
+        }
+        let mut records: Vec<(Bytes, Option<Bytes>)> =
+            g.offsets.keys().map(|(t, p)| (codec::offset_key(group, t, *p), None)).collect();
+        records.push((codec::group_key(group), None));
+        let part = self.append(group, records).map_err(|e| {
+            tracing::error!(group, "cannot delete group: {e}");
+            E::KafkaStorageError.code()
+        })?;
+        g.offsets.clear();
+        g.state = GroupState::Dead;
+        drop(g);
+        self.groups.remove(group);
+        Ok(part)
+    }
+
+    /// Stores committed offsets (already admitted) and returns the partition to make durable.
+    pub fn store_offsets(
+        &self,
+        g: &mut Group,
+        offsets: Vec<(String, i32, OffsetValue)>,
+    ) -> Result<Arc<Partition>, String> {
+        let records =
+            offsets.iter().map(|(t, p, v)| (codec::offset_key(&g.id, t, *p), Some(codec::offset_value(v)))).collect();
+        let part = self.append(&g.id, records)?;
+        for (t, p, v) in offsets {
+            g.offsets.insert((t, p), v);
+        }
+        Ok(part)
+    }
+
+    /// Timer work for every group; also expires offsets of groups empty for longer than
+    /// offsets.retention.minutes.
+    pub fn tick(&self) -> Vec<Arc<Partition>> {
+        let now = Instant::now();
+        let t = self.timings();
+        let mut touched = Vec::new();
+        let mut dead = Vec::new();
+        for g in self.list() {
+            let mut g = g.lock();
+            let before = g.state;
+            if g.tick(now, &t) && (g.state == GroupState::Empty && before != GroupState::Empty) {
+                if let Some(p) = self.apply_effects(&g, &Effects { store_group: true }) {
+                    touched.push(p);
+                }
+            }
+            let retention = self.config.offsets_retention.as_millis() as i64;
+            if g.state == GroupState::Empty && !g.offsets.is_empty() && now_ms() - g.state_since_ms > retention {
+                dead.push(g.id.clone());
+            }
+        }
+        for id in dead {
+            tracing::info!(group = %id, "offsets expired (offsets.retention.minutes)");
+            if let Ok(p) = self.delete_group(&id) {
+                touched.push(p);
+            }
+        }
+        touched
+    }
+}
