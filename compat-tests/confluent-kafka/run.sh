@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# confluent-kafka (python, librdkafka 2.x) suite: one broker, all checks in one process.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+suite_init confluent-kafka
+
+PORT=$(free_port)
+start_broker "$PORT" "$SUITE_TMP/data" "$SUITE_TMP/broker.log" || { fail "confluent-kafka: broker did not start"; suite_finish; }
+export BOOTSTRAP=127.0.0.1:$PORT
+log "broker pid $BROKER_PID on $BOOTSTRAP"
+
+run_checks confluent 240 "$PY" "$COMPAT_DIR/confluent-kafka/test_confluent.py"
+
+kill -0 "$BROKER_PID" 2>/dev/null && pass "confluent-kafka: broker still running at end" \
+  || fail "confluent-kafka: broker process died during the suite"
+suite_finish
