@@ -10,13 +10,24 @@
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 use std::sync::Arc;
 
@@ -92,12 +103,23 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<fetch::Fetch>(),
     entry::<list_offsets::ListOffsets>(),
     entry::<metadata::Metadata>(),
+    entry::<offset_commit::OffsetCommit>(),
+    entry::<offset_fetch::OffsetFetch>(),
+    entry::<find_coordinator::FindCoordinator>(),
+    entry::<join_group::JoinGroup>(),
+    entry::<heartbeat::Heartbeat>(),
+    entry::<leave_group::LeaveGroup>(),
+    entry::<sync_group::SyncGroup>(),
+    entry::<describe_groups::DescribeGroups>(),
+    entry::<list_groups::ListGroups>(),
     entry::<api_versions::ApiVersions>(),
     entry::<create_topics::CreateTopics>(),
     entry::<delete_topics::DeleteTopics>(),
     entry::<init_producer_id::InitProducerId>(),
     entry::<describe_configs::DescribeConfigs>(),
     entry::<create_partitions::CreatePartitions>(),
+    entry::<delete_groups::DeleteGroups>(),
+    entry::<offset_delete::OffsetDelete>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

@@ -1,0 +1,62 @@
+//! DeleteGroups (key 42): removes empty groups and their committed offsets.
+
+use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
+
+use super::{duplicates, Handler, Reply, RequestContext, NONE};
+
+pub struct DeleteGroups;
+
+impl Handler for DeleteGroups {
+    type Request = DeleteGroupsRequest;
+    type Response = DeleteGroupsResponse;
+    const KEY: ApiKey = ApiKey::DeleteGroups;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 2;
+
+    fn handle(ctx: &RequestContext, req: DeleteGroupsRequest) -> Reply<DeleteGroupsResponse> {
+        let dup = duplicates(req.groups_names.iter().map(|g| g.0.clone()));
+        let mut durable = Vec::new();
+        let results = req
+            .groups_names
+            .iter()
+            .map(|id| {
+                let code = if dup.contains(&id.0) {
+                    E::InvalidRequest.code()
+                } else {
+                    match ctx.broker.groups.delete_group(id) {
+                        Ok(p) => {
+                            durable.push(p);
+                            NONE
+                        }
+                        Err(code) => code,
+                    }
+                };
+                DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code)
+            })
+            .collect();
+        let resp = DeleteGroupsResponse::default().with_results(results);
+        if durable.is_empty() {
+            return Reply::Now(resp);
+        }
+        let broker = ctx.broker.clone();
+        Reply::Later(
+            async move {
+                let _ = broker.commit(durable).await;
+                resp
+            }
+            .boxed(),
+        )
+    }
+
+    fn error_response(req: &DeleteGroupsRequest, code: i16) -> DeleteGroupsResponse {
+        let results = req
+            .groups_names
+            .iter()
+            .map(|id| DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code))
+            .collect();
+        DeleteGroupsResponse::default().with_results(results)
+    }
+}

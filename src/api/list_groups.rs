@@ -1,0 +1,51 @@
+//! ListGroups (key 16): every group, optionally filtered by state (v4+) and type (v5+).
+
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::group::state::GroupState;
+
+pub struct ListGroups;
+
+impl Handler for ListGroups {
+    type Request = ListGroupsRequest;
+    type Response = ListGroupsResponse;
+    const KEY: ApiKey = ApiKey::ListGroups;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 5;
+
+    fn handle(ctx: &RequestContext, req: ListGroupsRequest) -> Reply<ListGroupsResponse> {
+        let groups = ctx
+            .broker
+            .groups
+            .list()
+            .into_iter()
+            .filter_map(|g| {
+                let g = g.lock();
+                if g.state == GroupState::Dead {
+                    return None;
+                }
+                let state = g.state.name();
+                if !req.states_filter.is_empty() && !req.states_filter.iter().any(|s| s.eq_ignore_ascii_case(state)) {
+                    return None;
+                }
+                if !req.types_filter.is_empty() && !req.types_filter.iter().any(|t| t.eq_ignore_ascii_case("classic")) {
+                    return None;
+                }
+                Some(
+                    ListedGroup::default()
+                        .with_group_id(GroupId(sb(g.id.clone())))
+                        .with_protocol_type(sb(g.protocol_type.clone().unwrap_or_default()))
+                        .with_group_state(sb(state))
+                        .with_group_type(sb("classic")),
+                )
+            })
+            .collect();
+        Reply::Now(ListGroupsResponse::default().with_error_code(NONE).with_groups(groups))
+    }
+
+    fn error_response(_req: &ListGroupsRequest, code: i16) -> ListGroupsResponse {
+        ListGroupsResponse::default().with_error_code(code)
+    }
+}

@@ -1,0 +1,121 @@
+//! OffsetCommit (key 8): generation/member checks, standalone commits (generation -1) for
+//! assign()-style consumers, metadata round-trip; acknowledged once durable in
+//! `__consumer_offsets`.
+
+use std::collections::HashSet;
+
+use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
+
+use super::{Handler, Reply, RequestContext, NONE};
+use crate::group::codec::OffsetValue;
+use crate::util::now_ms;
+
+pub struct OffsetCommit;
+
+/// Per-partition codes: the group-level `code` unless a partition has its own problem.
+fn response(req: &OffsetCommitRequest, code_for: impl Fn(&str, i32) -> i16) -> OffsetCommitResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            let parts = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code_for(&t.name.0, p.partition_index))
+                })
+                .collect();
+            OffsetCommitResponseTopic::default().with_name(t.name.clone()).with_partitions(parts)
+        })
+        .collect();
+    OffsetCommitResponse::default().with_topics(topics)
+}
+
+impl Handler for OffsetCommit {
+    type Request = OffsetCommitRequest;
+    type Response = OffsetCommitResponse;
+    const KEY: ApiKey = ApiKey::OffsetCommit;
+    const MIN_VERSION: i16 = 2;
+    const MAX_VERSION: i16 = 9;
+
+    fn handle(ctx: &RequestContext, req: OffsetCommitRequest) -> Reply<OffsetCommitResponse> {
+        let broker = &ctx.broker;
+        let coord = &broker.groups;
+        if req.group_id.0.is_empty() {
+            return Reply::Now(Self::error_response(&req, E::InvalidGroupId.code()));
+        }
+        let generation = req.generation_id_or_member_epoch;
+        let group = match coord.get(&req.group_id.0) {
+            Some(g) => g,
+            None if generation < 0 => coord.group_or_create(&req.group_id.0),
+            None => return Reply::Now(Self::error_response(&req, E::IllegalGeneration.code())),
+        };
+        let now = tokio::time::Instant::now();
+        let mut g = group.lock();
+        if let Err(code) = g.check_commit(&req.member_id, req.group_instance_id.as_deref(), generation, now) {
+            return Reply::Now(Self::error_response(&req, code));
+        }
+        // Per-partition validation: unknown topic/partition, oversized metadata.
+        let mut bad: HashSet<(String, i32, i16)> = HashSet::new();
+        let mut offsets = Vec::new();
+        let ts = now_ms();
+        for t in &req.topics {
+            let topic = broker.topics.get(&t.name.0);
+            for p in &t.partitions {
+                let meta = p.committed_metadata.as_deref().unwrap_or("");
+                let code = if topic.as_ref().and_then(|tp| tp.partition(p.partition_index)).is_none() {
+                    E::UnknownTopicOrPartition.code()
+                } else if meta.len() > coord.config.max_metadata_bytes {
+                    E::OffsetMetadataTooLarge.code()
+                } else {
+                    NONE
+                };
+                if code != NONE {
+                    bad.insert((t.name.0.to_string(), p.partition_index, code));
+                    continue;
+                }
+                offsets.push((
+                    t.name.0.to_string(),
+                    p.partition_index,
+                    OffsetValue {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: meta.to_string(),
+                        commit_timestamp: ts,
+                    },
+                ));
+            }
+        }
+        let code_of = move |bad: &HashSet<(String, i32, i16)>, t: &str, p: i32, ok: i16| {
+            bad.iter().find(|(bt, bp, _)| bt == t && *bp == p).map(|(_, _, c)| *c).unwrap_or(ok)
+        };
+        let part = match coord.store_offsets(&mut g, offsets) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(group = %g.id, "cannot store offsets: {e}");
+                return Reply::Now(response(&req, |t, p| code_of(&bad, t, p, E::CoordinatorNotAvailable.code())));
+            }
+        };
+        drop(g);
+        let broker = broker.clone();
+        Reply::Later(
+            async move {
+                let ok = match broker.commit(vec![part]).await {
+                    Ok(()) => NONE,
+                    Err(_) => E::KafkaStorageError.code(),
+                };
+                response(&req, |t, p| code_of(&bad, t, p, ok))
+            }
+            .boxed(),
+        )
+    }
+
+    fn error_response(req: &OffsetCommitRequest, code: i16) -> OffsetCommitResponse {
+        response(req, |_, _| code)
+    }
+}

@@ -1,0 +1,127 @@
+//! OffsetFetch (key 9): committed offsets of one group (v1-7) or several groups (v8+);
+//! a null topic list means every committed partition. Partitions without a commit answer -1.
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::group::GroupCoordinator;
+
+pub struct OffsetFetch;
+
+/// (topic, [(partition, offset, leader epoch, metadata)]) for one group.
+type Committed = Vec<(String, Vec<(i32, i64, i32, String)>)>;
+
+fn committed(coord: &GroupCoordinator, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Committed {
+    let g = coord.get(group);
+    let g = g.as_ref().map(|g| g.lock());
+    let lookup = |t: &str, p: i32| {
+        g.as_ref()
+            .and_then(|g| g.offsets.get(&(t.to_string(), p)))
+            .map(|v| (p, v.offset, v.leader_epoch, v.metadata.clone()))
+            .unwrap_or((p, -1, -1, String::new()))
+    };
+    match wanted {
+        Some(topics) => {
+            topics.into_iter().map(|(t, ps)| (t.clone(), ps.into_iter().map(|p| lookup(&t, p)).collect())).collect()
+        }
+        None => {
+            let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String)>> = Default::default();
+            if let Some(g) = &g {
+                for ((t, p), v) in &g.offsets {
+                    by_topic.entry(t.clone()).or_default().push((*p, v.offset, v.leader_epoch, v.metadata.clone()));
+                }
+            }
+            by_topic
+                .into_iter()
+                .map(|(t, mut ps)| {
+                    ps.sort_by_key(|x| x.0);
+                    (t, ps)
+                })
+                .collect()
+        }
+    }
+}
+
+impl Handler for OffsetFetch {
+    type Request = OffsetFetchRequest;
+    type Response = OffsetFetchResponse;
+    const KEY: ApiKey = ApiKey::OffsetFetch;
+    const MIN_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 9;
+
+    fn handle(ctx: &RequestContext, req: OffsetFetchRequest) -> Reply<OffsetFetchResponse> {
+        let coord = &ctx.broker.groups;
+        if ctx.api_version >= 8 {
+            let groups = req
+                .groups
+                .iter()
+                .map(|rg| {
+                    let wanted = rg
+                        .topics
+                        .as_ref()
+                        .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+                    let topics = committed(coord, &rg.group_id.0, wanted)
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            let parts = ps
+                                .into_iter()
+                                .map(|(p, o, e, m)| {
+                                    OffsetFetchResponsePartitions::default()
+                                        .with_partition_index(p)
+                                        .with_committed_offset(o)
+                                        .with_committed_leader_epoch(e)
+                                        .with_metadata(Some(sb(m)))
+                                        .with_error_code(NONE)
+                                })
+                                .collect();
+                            OffsetFetchResponseTopics::default().with_name(TopicName(sb(t))).with_partitions(parts)
+                        })
+                        .collect();
+                    OffsetFetchResponseGroup::default()
+                        .with_group_id(GroupId(rg.group_id.0.clone()))
+                        .with_topics(topics)
+                        .with_error_code(NONE)
+                })
+                .collect();
+            return Reply::Now(OffsetFetchResponse::default().with_groups(groups));
+        }
+        let wanted = req
+            .topics
+            .as_ref()
+            .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
+        let topics = committed(coord, &req.group_id.0, wanted)
+            .into_iter()
+            .map(|(t, ps)| {
+                let parts = ps
+                    .into_iter()
+                    .map(|(p, o, e, m)| {
+                        let mut r = OffsetFetchResponsePartition::default()
+                            .with_partition_index(p)
+                            .with_committed_offset(o)
+                            .with_metadata(Some(sb(m)))
+                            .with_error_code(NONE);
+                        if ctx.api_version >= 5 {
+                            r.committed_leader_epoch = e;
+                        }
+                        r
+                    })
+                    .collect();
+                OffsetFetchResponseTopic::default().with_name(TopicName(sb(t))).with_partitions(parts)
+            })
+            .collect();
+        Reply::Now(OffsetFetchResponse::default().with_topics(topics).with_error_code(NONE))
+    }
+
+    fn error_response(req: &OffsetFetchRequest, code: i16) -> OffsetFetchResponse {
+        let groups = req
+            .groups
+            .iter()
+            .map(|g| OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone()).with_error_code(code))
+            .collect();
+        OffsetFetchResponse::default().with_error_code(code).with_groups(groups)
+    }
+}
