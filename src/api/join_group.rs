@@ -9,7 +9,7 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
 use super::{sb, Handler, Reply, RequestContext};
-use crate::group::state::{Effects, GroupTimings, JoinOutcome, JoinRequest, Pending};
+use crate::group::state::{GroupTimings, JoinOutcome, JoinRequest, Pending};
 
 pub struct JoinGroup;
 
@@ -99,11 +99,10 @@ impl Handler for JoinGroup {
             }
         };
         let timings = GroupTimings { initial_rebalance_delay: cfg.initial_rebalance_delay, max_size: cfg.max_size };
-        let mut effects = Effects::default();
         let (pending, durable) = {
             let mut g = group.lock();
-            let p = g.join(join, tokio::time::Instant::now(), &timings, &mut effects);
-            (p, coord.apply_effects(&g, &effects))
+            let p = g.join(join, tokio::time::Instant::now(), &timings);
+            (p, coord.persist(&mut g))
         };
         let broker = ctx.broker.clone();
         match pending {

@@ -9,6 +9,20 @@ use crate::group::state::GroupTimings;
 
 pub struct LeaveGroup;
 
+/// Answers once the group's new metadata (if any was written) is durable.
+fn durably(
+    ctx: &RequestContext,
+    durable: Option<std::sync::Arc<crate::log::Partition>>,
+    resp: LeaveGroupResponse,
+) -> Reply<LeaveGroupResponse> {
+    let Some(part) = durable else { return Reply::Now(resp) };
+    let broker = ctx.broker.clone();
+    Reply::Later(Box::pin(async move {
+        let _ = broker.commit(vec![part]).await;
+        resp
+    }))
+}
+
 impl Handler for LeaveGroup {
     type Request = LeaveGroupRequest;
     type Response = LeaveGroupResponse;
@@ -27,7 +41,8 @@ impl Handler for LeaveGroup {
         let mut g = group.lock();
         if ctx.api_version < 3 {
             let code = g.leave(&req.member_id, None, now, &timings);
-            return Reply::Now(LeaveGroupResponse::default().with_error_code(code));
+            let durable = coord.persist(&mut g);
+            return durably(ctx, durable, LeaveGroupResponse::default().with_error_code(code));
         }
         let members = req
             .members
@@ -40,7 +55,8 @@ impl Handler for LeaveGroup {
                     .with_error_code(code)
             })
             .collect();
-        Reply::Now(LeaveGroupResponse::default().with_error_code(NONE).with_members(members))
+        let durable = coord.persist(&mut g);
+        durably(ctx, durable, LeaveGroupResponse::default().with_error_code(NONE).with_members(members))
     }
 
     fn error_response(req: &LeaveGroupRequest, code: i16) -> LeaveGroupResponse {

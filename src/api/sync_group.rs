@@ -6,7 +6,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 
 use super::{sb, Handler, Reply, RequestContext};
-use crate::group::state::{Effects, Pending, SyncOutcome};
+use crate::group::state::{Pending, SyncOutcome};
 
 pub struct SyncGroup;
 
@@ -30,7 +30,6 @@ impl Handler for SyncGroup {
         let Some(group) = coord.get(&req.group_id.0) else {
             return Reply::Now(response(SyncOutcome::error(E::UnknownMemberId.code())));
         };
-        let mut effects = Effects::default();
         let (pending, durable) = {
             let mut g = group.lock();
             let p = g.sync(
@@ -41,9 +40,8 @@ impl Handler for SyncGroup {
                 req.protocol_name.as_deref(),
                 req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.clone())).collect(),
                 tokio::time::Instant::now(),
-                &mut effects,
             );
-            (p, coord.apply_effects(&g, &effects))
+            (p, coord.persist(&mut g))
         };
         let broker = ctx.broker.clone();
         match pending {

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::codec::{self, Key, OffsetValue};
-use super::state::{Effects, Group, GroupState, GroupTimings};
+use super::state::{Group, GroupState, GroupTimings};
 use crate::log::batch::BatchHeader;
 use crate::log::Partition;
 use crate::topic::{Topic, TopicRegistry};
@@ -193,9 +193,9 @@ impl GroupCoordinator {
         Ok(part)
     }
 
-    /// Persists the group's metadata if `effects` asks for it.
-    pub fn apply_effects(&self, g: &Group, effects: &Effects) -> Option<Arc<Partition>> {
-        if !effects.store_group {
+    /// Persists the group's metadata if a state change asked for it.
+    pub fn persist(&self, g: &mut Group) -> Option<Arc<Partition>> {
+        if !g.take_store_request() {
             return None;
         }
         match self.append(&g.id, vec![(codec::group_key(&g.id), Some(codec::group_value(&g.to_value())))]) {
@@ -254,11 +254,9 @@ impl GroupCoordinator {
         let mut dead = Vec::new();
         for g in self.list() {
             let mut g = g.lock();
-            let before = g.state;
-            if g.tick(now, &t) && (g.state == GroupState::Empty && before != GroupState::Empty) {
-                if let Some(p) = self.apply_effects(&g, &Effects { store_group: true }) {
-                    touched.push(p);
-                }
+            g.tick(now, &t);
+            if let Some(p) = self.persist(&mut g) {
+                touched.push(p);
             }
             let retention = self.config.offsets_retention.as_millis() as i64;
             if g.state == GroupState::Empty && !g.offsets.is_empty() && now_ms() - g.state_since_ms > retention {

@@ -1,6 +1,6 @@
 //! The classic consumer-group state machine (Kafka's GroupMetadata + GroupCoordinator rules):
 //! Empty -> PreparingRebalance -> CompletingRebalance -> Stable, and Dead once deleted.
-//! Pure logic: no IO. The coordinator persists what [`Effects`] says changed.
+//! Pure logic: no IO. The coordinator persists the group when `take_store_request` says so.
 //!
 //! The broker never looks inside protocol metadata or assignments: it picks the protocol all
 //! members support, hands the leader every member's metadata, and relays the leader's
@@ -133,13 +133,6 @@ pub struct JoinRequest {
     pub supports_skip_assignment: bool,
 }
 
-/// Side effects the coordinator must carry out after a state change.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Effects {
-    /// Group metadata changed in a way that must be persisted.
-    pub store_group: bool,
-}
-
 pub struct Group {
     pub id: String,
     pub state: GroupState,
@@ -158,6 +151,8 @@ pub struct Group {
     sync_deadline: Option<Instant>,
     /// Wall-clock ms of the last state change (offsets.retention counts from Empty).
     pub state_since_ms: i64,
+    /// Group metadata changed in a way that must be persisted (see `take_store_request`).
+    store_pending: bool,
 }
 
 fn new_member_id(prefix: &str) -> String {
@@ -182,7 +177,13 @@ impl Group {
             delay_limit: None,
             sync_deadline: None,
             state_since_ms: crate::util::now_ms(),
+            store_pending: false,
         }
+    }
+
+    /// Whether the group's metadata must be written to `__consumer_offsets` (clears the flag).
+    pub fn take_store_request(&mut self) -> bool {
+        std::mem::take(&mut self.store_pending)
     }
 
     fn set_state(&mut self, s: GroupState) {
@@ -238,13 +239,7 @@ impl Group {
     }
 
     /// JoinGroup.
-    pub fn join(
-        &mut self,
-        req: JoinRequest,
-        now: Instant,
-        t: &GroupTimings,
-        effects: &mut Effects,
-    ) -> Pending<JoinOutcome> {
+    pub fn join(&mut self, req: JoinRequest, now: Instant, t: &GroupTimings) -> Pending<JoinOutcome> {
         if self.state == GroupState::Dead {
             return Pending::Now(JoinOutcome::error(E::CoordinatorNotAvailable.code(), &req.member_id));
         }
@@ -252,23 +247,17 @@ impl Group {
             return Pending::Now(JoinOutcome::error(E::InconsistentGroupProtocol.code(), &req.member_id));
         }
         if req.member_id.is_empty() {
-            self.join_unknown(req, now, t, effects)
+            self.join_unknown(req, now, t)
         } else {
             self.join_known(req, now, t)
         }
     }
 
-    fn join_unknown(
-        &mut self,
-        req: JoinRequest,
-        now: Instant,
-        t: &GroupTimings,
-        effects: &mut Effects,
-    ) -> Pending<JoinOutcome> {
+    fn join_unknown(&mut self, req: JoinRequest, now: Instant, t: &GroupTimings) -> Pending<JoinOutcome> {
         if let Some(instance) = req.instance_id.clone() {
             let new_id = new_member_id(&instance);
             if let Some(old_id) = self.static_members.get(&instance).cloned() {
-                return self.replace_static_member(&old_id, new_id, req, now, t, effects);
+                return self.replace_static_member(&old_id, new_id, req, now, t);
             }
             return self.add_member_and_rebalance(new_id, req, now, t);
         }
@@ -324,7 +313,6 @@ impl Group {
         req: JoinRequest,
         now: Instant,
         t: &GroupTimings,
-        effects: &mut Effects,
     ) -> Pending<JoinOutcome> {
         let Some(mut member) = self.members.remove(old_id) else {
             self.static_members.remove(req.instance_id.as_deref().unwrap_or_default());
@@ -355,7 +343,7 @@ impl Group {
         self.members.insert(new_id.clone(), member);
         match self.state {
             GroupState::Stable if unchanged => {
-                effects.store_group = true;
+                self.store_pending = true;
                 let mut outcome = self.current_join_outcome(&new_id, was_leader && req.supports_skip_assignment);
                 if !req.supports_skip_assignment {
                     outcome.members.clear();
@@ -505,6 +493,7 @@ impl Group {
         if self.members.is_empty() {
             self.protocol = None;
             self.set_state(GroupState::Empty);
+            self.store_pending = true;
             return;
         }
         self.protocol = self.select_protocol();
@@ -555,7 +544,6 @@ impl Group {
         protocol_name: Option<&str>,
         assignments: Vec<(String, Bytes)>,
         now: Instant,
-        effects: &mut Effects,
     ) -> Pending<SyncOutcome> {
         if let Err(code) = self.check_member(member_id, instance_id, generation) {
             return Pending::Now(SyncOutcome::error(code));
@@ -585,7 +573,7 @@ impl Group {
                     }
                     self.set_state(GroupState::Stable);
                     self.sync_deadline = None;
-                    effects.store_group = true;
+                    self.store_pending = true;
                     let ids: Vec<String> = self.members.keys().cloned().collect();
                     for id in ids {
                         let outcome = self.sync_outcome(&id);
@@ -848,10 +836,9 @@ mod tests {
     }
 
     fn join_fresh(g: &mut Group, now: Instant) -> JoinOutcome {
-        let mut fx = Effects::default();
-        let first = now_outcome(g.join(req("", None), now, &timings(), &mut fx));
+        let first = now_outcome(g.join(req("", None), now, &timings()));
         assert_eq!(first.error, E::MemberIdRequired.code());
-        now_outcome(g.join(req(&first.member_id, None), now, &timings(), &mut fx))
+        now_outcome(g.join(req(&first.member_id, None), now, &timings()))
     }
 
     #[test]
@@ -863,21 +850,11 @@ mod tests {
         assert_eq!(j.leader, j.member_id);
         assert_eq!(j.members.len(), 1);
         assert_eq!(g.state, GroupState::CompletingRebalance);
-        let mut fx = Effects::default();
-        let s = g.sync(
-            &j.member_id,
-            None,
-            1,
-            None,
-            None,
-            vec![(j.member_id.clone(), Bytes::from_static(b"A"))],
-            now,
-            &mut fx,
-        );
+        let s = g.sync(&j.member_id, None, 1, None, None, vec![(j.member_id.clone(), Bytes::from_static(b"A"))], now);
         let Pending::Wait(mut rx) = s else { panic!("leader sync waits for its own answer") };
         assert_eq!(rx.try_recv().unwrap().assignment.as_ref(), b"A");
         assert_eq!(g.state, GroupState::Stable);
-        assert!(fx.store_group);
+        assert!(g.take_store_request());
         assert_eq!(g.heartbeat(&j.member_id, None, 1, now), 0);
         assert_eq!(g.heartbeat(&j.member_id, None, 0, now), E::IllegalGeneration.code());
         assert_eq!(g.heartbeat("nobody", None, 1, now), E::UnknownMemberId.code());
@@ -888,8 +865,7 @@ mod tests {
         let now = Instant::now();
         let mut g = Group::new("g");
         let a = join_fresh(&mut g, now);
-        let mut fx = Effects::default();
-        let _ = g.sync(&a.member_id, None, 1, None, None, vec![], now, &mut fx);
+        let _ = g.sync(&a.member_id, None, 1, None, None, vec![], now);
         assert_eq!(g.state, GroupState::Stable);
         assert!(g.tick(now + Duration::from_secs(11), &timings()));
         assert_eq!(g.state, GroupState::Empty);
@@ -900,8 +876,7 @@ mod tests {
     fn static_member_rejoins_without_rebalance_and_old_id_is_fenced() {
         let now = Instant::now();
         let mut g = Group::new("g");
-        let mut fx = Effects::default();
-        let a = now_outcome(g.join(req("", Some("inst-a")), now, &timings(), &mut fx));
+        let a = now_outcome(g.join(req("", Some("inst-a")), now, &timings()));
         assert_eq!(a.error, 0, "static members skip MEMBER_ID_REQUIRED");
         let _ = g.sync(
             &a.member_id,
@@ -911,15 +886,14 @@ mod tests {
             None,
             vec![(a.member_id.clone(), Bytes::from_static(b"P"))],
             now,
-            &mut fx,
         );
         assert_eq!(g.state, GroupState::Stable);
-        let again = now_outcome(g.join(req("", Some("inst-a")), now, &timings(), &mut fx));
+        let again = now_outcome(g.join(req("", Some("inst-a")), now, &timings()));
         assert_eq!((again.error, again.generation), (0, 1), "same generation: no rebalance");
         assert_ne!(again.member_id, a.member_id);
         assert_eq!(g.state, GroupState::Stable);
         assert_eq!(g.heartbeat(&a.member_id, Some("inst-a"), 1, now), E::FencedInstanceId.code());
-        match g.sync(&again.member_id, Some("inst-a"), 1, None, None, vec![], now, &mut fx) {
+        match g.sync(&again.member_id, Some("inst-a"), 1, None, None, vec![], now) {
             Pending::Now(s) => assert_eq!(s.assignment.as_ref(), b"P", "keeps its old assignment"),
             Pending::Wait(_) => panic!("stable group answers sync at once"),
         }
@@ -932,7 +906,6 @@ mod tests {
         join_fresh(&mut g, now);
         let mut other = req("", None);
         other.protocols = vec![("roundrobin".into(), Bytes::new())];
-        let mut fx = Effects::default();
-        assert_eq!(now_outcome(g.join(other, now, &timings(), &mut fx)).error, E::InconsistentGroupProtocol.code());
+        assert_eq!(now_outcome(g.join(other, now, &timings())).error, E::InconsistentGroupProtocol.code());
     }
 }
