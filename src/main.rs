@@ -14,7 +14,7 @@ fn main() -> std::process::ExitCode {
             print!("{}", brook::api::compatibility_table());
             return std::process::ExitCode::SUCCESS;
         }
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };
     let config = match BrokerConfig::resolve(&args) {

@@ -71,7 +71,7 @@ impl Handler for Produce {
     const MAX_VERSION: i16 = 11;
 
     fn handle(ctx: &RequestContext, req: ProduceRequest) -> Reply<ProduceResponse> {
-        if !matches!(req.acks, 0 | 1 | -1) {
+        if !(-1..=1).contains(&req.acks) {
             return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
         }
         let broker = &ctx.broker;

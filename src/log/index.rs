@@ -41,7 +41,7 @@ impl OffsetIndex {
     pub fn open(path: PathBuf, segment_len: u64) -> io::Result<(Self, bool)> {
         let data = std::fs::read(&path).unwrap_or_default();
         let mut entries = Vec::with_capacity(data.len() / 8);
-        let mut valid = data.len() % 8 == 0;
+        let mut valid = data.len().is_multiple_of(8);
         for chunk in data.chunks_exact(8) {
             let rel = u32::from_be_bytes(chunk[0..4].try_into().unwrap_or_default());
             let pos = u32::from_be_bytes(chunk[4..8].try_into().unwrap_or_default());
@@ -124,7 +124,7 @@ impl TimeIndex {
     pub fn open(path: PathBuf, max_rel: u32) -> io::Result<(Self, bool)> {
         let data = std::fs::read(&path).unwrap_or_default();
         let mut entries = Vec::with_capacity(data.len() / 12);
-        let mut valid = data.len() % 12 == 0;
+        let mut valid = data.len().is_multiple_of(12);
         for chunk in data.chunks_exact(12) {
             let ts = i64::from_be_bytes(chunk[0..8].try_into().unwrap_or_default());
             let rel = u32::from_be_bytes(chunk[8..12].try_into().unwrap_or_default());

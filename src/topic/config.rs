@@ -122,10 +122,8 @@ fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
         _ => {}
     }
     match def.name {
-        "cleanup.policy" => {
-            if value.split(',').map(str::trim).any(|p| !matches!(p, "delete" | "compact")) {
-                return bad("String must be one of: compact, delete");
-            }
+        "cleanup.policy" if value.split(',').map(str::trim).any(|p| !matches!(p, "delete" | "compact")) => {
+            return bad("String must be one of: compact, delete");
         }
         "message.timestamp.type" if !matches!(value, "CreateTime" | "LogAppendTime") => {
             return bad("String must be one of: CreateTime, LogAppendTime");
