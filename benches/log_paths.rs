@@ -1,0 +1,58 @@
+//! Micro-benchmarks of the two hot paths without a client: produce (batch validation + CRC +
+//! append) and fetch (index lookup + read). Run with `cargo bench --bench log_paths`.
+
+use brook::log::batch::{self, BatchHeader};
+use brook::log::{LogConfig, Partition};
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn config() -> LogConfig {
+    LogConfig { segment_bytes: 1 << 30, segment_ms: i64::MAX / 2, index_interval: 4096, max_message_bytes: 1 << 20, log_append_time: false }
+}
+
+/// A 64 KiB batch of 100-byte "records" (the broker never looks inside).
+fn sample_batch() -> Bytes {
+    batch::build_batch(0, 600, 1_700_000_000_000, &vec![7u8; 64 * 1024 - batch::HEADER_LEN])
+}
+
+fn produce(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (part, _) = Partition::open(dir.path().join("p-0"), "p".into(), 0, config(), None, false).unwrap();
+    let b = sample_batch();
+    let mut g = c.benchmark_group("produce");
+    g.throughput(Throughput::Bytes(b.len() as u64));
+    g.bench_function("validate+append 64KiB batch", |bench| {
+        bench.iter(|| {
+            let mut batches = batch::split_batches(b.clone()).unwrap();
+            let (h, bytes) = batches.pop().unwrap();
+            batch::validate_produced(&h).unwrap();
+            part.append(h, bytes).unwrap()
+        })
+    });
+    g.bench_function("crc32c 64KiB", |bench| bench.iter(|| batch::validate(&b).unwrap()));
+    g.finish();
+}
+
+fn fetch(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let (part, _) = Partition::open(dir.path().join("f-0"), "f".into(), 0, config(), None, false).unwrap();
+    let b = sample_batch();
+    for _ in 0..2000 {
+        let h = BatchHeader::parse(&b).unwrap();
+        part.append(h, b.clone()).unwrap();
+    }
+    let end = part.offsets().high_watermark;
+    let mut g = c.benchmark_group("fetch");
+    g.throughput(Throughput::Bytes(1 << 20));
+    let mut i = 0i64;
+    g.bench_function("lookup+read 1MiB at a random offset", |bench| {
+        bench.iter(|| {
+            i = (i + 7919 * 600) % end;
+            part.read(i, 1 << 20, true).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, produce, fetch);
+criterion_main!(benches);
