@@ -1,198 +1,236 @@
 //! Sparse per-segment indexes: offset -> file position (`.index`) and timestamp -> offset
-//! (`.timeindex`). Kept in memory and appended to their files; both are derived data, so a
-//! missing or inconsistent file is rebuilt from the segment at startup.
+//! (`.timeindex`). Entries live in memory; the files are written in batches (when a segment
+//! rolls, periodically, and at shutdown) and never held open, so a partition costs one file
+//! descriptor. Both are derived data: a missing, short or inconsistent file is rebuilt from
+//! the segment's batch headers at startup.
 //!
 //! `.index` entries are 8 bytes: relative offset u32, position u32 (big-endian).
 //! `.timeindex` entries are 12 bytes: timestamp i64, relative offset u32 (big-endian).
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+/// A fixed-size index entry.
+trait Entry: Copy {
+    const SIZE: usize;
+    fn encode(&self, out: &mut Vec<u8>);
+    fn decode(b: &[u8]) -> Self;
+}
+
+impl Entry for (u32, u32) {
+    const SIZE: usize = 8;
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out.extend_from_slice(&self.1.to_be_bytes());
+    }
+    fn decode(b: &[u8]) -> Self {
+        (u32::from_be_bytes([b[0], b[1], b[2], b[3]]), u32::from_be_bytes([b[4], b[5], b[6], b[7]]))
+    }
+}
+
+impl Entry for (i64, u32) {
+    const SIZE: usize = 12;
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        out.extend_from_slice(&self.1.to_be_bytes());
+    }
+    fn decode(b: &[u8]) -> Self {
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&b[0..8]);
+        (i64::from_be_bytes(ts), u32::from_be_bytes([b[8], b[9], b[10], b[11]]))
+    }
+}
+
+/// Entries in memory plus how many of them are already in the file.
+#[derive(Debug)]
+struct EntryFile<T> {
+    path: PathBuf,
+    entries: Vec<T>,
+    persisted: usize,
+}
+
+impl<T: Entry> EntryFile<T> {
+    /// Loads the file; the flag is false when its length is not a whole number of entries.
+    fn load(path: PathBuf) -> (Self, bool) {
+        let data = std::fs::read(&path).unwrap_or_default();
+        let aligned = data.len().is_multiple_of(T::SIZE);
+        let entries: Vec<T> = data.chunks_exact(T::SIZE).map(T::decode).collect();
+        let persisted = entries.len();
+        (Self { path, entries, persisted }, aligned)
+    }
+
+    /// Appends the entries not yet in the file.
+    fn persist(&mut self) -> io::Result<()> {
+        if self.persisted >= self.entries.len() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity((self.entries.len() - self.persisted) * T::SIZE);
+        for e in &self.entries[self.persisted..] {
+            e.encode(&mut buf);
+        }
+        OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(&buf)?;
+        self.persisted = self.entries.len();
+        Ok(())
+    }
+
+    /// Rewrites the whole file (after entries were dropped).
+    fn rewrite(&mut self) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(self.entries.len() * T::SIZE);
+        for e in &self.entries {
+            e.encode(&mut buf);
+        }
+        std::fs::write(&self.path, &buf)?;
+        self.persisted = self.entries.len();
+        Ok(())
+    }
+
+    fn truncate(&mut self, keep: usize) -> io::Result<()> {
+        if keep < self.entries.len() {
+            self.entries.truncate(keep);
+            if keep < self.persisted {
+                return self.rewrite();
+            }
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.persist()?;
+        match std::fs::File::open(&self.path) {
+            Ok(f) => f.sync_data(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
 
 /// Offset index of one segment.
 #[derive(Debug)]
-pub struct OffsetIndex {
-    path: PathBuf,
-    file: File,
-    entries: Vec<(u32, u32)>,
-}
+pub struct OffsetIndex(EntryFile<(u32, u32)>);
 
 /// Time index of one segment: each entry says "the largest timestamp up to here first reached
 /// `timestamp` in the batch at `relative offset`", so entries are strictly increasing in both.
 #[derive(Debug)]
-pub struct TimeIndex {
-    path: PathBuf,
-    file: File,
-    entries: Vec<(i64, u32)>,
-}
-
-fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).read(true).open(path)
-}
-
-fn rewrite(path: &Path, bytes: &[u8]) -> io::Result<File> {
-    std::fs::write(path, bytes)?;
-    open_append(path)
-}
+pub struct TimeIndex(EntryFile<(i64, u32)>);
 
 impl OffsetIndex {
-    /// Opens an index, returning `None` for the entries when the file is missing or fails the
-    /// consistency checks (increasing offsets and positions, positions within `segment_len`).
+    /// Opens an index; the flag is false (and the index empty) when the file is missing or
+    /// fails the consistency checks (increasing offsets and positions within `segment_len`).
     pub fn open(path: PathBuf, segment_len: u64) -> io::Result<(Self, bool)> {
-        let data = std::fs::read(&path).unwrap_or_default();
-        let mut entries = Vec::with_capacity(data.len() / 8);
-        let mut valid = data.len().is_multiple_of(8);
-        for chunk in data.chunks_exact(8) {
-            let rel = u32::from_be_bytes(chunk[0..4].try_into().unwrap_or_default());
-            let pos = u32::from_be_bytes(chunk[4..8].try_into().unwrap_or_default());
-            if let Some(&(lr, lp)) = entries.last() {
-                if rel <= lr || pos <= lp {
-                    valid = false;
-                }
-            }
-            if pos as u64 >= segment_len {
-                valid = false;
-            }
-            entries.push((rel, pos));
-        }
+        let exists = path.exists();
+        let (mut f, aligned) = EntryFile::<(u32, u32)>::load(path);
+        let ordered = f.entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1);
+        let inside = f.entries.last().is_none_or(|e| (e.1 as u64) < segment_len);
+        let valid = exists && aligned && ordered && inside;
         if !valid {
-            entries.clear();
+            f.entries.clear();
+            f.rewrite()?;
         }
-        let file = if valid { open_append(&path)? } else { rewrite(&path, &[])? };
-        Ok((Self { path, file, entries }, valid))
+        Ok((Self(f), valid))
     }
 
-    pub fn append(&mut self, rel: u32, pos: u32) -> io::Result<()> {
-        if let Some(&(lr, lp)) = self.entries.last() {
-            if rel <= lr || pos <= lp {
-                return Ok(());
-            }
+    pub fn append(&mut self, rel: u32, pos: u32) {
+        if self.0.entries.last().is_none_or(|&(lr, lp)| rel > lr && pos > lp) {
+            self.0.entries.push((rel, pos));
         }
-        let mut buf = [0u8; 8];
-        buf[0..4].copy_from_slice(&rel.to_be_bytes());
-        buf[4..8].copy_from_slice(&pos.to_be_bytes());
-        self.file.write_all(&buf)?;
-        self.entries.push((rel, pos));
-        Ok(())
     }
 
     /// Position of the last indexed batch starting at or before `rel`, or 0.
     pub fn lookup(&self, rel: u32) -> u32 {
-        let i = self.entries.partition_point(|&(r, _)| r <= rel);
+        let i = self.0.entries.partition_point(|&(r, _)| r <= rel);
         if i == 0 {
             0
         } else {
-            self.entries[i - 1].1
+            self.0.entries[i - 1].1
         }
     }
 
     /// Drops entries at or beyond `pos` (after the log was truncated there).
     pub fn truncate_to_position(&mut self, pos: u64) -> io::Result<()> {
-        let keep = self.entries.partition_point(|&(_, p)| (p as u64) < pos);
-        if keep != self.entries.len() {
-            self.entries.truncate(keep);
-            let bytes: Vec<u8> =
-                self.entries.iter().flat_map(|&(r, p)| r.to_be_bytes().into_iter().chain(p.to_be_bytes())).collect();
-            self.file = rewrite(&self.path, &bytes)?;
-        }
-        Ok(())
+        let keep = self.0.entries.partition_point(|&(_, p)| (p as u64) < pos);
+        self.0.truncate(keep)
     }
 
     pub fn clear(&mut self) -> io::Result<()> {
-        self.truncate_to_position(0)
+        self.0.truncate(0)
     }
 
     pub fn last(&self) -> Option<(u32, u32)> {
-        self.entries.last().copied()
+        self.0.entries.last().copied()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.0.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.0.entries.is_empty()
     }
 
-    pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+    /// Writes entries added since the last call.
+    pub fn persist(&mut self) -> io::Result<()> {
+        self.0.persist()
+    }
+
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.0.sync()
     }
 }
 
 impl TimeIndex {
     /// Opens a time index; see [`OffsetIndex::open`] for the validity rule.
     pub fn open(path: PathBuf, max_rel: u32) -> io::Result<(Self, bool)> {
-        let data = std::fs::read(&path).unwrap_or_default();
-        let mut entries = Vec::with_capacity(data.len() / 12);
-        let mut valid = data.len().is_multiple_of(12);
-        for chunk in data.chunks_exact(12) {
-            let ts = i64::from_be_bytes(chunk[0..8].try_into().unwrap_or_default());
-            let rel = u32::from_be_bytes(chunk[8..12].try_into().unwrap_or_default());
-            if let Some(&(lt, lr)) = entries.last() {
-                if ts <= lt || rel < lr {
-                    valid = false;
-                }
-            }
-            if rel > max_rel {
-                valid = false;
-            }
-            entries.push((ts, rel));
-        }
+        let exists = path.exists();
+        let (mut f, aligned) = EntryFile::<(i64, u32)>::load(path);
+        let ordered = f.entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
+        let inside = f.entries.last().is_none_or(|e| e.1 <= max_rel);
+        let valid = exists && aligned && ordered && inside;
         if !valid {
-            entries.clear();
+            f.entries.clear();
+            f.rewrite()?;
         }
-        let file = if valid { open_append(&path)? } else { rewrite(&path, &[])? };
-        Ok((Self { path, file, entries }, valid))
+        Ok((Self(f), valid))
     }
 
     /// Appends an entry if `ts` is larger than the last one.
-    pub fn maybe_append(&mut self, ts: i64, rel: u32) -> io::Result<()> {
-        if let Some(&(lt, _)) = self.entries.last() {
-            if ts <= lt {
-                return Ok(());
-            }
+    pub fn maybe_append(&mut self, ts: i64, rel: u32) {
+        if self.0.entries.last().is_none_or(|&(lt, _)| ts > lt) {
+            self.0.entries.push((ts, rel));
         }
-        let mut buf = [0u8; 12];
-        buf[0..8].copy_from_slice(&ts.to_be_bytes());
-        buf[8..12].copy_from_slice(&rel.to_be_bytes());
-        self.file.write_all(&buf)?;
-        self.entries.push((ts, rel));
-        Ok(())
     }
 
     /// Relative offset of the batch to start a search for the first record with a timestamp
     /// at or after `ts`: the last entry whose timestamp is <= `ts`, or 0.
     pub fn lookup(&self, ts: i64) -> u32 {
-        let i = self.entries.partition_point(|&(t, _)| t <= ts);
+        let i = self.0.entries.partition_point(|&(t, _)| t <= ts);
         if i == 0 {
             0
         } else {
-            self.entries[i - 1].1
+            self.0.entries[i - 1].1
         }
     }
 
     pub fn last(&self) -> Option<(i64, u32)> {
-        self.entries.last().copied()
+        self.0.entries.last().copied()
     }
 
     /// Drops entries pointing at or beyond `rel`.
     pub fn truncate_to_rel(&mut self, rel: u32) -> io::Result<()> {
-        let keep = self.entries.partition_point(|&(_, r)| r < rel);
-        if keep != self.entries.len() {
-            self.entries.truncate(keep);
-            let bytes: Vec<u8> =
-                self.entries.iter().flat_map(|&(t, r)| t.to_be_bytes().into_iter().chain(r.to_be_bytes())).collect();
-            self.file = rewrite(&self.path, &bytes)?;
-        }
-        Ok(())
+        let keep = self.0.entries.partition_point(|&(_, r)| r < rel);
+        self.0.truncate(keep)
     }
 
     pub fn clear(&mut self) -> io::Result<()> {
-        self.truncate_to_rel(0)
+        self.0.truncate(0)
     }
 
-    pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+    pub fn persist(&mut self) -> io::Result<()> {
+        self.0.persist()
+    }
+
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.0.sync()
     }
 }
 
@@ -205,13 +243,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("0.index");
         let (mut idx, _) = OffsetIndex::open(p.clone(), 10_000).unwrap();
-        idx.append(10, 4096).unwrap();
-        idx.append(20, 8192).unwrap();
-        idx.append(15, 9000).unwrap(); // out of order: ignored
+        idx.append(10, 4096);
+        idx.append(20, 8192);
+        idx.append(15, 9000); // out of order: ignored
         assert_eq!(idx.lookup(5), 0);
         assert_eq!(idx.lookup(10), 4096);
         assert_eq!(idx.lookup(19), 4096);
         assert_eq!(idx.lookup(25), 8192);
+        idx.persist().unwrap();
         drop(idx);
         let (idx, valid) = OffsetIndex::open(p.clone(), 10_000).unwrap();
         assert!(valid);
@@ -229,8 +268,9 @@ mod tests {
         let p = dir.path().join("0.index");
         let (mut idx, _) = OffsetIndex::open(p.clone(), 100_000).unwrap();
         for i in 1..10u32 {
-            idx.append(i * 10, i * 1000).unwrap();
+            idx.append(i * 10, i * 1000);
         }
+        idx.persist().unwrap();
         idx.truncate_to_position(5000).unwrap();
         assert_eq!(idx.last(), Some((40, 4000)));
         let (idx, valid) = OffsetIndex::open(p, 100_000).unwrap();
@@ -239,12 +279,26 @@ mod tests {
     }
 
     #[test]
+    fn unpersisted_entries_are_not_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let (mut idx, _) = OffsetIndex::open(p.clone(), 100_000).unwrap();
+        idx.append(1, 100);
+        idx.persist().unwrap();
+        idx.append(2, 200);
+        let (reloaded, valid) = OffsetIndex::open(p, 100_000).unwrap();
+        assert!(valid);
+        assert_eq!(reloaded.last(), Some((1, 100)));
+        drop(idx);
+    }
+
+    #[test]
     fn time_index_lookup() {
         let dir = tempfile::tempdir().unwrap();
         let (mut t, _) = TimeIndex::open(dir.path().join("0.timeindex"), 1000).unwrap();
-        t.maybe_append(100, 0).unwrap();
-        t.maybe_append(200, 10).unwrap();
-        t.maybe_append(150, 20).unwrap(); // not larger: ignored
+        t.maybe_append(100, 0);
+        t.maybe_append(200, 10);
+        t.maybe_append(150, 20); // not larger: ignored
         assert_eq!(t.lookup(50), 0);
         assert_eq!(t.lookup(199), 0);
         assert_eq!(t.lookup(200), 10);

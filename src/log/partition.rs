@@ -460,9 +460,15 @@ impl Partition {
         Ok(())
     }
 
+    /// Writes the active segment's new index entries to its index files.
+    pub fn persist_indexes(&self) -> io::Result<()> {
+        self.log.lock().active_mut().persist_indexes()
+    }
+
     /// Writes a producer-state snapshot at the log end (clean shutdown), after a full flush.
     pub fn close(&self) -> io::Result<RecoveryPoint> {
         self.flush()?;
+        self.persist_indexes()?;
         let log = self.log.lock();
         write_atomic(&snapshot_path(&self.dir, log.log_end_offset), &log.producers.to_snapshot(log.log_end_offset))?;
         Ok(log.recovery_point)

@@ -211,9 +211,9 @@ impl Segment {
             self.offset_of_max_timestamp = header.base_offset;
         }
         if self.bytes_since_index > self.index_interval {
-            self.index.append(self.rel(header.base_offset), pos as u32)?;
+            self.index.append(self.rel(header.base_offset), pos as u32);
             if self.offset_of_max_timestamp >= 0 {
-                self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
+                self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
             }
             self.bytes_since_index = 0;
         }
@@ -246,10 +246,17 @@ impl Segment {
     /// Writes the final time-index entry; called when the segment stops being active.
     pub fn seal(&mut self) -> io::Result<()> {
         if self.offset_of_max_timestamp >= 0 {
-            self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp))?;
+            self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
         }
         self.index.sync()?;
         self.time_index.sync()
+    }
+
+    /// Writes index entries added since the last call (periodically and at shutdown, so a
+    /// restart rarely has to rebuild them).
+    pub fn persist_indexes(&mut self) -> io::Result<()> {
+        self.index.persist()?;
+        self.time_index.persist()
     }
 
     /// Position to start scanning for `offset` (the last indexed batch at or before it).

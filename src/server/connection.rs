@@ -31,14 +31,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx));
-    if let Err(reason) = read_loop(BufReader::with_capacity(64 * 1024, rd), tx, &broker, peer).await {
+    if let Err(reason) = read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, peer).await {
         tracing::warn!(%peer, "closing connection: {reason}");
     }
     let _ = writer.await;
 }
 
 async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
-    let mut w = BufWriter::with_capacity(64 * 1024, wr);
+    let mut w = BufWriter::with_capacity(16 * 1024, wr);
     while let Some(p) = rx.recv().await {
         let frame = match p {
             Pending::Ready(b) => b,

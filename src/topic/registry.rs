@@ -353,6 +353,9 @@ impl TopicRegistry {
         let mut map = BTreeMap::new();
         for t in self.list() {
             for p in t.partitions() {
+                if let Err(e) = p.persist_indexes() {
+                    tracing::warn!(topic = %t.name, partition = p.index, "cannot write index files: {e}");
+                }
                 map.insert(format!("{}-{}", t.name, p.index), p.recovery_point());
             }
         }
