@@ -7,7 +7,13 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn config() -> LogConfig {
-    LogConfig { segment_bytes: 1 << 30, segment_ms: i64::MAX / 2, index_interval: 4096, max_message_bytes: 1 << 20, log_append_time: false }
+    LogConfig {
+        segment_bytes: 1 << 30,
+        segment_ms: i64::MAX / 2,
+        index_interval: 4096,
+        max_message_bytes: 1 << 20,
+        log_append_time: false,
+    }
 }
 
 /// A 64 KiB batch of 100-byte "records" (the broker never looks inside).
