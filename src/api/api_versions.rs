@@ -1,11 +1,10 @@
 //! ApiVersions (key 18): the advertised ranges come straight from the handler registry.
 
-use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
-use super::{encode_frame, DispatchError, Handler, Reply, RequestContext, HANDLERS, NONE};
+use super::{encode_frame, DispatchError, Frame, Handler, Reply, RequestContext, HANDLERS, NONE};
 
 pub struct ApiVersions;
 
@@ -53,9 +52,9 @@ fn valid_software_field(s: &str) -> bool {
 
 /// KIP-511: a client asking with a newer ApiVersions version than we serve gets a v0
 /// response carrying UNSUPPORTED_VERSION and our ranges, so it can retry with one we know.
-pub fn unsupported_version_frame(correlation_id: i32) -> Result<Bytes, DispatchError> {
+pub fn unsupported_version_frame(correlation_id: i32) -> Result<Frame, DispatchError> {
     let resp = ApiVersionsResponse::default()
         .with_error_code(ResponseError::UnsupportedVersion.code())
         .with_api_keys(advertised());
-    encode_frame(ApiKey::ApiVersions, 0, correlation_id, &resp)
+    encode_frame(ApiKey::ApiVersions, 0, correlation_id, &resp, &[])
 }

@@ -203,6 +203,10 @@ impl Handler for Fetch {
         )
     }
 
+    fn payloads(resp: &FetchResponse) -> Vec<bytes::Bytes> {
+        resp.responses.iter().flat_map(|t| t.partitions.iter().filter_map(|p| p.records.clone())).collect()
+    }
+
     fn error_response(req: &FetchRequest, code: i16) -> FetchResponse {
         let topics = req
             .topics

@@ -14,6 +14,7 @@ pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod encode;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -31,13 +32,14 @@ pub mod sync_group;
 
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{ApiKey, ResponseHeader};
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 use crate::broker::Broker;
+pub use encode::{encode_frame, Frame};
 
 /// What a handler knows about the request besides its body.
 pub struct RequestContext {
@@ -67,12 +69,16 @@ pub trait Handler {
     fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
     /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
     fn error_response(req: &Self::Request, code: i16) -> Self::Response;
+    /// Large byte payloads inside the response (fetched records) to send by reference.
+    fn payloads(_resp: &Self::Response) -> Vec<Bytes> {
+        Vec::new()
+    }
 }
 
 /// Type-erased handler result: an encoded response frame, or a future producing one.
 pub enum Dispatch {
-    Ready(Bytes),
-    Later(BoxFuture<'static, Option<Bytes>>),
+    Ready(Frame),
+    Later(BoxFuture<'static, Option<Frame>>),
     NoResponse,
 }
 
@@ -135,24 +141,6 @@ pub fn lookup(key: i16) -> Option<&'static ApiEntry> {
     HANDLERS.iter().find(|e| e.key as i16 == key)
 }
 
-/// Encodes `4-byte length | response header | body` for one response.
-pub fn encode_frame<R: Encodable>(
-    api: ApiKey,
-    version: i16,
-    correlation_id: i32,
-    resp: &R,
-) -> Result<Bytes, DispatchError> {
-    let header_version = api.response_header_version(version);
-    let header = ResponseHeader::default().with_correlation_id(correlation_id);
-    let err = |source| DispatchError::Encode { api, version, source };
-    let size = header.compute_size(header_version).map_err(err)? + resp.compute_size(version).map_err(err)?;
-    let mut buf = BytesMut::with_capacity(4 + size);
-    buf.put_i32(size as i32);
-    header.encode(&mut buf, header_version).map_err(err)?;
-    resp.encode(&mut buf, version).map_err(err)?;
-    Ok(buf.freeze())
-}
-
 fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, DispatchError> {
     let version = ctx.api_version;
     let req = H::Request::decode(&mut body, version).map_err(|source| DispatchError::Decode {
@@ -163,13 +151,13 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     let cid = ctx.correlation_id;
     if !(H::MIN_VERSION..=H::MAX_VERSION).contains(&version) {
         let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
-        return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp)?));
+        return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?));
     }
     Ok(match H::handle(ctx, req) {
-        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp)?),
+        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?),
         Reply::Later(fut) => Dispatch::Later(Box::pin(async move {
             let resp = fut.await;
-            match encode_frame(H::KEY, version, cid, &resp) {
+            match encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp)) {
                 Ok(frame) => Some(frame),
                 Err(e) => {
                     tracing::error!("{e}");

@@ -15,15 +15,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::frame::read_frame;
-use crate::api::{self, api_versions, Dispatch, RequestContext};
+use crate::api::{self, api_versions, Dispatch, Frame, RequestContext};
 use crate::broker::Broker;
 
 /// Requests a connection may have in flight before the reader waits for the writer.
 const MAX_IN_FLIGHT: usize = 64;
 
 enum Pending {
-    Ready(Bytes),
-    Wait(JoinHandle<Option<Bytes>>),
+    Ready(Frame),
+    Wait(JoinHandle<Option<Frame>>),
 }
 
 pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
@@ -51,8 +51,10 @@ async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<
                 }
             },
         };
-        if w.write_all(&frame).await.is_err() {
-            return;
+        for chunk in &frame.0 {
+            if w.write_all(chunk).await.is_err() {
+                return;
+            }
         }
         if rx.is_empty() && w.flush().await.is_err() {
             return;
