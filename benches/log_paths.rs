@@ -13,6 +13,9 @@ fn config() -> LogConfig {
         index_interval: 4096,
         max_message_bytes: 1 << 20,
         log_append_time: false,
+        retention_ms: -1,
+        retention_bytes: -1,
+        delete_retention: true,
     }
 }
 

@@ -76,6 +76,10 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
     let mut timer = tokio::time::interval(tick);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_checkpoint = tokio::time::Instant::now();
+    let mut last_retention = tokio::time::Instant::now();
+    let retention_every = Duration::from_millis(
+        broker.upgrade().map(|b| b.config.log_retention_check_interval_ms).unwrap_or(300_000).max(100),
+    );
     loop {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
@@ -88,6 +92,13 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
             Durability::Os | Durability::Sync => {
                 let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
                 flush_all(rolled, |p| p.flush_rolled()).await;
+            }
+        }
+        if last_retention.elapsed() >= retention_every {
+            last_retention = tokio::time::Instant::now();
+            let now = crate::util::now_ms();
+            for p in b.topics.all_partitions() {
+                p.enforce_retention(now);
             }
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {

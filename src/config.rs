@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// log.retention.bytes per partition, -1 for no limit [default: -1].
     #[arg(long, env = "BROOK_LOG_RETENTION_BYTES")]
     pub log_retention_bytes: Option<i64>,
+    /// log.retention.check.interval.ms [default: 300000].
+    #[arg(long, env = "BROOK_LOG_RETENTION_CHECK_INTERVAL_MS")]
+    pub log_retention_check_interval_ms: Option<u64>,
     /// log.index.interval.bytes [default: 4096].
     #[arg(long, env = "BROOK_LOG_INDEX_INTERVAL_BYTES")]
     pub log_index_interval_bytes: Option<i32>,
@@ -129,6 +132,8 @@ struct FileConfig {
     log_retention_hours: Option<i64>,
     #[serde(alias = "log.retention.bytes")]
     log_retention_bytes: Option<i64>,
+    #[serde(alias = "log.retention.check.interval.ms")]
+    log_retention_check_interval_ms: Option<u64>,
     #[serde(alias = "log.index.interval.bytes")]
     log_index_interval_bytes: Option<i32>,
     durability: Option<String>,
@@ -190,6 +195,7 @@ pub struct BrokerConfig {
     pub log_retention_ms: i64,
     pub log_retention_bytes: i64,
     pub log_index_interval_bytes: i32,
+    pub log_retention_check_interval_ms: u64,
     pub durability: Durability,
     pub group_initial_rebalance_delay_ms: i64,
     pub group_min_session_timeout_ms: i64,
@@ -267,6 +273,7 @@ impl BrokerConfig {
             log_retention_ms: pick!(log_retention_hours, 168) * 3600 * 1000,
             log_retention_bytes: pick!(log_retention_bytes, -1),
             log_index_interval_bytes: pick!(log_index_interval_bytes, 4096),
+            log_retention_check_interval_ms: pick!(log_retention_check_interval_ms, 300_000),
             durability,
             group_initial_rebalance_delay_ms: pick!(group_initial_rebalance_delay_ms, 3000),
             group_min_session_timeout_ms: pick!(group_min_session_timeout_ms, 6000),

@@ -34,6 +34,10 @@ pub struct LogConfig {
     pub index_interval: u64,
     pub max_message_bytes: usize,
     pub log_append_time: bool,
+    /// Retention (cleanup.policy includes `delete`): -1 means no limit.
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+    pub delete_retention: bool,
 }
 
 /// The last fsynced position of a partition: recovery validates only what follows it.
@@ -460,6 +464,52 @@ impl Partition {
         Ok(())
     }
 
+    /// Deletes the oldest segments that retention (time or size, Kafka's rules) allows,
+    /// never the active one and never data at or above the high watermark. Returns how many
+    /// segments were removed.
+    pub fn enforce_retention(&self, now_ms: i64) -> usize {
+        let mut log = self.log.lock();
+        let cfg = log.config.clone();
+        if !cfg.delete_retention {
+            return 0;
+        }
+        let mut total: u64 = log.segments.values().map(|s| s.size()).sum();
+        let mut removed = 0;
+        while log.segments.len() > 1 {
+            let mut it = log.segments.values();
+            let (Some(first), Some(second)) = (it.next(), it.next()) else { break };
+            if second.base_offset > log.high_watermark {
+                break;
+            }
+            let by_time = cfg.retention_ms >= 0
+                && first.max_timestamp() >= 0
+                && now_ms - first.max_timestamp() > cfg.retention_ms;
+            let by_size = cfg.retention_bytes >= 0 && total - first.size() >= cfg.retention_bytes as u64;
+            if !(by_time || by_size) {
+                break;
+            }
+            let (base, next) = (first.base_offset, second.base_offset);
+            let Some(seg) = log.segments.remove(&base) else { break };
+            total -= seg.size();
+            seg.delete_files();
+            log.log_start_offset = next;
+            if log.recovery_point.segment == base {
+                log.recovery_point = RecoveryPoint { offset: next, segment: next, position: 0 };
+            }
+            removed += 1;
+            tracing::info!(topic = %self.topic, partition = self.index, base, log_start = next, by_time, by_size, "retention deleted a segment");
+        }
+        if removed > 0 {
+            // Snapshots below the new log start are useless now.
+            if let Ok(snaps) = list_by_ext(&self.dir, "snapshot") {
+                for off in snaps.into_iter().filter(|o| *o < log.log_start_offset) {
+                    let _ = std::fs::remove_file(snapshot_path(&self.dir, off));
+                }
+            }
+        }
+        removed
+    }
+
     /// Writes the active segment's new index entries to its index files.
     pub fn persist_indexes(&self) -> io::Result<()> {
         self.log.lock().active_mut().persist_indexes()
@@ -646,6 +696,9 @@ mod tests {
             index_interval: 256,
             max_message_bytes: 1 << 20,
             log_append_time: false,
+            retention_ms: -1,
+            retention_bytes: -1,
+            delete_retention: true,
         }
     }
 
@@ -820,6 +873,36 @@ mod tests {
         let p = open(dir.path(), cfg, None);
         let b = build_batch(0, 1, 1, &[0u8; 200]);
         assert!(matches!(p.append(BatchHeader::parse(&b).unwrap(), b), Err(AppendError::MessageTooLarge { .. })));
+    }
+
+    #[test]
+    fn retention_by_size_and_time_drops_oldest_segments_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(1000);
+        cfg.retention_bytes = 3000;
+        let p = open(dir.path(), cfg.clone(), None);
+        for i in 0..40 {
+            append(&p, 1, 1000 + i, &[0u8; 200]);
+        }
+        let before = list_by_ext(dir.path(), "log").unwrap().len();
+        let removed = p.enforce_retention(2000);
+        assert!(removed > 0);
+        assert_eq!(list_by_ext(dir.path(), "log").unwrap().len(), before - removed);
+        let start = p.offsets().log_start;
+        assert!(start > 0);
+        assert!(matches!(p.read(0, 100, true), Err(ReadError::OffsetOutOfRange { .. })));
+        assert_eq!(read_all(&p, start).len() as i64, 40 - start);
+        // Time: everything older than 10 ms at "now" = 1_000_000 goes, except the active segment.
+        let mut cfg2 = cfg;
+        cfg2.retention_bytes = -1;
+        cfg2.retention_ms = 10;
+        p.set_config(cfg2);
+        p.enforce_retention(1_000_000);
+        assert_eq!(list_by_ext(dir.path(), "log").unwrap().len(), 1);
+        assert_eq!(p.offsets().log_end, 40);
+        drop(p);
+        let p = open(dir.path(), config(1000), None);
+        assert_eq!(p.offsets().log_start, *list_by_ext(dir.path(), "log").unwrap().first().unwrap());
     }
 
     proptest::proptest! {

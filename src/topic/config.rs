@@ -179,6 +179,11 @@ impl TopicConfigs {
             index_interval: self.get_i64("index.interval.bytes", broker).max(0) as u64,
             max_message_bytes: self.get_i64("max.message.bytes", broker).max(0) as usize,
             log_append_time: self.get("message.timestamp.type", broker).as_deref() == Some("LogAppendTime"),
+            retention_ms: self.get_i64("retention.ms", broker),
+            retention_bytes: self.get_i64("retention.bytes", broker),
+            delete_retention: self
+                .get("cleanup.policy", broker)
+                .is_some_and(|p| p.split(',').any(|x| x.trim() == "delete")),
         }
     }
 
