@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::codec::{self, Key, OffsetValue};
 use super::state::{Group, GroupState, GroupTimings};
-use crate::log::batch::BatchHeader;
+use crate::log::batch;
 use crate::log::Partition;
 use crate::topic::{Topic, TopicRegistry};
 use crate::util::now_ms;
@@ -173,7 +173,9 @@ impl GroupCoordinator {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
-                sequence: -1,
+                // The encoder starts a new batch whenever offset - sequence changes; keeping it
+                // constant (and the first sequence at -1, "none") yields one batch.
+                sequence: i as i32 - 1,
                 timestamp: now,
                 key: Some(key),
                 value,
@@ -187,9 +189,9 @@ impl GroupCoordinator {
             &RecordEncodeOptions { version: 2, compression: Compression::None },
         )
         .map_err(|e| e.to_string())?;
-        let bytes = buf.freeze();
-        let header = BatchHeader::parse(&bytes).map_err(|e| e.to_string())?;
-        part.append(header, bytes).map_err(|e| e.to_string())?;
+        for (header, bytes) in batch::split_batches(buf.freeze()).map_err(|e| e.to_string())? {
+            part.append(header, bytes).map_err(|e| e.to_string())?;
+        }
         Ok(part)
     }
 
