@@ -1,11 +1,10 @@
 //! DeleteGroups (key 42): removes empty groups and their committed offsets.
 
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
 
-use super::{duplicates, Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, NONE};
 
 pub struct DeleteGroups;
 
@@ -17,22 +16,20 @@ impl Handler for DeleteGroups {
     const MAX_VERSION: i16 = 2;
 
     fn handle(ctx: &RequestContext, req: DeleteGroupsRequest) -> Reply<DeleteGroupsResponse> {
-        let dup = duplicates(req.groups_names.iter().map(|g| g.0.clone()));
         let mut durable = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // Kafka answers each distinct group id once.
         let results = req
             .groups_names
             .iter()
+            .filter(|id| seen.insert(id.0.clone()))
             .map(|id| {
-                let code = if dup.contains(&id.0) {
-                    E::InvalidRequest.code()
-                } else {
-                    match ctx.broker.groups.delete_group(id) {
-                        Ok(p) => {
-                            durable.push(p);
-                            NONE
-                        }
-                        Err(code) => code,
+                let code = match ctx.broker.groups.delete_group(id) {
+                    Ok(p) => {
+                        durable.push(p);
+                        NONE
                     }
+                    Err(code) => code,
                 };
                 DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code)
             })

@@ -3,6 +3,8 @@
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{ApiKey, DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
@@ -19,9 +21,16 @@ fn result(name: Option<TopicName>, id: Uuid, code: i16, message: Option<String>,
     r
 }
 
-fn delete_by_name(broker: &Broker, name: TopicName, version: i16) -> DeletableTopicResult {
+fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> DeletableTopicResult {
     match broker.topics.delete(&name.0) {
-        Ok(id) => result(Some(name), id, NONE, None, version),
+        Ok(id) => {
+            let touched = broker.groups.on_topic_deleted(&name.0);
+            if !touched.is_empty() {
+                let b = broker.clone();
+                tokio::spawn(async move { b.commit(touched).await });
+            }
+            result(Some(name), id, NONE, None, version)
+        }
         Err(e) => result(Some(name), Uuid::nil(), e.code(), Some(e.to_string()), version),
     }
 }

@@ -26,8 +26,10 @@ impl Handler for DescribeGroups {
                     return base.with_group_state(sb(GroupState::Dead.name()));
                 };
                 let g = g.lock();
-                let protocol = g.protocol.clone().unwrap_or_default();
+                // Only a Stable group reports its protocol and member metadata (Kafka's
+                // summaryNoMetadata otherwise).
                 let stable = g.state == GroupState::Stable;
+                let protocol = if stable { g.protocol.clone().unwrap_or_default() } else { String::new() };
                 let members = g
                     .members
                     .values()
@@ -43,7 +45,7 @@ impl Handler for DescribeGroups {
                             .with_group_instance_id(m.instance_id.clone().map(sb))
                             .with_client_id(sb(m.client_id.clone()))
                             .with_client_host(sb(m.client_host.clone()))
-                            .with_member_metadata(meta)
+                            .with_member_metadata(if stable { meta } else { Default::default() })
                             .with_member_assignment(if stable { m.assignment.clone() } else { Default::default() })
                     })
                     .collect();

@@ -35,7 +35,12 @@ impl Handler for LeaveGroup {
         let cfg = &coord.config;
         let timings = GroupTimings { initial_rebalance_delay: cfg.initial_rebalance_delay, max_size: cfg.max_size };
         let Some(group) = coord.get(&req.group_id.0) else {
-            return Reply::Now(Self::error_response(&req, E::UnknownMemberId.code()));
+            // v3+: an unknown group is a per-member error, not a request error.
+            let mut resp = Self::error_response(&req, E::UnknownMemberId.code());
+            if ctx.api_version >= 3 {
+                resp.error_code = NONE;
+            }
+            return Reply::Now(resp);
         };
         let now = tokio::time::Instant::now();
         let mut g = group.lock();

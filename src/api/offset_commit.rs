@@ -46,9 +46,7 @@ impl Handler for OffsetCommit {
     fn handle(ctx: &RequestContext, req: OffsetCommitRequest) -> Reply<OffsetCommitResponse> {
         let broker = &ctx.broker;
         let coord = &broker.groups;
-        if req.group_id.0.is_empty() {
-            return Reply::Now(Self::error_response(&req, E::InvalidGroupId.code()));
-        }
+        // An empty group id is valid here (Kafka only rejects null, for old clients).
         let generation = req.generation_id_or_member_epoch;
         let group = match coord.get(&req.group_id.0) {
             Some(g) => g,

@@ -28,6 +28,10 @@ impl Handler for OffsetDelete {
         if g.state == GroupState::Dead {
             return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::GroupIdNotFound.code()));
         }
+        // Without the consumer protocol we cannot tell which topics an active group uses.
+        if g.state != GroupState::Empty && g.protocol_type.as_deref() != Some("consumer") {
+            return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::NonEmptyGroup.code()));
+        }
         let subscribed = g.subscribed_topics();
         let mut tombstones = Vec::new();
         let topics = req

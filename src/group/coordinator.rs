@@ -247,6 +247,30 @@ impl GroupCoordinator {
         Ok(part)
     }
 
+    /// Forgets every group's committed offsets for a deleted topic (tombstones included), as
+    /// Kafka's onPartitionsDeleted does, so a re-created topic starts fresh.
+    pub fn on_topic_deleted(&self, topic: &str) -> Vec<Arc<Partition>> {
+        let mut touched = Vec::new();
+        for g in self.list() {
+            let mut g = g.lock();
+            let gone: Vec<(String, i32)> = g.offsets.keys().filter(|(t, _)| t == topic).cloned().collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let records = gone.iter().map(|(t, p)| (codec::offset_key(&g.id, t, *p), None)).collect();
+            match self.append(&g.id, records) {
+                Ok(p) => {
+                    for k in &gone {
+                        g.offsets.remove(k);
+                    }
+                    touched.push(p);
+                }
+                Err(e) => tracing::error!(group = %g.id, topic, "cannot drop offsets of a deleted topic: {e}"),
+            }
+        }
+        touched
+    }
+
     /// Timer work for every group; also expires offsets of groups empty for longer than
     /// offsets.retention.minutes.
     pub fn tick(&self) -> Vec<Arc<Partition>> {

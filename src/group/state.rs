@@ -39,6 +39,10 @@ impl GroupState {
     }
 }
 
+/// How long a brand-new member may wait in JoinGroup (it cannot heartbeat meanwhile):
+/// Kafka's NewMemberJoinTimeoutMs.
+const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// What a JoinGroup gets back.
 #[derive(Debug, Clone, Default)]
 pub struct JoinOutcome {
@@ -149,6 +153,8 @@ pub struct Group {
     delay_until: Option<Instant>,
     delay_limit: Option<Instant>,
     sync_deadline: Option<Instant>,
+    /// Members of this generation that have not sent SyncGroup yet (KAFKA-13046).
+    pending_sync: std::collections::HashSet<String>,
     /// Wall-clock ms of the last state change (offsets.retention counts from Empty).
     pub state_since_ms: i64,
     /// Group metadata changed in a way that must be persisted (see `take_store_request`).
@@ -176,6 +182,7 @@ impl Group {
             delay_until: None,
             delay_limit: None,
             sync_deadline: None,
+            pending_sync: Default::default(),
             state_since_ms: crate::util::now_ms(),
             store_pending: false,
         }
@@ -333,7 +340,8 @@ impl Group {
         member.rebalance_timeout = req.rebalance_timeout;
         member.protocols = req.protocols;
         member.touch(now);
-        let was_leader = self.leader.as_deref() == Some(old_id);
+        let previous_leader = self.leader.clone();
+        let was_leader = previous_leader.as_deref() == Some(old_id);
         if was_leader {
             self.leader = Some(new_id.clone());
         }
@@ -344,14 +352,19 @@ impl Group {
         match self.state {
             GroupState::Stable if unchanged => {
                 self.store_pending = true;
-                let mut outcome = self.current_join_outcome(&new_id, was_leader && req.supports_skip_assignment);
-                if !req.supports_skip_assignment {
-                    outcome.members.clear();
+                if req.supports_skip_assignment {
+                    // v9+: the leader learns the members but is told to skip assignment.
+                    return Pending::Now(self.current_join_outcome(&new_id, was_leader));
                 }
+                // Older clients: report the leader as it was (the old member id) so a restarted
+                // leader does not think it must assign.
+                let mut outcome = self.current_join_outcome(&new_id, false);
+                outcome.members.clear();
+                outcome.leader = previous_leader.unwrap_or_default();
                 Pending::Now(outcome)
             }
             GroupState::PreparingRebalance => self.await_join(&new_id, now),
-            GroupState::CompletingRebalance if unchanged => Pending::Now(self.current_join_outcome(&new_id, false)),
+            // The leader may already be assigning with the old member id: start over.
             _ => {
                 self.prepare_rebalance(now, t);
                 self.await_join(&new_id, now)
@@ -384,7 +397,7 @@ impl Group {
             assignment: Bytes::new(),
             join_waiter: None,
             sync_waiter: None,
-            deadline: now + req.session_timeout,
+            deadline: now + NEW_MEMBER_JOIN_TIMEOUT,
             is_new: true,
         };
         self.members.insert(id.clone(), member);
@@ -447,6 +460,7 @@ impl Group {
             self.delay_limit = Some(now + timeout);
         }
         self.sync_deadline = None;
+        self.pending_sync.clear();
         self.rebalance_deadline = Some(now + timeout);
         self.set_state(GroupState::PreparingRebalance);
     }
@@ -466,6 +480,7 @@ impl Group {
 
     fn remove_member(&mut self, id: &str) -> Option<Member> {
         let m = self.members.remove(id)?;
+        self.pending_sync.remove(id);
         if let Some(i) = &m.instance_id {
             if self.static_members.get(i).map(String::as_str) == Some(id) {
                 self.static_members.remove(i);
@@ -480,8 +495,16 @@ impl Group {
     /// Ends the join phase: drops members that did not rejoin, starts the next generation
     /// and answers every waiting JoinGroup (the leader gets the member list).
     fn complete_join(&mut self, now: Instant) {
-        let laggards: Vec<String> =
-            self.members.values().filter(|m| !m.awaiting_join()).map(|m| m.id.clone()).collect();
+        // Dynamic members that did not rejoin are gone; static ones keep their place (and
+        // their assignment) until their session expires (KIP-345). If nobody rejoined at all,
+        // everyone goes.
+        let anyone = self.members.values().any(|m| m.awaiting_join());
+        let laggards: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| !m.awaiting_join() && (m.instance_id.is_none() || !anyone))
+            .map(|m| m.id.clone())
+            .collect();
         for id in laggards {
             tracing::info!(group = %self.id, member = %id, "member did not rejoin in time; removed");
             self.remove_member(&id);
@@ -497,11 +520,12 @@ impl Group {
             return;
         }
         self.protocol = self.select_protocol();
-        if self.leader.as_ref().is_none_or(|l| !self.members.contains_key(l)) {
-            self.leader = self.members.keys().next().cloned();
+        if self.leader.as_ref().and_then(|l| self.members.get(l)).is_none_or(|m| !m.awaiting_join()) {
+            self.leader = self.members.values().find(|m| m.awaiting_join()).map(|m| m.id.clone());
         }
         self.set_state(GroupState::CompletingRebalance);
         self.sync_deadline = Some(now + self.max_rebalance_timeout());
+        self.pending_sync = self.members.values().filter(|m| m.awaiting_join()).map(|m| m.id.clone()).collect();
         let ids: Vec<String> = self.members.keys().cloned().collect();
         for id in ids {
             let outcome = self.current_join_outcome(&id, false);
@@ -556,6 +580,10 @@ impl Group {
         if let Some(m) = self.members.get_mut(member_id) {
             m.touch(now);
         }
+        self.pending_sync.remove(member_id);
+        if self.pending_sync.is_empty() {
+            self.sync_deadline = None;
+        }
         match self.state {
             GroupState::PreparingRebalance | GroupState::Empty | GroupState::Dead => {
                 Pending::Now(SyncOutcome::error(E::RebalanceInProgress.code()))
@@ -572,7 +600,6 @@ impl Group {
                         m.assignment = given.remove(&m.id).unwrap_or_default();
                     }
                     self.set_state(GroupState::Stable);
-                    self.sync_deadline = None;
                     self.store_pending = true;
                     let ids: Vec<String> = self.members.keys().cloned().collect();
                     for id in ids {
@@ -603,13 +630,6 @@ impl Group {
             return E::UnknownMemberId.code();
         }
         if let Err(code) = self.check_member(member_id, instance_id, generation) {
-            // A member heartbeating with an old generation during a rebalance is told to rejoin.
-            if code == E::IllegalGeneration.code() && self.state == GroupState::PreparingRebalance {
-                if let Some(m) = self.members.get_mut(member_id) {
-                    m.touch(now);
-                }
-                return E::RebalanceInProgress.code();
-            }
             return code;
         }
         if let Some(m) = self.members.get_mut(member_id) {
@@ -637,9 +657,6 @@ impl Group {
         }
         if generation < 0 && self.state == GroupState::Empty {
             return Ok(()); // standalone / assign() consumers and admin tools
-        }
-        if generation < 0 && member_id.is_empty() {
-            return Err(E::IllegalGeneration.code());
         }
         self.check_member(member_id, instance_id, generation)?;
         match self.state {
@@ -707,9 +724,9 @@ impl Group {
             }
             self.after_member_removed(now, t);
         }
-        if self.state == GroupState::CompletingRebalance && self.sync_deadline.is_some_and(|d| now >= d) {
-            let lagging: Vec<String> =
-                self.members.values().filter(|m| m.sync_waiter.is_none()).map(|m| m.id.clone()).collect();
+        let sync_phase = matches!(self.state, GroupState::CompletingRebalance | GroupState::Stable);
+        if sync_phase && !self.pending_sync.is_empty() && self.sync_deadline.is_some_and(|d| now >= d) {
+            let lagging: Vec<String> = self.pending_sync.drain().collect();
             for id in lagging {
                 tracing::info!(group = %self.id, member = %id, "no SyncGroup within the rebalance timeout: member removed");
                 self.remove_member(&id);

@@ -24,6 +24,8 @@ use kafka_protocol::records::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod groups;
+
 pub use brook::config::BrokerConfig;
 pub use brook::server::ServerHandle;
 
@@ -63,11 +65,45 @@ impl TestBroker {
         Client::connect(self.addr()).await
     }
 
+    /// A client whose requests carry `client_id`.
+    pub async fn client_as(&self, client_id: &str) -> Client {
+        Client::connect_as(self.addr(), client_id).await
+    }
+
     /// Graceful shutdown, then a new broker on the same data directory.
     pub async fn restart(&mut self) {
         let h = self.handle.take().expect("broker running");
         h.shutdown().await.expect("graceful shutdown");
         let cfg = BrokerConfig::for_tests(self.dir.path());
+        self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
+    }
+
+    /// Graceful shutdown, then a new broker on the same data directory with `tweak` applied
+    /// to the test config.
+    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
+        let h = self.handle.take().expect("broker running");
+        h.shutdown().await.expect("graceful shutdown");
+        self.start_again(tweak).await;
+    }
+
+    /// Unclean stop: the broker is dropped without `shutdown` (no final flush, checkpoint or
+    /// clean-shutdown marker), then a new broker opens the same data directory and recovers.
+    /// Drop every client first so the old broker's connection tasks let go of it.
+    pub async fn crash_restart(&mut self) {
+        let h = self.handle.take().expect("broker running");
+        let weak = std::sync::Arc::downgrade(&h.broker);
+        drop(h);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while weak.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(weak.strong_count(), 0, "the crashed broker is still referenced (a client still open?)");
+        self.start_again(|_| {}).await;
+    }
+
+    async fn start_again(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
+        let mut cfg = BrokerConfig::for_tests(self.dir.path());
+        tweak(&mut cfg);
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
     }
 
@@ -89,7 +125,12 @@ impl TestBroker {
 pub struct Client {
     pub stream: TcpStream,
     next_cid: i32,
+    /// The client id sent in every request header.
+    pub client_id: Option<String>,
 }
+
+/// The client id [`Client`]s send unless told otherwise.
+pub const DEFAULT_CLIENT_ID: &str = "brook-protocol-tests";
 
 pub fn api_key_of<R: Request>() -> ApiKey {
     ApiKey::try_from(R::KEY).expect("known api key")
@@ -97,12 +138,17 @@ pub fn api_key_of<R: Request>() -> ApiKey {
 
 /// Encodes `length | request header | body` for `req` at `version`.
 pub fn encode_request<R: Request>(req: &R, version: i16, correlation_id: i32) -> Bytes {
+    encode_request_as(req, version, correlation_id, Some(DEFAULT_CLIENT_ID))
+}
+
+/// [`encode_request`] with a chosen header client id.
+pub fn encode_request_as<R: Request>(req: &R, version: i16, correlation_id: i32, client_id: Option<&str>) -> Bytes {
     let key = api_key_of::<R>();
     let header = RequestHeader::default()
         .with_request_api_key(R::KEY)
         .with_request_api_version(version)
         .with_correlation_id(correlation_id)
-        .with_client_id(Some(StrBytes::from_static_str("brook-protocol-tests")));
+        .with_client_id(client_id.map(|c| StrBytes::from_string(c.to_string())));
     let hv = key.request_header_version(version);
     let mut body = BytesMut::new();
     header.encode(&mut body, hv).unwrap_or_else(|e| panic!("encode {key:?} v{version} header: {e}"));
@@ -120,7 +166,14 @@ impl Client {
             .expect("connect timed out")
             .expect("connect");
         stream.set_nodelay(true).ok();
-        Self { stream, next_cid: 1 }
+        Self { stream, next_cid: 1, client_id: Some(DEFAULT_CLIENT_ID.to_string()) }
+    }
+
+    /// A connection whose requests carry `client_id` in their header.
+    pub async fn connect_as(addr: SocketAddr, client_id: &str) -> Self {
+        let mut c = Self::connect(addr).await;
+        c.client_id = Some(client_id.to_string());
+        c
     }
 
     pub fn next_correlation_id(&mut self) -> i32 {
@@ -132,7 +185,7 @@ impl Client {
     /// Writes one request; returns its correlation id.
     pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> i32 {
         let cid = self.next_correlation_id();
-        let frame = encode_request(req, version, cid);
+        let frame = encode_request_as(req, version, cid, self.client_id.as_deref());
         self.send_raw(&frame).await.expect("write request");
         cid
     }

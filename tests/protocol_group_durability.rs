@@ -1,0 +1,293 @@
+//! Committed offsets and group metadata live in `__consumer_offsets` and survive a graceful
+//! restart and an unclean one (the broker dropped without shutdown) exactly.
+
+mod common;
+
+use common::groups::*;
+use common::*;
+use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
+use kafka_protocol::messages::*;
+
+const T: &str = "dur";
+
+/// What the groups look like before the restart.
+struct Before {
+    /// (group, every committed partition)
+    offsets: Vec<(String, Vec<Fetched>)>,
+    stable_member: String,
+    static_old: String,
+    static_new: String,
+}
+
+const GROUPS: [&str; 6] = ["dur-stable", "dur-solo", "dur-empty", "dur-deleted", "dur-offdel", "dur-static"];
+
+async fn setup(b: &TestBroker) -> Before {
+    let mut c = b.client().await;
+    create_topic(&mut c, T, 3).await;
+
+    // A Stable group whose member commits.
+    let (a, gen) = stable_single(&mut c, "dur-stable", &[T], b"assign-a").await;
+    commit_ok(&mut c, "dur-stable", gen, &a, &[(T, 0, 10, Some("m-a")), (T, 1, 11, None)]).await;
+
+    // Standalone commits, the later one wins.
+    commit_standalone(&mut c, "dur-solo", &[(T, 2, 99, Some("solo"))]).await;
+    commit_standalone(&mut c, "dur-solo", &[(T, 2, 100, Some("solo2")), (T, 0, 7, None)]).await;
+
+    // A group whose only member left: Empty, offsets kept.
+    let mut c2 = b.client().await;
+    let (e, egen) = stable_single(&mut c2, "dur-empty", &[T], b"e").await;
+    commit_ok(&mut c2, "dur-empty", egen, &e, &[(T, 0, 5, Some("e"))]).await;
+    assert_eq!(leave(&mut c2, "dur-empty", &[(&e, None)]).await.members[0].error_code, NONE);
+    assert_eq!(group_state(&mut c2, "dur-empty").await, "Empty");
+
+    // Deleted group and deleted offsets stay deleted.
+    commit_standalone(&mut c, "dur-deleted", &[(T, 0, 1, None)]).await;
+    assert_eq!(delete_groups(&mut c, &["dur-deleted"]).await, vec![("dur-deleted".to_string(), NONE)]);
+    commit_standalone(&mut c, "dur-offdel", &[(T, 0, 1, None), (T, 1, 2, None)]).await;
+    let req = OffsetDeleteRequest::default().with_group_id(gid("dur-offdel")).with_topics(vec![
+        OffsetDeleteRequestTopic::default()
+            .with_name(tn(T))
+            .with_partitions(vec![OffsetDeleteRequestPartition::default().with_partition_index(1)]),
+    ]);
+    assert_eq!(c.call(&req, 0).await.error_code, NONE);
+
+    // A static member that was replaced by a restarted instance.
+    let protos = consumer_protocols(&["range"], &[T]);
+    let j = c.call(&join_request("dur-static", "", Some("inst-d"), "consumer", protos.clone()), 9).await;
+    let static_old = j.member_id.to_string();
+    assert_eq!(
+        sync(&mut c, "dur-static", 1, &static_old, Some("inst-d"), &[(&static_old, b"S")]).await.error_code,
+        NONE
+    );
+    let j = c.call(&join_request("dur-static", "", Some("inst-d"), "consumer", protos), 9).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, 1));
+    let static_new = j.member_id.to_string();
+
+    let mut offsets = Vec::new();
+    for g in GROUPS {
+        offsets.push((g.to_string(), fetch_offsets(&mut c, g, None).await));
+    }
+    assert_eq!(offsets[0].1.len(), 2, "dur-stable has two commits");
+    assert_eq!(offsets[1].1.len(), 2, "dur-solo has two commits");
+    assert!(offsets[3].1.is_empty(), "dur-deleted has none");
+    assert_eq!(offsets[4].1.len(), 1, "dur-offdel has one left");
+    Before { offsets, stable_member: a, static_old, static_new }
+}
+
+async fn verify(b: &TestBroker, before: &Before) {
+    let mut c = b.client().await;
+    for (g, want) in &before.offsets {
+        assert_eq!(&fetch_offsets(&mut c, g, None).await, want, "committed offsets of {g} after the restart");
+    }
+    assert_eq!(
+        fetch_offsets(&mut c, "dur-solo", Some(&[(T, &[2])])).await,
+        vec![(T.to_string(), 2, 100, Some("solo2".to_string()), NONE)]
+    );
+
+    // Group states.
+    assert_eq!(group_state(&mut c, "dur-empty").await, "Empty", "an Empty group stays Empty");
+    assert_eq!(describe(&mut c, "dur-empty").await.protocol_type.as_str(), "consumer");
+    assert_eq!(group_state(&mut c, "dur-deleted").await, "Dead", "a deleted group stays deleted");
+    let listed: Vec<String> = list_groups(&mut c, &[]).await.into_iter().map(|g| g.0).collect();
+    assert!(!listed.contains(&"dur-deleted".to_string()), "{listed:?}");
+    for g in ["dur-stable", "dur-solo", "dur-empty", "dur-offdel", "dur-static"] {
+        assert!(listed.contains(&g.to_string()), "{g} is listed after the restart: {listed:?}");
+    }
+
+    // The Stable group comes back Stable with its member, generation and assignment.
+    let a = &before.stable_member;
+    let d = describe(&mut c, "dur-stable").await;
+    assert_eq!(d.group_state.as_str(), "Stable");
+    assert_eq!(d.members.len(), 1);
+    assert_eq!(d.members[0].member_id.as_str(), a);
+    assert_eq!(d.members[0].member_assignment.as_ref(), b"assign-a");
+    assert_eq!(heartbeat(&mut c, "dur-stable", 1, a, None).await, NONE, "the member's session carries on");
+    let s = sync(&mut c, "dur-stable", 1, a, None, &[]).await;
+    assert_eq!((s.error_code, s.assignment.as_ref()), (NONE, &b"assign-a"[..]));
+    let j =
+        c.call(&join_request("dur-stable", a, None, "consumer", consumer_protocols(&["range"], &[T])), JOIN_V).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, 2), "the generation continues from 1");
+
+    // The static mapping was persisted: the replaced id is still fenced.
+    assert_eq!(heartbeat(&mut c, "dur-static", 1, &before.static_new, Some("inst-d")).await, NONE);
+    assert_eq!(heartbeat(&mut c, "dur-static", 1, &before.static_old, Some("inst-d")).await, FENCED_INSTANCE_ID);
+    let s = sync(&mut c, "dur-static", 1, &before.static_new, Some("inst-d"), &[]).await;
+    assert_eq!((s.error_code, s.assignment.as_ref()), (NONE, &b"S"[..]));
+
+    // The Empty group's generation continues too (1 -> 2 when it emptied -> 3 now).
+    let mut c2 = b.client().await;
+    let j = join_new(&mut c2, "dur-empty", consumer_protocols(&["range"], &[T])).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, 3), "dur-empty generation after the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_offsets_survive_a_graceful_restart() {
+    let mut b = TestBroker::start().await;
+    let before = setup(&b).await;
+    b.restart().await;
+    verify(&b, &before).await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_and_offsets_survive_an_unclean_restart() {
+    let mut b = TestBroker::start().await;
+    let before = setup(&b).await;
+    b.crash_restart().await;
+    verify(&b, &before).await;
+    b.stop().await;
+}
+
+/// Two restarts in a row (replay of a replayed log) keep the same state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_survive_repeated_restarts() {
+    let mut b = TestBroker::start().await;
+    {
+        let mut c = b.client().await;
+        create_topic(&mut c, "dur2", 1).await;
+        for i in 0..20 {
+            commit_standalone(&mut c, "dur2-g", &[("dur2", 0, i, Some(&format!("m{i}")))]).await;
+        }
+    }
+    b.restart().await;
+    {
+        let mut c = b.client().await;
+        assert_eq!(committed(&mut c, "dur2-g", "dur2", 0).await, 19);
+        commit_standalone(&mut c, "dur2-g", &[("dur2", 0, 20, Some("after-first-restart"))]).await;
+    }
+    b.crash_restart().await;
+    let mut c = b.client().await;
+    assert_eq!(
+        fetch_offsets(&mut c, "dur2-g", None).await,
+        vec![("dur2".to_string(), 0, 20, Some("after-first-restart".to_string()), NONE)]
+    );
+    b.stop().await;
+}
+
+/// Reads every record of every `__consumer_offsets` partition: (partition, offset), and the
+/// partition's high watermark.
+async fn offsets_topic_offsets(c: &mut Client) -> Vec<(i32, Vec<i64>, i64)> {
+    let mut out = Vec::new();
+    for p in 0..3 {
+        let hw = fetch(c, "__consumer_offsets", p, 0).await.high_watermark;
+        let mut seen = Vec::new();
+        let mut offset = 0;
+        while offset < hw {
+            let part = fetch(c, "__consumer_offsets", p, offset).await;
+            let recs = decode_records(&part.records);
+            if recs.is_empty() {
+                break;
+            }
+            let before = seen.len();
+            for r in recs.iter().filter(|r| r.offset >= offset) {
+                seen.push(r.offset);
+            }
+            if seen.len() == before {
+                break;
+            }
+            offset = *seen.last().unwrap() + 1;
+        }
+        out.push((p, seen, hw));
+    }
+    out
+}
+
+/// Every record the coordinator writes gets its own offset: a commit of several partitions
+/// (one batch of several records) must not leave records with duplicate offsets behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_topic_records_get_distinct_increasing_offsets() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "seq", 4).await;
+    commit_standalone(&mut c, "seq-g", &[("seq", 0, 1, None), ("seq", 1, 2, None), ("seq", 2, 3, None)]).await;
+    commit_standalone(&mut c, "seq-g", &[("seq", 3, 4, None)]).await;
+    let all = offsets_topic_offsets(&mut c).await;
+    let total: usize = all.iter().map(|(_, offs, _)| offs.len()).sum();
+    assert_eq!(total, 4, "four offset records: {all:?}");
+    for (p, offs, hw) in &all {
+        let expected: Vec<i64> = (0..offs.len() as i64).collect();
+        assert_eq!(offs, &expected, "__consumer_offsets-{p}: consecutive offsets");
+        assert_eq!(*hw, offs.len() as i64, "__consumer_offsets-{p}: high watermark counts every record");
+    }
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_partition_commit_survives_restart() {
+    let mut b = TestBroker::start().await;
+    let want = {
+        let mut c = b.client().await;
+        create_topic(&mut c, "mp", 3).await;
+        // A first record, so the multi-record batch below does not start at offset 0.
+        commit_standalone(&mut c, "mp-g", &[("mp", 0, 9, None)]).await;
+        commit_standalone(&mut c, "mp-g", &[("mp", 0, 10, Some("a")), ("mp", 1, 11, Some("b")), ("mp", 2, 12, None)])
+            .await;
+        fetch_offsets(&mut c, "mp-g", None).await
+    };
+    assert_eq!(want.len(), 3);
+    b.restart().await;
+    let mut c = b.client().await;
+    assert_eq!(fetch_offsets(&mut c, "mp-g", None).await, want, "all three partitions after the restart");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_group_with_several_offsets_stays_deleted_after_restart() {
+    let mut b = TestBroker::start().await;
+    {
+        let mut c = b.client().await;
+        create_topic(&mut c, "dg", 2).await;
+        commit_standalone(&mut c, "dg-g", &[("dg", 0, 1, None)]).await;
+        commit_standalone(&mut c, "dg-g", &[("dg", 1, 2, None)]).await;
+        assert_eq!(delete_groups(&mut c, &["dg-g"]).await, vec![("dg-g".to_string(), NONE)]);
+    }
+    b.restart().await;
+    let mut c = b.client().await;
+    assert!(fetch_offsets(&mut c, "dg-g", None).await.is_empty(), "no offset comes back");
+    assert_eq!(group_state(&mut c, "dg-g").await, "Dead", "the group does not come back");
+    b.stop().await;
+}
+
+/// Group metadata alone (one record per change): a Stable group, an Empty group and a
+/// replaced static member come back as they were, after a graceful and an unclean restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_metadata_survives_restarts() {
+    let mut b = TestBroker::start().await;
+    let (a, e, s_old, s_new) = {
+        let mut c = b.client().await;
+        create_topic(&mut c, "gm", 1).await;
+        let (a, gen) = stable_single(&mut c, "gm-stable", &["gm"], b"assign-a").await;
+        commit_ok(&mut c, "gm-stable", gen, &a, &[("gm", 0, 10, Some("m"))]).await;
+        let mut c2 = b.client().await;
+        let (e, _) = stable_single(&mut c2, "gm-empty", &["gm"], b"e").await;
+        assert_eq!(leave(&mut c2, "gm-empty", &[(&e, None)]).await.members[0].error_code, NONE);
+        let protos = consumer_protocols(&["range"], &["gm"]);
+        let j = c.call(&join_request("gm-static", "", Some("inst-g"), "consumer", protos.clone()), 9).await;
+        let s_old = j.member_id.to_string();
+        assert_eq!(sync(&mut c, "gm-static", 1, &s_old, Some("inst-g"), &[(&s_old, b"S")]).await.error_code, NONE);
+        let j = c.call(&join_request("gm-static", "", Some("inst-g"), "consumer", protos), 9).await;
+        (a, e, s_old, j.member_id.to_string())
+    };
+    for round in ["graceful", "unclean"] {
+        if round == "graceful" {
+            b.restart().await;
+        } else {
+            b.crash_restart().await;
+        }
+        let mut c = b.client().await;
+        assert_eq!(committed(&mut c, "gm-stable", "gm", 0).await, 10, "{round}");
+        let d = describe(&mut c, "gm-stable").await;
+        assert_eq!(d.group_state.as_str(), "Stable", "{round}");
+        assert_eq!(d.members.len(), 1, "{round}");
+        assert_eq!(
+            (d.members[0].member_id.as_str(), d.members[0].member_assignment.as_ref()),
+            (a.as_str(), &b"assign-a"[..])
+        );
+        assert_eq!(heartbeat(&mut c, "gm-stable", 1, &a, None).await, NONE, "{round}: the member carries on");
+        assert_eq!(group_state(&mut c, "gm-empty").await, "Empty", "{round}: Empty stays Empty");
+        assert_eq!(heartbeat(&mut c, "gm-empty", 1, &e, None).await, UNKNOWN_MEMBER_ID, "{round}");
+        assert_eq!(heartbeat(&mut c, "gm-static", 1, &s_new, Some("inst-g")).await, NONE, "{round}");
+        assert_eq!(heartbeat(&mut c, "gm-static", 1, &s_old, Some("inst-g")).await, FENCED_INSTANCE_ID, "{round}");
+    }
+    b.stop().await;
+}
