@@ -7,6 +7,7 @@
 //! the returned [`Reply::Later`] future, which runs concurrently while responses still leave
 //! in request order.
 
+pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -123,8 +124,10 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<delete_topics::DeleteTopics>(),
     entry::<init_producer_id::InitProducerId>(),
     entry::<describe_configs::DescribeConfigs>(),
+    entry::<alter_configs::AlterConfigs>(),
     entry::<create_partitions::CreatePartitions>(),
     entry::<delete_groups::DeleteGroups>(),
+    entry::<alter_configs::IncrementalAlterConfigs>(),
     entry::<offset_delete::OffsetDelete>(),
 ];
 

@@ -348,6 +348,34 @@ impl TopicRegistry {
         Ok(())
     }
 
+    /// Replaces a topic's config overrides (AlterConfigs / IncrementalAlterConfigs), applying
+    /// the new log settings to every partition (or only validating).
+    pub fn set_configs(
+        &self,
+        name: &str,
+        overrides: &[(String, Option<String>)],
+        validate_only: bool,
+    ) -> Result<(), TopicError> {
+        let _admin = self.admin.lock();
+        let topic = self.get(name).ok_or(TopicError::Unknown)?;
+        let configs = TopicConfigs::from_pairs(overrides.iter().map(|(k, v)| (k.as_str(), v.as_deref())))
+            .map_err(TopicError::InvalidConfig)?;
+        if validate_only {
+            return Ok(());
+        }
+        let old = std::mem::replace(&mut *topic.configs.write(), configs.clone());
+        if let Err(e) = self.persist() {
+            *topic.configs.write() = old;
+            return Err(e.into());
+        }
+        let log_config = configs.log_config(&self.broker);
+        for p in topic.partitions() {
+            p.set_config(log_config.clone());
+        }
+        tracing::info!(topic = %name, configs = ?configs.0, "altered topic configs");
+        Ok(())
+    }
+
     /// Writes every partition's recovery point (last fsynced position) atomically.
     pub fn write_checkpoints(&self) -> std::io::Result<()> {
         let mut map = BTreeMap::new();
