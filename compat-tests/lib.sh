@@ -5,6 +5,8 @@
 #   BROKER       brook (default) | tansu  (tansu = Tansu 0.6.0 peer broker, development aid)
 #   BROOK_BIN    broker binary (default target/debug/brook, relative to the repo root)
 #   BROOK_LOG_LEVEL  passed to --log-level (default info)
+#   BROOK_EXTRA_ARGS extra `brook serve` flags, word-split (default empty), e.g.
+#                "--group-initial-rebalance-delay-ms 0"; a suite may set it before start_broker
 #   KCAT_LIBRDKAFKA  system (default for brook) | wheel (run kcat against the newer
 #                librdkafka shipped in the confluent-kafka wheel; default for tansu,
 #                whose ApiVersions answer librdkafka 2.0.2 cannot parse)
@@ -124,8 +126,9 @@ start_broker() { # port data_dir log_file
   case "$BROKER" in
     brook)
       [ -x "$BROOK_BIN" ] || { echo "broker binary not found: $BROOK_BIN" >&2; return 1; }
+      # shellcheck disable=SC2086  # BROOK_EXTRA_ARGS is word-split on purpose
       "$BROOK_BIN" serve --listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port" \
-        --data-dir "$dir" --log-level "$BROOK_LOG_LEVEL" >>"$logf" 2>&1 &
+        --data-dir "$dir" --log-level "$BROOK_LOG_LEVEL" ${BROOK_EXTRA_ARGS:-} >>"$logf" 2>&1 &
       ;;
     tansu)
       [ -x "$TANSU_BIN" ] || { echo "tansu not installed: run scripts/install-clients.sh --with-tansu" >&2; return 1; }
