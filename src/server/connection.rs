@@ -14,12 +14,20 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::frame::read_frame;
+use super::frame::{read_frame, FrameError};
 use crate::api::{self, api_versions, Dispatch, Frame, RequestContext};
 use crate::broker::Broker;
 
 /// Requests a connection may have in flight before the reader waits for the writer.
 const MAX_IN_FLIGHT: usize = 64;
+
+/// Why a connection ended early.
+enum Close {
+    /// The peer went away (reset, EOF mid-frame).
+    Gone(String),
+    /// The peer sent something we refuse (bad size, unknown API, undecodable request).
+    Bad(String),
+}
 
 enum Pending {
     Ready(Frame),
@@ -31,8 +39,11 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx));
-    if let Err(reason) = read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, peer).await {
-        tracing::warn!(%peer, "closing connection: {reason}");
+    match read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, peer).await {
+        Ok(()) => {}
+        // A client going away mid-frame is routine; malformed input is worth a warning.
+        Err(Close::Gone(reason)) => tracing::debug!(%peer, "connection closed: {reason}"),
+        Err(Close::Bad(reason)) => tracing::warn!(%peer, "closing connection: {reason}"),
     }
     let _ = writer.await;
 }
@@ -68,18 +79,19 @@ async fn read_loop(
     tx: mpsc::Sender<Pending>,
     broker: &Arc<Broker>,
     peer: SocketAddr,
-) -> Result<(), String> {
+) -> Result<(), Close> {
     let max = broker.config.socket_request_max_bytes;
     loop {
         let frame = match read_frame(&mut rd, max).await {
             Ok(Some(f)) => f,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(e.to_string()),
+            Err(e @ (FrameError::Io(_) | FrameError::Truncated)) => return Err(Close::Gone(e.to_string())),
+            Err(e) => return Err(Close::Bad(e.to_string())),
         };
         let pending = match dispatch(frame, broker, &peer) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
-            Err(reason) => return Err(reason),
+            Err(reason) => return Err(Close::Bad(reason)),
         };
         if tx.send(pending).await.is_err() {
             return Ok(()); // writer gone: the client went away
