@@ -1,0 +1,818 @@
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Brook benchmark load generator (Apache kafka-clients 3.9.1), modelled on Kafka's
+ * kafka-producer-perf-test, kafka-consumer-perf-test and EndToEndLatency tools.
+ *
+ * <pre>
+ *   BrookBench produce --bootstrap H:P --topic T [--partitions 6] [--record-size 100]
+ *       [--acks 1|all] [--idempotence false] [--linger-ms 5] [--batch-size 65536]
+ *       [--seconds 10] [--records N] [--throughput -1] [--producers 1] [--threads N]
+ *       [--explicit-partitions false] [--buffer-memory 33554432] [--broker-pid PID]
+ *   BrookBench consume --bootstrap H:P --topic T [--seconds 15] [--broker-pid PID]
+ *       (consumer with DEFAULT settings: assign() all partitions, seekToBeginning, read to the
+ *        end offsets taken at start)
+ *   BrookBench e2e --bootstrap H:P --topic T [--rate 1000] [--seconds 30] [--warmup-seconds 1]
+ *       [--record-size 100] [--acks 1] [--broker-pid PID]
+ *   BrookBench create --bootstrap H:P --prefix P --topics N --partitions M [--touch false]
+ * </pre>
+ *
+ * Every mode prints exactly one line "RESULT {json}" on stdout. Broker figures come from
+ * /proc/PID of the broker (utime+stime, VmHWM, VmRSS, socket fds), sampled by this process
+ * right before the first request of the measured phase and right after the last response.
+ * Every phase is time-bounded.
+ */
+public final class BrookBench {
+    static final double TICK = 1.0 / Long.parseLong(System.getenv().getOrDefault("CLK_TCK", "100"));
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: BrookBench produce|consume|e2e|create --key value ...");
+            System.exit(2);
+        }
+        Opts o = new Opts(args);
+        Map<String, Object> r;
+        switch (args[0]) {
+            case "produce": r = produce(o); break;
+            case "consume": r = consume(o); break;
+            case "e2e": r = e2e(o); break;
+            case "create": r = create(o); break;
+            default: System.err.println("unknown mode " + args[0]); System.exit(2); return;
+        }
+        r.put("mode", args[0]);
+        System.out.println("RESULT " + json(r));
+        System.out.flush();
+        // Client threads that refuse to die must not keep the run alive.
+        Runtime.getRuntime().halt(0);
+    }
+
+    // ------------------------------------------------------------------ options
+
+    static final class Opts {
+        final Map<String, String> m = new HashMap<>();
+        Opts(String[] a) {
+            for (int i = 1; i < a.length; i++) {
+                if (!a[i].startsWith("--")) throw new IllegalArgumentException("bad arg " + a[i]);
+                String k = a[i].substring(2);
+                if (i + 1 < a.length && !a[i + 1].startsWith("--")) m.put(k, a[++i]);
+                else m.put(k, "true");
+            }
+        }
+        String s(String k, String d) { return m.getOrDefault(k, d); }
+        String req(String k) {
+            String v = m.get(k);
+            if (v == null) throw new IllegalArgumentException("missing --" + k);
+            return v;
+        }
+        int i(String k, int d) { return m.containsKey(k) ? Integer.parseInt(m.get(k)) : d; }
+        long l(String k, long d) { return m.containsKey(k) ? Long.parseLong(m.get(k)) : d; }
+        double d(String k, double d) { return m.containsKey(k) ? Double.parseDouble(m.get(k)) : d; }
+        boolean b(String k, boolean d) { return m.containsKey(k) ? Boolean.parseBoolean(m.get(k)) : d; }
+    }
+
+    // ------------------------------------------------------------------ histogram (µs)
+
+    /** Log-linear histogram: exact below 256 µs, 128 sub-buckets per power of two above (<1% error). */
+    static final class Hist {
+        final long[] c = new long[256 + 48 * 128];
+        long n, max, sum;
+
+        static int idx(long v) {
+            if (v < 256) return (int) v;
+            int e = 63 - Long.numberOfLeadingZeros(v);
+            int shift = e - 7;
+            int sub = (int) (v >>> shift);
+            return 256 + (e - 8) * 128 + (sub - 128);
+        }
+
+        static long upper(int i) {
+            if (i < 256) return i;
+            int k = i - 256, e = k / 128 + 8, sub = k % 128 + 128, shift = e - 7;
+            return ((long) (sub + 1) << shift) - 1;
+        }
+
+        synchronized void rec(long us) {
+            if (us < 0) us = 0;
+            c[idx(us)]++;
+            n++;
+            sum += us;
+            if (us > max) max = us;
+        }
+
+        synchronized void merge(Hist o) {
+            synchronized (o) {
+                for (int i = 0; i < c.length; i++) c[i] += o.c[i];
+                n += o.n;
+                sum += o.sum;
+                max = Math.max(max, o.max);
+            }
+        }
+
+        synchronized long pct(double p) {
+            if (n == 0) return -1;
+            long rank = Math.max(1, (long) Math.ceil(p / 100.0 * n));
+            long acc = 0;
+            for (int i = 0; i < c.length; i++) {
+                acc += c[i];
+                if (acc >= rank) return Math.min(upper(i), max);
+            }
+            return max;
+        }
+
+        void put(Map<String, Object> r, String prefix) {
+            r.put(prefix + "_count", n);
+            r.put(prefix + "_avg_ms", n == 0 ? -1 : ms(sum / (double) n));
+            r.put(prefix + "_p50_ms", ms(pct(50)));
+            r.put(prefix + "_p99_ms", ms(pct(99)));
+            r.put(prefix + "_p999_ms", ms(pct(99.9)));
+            r.put(prefix + "_max_ms", ms(max));
+        }
+
+        static double ms(double us) { return us < 0 ? -1 : Math.round(us) / 1000.0; }
+    }
+
+    // ------------------------------------------------------------------ /proc probes
+
+    static final class Probe {
+        final int pid;
+        long cpu0Ticks, sys0Ticks, sysTotal0, sysIdle0, sysTask0, sysIrq0, kthreads0, clientCpu0, t0;
+        Probe(int pid) { this.pid = pid; }
+
+        void start() {
+            if (pid > 0) {
+                cpu0Ticks = brokerTicks(pid);
+                sys0Ticks = brokerSysTicks(pid);
+            }
+            long[] s = sysCpu();
+            sysTotal0 = s[0];
+            sysIdle0 = s[1];
+            sysTask0 = s[2];
+            sysIrq0 = s[3];
+            kthreads0 = kernelThreadTicks();
+            clientCpu0 = clientCpuNanos();
+            t0 = System.nanoTime();
+        }
+
+        void stop(Map<String, Object> r, long records, long bytes) {
+            double wall = (System.nanoTime() - t0) / 1e9;
+            long[] s = sysCpu();
+            double machineBusy = s[0] == sysTotal0 ? 0 : 1.0 - (double) (s[1] - sysIdle0) / (s[0] - sysTotal0);
+            double clientCpu = (clientCpuNanos() - clientCpu0) / 1e9;
+            r.put("probe_wall_s", round(wall, 3));
+            r.put("machine_cpu_busy_pct", round(100 * machineBusy, 1));
+            r.put("client_cpu_s", round(clientCpu, 3));
+            // CPU of everything else: user+nice+system time of the machine minus this client, the
+            // broker and kernel threads (writeback, ksoftirqd); irq/softirq time is not task time.
+            double kthreads = (kernelThreadTicks() - kthreads0) * TICK;
+            double tasks = (s[2] - sysTask0) * TICK;
+            r.put("irq_cpu_s", round((s[3] - sysIrq0) * TICK, 3));
+            r.put("kernel_threads_cpu_s", round(kthreads, 3));
+            double brokerCpu = pid > 0 ? (brokerTicks(pid) - cpu0Ticks) * TICK : 0;
+            r.put("other_cpu_s", round(tasks - clientCpu - brokerCpu - kthreads, 3));
+            r.put("client_cpu_us_per_record", records == 0 ? -1 : round(clientCpu * 1e6 / records, 3));
+            if (pid > 0) {
+                double cpu = (brokerTicks(pid) - cpu0Ticks) * TICK;
+                r.put("broker_cpu_s", round(cpu, 3));
+                r.put("broker_sys_cpu_s", round((brokerSysTicks(pid) - sys0Ticks) * TICK, 3));
+                r.put("broker_cpu_us_per_record", records == 0 ? -1 : round(cpu * 1e6 / records, 4));
+                r.put("broker_cpu_ns_per_byte", bytes == 0 ? -1 : round(cpu * 1e9 / bytes, 4));
+                r.put("broker_cpu_pct_of_one_core", round(100 * cpu / wall, 1));
+                r.put("broker_rss_peak_mib", round(statusKb(pid, "VmHWM") / 1024.0, 2));
+                r.put("broker_rss_end_mib", round(statusKb(pid, "VmRSS") / 1024.0, 2));
+                r.put("broker_threads", statusKb(pid, "Threads"));
+            }
+        }
+    }
+
+    static long brokerTicks(int pid) {
+        return brokerSysTicks(pid) + brokerUserTicks(pid);
+    }
+
+    static long brokerUserTicks(int pid) { return statField(pid, 11); }
+
+    static long brokerSysTicks(int pid) { return statField(pid, 12); }
+
+    static long statField(int pid, int i) {
+        try {
+            String s = new String(Files.readAllBytes(Paths.get("/proc/" + pid + "/stat")));
+            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+            // f[0] is field 3 (state); utime = field 14 (f[11]), stime = field 15 (f[12])
+            return Long.parseLong(f[i]);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    static long statusKb(int pid, String key) {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/" + pid + "/status"))) {
+                if (line.startsWith(key + ":")) {
+                    return Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException e) {
+            // broker gone
+        }
+        return -1;
+    }
+
+    /** {total, idle+iowait, user+nice+system, irq+softirq} in ticks, from /proc/stat. */
+    static long[] sysCpu() {
+        try {
+            String[] f = Files.readAllLines(Paths.get("/proc/stat")).get(0).trim().split("\\s+");
+            long total = 0;
+            for (int i = 1; i <= 8 && i < f.length; i++) total += Long.parseLong(f[i]);
+            return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5]),
+                Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]),
+                Long.parseLong(f[6]) + Long.parseLong(f[7])};
+        } catch (IOException e) {
+            return new long[] {0, 0, 0, 0};
+        }
+    }
+
+    /** utime+stime of all kernel threads (children of kthreadd, pid 2). */
+    static long kernelThreadTicks() {
+        long sum = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Paths.get("/proc"), "[0-9]*")) {
+            for (Path p : ds) {
+                try {
+                    String s = new String(Files.readAllBytes(p.resolve("stat")));
+                    String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+                    int pid = Integer.parseInt(p.getFileName().toString());
+                    if (pid == 2 || "2".equals(f[1])) sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                } catch (IOException | RuntimeException e) {
+                    // process gone
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return sum;
+    }
+
+    static long clientCpuNanos() {
+        java.lang.management.OperatingSystemMXBean b = ManagementFactory.getOperatingSystemMXBean();
+        if (b instanceof com.sun.management.OperatingSystemMXBean) {
+            return ((com.sun.management.OperatingSystemMXBean) b).getProcessCpuTime();
+        }
+        return 0;
+    }
+
+    static int socketFds(int pid) {
+        if (pid <= 0) return -1;
+        int n = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(Paths.get("/proc/" + pid + "/fd"))) {
+            for (Path p : ds) {
+                try {
+                    if (Files.readSymbolicLink(p).toString().startsWith("socket:")) n++;
+                } catch (IOException e) {
+                    // fd closed meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return n;
+    }
+
+    static double round(double v, int d) {
+        double f = Math.pow(10, d);
+        return Math.round(v * f) / f;
+    }
+
+
+    /** Mean over clients of a client metric (e.g. producer-metrics / request-latency-avg). */
+    static double clientMetric(List<Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>> ms,
+                               String group, String name) {
+        double sum = 0;
+        int n = 0;
+        for (Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> m : ms) {
+            for (Map.Entry<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric> e : m.entrySet()) {
+                org.apache.kafka.common.MetricName k = e.getKey();
+                if (k.group().equals(group) && k.name().equals(name) && !k.tags().containsKey("topic")
+                        && !k.tags().containsKey("node-id")) {
+                    Object v = e.getValue().metricValue();
+                    if (v instanceof Double && !((Double) v).isNaN() && !((Double) v).isInfinite()) {
+                        sum += (Double) v;
+                        n++;
+                    }
+                }
+            }
+        }
+        return n == 0 ? -1 : round(sum / n, 3);
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    static final class Errors {
+        final ConcurrentHashMap<String, LongAdder> m = new ConcurrentHashMap<>();
+        final LongAdder total = new LongAdder();
+
+        void add(Throwable e) {
+            total.increment();
+            String k = e.getClass().getSimpleName() + ": " + e.getMessage();
+            if (k.length() > 200) k = k.substring(0, 200);
+            if (m.size() < 50 || m.containsKey(k)) m.computeIfAbsent(k, x -> new LongAdder()).increment();
+        }
+
+        void put(Map<String, Object> r) {
+            r.put("errors", total.sum());
+            Map<String, Object> top = new LinkedHashMap<>();
+            List<Map.Entry<String, LongAdder>> es = new ArrayList<>(m.entrySet());
+            es.sort((a, b) -> Long.compare(b.getValue().sum(), a.getValue().sum()));
+            for (int i = 0; i < Math.min(5, es.size()); i++) top.put(es.get(i).getKey(), es.get(i).getValue().sum());
+            r.put("error_samples", top);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static Properties common(String bootstrap, String clientId) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("client.id", clientId);
+        return p;
+    }
+
+    static Admin admin(String bootstrap) {
+        Properties p = common(bootstrap, "bench-admin");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "60000");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "120000");
+        return Admin.create(p);
+    }
+
+    /** Creates TOPIC with PARTS partitions (an existing topic is fine). Returns seconds taken. */
+    static double createTopics(String bootstrap, List<String> topics, int parts) throws Exception {
+        long t0 = System.nanoTime();
+        try (Admin a = admin(bootstrap)) {
+            List<NewTopic> nts = new ArrayList<>();
+            for (String t : topics) nts.add(new NewTopic(t, parts, (short) 1));
+            try {
+                a.createTopics(nts).all().get(120, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) throw e;
+            }
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    static List<PartitionInfo> waitPartitions(KafkaProducer<byte[], byte[]> p, String topic, int parts) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        List<PartitionInfo> ps = Collections.emptyList();
+        while (System.nanoTime() < deadline) {
+            try {
+                ps = p.partitionsFor(topic);
+                if (ps.size() >= parts) return ps;
+            } catch (Exception e) {
+                System.err.println("partitionsFor: " + e);
+            }
+            sleep(200);
+        }
+        throw new IllegalStateException("topic " + topic + " has " + ps.size() + " partitions, wanted " + parts);
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static byte[] payload(int size, long seed) {
+        // like kafka-producer-perf-test: random upper-case letters
+        Random r = new Random(seed);
+        byte[] b = new byte[size];
+        for (int i = 0; i < size; i++) b[i] = (byte) ('A' + r.nextInt(26));
+        return b;
+    }
+
+    // ------------------------------------------------------------------ produce
+
+    static final class ProducerSlot {
+        final KafkaProducer<byte[], byte[]> p;
+        final Hist h = new Hist();
+        final LongAdder acked = new LongAdder();
+        int[] parts = new int[0];
+        int next;
+        ProducerSlot(KafkaProducer<byte[], byte[]> p) { this.p = p; }
+    }
+
+    static Map<String, Object> produce(Opts o) throws Exception {
+        String bs = o.req("bootstrap"), topic = o.req("topic");
+        int parts = o.i("partitions", 6), size = o.i("record-size", 100);
+        int nProducers = o.i("producers", 1), nThreads = o.i("threads", nProducers);
+        long maxRecords = o.l("records", Long.MAX_VALUE);
+        double seconds = o.d("seconds", 10), rate = o.d("throughput", -1);
+        boolean explicit = o.b("explicit-partitions", nProducers > 1);
+        int pid = o.i("broker-pid", 0);
+        Map<String, Object> r = new LinkedHashMap<>();
+
+        double createS = createTopics(bs, List.of(topic), parts);
+        r.put("create_topic_s", round(createS, 3));
+
+        Properties pp = common(bs, "bench-producer");
+        pp.put(ProducerConfig.ACKS_CONFIG, o.s("acks", "1"));
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, o.s("idempotence", "false"));
+        pp.put(ProducerConfig.LINGER_MS_CONFIG, o.s("linger-ms", "5"));
+        pp.put(ProducerConfig.BATCH_SIZE_CONFIG, o.s("batch-size", "65536"));
+        pp.put(ProducerConfig.BUFFER_MEMORY_CONFIG, o.s("buffer-memory", "33554432"));
+        pp.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, o.s("compression", "none"));
+        pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, o.s("delivery-timeout-ms", "60000"));
+        pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        pp.put("key.serializer", ByteArraySerializer.class.getName());
+        pp.put("value.serializer", ByteArraySerializer.class.getName());
+
+        List<ProducerSlot> slots = new ArrayList<>();
+        long tOpen = System.nanoTime();
+        for (int i = 0; i < nProducers; i++) {
+            Properties q = new Properties();
+            q.putAll(pp);
+            q.put("client.id", "bench-producer-" + i);
+            slots.add(new ProducerSlot(new KafkaProducer<>(q)));
+        }
+        for (ProducerSlot s : slots) waitPartitions(s.p, topic, parts);
+        r.put("producers_ready_s", round((System.nanoTime() - tOpen) / 1e9, 3));
+        // partitions of producer i: i, i+N, i+2N, ... (every partition gets one producer)
+        for (int i = 0; i < nProducers; i++) {
+            List<Integer> mine = new ArrayList<>();
+            for (int q = i; q < parts; q += nProducers) mine.add(q);
+            if (mine.isEmpty()) mine.add(i % parts);
+            slots.get(i).parts = mine.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        byte[] value = payload(size, 42);
+        Errors errors = new Errors();
+        AtomicLong sent = new AtomicLong();
+        LongAdder sendFailures = new LongAdder();
+        Probe probe = new Probe(pid);
+        probe.start();
+        final long t0 = System.nanoTime();
+        final long deadline = t0 + (long) (seconds * 1e9);
+        final double perThreadRate = rate > 0 ? rate / nThreads : -1;
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < nThreads; t++) {
+            final List<ProducerSlot> mine = new ArrayList<>();
+            for (int i = t; i < nProducers; i += nThreads) mine.add(slots.get(i));
+            Thread th = new Thread(() -> {
+                long i = 0;
+                while (true) {
+                    long now = System.nanoTime();
+                    if (now >= deadline) break;
+                    if (sent.incrementAndGet() > maxRecords) {
+                        sent.decrementAndGet();
+                        break;
+                    }
+                    if (perThreadRate > 0) {
+                        long due = t0 + (long) (i * 1e9 / perThreadRate);
+                        if (due > now) {
+                            LockSupport.parkNanos(due - now);
+                        }
+                    }
+                    ProducerSlot s = mine.get((int) (i % mine.size()));
+                    Integer partition = null;
+                    if (explicit) {
+                        partition = s.parts[s.next];
+                        s.next = (s.next + 1) % s.parts.length;
+                    }
+                    final long st = System.nanoTime();
+                    try {
+                        s.p.send(new ProducerRecord<>(topic, partition, null, value), (md, e) -> {
+                            if (e != null) {
+                                errors.add(e);
+                            } else {
+                                s.h.rec((System.nanoTime() - st) / 1000);
+                                s.acked.increment();
+                            }
+                        });
+                    } catch (Exception e) {
+                        sendFailures.increment();
+                        errors.add(e);
+                    }
+                    i++;
+                }
+            }, "bench-send-" + t);
+            threads.add(th);
+            th.start();
+        }
+        int maxSockets = -1;
+        for (Thread th : threads) {
+            while (th.isAlive()) {
+                th.join(1000);
+                maxSockets = Math.max(maxSockets, socketFds(pid));
+            }
+        }
+        long sendDone = System.nanoTime();
+        for (ProducerSlot s : slots) s.p.flush();
+        long t1 = System.nanoTime();
+        Hist all = new Hist();
+        long acked = 0;
+        for (ProducerSlot s : slots) {
+            all.merge(s.h);
+            acked += s.acked.sum();
+        }
+        probe.stop(r, acked, acked * (long) size);
+        double elapsed = (t1 - t0) / 1e9;
+        r.put("records_sent", sent.get());
+        r.put("records_acked", acked);
+        r.put("send_phase_s", round((sendDone - t0) / 1e9, 3));
+        r.put("elapsed_s", round(elapsed, 3));
+        r.put("records_per_s", round(acked / elapsed, 1));
+        r.put("mib_per_s", round(acked * (double) size / elapsed / 1048576.0, 3));
+        r.put("broker_socket_fds_max", maxSockets);
+        all.put(r, "ack_latency");
+        List<Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>> pm = new ArrayList<>();
+        for (ProducerSlot s : slots) pm.add(s.p.metrics());
+        r.put("client_request_latency_avg_ms", clientMetric(pm, "producer-metrics", "request-latency-avg"));
+        r.put("client_request_latency_max_ms", clientMetric(pm, "producer-metrics", "request-latency-max"));
+        r.put("client_batch_size_avg", clientMetric(pm, "producer-metrics", "batch-size-avg"));
+        r.put("client_records_per_request_avg", clientMetric(pm, "producer-metrics", "records-per-request-avg"));
+        r.put("client_bufferpool_wait_ratio", clientMetric(pm, "producer-metrics", "bufferpool-wait-ratio"));
+        errors.put(r);
+        r.put("send_exceptions", sendFailures.sum());
+        for (ProducerSlot s : slots) s.p.close(Duration.ofSeconds(5));
+        return r;
+    }
+
+    // ------------------------------------------------------------------ consume
+
+    static Map<String, Object> consume(Opts o) throws Exception {
+        String bs = o.req("bootstrap"), topic = o.req("topic");
+        double seconds = o.d("seconds", 15);
+        int pid = o.i("broker-pid", 0);
+        long maxRecords = o.l("records", Long.MAX_VALUE);
+        Map<String, Object> r = new LinkedHashMap<>();
+        // DEFAULT consumer settings: only bootstrap, client id and deserializers.
+        Properties cp = common(bs, "bench-consumer");
+        cp.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        cp.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo pi : c.partitionsFor(topic, Duration.ofSeconds(30))) {
+                tps.add(new TopicPartition(topic, pi.partition()));
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
+            Map<TopicPartition, Long> begin = c.beginningOffsets(tps, Duration.ofSeconds(30));
+            long target = 0;
+            for (TopicPartition tp : tps) target += end.get(tp) - begin.get(tp);
+            target = Math.min(target, maxRecords);
+            r.put("partitions", tps.size());
+            r.put("records_available", target);
+            long n = 0, bytes = 0, polls = 0, emptyPolls = 0;
+            Probe probe = new Probe(pid);
+            probe.start();
+            long t0 = System.nanoTime(), deadline = t0 + (long) (seconds * 1e9), first = -1;
+            while (n < target && System.nanoTime() < deadline) {
+                ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
+                polls++;
+                if (rs.isEmpty()) emptyPolls++;
+                for (ConsumerRecord<byte[], byte[]> rec : rs) {
+                    if (first < 0) first = System.nanoTime();
+                    n++;
+                    bytes += (rec.value() == null ? 0 : rec.value().length) + (rec.key() == null ? 0 : rec.key().length);
+                }
+            }
+            long t1 = System.nanoTime();
+            probe.stop(r, n, bytes);
+            double el = (t1 - t0) / 1e9;
+            r.put("records", n);
+            r.put("bytes", bytes);
+            r.put("complete", n >= target);
+            r.put("elapsed_s", round(el, 3));
+            r.put("first_record_s", first < 0 ? -1 : round((first - t0) / 1e9, 3));
+            r.put("records_per_s", round(n / el, 1));
+            r.put("mib_per_s", round(bytes / el / 1048576.0, 3));
+            List<Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>> cm = List.of(c.metrics());
+            r.put("client_fetch_latency_avg_ms", clientMetric(cm, "consumer-fetch-manager-metrics", "fetch-latency-avg"));
+            r.put("client_fetch_latency_max_ms", clientMetric(cm, "consumer-fetch-manager-metrics", "fetch-latency-max"));
+            r.put("client_fetch_size_avg", clientMetric(cm, "consumer-fetch-manager-metrics", "fetch-size-avg"));
+            r.put("client_records_per_fetch_avg", clientMetric(cm, "consumer-fetch-manager-metrics", "records-per-request-avg"));
+            r.put("polls", polls);
+            r.put("empty_polls", emptyPolls);
+        }
+        return r;
+    }
+
+    // ------------------------------------------------------------------ end-to-end latency
+
+    static Map<String, Object> e2e(Opts o) throws Exception {
+        String bs = o.req("bootstrap"), topic = o.req("topic");
+        int rate = o.i("rate", 1000), size = Math.max(16, o.i("record-size", 100));
+        double seconds = o.d("seconds", 30), warmupS = o.d("warmup-seconds", 1);
+        int pid = o.i("broker-pid", 0);
+        Map<String, Object> r = new LinkedHashMap<>();
+        createTopics(bs, List.of(topic), 1);
+
+        Properties pp = common(bs, "bench-e2e-producer");
+        pp.put(ProducerConfig.ACKS_CONFIG, o.s("acks", "1"));
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, o.s("idempotence", "false"));
+        pp.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        pp.put("key.serializer", ByteArraySerializer.class.getName());
+        pp.put("value.serializer", ByteArraySerializer.class.getName());
+        // consumer: DEFAULT settings (fetch.min.bytes=1, fetch.max.wait.ms=500)
+        Properties cp = common(bs, "bench-e2e-consumer");
+        cp.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        cp.put("value.deserializer", ByteArrayDeserializer.class.getName());
+
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp);
+        waitPartitions(p, topic, 1);
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        c.assign(List.of(tp));
+        c.seekToEnd(List.of(tp));
+        long startPos = c.position(tp, Duration.ofSeconds(30));
+        r.put("start_offset", startPos);
+
+        final long warmup = (long) (rate * warmupS);
+        final long total = (long) (rate * seconds);
+        Hist e2e = new Hist(), ack = new Hist();
+        Errors errors = new Errors();
+        AtomicLong received = new AtomicLong();
+        AtomicLong outOfOrder = new AtomicLong();
+        final long[] lastSeq = {-1};
+        final boolean[] stop = {false};
+        Thread ct = new Thread(() -> {
+            long hard = System.nanoTime() + (long) ((seconds + 20) * 1e9);
+            while (System.nanoTime() < hard) {
+                synchronized (stop) {
+                    if (stop[0]) break;
+                }
+                ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
+                long now = System.nanoTime();
+                for (ConsumerRecord<byte[], byte[]> rec : rs) {
+                    ByteBuffer b = ByteBuffer.wrap(rec.value());
+                    long ts = b.getLong(0), seq = b.getLong(8);
+                    if (seq != lastSeq[0] + 1) outOfOrder.incrementAndGet();
+                    lastSeq[0] = seq;
+                    if (seq >= warmup) e2e.rec((now - ts) / 1000);
+                    received.incrementAndGet();
+                }
+            }
+        }, "bench-e2e-consumer");
+        ct.start();
+        sleep(500); // let the consumer's first fetch park at the log end
+
+        Probe probe = new Probe(pid);
+        probe.start();
+        long t0 = System.nanoTime();
+        long period = 1_000_000_000L / rate;
+        long sent = 0;
+        for (long i = 0; i < total; i++) {
+            long due = t0 + i * period;
+            long now;
+            while ((now = System.nanoTime()) < due) LockSupport.parkNanos(due - now);
+            byte[] v = new byte[size];
+            ByteBuffer b = ByteBuffer.wrap(v);
+            final long st = System.nanoTime();
+            b.putLong(0, st);
+            b.putLong(8, i);
+            final long seq = i;
+            try {
+                p.send(new ProducerRecord<>(topic, 0, null, v), (md, e) -> {
+                    if (e != null) errors.add(e);
+                    else if (seq >= warmup) ack.rec((System.nanoTime() - st) / 1000);
+                });
+                sent++;
+            } catch (Exception e) {
+                errors.add(e);
+            }
+        }
+        long sendEnd = System.nanoTime();
+        p.flush();
+        long wait = System.nanoTime() + 10_000_000_000L;
+        while (received.get() < sent && System.nanoTime() < wait) sleep(10);
+        probe.stop(r, received.get(), received.get() * (long) size);
+        synchronized (stop) {
+            stop[0] = true;
+        }
+        ct.join(5000);
+        r.put("rate_target", rate);
+        r.put("records_sent", sent);
+        r.put("records_received", received.get());
+        r.put("out_of_order", outOfOrder.get());
+        r.put("achieved_rate", round(sent / ((sendEnd - t0) / 1e9), 1));
+        r.put("warmup_records_excluded", warmup);
+        e2e.put(r, "e2e_latency");
+        try {
+            List<Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>> cm = List.of(c.metrics());
+            r.put("client_fetch_latency_avg_ms", clientMetric(cm, "consumer-fetch-manager-metrics", "fetch-latency-avg"));
+            r.put("client_fetch_latency_max_ms", clientMetric(cm, "consumer-fetch-manager-metrics", "fetch-latency-max"));
+        } catch (Exception e) {
+            System.err.println("consumer metrics: " + e);
+        }
+        ack.put(r, "ack_latency");
+        errors.put(r);
+        p.close(Duration.ofSeconds(5));
+        return r;
+    }
+
+    // ------------------------------------------------------------------ create (footprint)
+
+    static Map<String, Object> create(Opts o) throws Exception {
+        String bs = o.req("bootstrap"), prefix = o.s("prefix", "fp");
+        int topics = o.i("topics", 10), parts = o.i("partitions", 1000);
+        Map<String, Object> r = new LinkedHashMap<>();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < topics; i++) names.add(prefix + "-" + i);
+        r.put("create_s", round(createTopics(bs, names, parts), 3));
+        r.put("partitions_created", topics * parts);
+        if (o.b("touch", false)) {
+            // one small record into every partition, acks=1, to check they all serve writes
+            Properties pp = common(bs, "bench-touch");
+            pp.put(ProducerConfig.ACKS_CONFIG, "1");
+            pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+            pp.put(ProducerConfig.LINGER_MS_CONFIG, "20");
+            pp.put(ProducerConfig.BATCH_SIZE_CONFIG, "1024");
+            pp.put("key.serializer", ByteArraySerializer.class.getName());
+            pp.put("value.serializer", ByteArraySerializer.class.getName());
+            Errors errors = new Errors();
+            LongAdder ok = new LongAdder();
+            long t0 = System.nanoTime();
+            try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp)) {
+                byte[] v = payload(100, 1);
+                for (String t : names) {
+                    waitPartitions(p, t, parts);
+                    for (int q = 0; q < parts; q++) {
+                        p.send(new ProducerRecord<>(t, q, null, v), (md, e) -> {
+                            if (e != null) errors.add(e);
+                            else ok.increment();
+                        });
+                    }
+                }
+                p.flush();
+            }
+            r.put("touch_s", round((System.nanoTime() - t0) / 1e9, 3));
+            r.put("touch_ok", ok.sum());
+            errors.put(r);
+        }
+        return r;
+    }
+
+    // ------------------------------------------------------------------ json
+
+    static String json(Object v) {
+        if (v == null) return "null";
+        if (v instanceof Number || v instanceof Boolean) {
+            if (v instanceof Double && (((Double) v).isNaN() || ((Double) v).isInfinite())) return "null";
+            return v.toString();
+        }
+        if (v instanceof Map) {
+            StringBuilder sb = new StringBuilder("{");
+            boolean firstE = true;
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+                if (!firstE) sb.append(',');
+                firstE = false;
+                sb.append(json(String.valueOf(e.getKey()))).append(':').append(json(e.getValue()));
+            }
+            return sb.append('}').toString();
+        }
+        String s = v.toString();
+        StringBuilder sb = new StringBuilder("\"");
+        for (char ch : s.toCharArray()) {
+            if (ch == '"' || ch == '\\') sb.append('\\').append(ch);
+            else if (ch < 0x20) sb.append(String.format("\\u%04x", (int) ch));
+            else sb.append(ch);
+        }
+        return sb.append('"').toString();
+    }
+}
