@@ -9,7 +9,7 @@ import org.slf4j.helpers.MessageFormatter;
 
 /**
  * Minimal slf4j 1.7 binding so the Kafka client's warnings reach stderr (the
- * wheel ships slf4j-api without a binding).  Level from env COMPAT_JAVA_LOG
+ * wheel ships slf4j-api without a binding).  Level from env COMPAT_JAVA_LOG (or BENCH_JAVA_LOG)
  * (TRACE, DEBUG, INFO, WARN (default), ERROR, OFF).
  */
 public final class StaticLoggerBinder {
@@ -23,7 +23,7 @@ public final class StaticLoggerBinder {
 
     static final int LEVEL;
     static {
-        String l = System.getenv().getOrDefault("COMPAT_JAVA_LOG", "WARN").toUpperCase();
+        String l = System.getenv().getOrDefault("COMPAT_JAVA_LOG", System.getenv().getOrDefault("BENCH_JAVA_LOG", "WARN")).toUpperCase();
         switch (l) {
             case "TRACE": LEVEL = 0; break;
             case "DEBUG": LEVEL = 1; break;
