@@ -30,7 +30,10 @@ impl Broker {
         let topics = Arc::new(topics);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
         let groups = GroupCoordinator::open(topics.clone(), config.group_config())?;
-        let group_commit = (config.durability == Durability::Sync).then(GroupCommit::start);
+        let group_commit = match config.durability {
+            d if d.group_commit() => Some(GroupCommit::start(&config.data_dir)?),
+            _ => None,
+        };
         let broker = Arc::new(Self { config, topics, groups, producer_ids, cluster_id, group_commit });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
@@ -89,7 +92,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
                 flush_all(dirty, |p| p.flush()).await;
             }
-            Durability::Os | Durability::Sync => {
+            Durability::Os | Durability::Sync | Durability::Acks => {
                 let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
                 flush_all(rolled, |p| p.flush_rolled()).await;
             }

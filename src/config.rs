@@ -76,9 +76,9 @@ pub struct ServeArgs {
     /// log.index.interval.bytes [default: 4096].
     #[arg(long, env = "BROOK_LOG_INDEX_INTERVAL_BYTES")]
     pub log_index_interval_bytes: Option<i32>,
-    /// Durability: `sync` (fsync before acknowledging, group commit), `interval`
-    /// (fsync every flush_interval_ms in the background), `os` (leave flushing to the OS)
-    /// [default: sync].
+    /// Durability: `acks` (fsync before acknowledging acks=all produces, acks=1 answered once
+    /// written), `sync` (fsync before acknowledging every produce), `interval` (fsync every
+    /// flush_interval_ms in the background), `os` (leave flushing to the OS) [default: acks].
     #[arg(long, env = "BROOK_DURABILITY")]
     pub durability: Option<String>,
     /// Background fsync period for `durability=interval` [default: 1000].
@@ -156,6 +156,11 @@ struct FileConfig {
 /// What an acknowledged write survives; see README "Durability".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
+    /// `acks=all` produces are fsynced (group commit) before the ack, like `Sync`; `acks=0/1`
+    /// produces are answered once written to the OS, as Kafka's `acks=1` promises only the
+    /// leader's write, and reach the disk with the next fsync round or when the OS flushes.
+    /// Consumers see data once written, as on a single Kafka broker.
+    Acks,
     /// Data is fsynced (group commit) before the produce is acknowledged and before consumers
     /// see it: survives process crash and power loss.
     Sync,
@@ -168,8 +173,28 @@ pub enum Durability {
 }
 
 impl Durability {
+    /// Whether consumers only see fsynced data (the high watermark follows the fsyncs).
+    pub fn fsync_before_visible(&self) -> bool {
+        matches!(self, Durability::Sync)
+    }
+
+    /// Whether produces may wait for fsyncs (and so the group-commit thread runs).
+    pub fn group_commit(&self) -> bool {
+        matches!(self, Durability::Acks | Durability::Sync)
+    }
+
+    /// Whether a produce with this `acks` waits for its fsync before the answer.
+    pub fn fsync_before_ack(&self, acks: i16) -> bool {
+        match self {
+            Durability::Sync => acks != 0,
+            Durability::Acks => acks == -1,
+            Durability::Interval(_) | Durability::Os => false,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
+            Durability::Acks => "acks",
             Durability::Sync => "sync",
             Durability::Interval(_) => "interval",
             Durability::Os => "os",
@@ -251,11 +276,12 @@ impl BrokerConfig {
         let advertised = pick!(advertised_listener, "localhost:9092".to_string());
         let (advertised_host, advertised_port) = parse_host_port(&advertised)
             .ok_or_else(|| invalid("advertised_listener", format!("{advertised:?} is not host:port")))?;
-        let durability = match pick!(durability, "sync".to_string()).as_str() {
+        let durability = match pick!(durability, "acks".to_string()).as_str() {
+            "acks" => Durability::Acks,
             "sync" => Durability::Sync,
             "interval" => Durability::Interval(Duration::from_millis(pick!(flush_interval_ms, 1000).max(1))),
             "os" => Durability::Os,
-            other => return Err(invalid("durability", format!("{other:?}: expected sync, interval or os"))),
+            other => return Err(invalid("durability", format!("{other:?}: expected acks, sync, interval or os"))),
         };
         let cfg = Self {
             listen,
@@ -357,7 +383,7 @@ mod tests {
         assert_eq!(c.socket_request_max_bytes, 104_857_600);
         assert_eq!(c.log_segment_bytes, 1 << 30);
         assert_eq!(c.log_retention_ms, 168 * 3600 * 1000);
-        assert_eq!(c.durability, Durability::Sync);
+        assert_eq!(c.durability, Durability::Acks);
     }
 
     #[test]

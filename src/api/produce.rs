@@ -106,18 +106,18 @@ impl Handler for Produce {
             }
             responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
         }
-        let sync = broker.config.durability == crate::config::Durability::Sync;
+        let durability = broker.config.durability;
+        if !durability.fsync_before_ack(req.acks) && durability.fsync_before_visible() && !appended.is_empty() {
+            // Nobody waits for the fsync, but it must still happen for the high watermark
+            // (and so consumers) to move past this data.
+            let (broker, parts) = (broker.clone(), appended.clone());
+            tokio::spawn(async move { broker.commit(parts).await });
+        }
         if req.acks == 0 {
-            if sync && !appended.is_empty() {
-                // Nobody waits for the ack, but the fsync must still happen for the high
-                // watermark (and so consumers) to move past this data.
-                let broker = broker.clone();
-                tokio::spawn(async move { broker.commit(appended).await });
-            }
             return Reply::None;
         }
         let resp = ProduceResponse::default().with_responses(responses);
-        if appended.is_empty() || !sync {
+        if appended.is_empty() || !durability.fsync_before_ack(req.acks) {
             return Reply::Now(resp);
         }
         let broker = broker.clone();

@@ -1,12 +1,13 @@
-//! Durability work: group commit for `sync` mode (one fsync round covers every request and
+//! Durability work: group commit for `acks`/`sync` modes (one fsync round covers every request and
 //! partition that arrived while the previous round ran) and the periodic background job
 //! (interval flushes, flushing rolled segments, writing recovery checkpoints).
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::Partition;
 
@@ -15,18 +16,26 @@ struct SyncRequest {
     done: oneshot::Sender<Result<(), String>>,
 }
 
-/// Handle to the group-commit task.
+/// Handle to the group-commit thread.
 #[derive(Clone)]
 pub struct GroupCommit {
-    tx: mpsc::UnboundedSender<SyncRequest>,
+    tx: std::sync::mpsc::Sender<SyncRequest>,
 }
 
 impl GroupCommit {
-    /// Starts the group-commit task on the current runtime.
-    pub fn start() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run_group_commit(rx));
-        Self { tx }
+    /// Starts the group-commit thread for logs under `data_dir`. It runs until every handle
+    /// is dropped.
+    pub fn start(data_dir: &std::path::Path) -> std::io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let fs = match File::open(data_dir) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!("cannot open {} for syncfs, fsyncing file by file: {e}", data_dir.display());
+                None
+            }
+        };
+        std::thread::Builder::new().name("brook-fsync".into()).spawn(move || run_group_commit(rx, fs))?;
+        Ok(Self { tx })
     }
 
     /// Waits until everything appended to `partitions` so far is fsynced.
@@ -37,12 +46,13 @@ impl GroupCommit {
     }
 }
 
-async fn run_group_commit(mut rx: mpsc::UnboundedReceiver<SyncRequest>) {
-    while let Some(first) = rx.recv().await {
+/// The group-commit loop, on its own thread so that a round costs one wake-up of this thread
+/// and one of each waiting request (no hops through async tasks and the blocking pool): take
+/// every request that is waiting, make their partitions durable once, answer them all.
+fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>) {
+    while let Ok(first) = rx.recv() {
         let mut round = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            round.push(more);
-        }
+        round.extend(rx.try_iter());
         // Each partition once per round, keyed by identity.
         let mut index: HashMap<usize, usize> = HashMap::new();
         let mut unique: Vec<Arc<Partition>> = Vec::new();
@@ -54,7 +64,10 @@ async fn run_group_commit(mut rx: mpsc::UnboundedReceiver<SyncRequest>) {
                 });
             }
         }
-        let results = flush_batched(unique).await;
+        let results = match &fs {
+            Some(fs) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs),
+            _ => unique.iter().map(|p| p.flush().map_err(|e| e.to_string())).collect(),
+        };
         for req in round {
             let failed = req
                 .partitions
@@ -65,31 +78,43 @@ async fn run_group_commit(mut rx: mpsc::UnboundedReceiver<SyncRequest>) {
     }
 }
 
-/// Fsyncs a round's partitions on at most [`FLUSH_THREADS`] blocking threads (not one thread
-/// hand-off per partition), returning one result per partition in order.
-async fn flush_batched(parts: Vec<Arc<Partition>>) -> Vec<Result<(), String>> {
-    let chunk = parts.len().div_ceil(FLUSH_THREADS).max(1);
-    let handles: Vec<_> = parts
-        .chunks(chunk)
-        .map(|c| {
-            let c = c.to_vec();
-            tokio::task::spawn_blocking(move || {
-                c.iter().map(|p| p.flush().map_err(|e| e.to_string())).collect::<Vec<_>>()
-            })
+/// Rounds with at least this many partitions use one `syncfs` instead of an `fdatasync` each.
+const SYNCFS_MIN_PARTITIONS: usize = 2;
+
+fn flush_with_syncfs(parts: &[Arc<Partition>], fs: &File) -> Vec<Result<(), String>> {
+    let tickets: Vec<_> = parts.iter().map(|p| p.begin_flush(true)).collect();
+    // syncfs reports any writeback error on the file system since `fs` was opened; on error
+    // each file's own fdatasync tells which partitions are affected.
+    let all = syncfs(fs);
+    parts
+        .iter()
+        .zip(tickets)
+        .map(|(p, t)| {
+            let t = t.map_err(|e| e.to_string())?;
+            let synced = match &all {
+                Ok(()) => Ok(()),
+                Err(_) => t.files.iter().try_for_each(|f| f.sync_data()),
+            };
+            p.finish_flush(t, synced).map_err(|e| e.to_string())
         })
-        .collect();
-    let mut out = Vec::with_capacity(parts.len());
-    for (h, c) in handles.into_iter().zip(parts.chunks(chunk)) {
-        match h.await {
-            Ok(r) => out.extend(r),
-            Err(e) => out.extend(c.iter().map(|_| Err(format!("flush task failed: {e}")))),
-        }
-    }
-    out
+        .collect()
 }
 
-/// Blocking threads one group-commit round uses.
-const FLUSH_THREADS: usize = 2;
+#[cfg(target_os = "linux")]
+fn syncfs(f: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on a file descriptor we own for the duration of the call.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn syncfs(_f: &File) -> std::io::Result<()> {
+    Err(std::io::Error::other("syncfs is Linux-only"))
+}
 
 /// Runs `f` on each partition on blocking threads, in parallel.
 pub async fn flush_all(

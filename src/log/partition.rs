@@ -113,6 +113,16 @@ pub struct Partition {
     dirty: AtomicBool,
 }
 
+/// A flush between [`Partition::begin_flush`] and [`Partition::finish_flush`]: holds the
+/// partition's flush turn, so flushes of one partition complete in order.
+pub struct FlushTicket<'a> {
+    _serial: parking_lot::MutexGuard<'a, ()>,
+    /// Files whose data must be durable (rolled segments, and the active one if asked).
+    pub files: Vec<Arc<File>>,
+    target: RecoveryPoint,
+    active_too: bool,
+}
+
 struct PartitionLog {
     config: LogConfig,
     segments: BTreeMap<i64, Segment>,
@@ -424,39 +434,46 @@ impl Partition {
     }
 
     fn flush_inner(&self, active_too: bool) -> io::Result<()> {
-        let _serial = self.flush_lock.lock();
-        let (mut files, target) = {
-            let mut log = self.log.lock();
-            if let Some(reason) = &log.poisoned {
-                return Err(io::Error::other(reason.clone()));
-            }
-            let files = std::mem::take(&mut log.unflushed);
-            let active = log.active();
-            let target = if active_too {
-                RecoveryPoint { offset: log.log_end_offset, segment: active.base_offset, position: active.size() }
-            } else {
-                RecoveryPoint { offset: active.base_offset, segment: active.base_offset, position: 0 }
-            };
-            let active_file = active.file();
-            (files, (target, active_file))
-        };
-        let (target, active_file) = target;
-        if active_too {
-            self.dirty.store(false, Ordering::Release);
-            files.push(active_file);
-        }
-        for f in &files {
-            if let Err(e) = f.sync_data() {
-                let mut log = self.log.lock();
-                let err = self.poison(&mut log, "fsync", io::Error::new(e.kind(), e.to_string()));
-                return Err(io::Error::other(err.to_string()));
-            }
-        }
+        let ticket = self.begin_flush(active_too)?;
+        let synced = ticket.files.iter().try_for_each(|f| f.sync_data());
+        self.finish_flush(ticket, synced)
+    }
+
+    /// First half of a flush: takes this partition's flush turn and notes which files must
+    /// reach the disk and which position that makes durable. The caller makes the files
+    /// durable (one `fdatasync` each, or one `syncfs` for a whole group-commit round) and
+    /// hands the outcome to [`Partition::finish_flush`].
+    pub fn begin_flush(&self, active_too: bool) -> io::Result<FlushTicket<'_>> {
+        let serial = self.flush_lock.lock();
         let mut log = self.log.lock();
+        if let Some(reason) = &log.poisoned {
+            return Err(io::Error::other(reason.clone()));
+        }
+        let mut files = std::mem::take(&mut log.unflushed);
+        let active = log.active();
+        let target = if active_too {
+            files.push(active.file());
+            self.dirty.store(false, Ordering::Release);
+            RecoveryPoint { offset: log.log_end_offset, segment: active.base_offset, position: active.size() }
+        } else {
+            RecoveryPoint { offset: active.base_offset, segment: active.base_offset, position: 0 }
+        };
+        Ok(FlushTicket { _serial: serial, files, target, active_too })
+    }
+
+    /// Second half of a flush: on success advances the recovery point and, in `sync`
+    /// durability, the high watermark; on failure poisons the partition.
+    pub fn finish_flush(&self, ticket: FlushTicket<'_>, synced: io::Result<()>) -> io::Result<()> {
+        let mut log = self.log.lock();
+        if let Err(e) = synced {
+            let err = self.poison(&mut log, "fsync", e);
+            return Err(io::Error::other(err.to_string()));
+        }
+        let target = ticket.target;
         if target.offset >= log.recovery_point.offset {
             log.recovery_point = target;
         }
-        if self.sync_mode && active_too && target.offset > log.high_watermark {
+        if self.sync_mode && ticket.active_too && target.offset > log.high_watermark {
             log.high_watermark = target.offset;
             log.hw_position = (target.segment, target.position);
             self.hw_tx.send_replace(log.high_watermark);

@@ -229,7 +229,7 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         ),
         row("auto.create.topics.enable", b.auto_create_topics_enable.to_string(), "true", ConfigType::Boolean),
         row("broker.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        row("brook.durability", b.durability.name().to_string(), "sync", ConfigType::String),
+        row("brook.durability", b.durability.name().to_string(), "acks", ConfigType::String),
         row("default.replication.factor", "1".into(), "1", ConfigType::Int),
         row(
             "group.initial.rebalance.delay.ms",

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
-use crate::config::{BrokerConfig, Durability};
+use crate::config::BrokerConfig;
 use crate::log::partition::RecoveryReport;
 use crate::log::{Partition, RecoveryPoint};
 use crate::util::write_atomic;
@@ -137,7 +137,7 @@ impl TopicRegistry {
                     p,
                     rec.configs.log_config(&broker),
                     checkpoints.get(&key).copied(),
-                    broker.durability == Durability::Sync,
+                    broker.durability.fsync_before_visible(),
                 )?;
                 if rep.truncated_bytes > 0 || rep.dropped_segments > 0 {
                     tracing::warn!(topic = %rec.name, partition = p, truncated_bytes = rep.truncated_bytes, dropped_segments = rep.dropped_segments, "recovered a torn or corrupt log tail");
@@ -214,7 +214,7 @@ impl TopicRegistry {
             p,
             configs.log_config(&self.broker),
             None,
-            self.broker.durability == Durability::Sync,
+            self.broker.durability.fsync_before_visible(),
         )?;
         Ok(Arc::new(part))
     }

@@ -1,0 +1,94 @@
+//! Durability modes seen from a producer: which acknowledgements wait for the fsync. After each
+//! answer the partition's recovery point (the offset known to be on disk) is checked against the
+//! offsets just written.
+
+mod common;
+
+use brook::config::Durability;
+use common::*;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::ProduceRequest;
+
+/// Offset up to which `topic`/`partition` is known to be fsynced.
+fn durable_offset(b: &TestBroker, topic: &str, partition: i32) -> i64 {
+    let t = b.handle.as_ref().expect("running").broker.topics.get(topic).expect("topic exists");
+    t.partition(partition).expect("partition exists").recovery_point().offset
+}
+
+/// Produces 3 records with `acks` and returns the log end offset after them.
+async fn produce_three(c: &mut Client, topic: &str, partition: i32, acks: i16) -> i64 {
+    let r = produce_v(c, topic, partition, batch(&[b"a", b"b", b"c"]), acks, PRODUCE_V).await;
+    assert_eq!(r.error_code, 0, "{r:?}");
+    r.base_offset + 3
+}
+
+async fn broker_in(mode: Durability) -> (TestBroker, Client) {
+    let b = TestBroker::start_with(|c| c.durability = mode).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "d", 3).await;
+    (b, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_mode_is_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(BrokerConfig::for_tests(dir.path()).durability, Durability::Acks);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_mode_fsyncs_acks_all_before_the_answer_and_not_acks_1() {
+    let (b, mut c) = broker_in(Durability::Acks).await;
+    let end = produce_three(&mut c, "d", 0, 1).await;
+    assert!(durable_offset(&b, "d", 0) < end, "acks=1 is answered without waiting for an fsync");
+    let end = produce_three(&mut c, "d", 0, -1).await;
+    assert!(durable_offset(&b, "d", 0) >= end, "acks=all is answered after the fsync");
+    // The acks=1 records become visible at once (no fsync needed for consumers).
+    let end1 = produce_three(&mut c, "d", 1, 1).await;
+    let f = fetch(&mut c, "d", 1, 0).await;
+    assert_eq!(f.high_watermark, end1);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_mode_fsyncs_every_acknowledged_produce() {
+    let (b, mut c) = broker_in(Durability::Sync).await;
+    for acks in [1, -1] {
+        let end = produce_three(&mut c, "d", 0, acks).await;
+        assert!(durable_offset(&b, "d", 0) >= end, "acks={acks} is answered after the fsync");
+    }
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn os_mode_never_waits_for_an_fsync() {
+    let (b, mut c) = broker_in(Durability::Os).await;
+    for acks in [1, -1] {
+        let end = produce_three(&mut c, "d", 0, acks).await;
+        assert!(durable_offset(&b, "d", 0) < end, "acks={acks} is answered without an fsync");
+    }
+    b.stop().await;
+}
+
+/// One request for three partitions: the group-commit round covers them all at once (one
+/// `syncfs` for the round), and each is durable when the answer comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_partition_round_makes_every_partition_durable() {
+    for mode in [Durability::Acks, Durability::Sync] {
+        let (b, mut c) = broker_in(mode).await;
+        let parts = (0..3)
+            .map(|p| PartitionProduceData::default().with_index(p).with_records(Some(batch(&[b"x", b"y"]))))
+            .collect();
+        let req = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default().with_name(tn("d")).with_partition_data(parts)]);
+        let resp = c.call(&req, PRODUCE_V).await;
+        let parts = &resp.responses[0].partition_responses;
+        assert_eq!(parts.len(), 3);
+        for p in parts {
+            assert_eq!(p.error_code, 0, "{p:?}");
+            assert!(durable_offset(&b, "d", p.index) >= p.base_offset + 2, "{mode:?} partition {}", p.index);
+        }
+        b.stop().await;
+    }
+}
