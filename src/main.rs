@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     raise_fd_limit();
+    tune_malloc();
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -94,5 +95,18 @@ fn raise_fd_limit() {
             lim.rlim_cur = lim.rlim_max;
             let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
+    }
+}
+
+/// Keeps request-sized buffers (produce frames up to a few MiB) in glibc's heap instead of a
+/// fresh `mmap` each: otherwise every frame costs an mmap, a page fault per 4 KiB as it fills
+/// and an munmap (about 7% of the broker's CPU under a 100 B-record produce load). Freed
+/// memory above 16 MiB at the top of the heap still goes back to the OS.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator thresholds; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 8 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
     }
 }

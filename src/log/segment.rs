@@ -48,7 +48,14 @@ pub struct Segment {
     offset_of_max_timestamp: i64,
     /// Timestamp used for time-based rolling: the first batch's max timestamp, or creation time.
     roll_base_ms: i64,
+    /// End of the disk space reserved ahead of `size` (see [`Segment::reserve_ahead`]).
+    reserved_end: u64,
 }
+
+/// A segment reserves disk space ahead of its writes once it holds this much.
+const RESERVE_FROM: u64 = 1 << 20;
+/// Most space reserved ahead in one step.
+const RESERVE_MAX: u64 = 8 << 20;
 
 fn open_log(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).read(true).append(true).open(path)
@@ -69,6 +76,25 @@ pub fn read_bytes_at(file: &File, pos: u64, len: usize) -> io::Result<Bytes> {
     let mut buf = BytesMut::zeroed(len);
     file.read_exact_at(&mut buf, pos)?;
     Ok(buf.freeze())
+}
+
+#[cfg(target_os = "linux")]
+fn reserve(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    };
+    // SAFETY: plain syscall on a file descriptor that `file` keeps open for the call.
+    if unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reserve(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 fn write_all_vectored(mut file: &File, slices: &mut [IoSlice<'_>]) -> io::Result<()> {
@@ -109,6 +135,7 @@ impl Segment {
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
             roll_base_ms: now_ms,
+            reserved_end: 0,
         })
     }
 
@@ -143,6 +170,7 @@ impl Segment {
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
             roll_base_ms: now_ms,
+            reserved_end: 0,
         };
         let mut report = SegmentRecovery::default();
         let mut start = seg.index.last().map(|(_, p)| p as u64).unwrap_or(0);
@@ -232,6 +260,7 @@ impl Segment {
     /// Appends one prepared batch with a single vectored write (patched prefix + client bytes).
     pub fn append(&mut self, b: &PreparedBatch) -> io::Result<()> {
         let pos = self.size;
+        self.reserve_ahead(b.bytes.len() as u64);
         let mut slices = [IoSlice::new(&b.prefix), IoSlice::new(&b.bytes[16..])];
         if let Err(e) = write_all_vectored(&self.file, &mut slices) {
             // Leave no torn batch behind for readers or recovery.
@@ -243,8 +272,34 @@ impl Segment {
         Ok(())
     }
 
-    /// Writes the final time-index entry; called when the segment stops being active.
+    /// Reserves disk space past the end of a busy segment (`fallocate` with `KEEP_SIZE`, so the
+    /// file's size, which recovery trusts, stays the written length): appends into reserved
+    /// blocks skip ext4's per-block delayed-allocation work, about a quarter of the kernel CPU
+    /// of a buffered write. Reserves 1/8 of what the segment holds, at most [`RESERVE_MAX`],
+    /// so little space is held by partitions that write little; [`Segment::seal`] returns the
+    /// unused rest. Best effort: on failure (no space, no support) writes go on without it.
+    fn reserve_ahead(&mut self, len: u64) {
+        let end = self.size + len;
+        if end <= self.reserved_end || self.size < RESERVE_FROM {
+            return;
+        }
+        let from = self.reserved_end.max(self.size);
+        let step = (self.size / 8).clamp(len, RESERVE_MAX.max(len));
+        if reserve(&self.file, from, end - from + step).is_ok() {
+            self.reserved_end = end + step;
+        } else {
+            self.reserved_end = u64::MAX; // do not retry on every append
+        }
+    }
+
+    /// Writes the final time-index entry and returns unused reserved space; called when the
+    /// segment stops being active.
     pub fn seal(&mut self) -> io::Result<()> {
+        if self.reserved_end > self.size {
+            // Truncating to the current length frees the blocks reserved past it.
+            self.file.set_len(self.size)?;
+            self.reserved_end = 0;
+        }
         if self.offset_of_max_timestamp >= 0 {
             self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
         }
@@ -322,6 +377,36 @@ mod tests {
         let mut header = BatchHeader::parse(&bytes).unwrap();
         header.base_offset = base;
         PreparedBatch { header, prefix: patched_prefix(&bytes, base, 0), bytes }
+    }
+
+    /// A busy segment reserves blocks past its end without changing its length; a reopen sees
+    /// exactly the written batches, and sealing returns the reserved space.
+    #[test]
+    fn reserved_space_is_invisible_and_returned_at_seal() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0, 4096, 0).unwrap();
+        let body = vec![3u8; 64 * 1024];
+        let mut next = 0;
+        for i in 0..40 {
+            seg.append(&prepared(next, 1, i, &body)).unwrap();
+            next += 1;
+        }
+        let size = seg.size();
+        let meta = std::fs::metadata(seg.log_path()).unwrap();
+        assert_eq!(meta.len(), size, "reserving keeps the file length");
+        let held = |p: &Path| std::fs::metadata(p).unwrap().blocks() * 512;
+        if cfg!(target_os = "linux") && seg.reserved_end != u64::MAX {
+            assert!(held(seg.log_path()) > size + 64 * 1024, "space is reserved ahead");
+        }
+        let path = seg.log_path().to_path_buf();
+        drop(seg);
+        let (mut seg, rep) = Segment::open(dir.path(), 0, 4096, 0, 0).unwrap();
+        assert_eq!((rep.truncated_bytes, seg.size(), seg.next_offset()), (0, size, 40));
+        seg.append(&prepared(40, 1, 40, &body)).unwrap();
+        seg.seal().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), seg.size());
+        assert!(held(&path) < seg.size() + 8192, "sealing frees the reserved blocks");
     }
 
     #[test]
