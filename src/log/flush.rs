@@ -85,7 +85,7 @@ fn flush_with_syncfs(parts: &[Arc<Partition>], fs: &File) -> Vec<Result<(), Stri
     let tickets: Vec<_> = parts.iter().map(|p| p.begin_flush(true)).collect();
     // syncfs reports any writeback error on the file system since `fs` was opened; on error
     // each file's own fdatasync tells which partitions are affected.
-    let all = syncfs(fs);
+    let all = crate::util::syncfs(fs);
     parts
         .iter()
         .zip(tickets)
@@ -98,22 +98,6 @@ fn flush_with_syncfs(parts: &[Arc<Partition>], fs: &File) -> Vec<Result<(), Stri
             p.finish_flush(t, synced).map_err(|e| e.to_string())
         })
         .collect()
-}
-
-#[cfg(target_os = "linux")]
-fn syncfs(f: &File) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: plain syscall on a file descriptor we own for the duration of the call.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn syncfs(_f: &File) -> std::io::Result<()> {
-    Err(std::io::Error::other("syncfs is Linux-only"))
 }
 
 /// Runs `f` on each partition on blocking threads, in parallel.
