@@ -387,10 +387,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut seg = Segment::create(dir.path(), 0, 4096, 0).unwrap();
         let body = vec![3u8; 64 * 1024];
-        let mut next = 0;
         for i in 0..40 {
-            seg.append(&prepared(next, 1, i, &body)).unwrap();
-            next += 1;
+            seg.append(&prepared(i, 1, i, &body)).unwrap();
         }
         let size = seg.size();
         let meta = std::fs::metadata(seg.log_path()).unwrap();
