@@ -1,8 +1,9 @@
 //! Sparse per-segment indexes: offset -> file position (`.index`) and timestamp -> offset
 //! (`.timeindex`). Entries live in memory; the files are written in batches (when a segment
 //! rolls, periodically, and at shutdown) and never held open, so a partition costs one file
-//! descriptor. Both are derived data: a missing, short or inconsistent file is rebuilt from
-//! the segment's batch headers at startup.
+//! descriptor, and a file is only created once it has an entry to hold (a new partition costs
+//! one inode for its log, not three). Both are derived data: a missing, short or inconsistent
+//! file is rebuilt from the segment's batch headers at startup.
 //!
 //! `.index` entries are 8 bytes: relative offset u32, position u32 (big-endian).
 //! `.timeindex` entries are 12 bytes: timestamp i64, relative offset u32 (big-endian).
@@ -51,6 +52,26 @@ struct EntryFile<T> {
 }
 
 impl<T: Entry> EntryFile<T> {
+    /// An empty index for a new segment: removes a stale file of the same name, creates none.
+    fn fresh(path: PathBuf) -> io::Result<Self> {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Self { path, entries: Vec::new(), persisted: 0 })
+    }
+
+    /// Empties an index that failed its checks: the file (if any) is truncated, none is created.
+    fn reset(&mut self, exists: bool) -> io::Result<()> {
+        self.entries.clear();
+        if exists {
+            self.rewrite()?;
+        }
+        self.persisted = 0;
+        Ok(())
+    }
+
     /// Loads the file; the flag is false when its length is not a whole number of entries.
     fn load(path: PathBuf) -> (Self, bool) {
         let data = std::fs::read(&path).unwrap_or_default();
@@ -124,10 +145,14 @@ impl OffsetIndex {
         let inside = f.entries.last().is_none_or(|e| (e.1 as u64) < segment_len);
         let valid = exists && aligned && ordered && inside;
         if !valid {
-            f.entries.clear();
-            f.rewrite()?;
+            f.reset(exists)?;
         }
         Ok((Self(f), valid))
+    }
+
+    /// An empty index for a new segment (no file until the first entry is persisted).
+    pub fn fresh(path: PathBuf) -> io::Result<Self> {
+        Ok(Self(EntryFile::fresh(path)?))
     }
 
     pub fn append(&mut self, rel: u32, pos: u32) {
@@ -187,10 +212,14 @@ impl TimeIndex {
         let inside = f.entries.last().is_none_or(|e| e.1 <= max_rel);
         let valid = exists && aligned && ordered && inside;
         if !valid {
-            f.entries.clear();
-            f.rewrite()?;
+            f.reset(exists)?;
         }
         Ok((Self(f), valid))
+    }
+
+    /// An empty time index for a new segment (no file until the first entry is persisted).
+    pub fn fresh(path: PathBuf) -> io::Result<Self> {
+        Ok(Self(EntryFile::fresh(path)?))
     }
 
     /// Appends an entry if `ts` is larger than the last one.

@@ -118,10 +118,8 @@ impl Segment {
         let log_path = dir.join(format!("{stem}.log"));
         let file = open_log(&log_path)?;
         file.set_len(0)?;
-        let (mut index, _) = OffsetIndex::open(dir.join(format!("{stem}.index")), 0)?;
-        index.clear()?;
-        let (mut time_index, _) = TimeIndex::open(dir.join(format!("{stem}.timeindex")), 0)?;
-        time_index.clear()?;
+        let index = OffsetIndex::fresh(dir.join(format!("{stem}.index")))?;
+        let time_index = TimeIndex::fresh(dir.join(format!("{stem}.timeindex")))?;
         Ok(Self {
             base_offset,
             log_path,
@@ -177,7 +175,8 @@ impl Segment {
         if !ok_index || !ok_time || validate_from < start {
             seg.index.clear()?;
             seg.time_index.clear()?;
-            report.indexes_rebuilt = !(ok_index && ok_time) || validate_from < start;
+            // An empty segment has nothing to index (its files are only created with an entry).
+            report.indexes_rebuilt = size > 0 && (!(ok_index && ok_time) || validate_from < start);
             start = 0;
         }
         if let Some((ts, rel)) = seg.time_index.last() {
@@ -377,6 +376,41 @@ mod tests {
         let mut header = BatchHeader::parse(&bytes).unwrap();
         header.base_offset = base;
         PreparedBatch { header, prefix: patched_prefix(&bytes, base, 0), bytes }
+    }
+
+    /// A new segment creates only its `.log`; index files appear with their first persisted
+    /// entry, an empty segment without them reopens without a rebuild, and creating a segment
+    /// again removes stale index files of the same base.
+    #[test]
+    fn index_files_are_created_with_their_first_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = || {
+            let mut v: Vec<String> =
+                std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            v.sort();
+            v
+        };
+        let log = format!("{}.log", file_stem(0));
+        let (index, timeindex) = (format!("{}.index", file_stem(0)), format!("{}.timeindex", file_stem(0)));
+        drop(Segment::create(dir.path(), 0, 64, 0).unwrap());
+        assert_eq!(files(), vec![log.clone()]);
+        let (mut seg, rep) = Segment::open(dir.path(), 0, 64, 0, 0).unwrap();
+        assert!(!rep.indexes_rebuilt);
+        assert_eq!(files(), vec![log.clone()]);
+        for i in 0..10 {
+            seg.append(&prepared(i * 2, 2, 1000 + i, &[7u8; 40])).unwrap();
+        }
+        seg.persist_indexes().unwrap();
+        assert_eq!(files(), vec![index.clone(), log.clone(), timeindex.clone()]);
+        let pos = seg.lookup(15);
+        drop(seg);
+        // Everything before u64::MAX counts as fsynced: the persisted index is used as is.
+        let (seg, rep) = Segment::open(dir.path(), 0, 64, u64::MAX, 0).unwrap();
+        assert!(!rep.indexes_rebuilt);
+        assert_eq!((seg.lookup(15), seg.next_offset(), seg.max_timestamp()), (pos, 20, 1009));
+        drop(seg);
+        drop(Segment::create(dir.path(), 0, 64, 0).unwrap());
+        assert_eq!(files(), vec![log]);
     }
 
     /// A busy segment reserves blocks past its end without changing its length; a reopen sees
