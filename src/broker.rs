@@ -72,13 +72,14 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
 /// Periodic duties: interval fsyncs, fsync of rolled segments, recovery checkpoints.
 /// Skips ticks rather than piling up when a round is slow.
 async fn maintenance(broker: std::sync::Weak<Broker>) {
-    let tick = match broker.upgrade().map(|b| b.config.durability) {
-        Some(Durability::Interval(d)) => d.min(DEFAULT_TICK),
+    let tick = match broker.upgrade().map(|b| (b.config.durability, b.config.flush_interval)) {
+        Some((Durability::Interval(_) | Durability::Acks, d)) => d.min(DEFAULT_TICK),
         _ => DEFAULT_TICK,
     };
     let mut timer = tokio::time::interval(tick);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_checkpoint = tokio::time::Instant::now();
+    let mut last_flush = tokio::time::Instant::now();
     let mut last_retention = tokio::time::Instant::now();
     let retention_every = Duration::from_millis(
         broker.upgrade().map(|b| b.config.log_retention_check_interval_ms).unwrap_or(300_000).max(100),
@@ -91,6 +92,16 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
             Durability::Interval(_) => {
                 let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
                 flush_all(dirty, |p| p.flush()).await;
+            }
+            // acks=0/1 data is answered unflushed; one group-commit round per flush interval
+            // makes it durable, so a power cut loses at most that much and a restart after a
+            // crash validates at most that much per partition.
+            Durability::Acks if last_flush.elapsed() >= b.config.flush_interval => {
+                last_flush = tokio::time::Instant::now();
+                let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
+                if let Err(e) = b.commit(dirty).await {
+                    tracing::warn!("background flush failed: {e}");
+                }
             }
             Durability::Os | Durability::Sync | Durability::Acks => {
                 let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();

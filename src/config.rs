@@ -81,7 +81,8 @@ pub struct ServeArgs {
     /// flush_interval_ms in the background), `os` (leave flushing to the OS) [default: acks].
     #[arg(long, env = "BROOK_DURABILITY")]
     pub durability: Option<String>,
-    /// Background fsync period for `durability=interval` [default: 1000].
+    /// Background fsync period for `durability=interval`, and for acks=0/1 data in
+    /// `durability=acks` [default: 1000].
     #[arg(long, env = "BROOK_FLUSH_INTERVAL_MS")]
     pub flush_interval_ms: Option<u64>,
     /// group.initial.rebalance.delay.ms [default: 3000].
@@ -222,6 +223,9 @@ pub struct BrokerConfig {
     pub log_index_interval_bytes: i32,
     pub log_retention_check_interval_ms: u64,
     pub durability: Durability,
+    /// Period of the background fsync of `interval` mode, and of `acks` mode's background
+    /// group-commit round for data nobody waited on (`log.flush.interval.ms`).
+    pub flush_interval: Duration,
     pub group_initial_rebalance_delay_ms: i64,
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
@@ -276,10 +280,11 @@ impl BrokerConfig {
         let advertised = pick!(advertised_listener, "localhost:9092".to_string());
         let (advertised_host, advertised_port) = parse_host_port(&advertised)
             .ok_or_else(|| invalid("advertised_listener", format!("{advertised:?} is not host:port")))?;
+        let flush_interval = Duration::from_millis(pick!(flush_interval_ms, 1000).max(1));
         let durability = match pick!(durability, "acks".to_string()).as_str() {
             "acks" => Durability::Acks,
             "sync" => Durability::Sync,
-            "interval" => Durability::Interval(Duration::from_millis(pick!(flush_interval_ms, 1000).max(1))),
+            "interval" => Durability::Interval(flush_interval),
             "os" => Durability::Os,
             other => return Err(invalid("durability", format!("{other:?}: expected acks, sync, interval or os"))),
         };
@@ -300,6 +305,7 @@ impl BrokerConfig {
             log_retention_bytes: pick!(log_retention_bytes, -1),
             log_index_interval_bytes: pick!(log_index_interval_bytes, 4096),
             log_retention_check_interval_ms: pick!(log_retention_check_interval_ms, 300_000),
+            flush_interval,
             durability,
             group_initial_rebalance_delay_ms: pick!(group_initial_rebalance_delay_ms, 3000),
             group_min_session_timeout_ms: pick!(group_min_session_timeout_ms, 6000),

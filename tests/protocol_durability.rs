@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use brook::config::Durability;
 use common::*;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -23,7 +25,16 @@ async fn produce_three(c: &mut Client, topic: &str, partition: i32, acks: i16) -
 }
 
 async fn broker_in(mode: Durability) -> (TestBroker, Client) {
-    let b = TestBroker::start_with(|c| c.durability = mode).await;
+    broker_with(mode, Duration::from_secs(3600)).await
+}
+
+/// A broker whose background flush (`flush_interval`) is out of the way unless asked for.
+async fn broker_with(mode: Durability, flush_interval: Duration) -> (TestBroker, Client) {
+    let b = TestBroker::start_with(|c| {
+        c.durability = mode;
+        c.flush_interval = flush_interval;
+    })
+    .await;
     let mut c = b.client().await;
     create_topic(&mut c, "d", 3).await;
     (b, c)
@@ -46,6 +57,20 @@ async fn acks_mode_fsyncs_acks_all_before_the_answer_and_not_acks_1() {
     let end1 = produce_three(&mut c, "d", 1, 1).await;
     let f = fetch(&mut c, "d", 1, 0).await;
     assert_eq!(f.high_watermark, end1);
+    b.stop().await;
+}
+
+/// acks=1 data nobody waited for still reaches the disk within a flush interval (bounding
+/// what a power cut loses and what a restart after a crash must validate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_mode_flushes_unacknowledged_data_in_the_background() {
+    let (b, mut c) = broker_with(Durability::Acks, Duration::from_millis(50)).await;
+    let end = produce_three(&mut c, "d", 2, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while durable_offset(&b, "d", 2) < end {
+        assert!(Instant::now() < deadline, "acks=1 data still not fsynced after 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     b.stop().await;
 }
 
