@@ -172,12 +172,20 @@ impl Segment {
         };
         let mut report = SegmentRecovery::default();
         let mut start = seg.index.last().map(|(_, p)| p as u64).unwrap_or(0);
-        if !ok_index || !ok_time || validate_from < start {
+        if !ok_index || !ok_time {
             seg.index.clear()?;
             seg.time_index.clear()?;
             // An empty segment has nothing to index (its files are only created with an entry).
-            report.indexes_rebuilt = size > 0 && (!(ok_index && ok_time) || validate_from < start);
+            report.indexes_rebuilt = size > 0;
             start = 0;
+        } else if validate_from < start {
+            // Entries past the last fsynced position may point at data a crash lost: keep the
+            // ones before it and walk on from the last of those (not from the segment start,
+            // which after a crash in `acks`/`os` durability would re-read the whole segment).
+            seg.index.truncate_to_position(validate_from)?;
+            let (rel, pos) = seg.index.last().unwrap_or((0, 0));
+            seg.time_index.truncate_to_rel(rel)?;
+            start = pos as u64;
         }
         if let Some((ts, rel)) = seg.time_index.last() {
             seg.max_timestamp = ts;
@@ -411,6 +419,30 @@ mod tests {
         drop(seg);
         drop(Segment::create(dir.path(), 0, 64, 0).unwrap());
         assert_eq!(files(), vec![log]);
+    }
+
+    /// After a crash with the recovery point inside the segment and index entries written past
+    /// it, recovery keeps the entries before the point and walks on from there: it validates
+    /// only the bytes after the point and ends in the same state as the writer had.
+    #[test]
+    fn recovery_point_inside_the_indexed_range_keeps_earlier_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0, 64, 0).unwrap();
+        for i in 0..50 {
+            seg.append(&prepared(i * 2, 2, 5000 - i, &[9u8; 40])).unwrap();
+        }
+        seg.persist_indexes().unwrap();
+        let (size, entries) = (seg.size(), seg.index.len());
+        let lookups: Vec<u64> = (0..100).map(|o| seg.lookup(o)).collect();
+        let point = seg.lookup(60);
+        assert!(point > 0 && entries > 4);
+        drop(seg);
+        let (seg, rep) = Segment::open(dir.path(), 0, 64, point, 0).unwrap();
+        assert!(!rep.indexes_rebuilt);
+        assert_eq!((rep.truncated_bytes, rep.validated_bytes), (0, size - point));
+        assert_eq!((seg.size(), seg.next_offset(), seg.max_timestamp()), (size, 100, 5000));
+        assert_eq!((0..100).map(|o| seg.lookup(o)).collect::<Vec<_>>(), lookups);
+        assert_eq!(seg.index.len(), entries);
     }
 
     /// A busy segment reserves blocks past its end without changing its length; a reopen sees
