@@ -73,7 +73,7 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
 /// Skips ticks rather than piling up when a round is slow.
 async fn maintenance(broker: std::sync::Weak<Broker>) {
     let tick = match broker.upgrade().map(|b| (b.config.durability, b.config.flush_interval)) {
-        Some((Durability::Interval(_) | Durability::Acks, d)) => d.min(DEFAULT_TICK),
+        Some((Durability::Interval | Durability::Acks, d)) => d.min(DEFAULT_TICK),
         _ => DEFAULT_TICK,
     };
     let mut timer = tokio::time::interval(tick);
@@ -89,7 +89,8 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
         let Some(b) = broker.upgrade() else { return };
         let parts = b.topics.all_partitions();
         match b.config.durability {
-            Durability::Interval(_) => {
+            Durability::Interval if last_flush.elapsed() >= b.config.flush_interval => {
+                last_flush = tokio::time::Instant::now();
                 let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
                 flush_all(dirty, |p| p.flush()).await;
             }
@@ -103,7 +104,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                     tracing::warn!("background flush failed: {e}");
                 }
             }
-            Durability::Os | Durability::Sync | Durability::Acks => {
+            Durability::Os | Durability::Sync | Durability::Acks | Durability::Interval => {
                 let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
                 flush_all(rolled, |p| p.flush_rolled()).await;
             }

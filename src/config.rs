@@ -167,7 +167,7 @@ pub enum Durability {
     Sync,
     /// Data is written to the OS before the ack (survives a process crash, `kill -9`) and
     /// fsynced in the background every interval: power loss can lose the last interval.
-    Interval(Duration),
+    Interval,
     /// Data is written to the OS before the ack (survives `kill -9`); the OS decides when it
     /// reaches the disk. Segments are fsynced when they roll and at clean shutdown.
     Os,
@@ -189,7 +189,7 @@ impl Durability {
         match self {
             Durability::Sync => acks != 0,
             Durability::Acks => acks == -1,
-            Durability::Interval(_) | Durability::Os => false,
+            Durability::Interval | Durability::Os => false,
         }
     }
 
@@ -197,7 +197,7 @@ impl Durability {
         match self {
             Durability::Acks => "acks",
             Durability::Sync => "sync",
-            Durability::Interval(_) => "interval",
+            Durability::Interval => "interval",
             Durability::Os => "os",
         }
     }
@@ -284,7 +284,7 @@ impl BrokerConfig {
         let durability = match pick!(durability, "acks".to_string()).as_str() {
             "acks" => Durability::Acks,
             "sync" => Durability::Sync,
-            "interval" => Durability::Interval(flush_interval),
+            "interval" => Durability::Interval,
             "os" => Durability::Os,
             other => return Err(invalid("durability", format!("{other:?}: expected acks, sync, interval or os"))),
         };

@@ -63,14 +63,27 @@ async fn acks_mode_fsyncs_acks_all_before_the_answer_and_not_acks_1() {
 /// acks=1 data nobody waited for still reaches the disk within a flush interval (bounding
 /// what a power cut loses and what a restart after a crash must validate).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acks_mode_flushes_unacknowledged_data_in_the_background() {
-    let (b, mut c) = broker_with(Durability::Acks, Duration::from_millis(50)).await;
-    let end = produce_three(&mut c, "d", 2, 1).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while durable_offset(&b, "d", 2) < end {
-        assert!(Instant::now() < deadline, "acks=1 data still not fsynced after 10 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+async fn acks_and_interval_modes_flush_unacknowledged_data_in_the_background() {
+    for mode in [Durability::Acks, Durability::Interval] {
+        let (b, mut c) = broker_with(mode, Duration::from_millis(50)).await;
+        let end = produce_three(&mut c, "d", 2, 1).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while durable_offset(&b, "d", 2) < end {
+            assert!(Instant::now() < deadline, "{mode:?}: acks=1 data still not fsynced after 10 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        b.stop().await;
     }
+}
+
+/// With a long flush interval nothing is flushed early (the interval is honoured, not the
+/// background job's one-second tick).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_mode_waits_for_its_interval() {
+    let (b, mut c) = broker_with(Durability::Interval, Duration::from_secs(3600)).await;
+    let end = produce_three(&mut c, "d", 0, -1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(durable_offset(&b, "d", 0) < end, "flushed before its interval");
     b.stop().await;
 }
 
