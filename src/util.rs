@@ -36,6 +36,33 @@ pub fn syncfs(f: &std::fs::File) -> std::io::Result<()> {
     }
 }
 
+/// Whether `syncfs` returns write-back errors (Linux 5.8 and later); before that it always
+/// succeeds, so a failed write would go unnoticed.
+#[cfg(target_os = "linux")]
+pub fn syncfs_reports_errors() -> bool {
+    // SAFETY: uname fills the struct we pass.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return false;
+    }
+    // SAFETY: uname NUL-terminates `release`.
+    let release = unsafe { std::ffi::CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy();
+    kernel_at_least(&release, (5, 8))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn syncfs_reports_errors() -> bool {
+    false
+}
+
+/// Whether a kernel release string ("6.18.44-fc", "5.4.0-42-generic") is at least `min`.
+pub fn kernel_at_least(release: &str, min: (u32, u32)) -> bool {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let major = parts.next().and_then(|s| s.parse::<u32>().ok());
+    let minor = parts.next().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    major.is_some_and(|m| (m, minor) >= min)
+}
+
 #[cfg(not(target_os = "linux"))]
 pub fn syncfs(_f: &std::fs::File) -> std::io::Result<()> {
     Err(std::io::Error::other("syncfs is Linux-only"))
@@ -44,4 +71,24 @@ pub fn syncfs(_f: &std::fs::File) -> std::io::Result<()> {
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_versions_compare() {
+        assert!(kernel_at_least("6.18.44-fc-v669", (5, 8)));
+        assert!(kernel_at_least("5.8.0", (5, 8)));
+        assert!(kernel_at_least("5.10.0-28-amd64", (5, 8)));
+        assert!(!kernel_at_least("5.4.0-42-generic", (5, 8)));
+        assert!(!kernel_at_least("4.19.0", (5, 8)));
+        assert!(!kernel_at_least("", (5, 8)));
+        #[cfg(target_os = "linux")]
+        assert!(
+            syncfs_reports_errors()
+                == kernel_at_least(&std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default(), (5, 8))
+        );
+    }
 }

@@ -28,6 +28,12 @@ impl GroupCommit {
     pub fn start(data_dir: &std::path::Path) -> std::io::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let fs = match File::open(data_dir) {
+            Ok(_) if !crate::util::syncfs_reports_errors() => {
+                tracing::warn!(
+                    "this kernel's syncfs does not report write errors (Linux < 5.8): fsyncing file by file"
+                );
+                None
+            }
             Ok(f) => Some(f),
             Err(e) => {
                 tracing::warn!("cannot open {} for syncfs, fsyncing file by file: {e}", data_dir.display());
