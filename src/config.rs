@@ -159,7 +159,7 @@ struct FileConfig {
 pub enum Durability {
     /// `acks=all` produces are fsynced (group commit) before the ack, like `Sync`; `acks=0/1`
     /// produces are answered once written to the OS, as Kafka's `acks=1` promises only the
-    /// leader's write, and reach the disk with the next fsync round or when the OS flushes.
+    /// leader's write, and reach the disk within `flush_interval` (a background round).
     /// Consumers see data once written, as on a single Kafka broker.
     Acks,
     /// Data is fsynced (group commit) before the produce is acknowledged and before consumers
