@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::{BrokerConfig, Durability};
 use crate::group::GroupCoordinator;
-use crate::log::flush::{flush_all, GroupCommit, DEFAULT_TICK};
+use crate::log::flush::{GroupCommit, DEFAULT_TICK};
 use crate::producer::ids::ProducerIdAllocator;
 use crate::topic::registry::LoadReport;
 use crate::topic::TopicRegistry;
@@ -17,7 +17,7 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     pub producer_ids: ProducerIdAllocator,
     pub cluster_id: String,
-    group_commit: Option<GroupCommit>,
+    group_commit: GroupCommit,
 }
 
 impl Broker {
@@ -30,22 +30,20 @@ impl Broker {
         let topics = Arc::new(topics);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
         let groups = GroupCoordinator::open(topics.clone(), config.group_config())?;
-        let group_commit = match config.durability {
-            d if d.group_commit() => Some(GroupCommit::start(&config.data_dir)?),
-            _ => None,
-        };
+        let group_commit = GroupCommit::start(&config.data_dir)?;
         let broker = Arc::new(Self { config, topics, groups, producer_ids, cluster_id, group_commit });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
         Ok((broker, report))
     }
 
-    /// Makes appends to `partitions` durable per the configured mode before acknowledging.
+    /// Makes appends to `partitions` durable per the configured mode before acknowledging:
+    /// waits for a group-commit round in `acks`/`sync`, returns at once in `interval`/`os`.
     pub async fn commit(&self, partitions: Vec<Arc<crate::log::Partition>>) -> Result<(), String> {
-        match &self.group_commit {
-            Some(gc) if !partitions.is_empty() => gc.sync(partitions).await,
-            _ => Ok(()),
+        if !self.config.durability.group_commit() {
+            return Ok(());
         }
+        self.group_commit.sync(partitions).await
     }
 
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker).
@@ -88,26 +86,22 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
         let parts = b.topics.all_partitions();
-        match b.config.durability {
-            Durability::Interval if last_flush.elapsed() >= b.config.flush_interval => {
-                last_flush = tokio::time::Instant::now();
-                let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
-                flush_all(dirty, |p| p.flush()).await;
-            }
-            // acks=0/1 data is answered unflushed; one group-commit round per flush interval
-            // makes it durable, so a power cut loses at most that much and a restart after a
-            // crash validates at most that much per partition.
-            Durability::Acks if last_flush.elapsed() >= b.config.flush_interval => {
-                last_flush = tokio::time::Instant::now();
-                let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty()).collect();
-                if let Err(e) = b.commit(dirty).await {
-                    tracing::warn!("background flush failed: {e}");
-                }
-            }
-            Durability::Os | Durability::Sync | Durability::Acks | Durability::Interval => {
-                let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
-                flush_all(rolled, |p| p.flush_rolled()).await;
-            }
+        // Data answered unflushed (`interval`, and acks=0/1 in `acks`) gets one group-commit
+        // round per flush interval, so a power cut loses at most that much and a restart after
+        // a crash validates at most that much per partition. Otherwise only segments that
+        // rolled since the last round are fsynced (in `os` too: they are never written again).
+        let flush_dirty = matches!(b.config.durability, Durability::Interval | Durability::Acks)
+            && last_flush.elapsed() >= b.config.flush_interval;
+        let result = if flush_dirty {
+            last_flush = tokio::time::Instant::now();
+            let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty() || p.has_unflushed_segments()).collect();
+            b.group_commit.sync(dirty).await
+        } else {
+            let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
+            b.group_commit.sync_rolled(rolled).await
+        };
+        if let Err(e) = result {
+            tracing::warn!("background flush failed: {e}");
         }
         if last_retention.elapsed() >= retention_every {
             last_retention = tokio::time::Instant::now();

@@ -1,6 +1,7 @@
-//! Durability work: group commit for `acks`/`sync` modes (one fsync round covers every request and
-//! partition that arrived while the previous round ran) and the periodic background job
-//! (interval flushes, flushing rolled segments, writing recovery checkpoints).
+//! Durability work: the group-commit thread. One fsync round covers every request and partition
+//! that arrived while the previous round ran: produces and offset commits waiting for their
+//! fsync (`acks`/`sync` modes) and the background job's flushes (interval flushes, rolled
+//! segments) in every mode, so no flush ever needs a thread per partition.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,6 +14,8 @@ use super::Partition;
 
 struct SyncRequest {
     partitions: Vec<Arc<Partition>>,
+    /// Only rolled segments must be durable (the active one may stay in the page cache).
+    rolled_only: bool,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -46,8 +49,21 @@ impl GroupCommit {
 
     /// Waits until everything appended to `partitions` so far is fsynced.
     pub async fn sync(&self, partitions: Vec<Arc<Partition>>) -> Result<(), String> {
+        self.request(partitions, false).await
+    }
+
+    /// Waits until the rolled (no longer written) segments of `partitions` are fsynced.
+    pub async fn sync_rolled(&self, partitions: Vec<Arc<Partition>>) -> Result<(), String> {
+        self.request(partitions, true).await
+    }
+
+    async fn request(&self, partitions: Vec<Arc<Partition>>, rolled_only: bool) -> Result<(), String> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
         let (done, wait) = oneshot::channel();
-        self.tx.send(SyncRequest { partitions, done }).map_err(|_| "broker is shutting down".to_string())?;
+        let req = SyncRequest { partitions, rolled_only, done };
+        self.tx.send(req).map_err(|_| "broker is shutting down".to_string())?;
         wait.await.map_err(|_| "broker is shutting down".to_string())?
     }
 }
@@ -59,20 +75,25 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>
     while let Ok(first) = rx.recv() {
         let mut round = vec![first];
         round.extend(rx.try_iter());
-        // Each partition once per round, keyed by identity.
+        // Each partition once per round, keyed by identity; its active segment is flushed
+        // if any request asked for it.
         let mut index: HashMap<usize, usize> = HashMap::new();
-        let mut unique: Vec<Arc<Partition>> = Vec::new();
+        let mut unique: Vec<(Arc<Partition>, bool)> = Vec::new();
         for req in &round {
             for p in &req.partitions {
-                index.entry(Arc::as_ptr(p) as usize).or_insert_with(|| {
-                    unique.push(p.clone());
+                let i = *index.entry(Arc::as_ptr(p) as usize).or_insert_with(|| {
+                    unique.push((p.clone(), false));
                     unique.len() - 1
                 });
+                unique[i].1 |= !req.rolled_only;
             }
         }
         let results = match &fs {
             Some(fs) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs),
-            _ => unique.iter().map(|p| p.flush().map_err(|e| e.to_string())).collect(),
+            _ => unique
+                .iter()
+                .map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() }.map_err(|e| e.to_string()))
+                .collect(),
         };
         for req in round {
             let failed = req
@@ -87,15 +108,15 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>
 /// Rounds with at least this many partitions use one `syncfs` instead of an `fdatasync` each.
 const SYNCFS_MIN_PARTITIONS: usize = 2;
 
-fn flush_with_syncfs(parts: &[Arc<Partition>], fs: &File) -> Vec<Result<(), String>> {
-    let tickets: Vec<_> = parts.iter().map(|p| p.begin_flush(true)).collect();
+fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File) -> Vec<Result<(), String>> {
+    let tickets: Vec<_> = parts.iter().map(|(p, active)| p.begin_flush(*active)).collect();
     // syncfs reports any writeback error on the file system since `fs` was opened; on error
     // each file's own fdatasync tells which partitions are affected.
     let all = crate::util::syncfs(fs);
     parts
         .iter()
         .zip(tickets)
-        .map(|(p, t)| {
+        .map(|((p, _), t)| {
             let t = t.map_err(|e| e.to_string())?;
             let synced = match &all {
                 Ok(()) => Ok(()),
@@ -104,20 +125,6 @@ fn flush_with_syncfs(parts: &[Arc<Partition>], fs: &File) -> Vec<Result<(), Stri
             p.finish_flush(t, synced).map_err(|e| e.to_string())
         })
         .collect()
-}
-
-/// Runs `f` on each partition on blocking threads, in parallel.
-pub async fn flush_all(
-    parts: Vec<Arc<Partition>>,
-    f: fn(&Partition) -> std::io::Result<()>,
-) -> Vec<Result<(), String>> {
-    let handles: Vec<_> =
-        parts.into_iter().map(|p| tokio::task::spawn_blocking(move || f(&p).map_err(|e| e.to_string()))).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        out.push(h.await.unwrap_or_else(|e| Err(format!("flush task failed: {e}"))));
-    }
-    out
 }
 
 /// How often the background job runs when no flush interval asks for more.
