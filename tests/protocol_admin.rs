@@ -437,3 +437,37 @@ async fn metadata_duplicate_name_answered_once() {
     assert_eq!(names, vec!["single".to_string()]);
     b.stop().await;
 }
+
+/// Creating thousands of partition directories (seconds on a slow disk) runs on the blocking
+/// pool: with a single async worker, another connection is still answered while it goes on.
+/// (DeleteTopics and CreatePartitions run there the same way.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_large_create_topics_does_not_stall_other_connections() {
+    let b = TestBroker::start().await;
+    let mut admin = b.client().await;
+    let mut other = b.client().await;
+    let started = std::time::Instant::now();
+    let slow = tokio::spawn(async move {
+        create_topic(&mut admin, "wide", 3000).await;
+        std::time::Instant::now()
+    });
+    let mut answered_meanwhile = 0;
+    let mut last_answer = started;
+    for _ in 0..100_000 {
+        if slow.is_finished() {
+            break;
+        }
+        let r = other.call(&ApiVersionsRequest::default(), 2).await;
+        assert_eq!(r.error_code, 0);
+        answered_meanwhile += 1;
+        last_answer = std::time::Instant::now();
+    }
+    let done = slow.await.expect("admin task");
+    let took = done - started;
+    assert!(took > std::time::Duration::from_millis(30), "3000 partitions created too fast to tell ({took:?})");
+    assert!(
+        answered_meanwhile > 0 && last_answer < done,
+        "no other request was answered during the {took:?} the create took"
+    );
+    b.stop().await;
+}

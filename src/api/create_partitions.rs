@@ -14,6 +14,7 @@ impl Handler for CreatePartitions {
     const KEY: ApiKey = ApiKey::CreatePartitions;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 3;
+    const BLOCKING: bool = true;
 
     fn handle(ctx: &RequestContext, req: CreatePartitionsRequest) -> Reply<CreatePartitionsResponse> {
         let node = ctx.broker.config.node_id;

@@ -102,6 +102,7 @@ impl Handler for CreateTopics {
     const KEY: ApiKey = ApiKey::CreateTopics;
     const MIN_VERSION: i16 = 2;
     const MAX_VERSION: i16 = 7;
+    const BLOCKING: bool = true;
 
     fn handle(ctx: &RequestContext, req: CreateTopicsRequest) -> Reply<CreateTopicsResponse> {
         let mut counts: HashMap<&str, usize> = HashMap::new();

@@ -41,6 +41,7 @@ impl Handler for DeleteTopics {
     const KEY: ApiKey = ApiKey::DeleteTopics;
     const MIN_VERSION: i16 = 1;
     const MAX_VERSION: i16 = 6;
+    const BLOCKING: bool = true;
 
     fn handle(ctx: &RequestContext, req: DeleteTopicsRequest) -> Reply<DeleteTopicsResponse> {
         let v = ctx.api_version;

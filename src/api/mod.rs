@@ -43,6 +43,7 @@ use crate::broker::Broker;
 pub use encode::{encode_frame, Frame};
 
 /// What a handler knows about the request besides its body.
+#[derive(Clone)]
 pub struct RequestContext {
     pub broker: Arc<Broker>,
     pub api_version: i16,
@@ -60,13 +61,16 @@ pub enum Reply<R> {
 }
 
 /// One Kafka API.
-pub trait Handler {
+pub trait Handler: 'static {
     type Request: Decodable + Send + 'static;
     type Response: Encodable + Send + 'static;
     const KEY: ApiKey;
     /// Inclusive version range served (and advertised).
     const MIN_VERSION: i16;
     const MAX_VERSION: i16;
+    /// Handlers doing slow file-system work (creating or deleting thousands of partition
+    /// directories) run on the blocking pool, so they never hold up an async worker.
+    const BLOCKING: bool = false;
     fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
     /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
     fn error_response(req: &Self::Request, code: i16) -> Self::Response;
@@ -156,20 +160,38 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
         let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
         return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?));
     }
-    Ok(match H::handle(ctx, req) {
-        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?),
-        Reply::Later(fut) => Dispatch::Later(Box::pin(async move {
-            let resp = fut.await;
-            match encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp)) {
-                Ok(frame) => Some(frame),
+    if H::BLOCKING {
+        let ctx = ctx.clone();
+        return Ok(Dispatch::Later(Box::pin(async move {
+            match tokio::task::spawn_blocking(move || H::handle(&ctx, req)).await {
+                Ok(Reply::Now(resp)) => encode_later::<H>(version, cid, resp),
+                Ok(Reply::Later(fut)) => encode_later::<H>(version, cid, fut.await),
+                Ok(Reply::None) => None,
                 Err(e) => {
-                    tracing::error!("{e}");
+                    // Like a panic on the async path: the connection closes, the broker goes on.
+                    tracing::error!("handler for {:?} v{version} failed: {e}", H::KEY);
                     None
                 }
             }
-        })),
+        })));
+    }
+    Ok(match H::handle(ctx, req) {
+        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?),
+        Reply::Later(fut) => Dispatch::Later(Box::pin(async move { encode_later::<H>(version, cid, fut.await) })),
         Reply::None => Dispatch::NoResponse,
     })
+}
+
+/// Encodes a response that was produced asynchronously; `None` (closing the connection) if
+/// it cannot be encoded.
+fn encode_later<H: Handler>(version: i16, cid: i32, resp: H::Response) -> Option<Frame> {
+    match encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp)) {
+        Ok(frame) => Some(frame),
+        Err(e) => {
+            tracing::error!("{e}");
+            None
+        }
+    }
 }
 
 /// The keys that occur more than once (Kafka answers each with INVALID_REQUEST).
