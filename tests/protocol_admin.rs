@@ -453,7 +453,7 @@ async fn a_large_create_topics_does_not_stall_other_connections() {
     });
     let mut answered_meanwhile = 0;
     let mut last_answer = started;
-    for _ in 0..100_000 {
+    for _ in 0..10_000 {
         if slow.is_finished() {
             break;
         }
@@ -461,6 +461,7 @@ async fn a_large_create_topics_does_not_stall_other_connections() {
         assert_eq!(r.error_code, 0);
         answered_meanwhile += 1;
         last_answer = std::time::Instant::now();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let done = slow.await.expect("admin task");
     let took = done - started;
