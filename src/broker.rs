@@ -1,6 +1,7 @@
 //! The broker: configuration, topic registry, producer ids and durability machinery, shared
 //! by every connection. Also owns the background maintenance job.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ pub struct Broker {
     pub producer_ids: ProducerIdAllocator,
     pub cluster_id: String,
     group_commit: GroupCommit,
+    /// acks=0/1 bytes appended in `acks` mode since the last background round began.
+    unflushed_bytes: AtomicU64,
+    /// A background round is running (at most one at a time).
+    background_flushing: AtomicBool,
 }
 
 impl Broker {
@@ -31,7 +36,16 @@ impl Broker {
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
         let groups = GroupCoordinator::open(topics.clone(), config.group_config())?;
         let group_commit = GroupCommit::start(&config.data_dir)?;
-        let broker = Arc::new(Self { config, topics, groups, producer_ids, cluster_id, group_commit });
+        let broker = Arc::new(Self {
+            config,
+            topics,
+            groups,
+            producer_ids,
+            cluster_id,
+            group_commit,
+            unflushed_bytes: AtomicU64::new(0),
+            background_flushing: AtomicBool::new(false),
+        });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
         Ok((broker, report))
@@ -44,6 +58,33 @@ impl Broker {
             return Ok(());
         }
         self.group_commit.sync(partitions).await
+    }
+
+    /// Notes `bytes` of acks=0/1 data written without an fsync in `acks` mode; once
+    /// `flush_bytes` of it has piled up, a background round starts without waiting for the
+    /// flush interval. This keeps every round small on a busy broker, and so the wait of the
+    /// acks=all produces and offset commits queued behind one.
+    pub fn note_unflushed(self: &Arc<Self>, bytes: u64) {
+        if self.config.durability != Durability::Acks {
+            return;
+        }
+        let total = self.unflushed_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total >= self.config.flush_bytes && !self.background_flushing.swap(true, Ordering::AcqRel) {
+            let b = self.clone();
+            tokio::spawn(async move { b.flush_dirty().await });
+        }
+    }
+
+    /// One background round over every partition holding unflushed data (or segments rolled
+    /// since the last round). The caller holds `background_flushing`; this releases it.
+    async fn flush_dirty(&self) {
+        self.unflushed_bytes.store(0, Ordering::Relaxed);
+        let dirty: Vec<_> =
+            self.topics.all_partitions().into_iter().filter(|p| p.is_dirty() || p.has_unflushed_segments()).collect();
+        if let Err(e) = self.group_commit.sync(dirty).await {
+            tracing::warn!("background flush failed: {e}");
+        }
+        self.background_flushing.store(false, Ordering::Release);
     }
 
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker).
@@ -85,23 +126,22 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
     loop {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
-        let parts = b.topics.all_partitions();
         // Data answered unflushed (`interval`, and acks=0/1 in `acks`) gets one group-commit
         // round per flush interval, so a power cut loses at most that much and a restart after
-        // a crash validates at most that much per partition. Otherwise only segments that
-        // rolled since the last round are fsynced (in `os` too: they are never written again).
+        // a crash validates at most that much per partition (`acks` mode also starts a round
+        // early once `flush_bytes` is unflushed, see `note_unflushed`). Otherwise only segments
+        // that rolled since the last round are fsynced (in `os` too: they are never written
+        // again).
         let flush_dirty = matches!(b.config.durability, Durability::Interval | Durability::Acks)
             && last_flush.elapsed() >= b.config.flush_interval;
-        let result = if flush_dirty {
+        if flush_dirty && !b.background_flushing.swap(true, Ordering::AcqRel) {
             last_flush = tokio::time::Instant::now();
-            let dirty: Vec<_> = parts.into_iter().filter(|p| p.is_dirty() || p.has_unflushed_segments()).collect();
-            b.group_commit.sync(dirty).await
+            b.flush_dirty().await;
         } else {
-            let rolled: Vec<_> = parts.into_iter().filter(|p| p.has_unflushed_segments()).collect();
-            b.group_commit.sync_rolled(rolled).await
-        };
-        if let Err(e) = result {
-            tracing::warn!("background flush failed: {e}");
+            let rolled: Vec<_> = b.topics.all_partitions().into_iter().filter(|p| p.has_unflushed_segments()).collect();
+            if let Err(e) = b.group_commit.sync_rolled(rolled).await {
+                tracing::warn!("fsync of rolled segments failed: {e}");
+            }
         }
         if last_retention.elapsed() >= retention_every {
             last_retention = tokio::time::Instant::now();

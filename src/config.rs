@@ -85,6 +85,11 @@ pub struct ServeArgs {
     /// `durability=acks` [default: 1000].
     #[arg(long, env = "BROOK_FLUSH_INTERVAL_MS")]
     pub flush_interval_ms: Option<u64>,
+    /// `durability=acks`: also start the background fsync round once this many bytes of
+    /// acks=0/1 data are unflushed, so that no round (and no fsync waiting behind one) has to
+    /// write back a whole interval of a busy broker's data [default: 16777216 (16 MiB)].
+    #[arg(long, env = "BROOK_FLUSH_BYTES")]
+    pub flush_bytes: Option<u64>,
     /// group.initial.rebalance.delay.ms [default: 3000].
     #[arg(long, env = "BROOK_GROUP_INITIAL_REBALANCE_DELAY_MS")]
     pub group_initial_rebalance_delay_ms: Option<i64>,
@@ -140,6 +145,7 @@ struct FileConfig {
     durability: Option<String>,
     #[serde(alias = "log.flush.interval.ms")]
     flush_interval_ms: Option<u64>,
+    flush_bytes: Option<u64>,
     #[serde(alias = "group.initial.rebalance.delay.ms")]
     group_initial_rebalance_delay_ms: Option<i64>,
     #[serde(alias = "group.min.session.timeout.ms")]
@@ -226,6 +232,8 @@ pub struct BrokerConfig {
     /// Period of the background fsync of `interval` mode, and of `acks` mode's background
     /// group-commit round for data nobody waited on (`log.flush.interval.ms`).
     pub flush_interval: Duration,
+    /// `acks` mode: unflushed acks=0/1 bytes that start a background round early.
+    pub flush_bytes: u64,
     pub group_initial_rebalance_delay_ms: i64,
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
@@ -306,6 +314,7 @@ impl BrokerConfig {
             log_index_interval_bytes: pick!(log_index_interval_bytes, 4096),
             log_retention_check_interval_ms: pick!(log_retention_check_interval_ms, 300_000),
             flush_interval,
+            flush_bytes: pick!(flush_bytes, 16 << 20).max(1),
             durability,
             group_initial_rebalance_delay_ms: pick!(group_initial_rebalance_delay_ms, 3000),
             group_min_session_timeout_ms: pick!(group_min_session_timeout_ms, 6000),

@@ -76,6 +76,32 @@ async fn acks_and_interval_modes_flush_unacknowledged_data_in_the_background() {
     }
 }
 
+/// A busy broker does not wait for the flush interval: in `acks` mode, once `flush_bytes` of
+/// acks=1 data is unflushed a background round starts, and it covers every dirty partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_mode_flushes_early_once_flush_bytes_are_unflushed() {
+    let b = TestBroker::start_with(|c| {
+        c.durability = Durability::Acks;
+        c.flush_interval = Duration::from_secs(3600);
+        c.flush_bytes = 64 << 10;
+    })
+    .await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "d", 3).await;
+    let small_end = produce_three(&mut c, "d", 0, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(durable_offset(&b, "d", 0) < small_end, "flushed below flush_bytes and before the interval");
+    let big = vec![b'x'; 70 << 10];
+    let r = produce_v(&mut c, "d", 1, batch(&[&big]), 1, PRODUCE_V).await;
+    assert_eq!(r.error_code, 0, "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while durable_offset(&b, "d", 1) <= r.base_offset || durable_offset(&b, "d", 0) < small_end {
+        assert!(Instant::now() < deadline, "no background round 10 s after passing flush_bytes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.stop().await;
+}
+
 /// With a long flush interval nothing is flushed early (the interval is honoured, not the
 /// background job's one-second tick).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,6 +76,7 @@ impl Handler for Produce {
         }
         let broker = &ctx.broker;
         let mut appended: Vec<Arc<Partition>> = Vec::new();
+        let mut appended_bytes = 0u64;
         let mut responses = Vec::with_capacity(req.topic_data.len());
         for td in req.topic_data {
             let topic = broker.topics.get(&td.name.0);
@@ -85,8 +86,10 @@ impl Handler for Produce {
                     parts.push(partition_error(pd.index, E::UnknownTopicOrPartition.code(), None));
                     continue;
                 };
+                let len = pd.records.as_ref().map_or(0, |r| r.len() as u64);
                 match produce_partition(&part, pd.records) {
                     Ok(r) => {
+                        appended_bytes += len;
                         // A duplicate's original may still await its fsync: wait for it too.
                         appended.push(part.clone());
                         parts.push(
@@ -107,6 +110,9 @@ impl Handler for Produce {
             responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
         }
         let durability = broker.config.durability;
+        if !durability.fsync_before_ack(req.acks) {
+            broker.note_unflushed(appended_bytes);
+        }
         if !durability.fsync_before_ack(req.acks) && durability.fsync_before_visible() && !appended.is_empty() {
             // Nobody waits for the fsync, but it must still happen for the high watermark
             // (and so consumers) to move past this data.
