@@ -185,6 +185,22 @@ fn list_by_ext(dir: &Path, ext: &str) -> io::Result<Vec<i64>> {
     Ok(out)
 }
 
+/// Length of the whole batches at the start of `buf`. Kafka cuts a fetch at `max_bytes` even
+/// inside a batch (clients drop the partial batch and fetch it again); Brook stops at the
+/// last batch boundary instead, so no byte is sent twice. The buffer starts at a batch.
+fn whole_batches_len(buf: &[u8]) -> usize {
+    let mut off = 0;
+    while let Some(len_bytes) = buf.get(off + 8..off + 12) {
+        let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+        let next = off + 12 + len.max(0) as usize;
+        if len <= 0 || next > buf.len() {
+            break;
+        }
+        off = next;
+    }
+    off
+}
+
 impl Partition {
     /// Opens (or creates) the partition in `dir`, recovering after `recovery` (the last
     /// checkpointed fsync point; `None` validates everything).
@@ -578,7 +594,8 @@ impl Partition {
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
-                    let records = read_bytes_at(&file, pos, n as usize)?;
+                    let mut records = read_bytes_at(&file, pos, n as usize)?;
+                    records.truncate(whole_batches_len(&records));
                     return Ok(ReadResult { records, offsets });
                 }
                 pos += len;
@@ -792,6 +809,21 @@ mod tests {
         let r = p.read(0, 10, true).unwrap();
         assert_eq!(r.records.len(), batch::HEADER_LEN + 500);
         assert!(p.read(0, 10, false).unwrap().records.is_empty());
+    }
+
+    #[test]
+    fn max_bytes_cuts_at_a_batch_boundary_not_inside_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path(), config(1 << 20), None);
+        for i in 0..3u8 {
+            append(&p, 1, 1, &[i; 500]);
+        }
+        let one = batch::HEADER_LEN + 500;
+        // Room for two and a half batches: two whole ones come back.
+        assert_eq!(p.read(0, one * 5 / 2, true).unwrap().records.len(), 2 * one);
+        assert_eq!(p.read(0, 3 * one, true).unwrap().records.len(), 3 * one);
+        // Starting inside the range works the same.
+        assert_eq!(p.read(1, one + one / 2, true).unwrap().records.len(), one);
     }
 
     #[test]
