@@ -15,11 +15,7 @@ const PARTITIONS: i32 = 300;
 
 fn threads() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,9 +43,8 @@ async fn interval_flush_of_many_partitions_needs_no_thread_per_partition() {
         let mut most = baseline;
         loop {
             most = most.max(threads());
-            let pending = (0..PARTITIONS)
-                .filter(|&p| topic.partition(p).expect("partition").recovery_point().offset < 1)
-                .count();
+            let pending =
+                (0..PARTITIONS).filter(|&p| topic.partition(p).expect("partition").recovery_point().offset < 1).count();
             if pending == 0 {
                 break;
             }
