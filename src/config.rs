@@ -185,7 +185,7 @@ impl Durability {
         matches!(self, Durability::Sync)
     }
 
-    /// Whether produces may wait for fsyncs (and so the group-commit thread runs).
+    /// Whether produces and offset commits wait for their fsync (a group-commit round).
     pub fn group_commit(&self) -> bool {
         matches!(self, Durability::Acks | Durability::Sync)
     }

@@ -112,12 +112,12 @@ impl Handler for Produce {
         let durability = broker.config.durability;
         if !durability.fsync_before_ack(req.acks) {
             broker.note_unflushed(appended_bytes);
-        }
-        if !durability.fsync_before_ack(req.acks) && durability.fsync_before_visible() && !appended.is_empty() {
-            // Nobody waits for the fsync, but it must still happen for the high watermark
-            // (and so consumers) to move past this data.
-            let (broker, parts) = (broker.clone(), appended.clone());
-            tokio::spawn(async move { broker.commit(parts).await });
+            if durability.fsync_before_visible() && !appended.is_empty() {
+                // Nobody waits for the fsync, but it must still happen for the high watermark
+                // (and so consumers) to move past this data.
+                let (broker, parts) = (broker.clone(), appended.clone());
+                tokio::spawn(async move { broker.commit(parts).await });
+            }
         }
         if req.acks == 0 {
             return Reply::None;

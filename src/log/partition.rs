@@ -190,13 +190,11 @@ fn list_by_ext(dir: &Path, ext: &str) -> io::Result<Vec<i64>> {
 /// last batch boundary instead, so no byte is sent twice. The buffer starts at a batch.
 fn whole_batches_len(buf: &[u8]) -> usize {
     let mut off = 0;
-    while let Some(len_bytes) = buf.get(off + 8..off + 12) {
-        let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let next = off + 12 + len.max(0) as usize;
-        if len <= 0 || next > buf.len() {
+    while let Ok(h) = BatchHeader::parse(&buf[off..]) {
+        if h.total_len() < batch::HEADER_LEN || off + h.total_len() > buf.len() {
             break;
         }
-        off = next;
+        off += h.total_len();
     }
     off
 }
