@@ -2,10 +2,12 @@
 //! once in [`HANDLERS`]. ApiVersions is generated from that table, so what is advertised is
 //! exactly what is implemented.
 //!
-//! A handler's `handle` runs inline, in request order, on the connection's task (so appends
-//! from one connection keep their order); anything that waits (fsync, long-poll) goes into
-//! the returned [`Reply::Later`] future, which runs concurrently while responses still leave
-//! in request order.
+//! A handler's `handle` runs in request order: inline on the connection's task (so appends
+//! from one connection keep their order), or, for handlers doing slow file-system work
+//! ([`Handler::BLOCKING`]: topic admin), on the blocking pool one at a time per connection
+//! (its [`Lane`]). Anything that waits (fsync, long-poll) goes into the returned
+//! [`Reply::Later`] future, which runs concurrently while responses still leave in request
+//! order.
 
 pub mod alter_configs;
 pub mod api_versions;
@@ -38,6 +40,7 @@ use futures::future::BoxFuture;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 pub use encode::{encode_frame, Frame};
@@ -46,11 +49,35 @@ pub use encode::{encode_frame, Frame};
 #[derive(Clone)]
 pub struct RequestContext {
     pub broker: Arc<Broker>,
+    /// The connection's queue for blocking handlers (shared by its requests).
+    pub lane: Arc<Lane>,
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
     /// The client's address as Kafka reports it (`/127.0.0.1`).
     pub client_host: String,
+}
+
+/// Runs a connection's blocking handlers one after another in request order: each takes a
+/// turn when it is dispatched (in order, on the connection's task) and starts once the turn
+/// before it has finished its `handle`.
+#[derive(Default)]
+pub struct Lane {
+    tail: parking_lot::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+/// A place in a [`Lane`]: wait for `prev`, drop `done` when finished.
+struct Turn {
+    prev: Option<oneshot::Receiver<()>>,
+    done: oneshot::Sender<()>,
+}
+
+impl Lane {
+    fn turn(&self) -> Turn {
+        let (done, next) = oneshot::channel();
+        let prev = self.tail.lock().replace(next);
+        Turn { prev, done }
+    }
 }
 
 /// A handler's answer: now, later (after waiting), or never (acks=0 produce).
@@ -69,7 +96,8 @@ pub trait Handler: 'static {
     const MIN_VERSION: i16;
     const MAX_VERSION: i16;
     /// Handlers doing slow file-system work (creating or deleting thousands of partition
-    /// directories) run on the blocking pool, so they never hold up an async worker.
+    /// directories) run on the blocking pool, so they never hold up an async worker; a
+    /// connection's blocking requests still run one after another, in request order.
     const BLOCKING: bool = false;
     fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
     /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
@@ -83,8 +111,17 @@ pub trait Handler: 'static {
 /// Type-erased handler result: an encoded response frame, or a future producing one.
 pub enum Dispatch {
     Ready(Frame),
-    Later(BoxFuture<'static, Option<Frame>>),
+    Later(BoxFuture<'static, Deferred>),
     NoResponse,
+}
+
+/// What a [`Dispatch::Later`] future ends with.
+pub enum Deferred {
+    Send(Frame),
+    /// The request gets no response (acks=0 produce); the connection goes on.
+    Nothing,
+    /// The response cannot be produced: the connection is closed.
+    Close,
 }
 
 /// Failure to handle a frame at all; the connection is closed.
@@ -162,15 +199,25 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     }
     if H::BLOCKING {
         let ctx = ctx.clone();
+        let turn = ctx.lane.turn();
         return Ok(Dispatch::Later(Box::pin(async move {
-            match tokio::task::spawn_blocking(move || H::handle(&ctx, req)).await {
+            if let Some(prev) = turn.prev {
+                let _ = prev.await; // an error only means the turn before is over
+            }
+            let done = turn.done;
+            let handled = tokio::task::spawn_blocking(move || {
+                let reply = H::handle(&ctx, req);
+                drop(done); // the next turn may start while this one's `Later` waits
+                reply
+            });
+            match handled.await {
                 Ok(Reply::Now(resp)) => encode_later::<H>(version, cid, resp),
                 Ok(Reply::Later(fut)) => encode_later::<H>(version, cid, fut.await),
-                Ok(Reply::None) => None,
+                Ok(Reply::None) => Deferred::Nothing,
                 Err(e) => {
                     // Like a panic on the async path: the connection closes, the broker goes on.
                     tracing::error!("handler for {:?} v{version} failed: {e}", H::KEY);
-                    None
+                    Deferred::Close
                 }
             }
         })));
@@ -182,14 +229,14 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     })
 }
 
-/// Encodes a response that was produced asynchronously; `None` (closing the connection) if
-/// it cannot be encoded.
-fn encode_later<H: Handler>(version: i16, cid: i32, resp: H::Response) -> Option<Frame> {
+/// Encodes a response that was produced asynchronously; closes the connection if it cannot
+/// be encoded.
+fn encode_later<H: Handler>(version: i16, cid: i32, resp: H::Response) -> Deferred {
     match encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp)) {
-        Ok(frame) => Some(frame),
+        Ok(frame) => Deferred::Send(frame),
         Err(e) => {
             tracing::error!("{e}");
-            None
+            Deferred::Close
         }
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::frame::{read_frame, FrameError};
-use crate::api::{self, api_versions, Dispatch, Frame, RequestContext};
+use crate::api::{self, api_versions, Deferred, Dispatch, Frame, Lane, RequestContext};
 use crate::broker::Broker;
 
 /// Requests a connection may have in flight before the reader waits for the writer.
@@ -31,7 +31,7 @@ enum Close {
 
 enum Pending {
     Ready(Frame),
-    Wait(JoinHandle<Option<Frame>>),
+    Wait(JoinHandle<Deferred>),
 }
 
 pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
@@ -39,7 +39,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
     let (rd, wr) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx));
-    match read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, peer).await {
+    let lane = Arc::new(Lane::default());
+    match read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, &lane, peer).await {
         Ok(()) => {}
         // A client going away mid-frame is routine; malformed input is worth a warning.
         Err(Close::Gone(reason)) => tracing::debug!(%peer, "connection closed: {reason}"),
@@ -52,17 +53,18 @@ async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<
     let mut w = BufWriter::with_capacity(16 * 1024, wr);
     while let Some(p) = rx.recv().await {
         let frame = match p {
-            Pending::Ready(b) => b,
+            Pending::Ready(b) => Some(b),
             Pending::Wait(handle) => match handle.await {
-                Ok(Some(b)) => b,
-                Ok(None) => return,
+                Ok(Deferred::Send(b)) => Some(b),
+                Ok(Deferred::Nothing) => None,
+                Ok(Deferred::Close) => return,
                 Err(e) => {
                     tracing::error!("request task failed: {e}");
                     return;
                 }
             },
         };
-        for chunk in &frame.0 {
+        for chunk in frame.iter().flat_map(|f| &f.0) {
             if w.write_all(chunk).await.is_err() {
                 return;
             }
@@ -78,6 +80,7 @@ async fn read_loop(
     mut rd: BufReader<tokio::net::tcp::OwnedReadHalf>,
     tx: mpsc::Sender<Pending>,
     broker: &Arc<Broker>,
+    lane: &Arc<Lane>,
     peer: SocketAddr,
 ) -> Result<(), Close> {
     let max = broker.config.socket_request_max_bytes;
@@ -88,7 +91,7 @@ async fn read_loop(
             Err(e @ (FrameError::Io(_) | FrameError::Truncated)) => return Err(Close::Gone(e.to_string())),
             Err(e) => return Err(Close::Bad(e.to_string())),
         };
-        let pending = match dispatch(frame, broker, &peer) {
+        let pending = match dispatch(frame, broker, lane, &peer) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(reason) => return Err(Close::Bad(reason)),
@@ -100,7 +103,12 @@ async fn read_loop(
 }
 
 /// Decodes the header, finds the handler and runs it. `Err` closes the connection.
-fn dispatch(mut frame: Bytes, broker: &Arc<Broker>, peer: &SocketAddr) -> Result<Option<Pending>, String> {
+fn dispatch(
+    mut frame: Bytes,
+    broker: &Arc<Broker>,
+    lane: &Arc<Lane>,
+    peer: &SocketAddr,
+) -> Result<Option<Pending>, String> {
     if frame.len() < 8 {
         return Err(format!("frame of {} bytes is too short for a request header", frame.len()));
     }
@@ -119,6 +127,7 @@ fn dispatch(mut frame: Bytes, broker: &Arc<Broker>, peer: &SocketAddr) -> Result
         .map_err(|e| format!("bad request header for API {key} v{version}: {e}"))?;
     let ctx = RequestContext {
         broker: broker.clone(),
+        lane: lane.clone(),
         api_version: version,
         correlation_id,
         client_id: header.client_id.map(|s| s.to_string()),
