@@ -265,3 +265,93 @@ pub const NONE: i16 = 0;
 pub fn code(e: ResponseError) -> i16 {
     e.code()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+
+    use super::*;
+
+    /// Handle calls of [`Recorder`], in the order they ran.
+    static RAN: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
+
+    /// A blocking handler that sleeps as long as its request's software version says (ms),
+    /// records its software name, and answers nothing when the name is "quiet".
+    struct Recorder;
+
+    impl Handler for Recorder {
+        type Request = ApiVersionsRequest;
+        type Response = ApiVersionsResponse;
+        const KEY: ApiKey = ApiKey::ApiVersions;
+        const MIN_VERSION: i16 = 3;
+        const MAX_VERSION: i16 = 3;
+        const BLOCKING: bool = true;
+
+        fn handle(_ctx: &RequestContext, req: ApiVersionsRequest) -> Reply<ApiVersionsResponse> {
+            let ms: u64 = req.client_software_version.parse().unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(ms));
+            RAN.lock().push(req.client_software_name.to_string());
+            if &*req.client_software_name == "quiet" {
+                Reply::None
+            } else {
+                Reply::Now(ApiVersionsResponse::default())
+            }
+        }
+
+        fn error_response(_req: &ApiVersionsRequest, _code: i16) -> ApiVersionsResponse {
+            ApiVersionsResponse::default()
+        }
+    }
+
+    fn body(name: &str, sleep_ms: u64) -> Bytes {
+        let req = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_string(name.into()))
+            .with_client_software_version(StrBytes::from_string(sleep_ms.to_string()));
+        let mut b = bytes::BytesMut::new();
+        req.encode(&mut b, 3).expect("encode");
+        b.freeze()
+    }
+
+    /// Blocking handlers of one connection run in dispatch order even when the first is slow
+    /// and the later ones are polled first; another connection's lane does not wait for them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lane_runs_blocking_handlers_in_dispatch_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
+        let ctx = |lane: &Arc<Lane>| RequestContext {
+            broker: broker.clone(),
+            lane: lane.clone(),
+            api_version: 3,
+            correlation_id: 1,
+            client_id: None,
+            client_host: "/127.0.0.1".into(),
+        };
+        let (one, other) = (Arc::new(Lane::default()), Arc::new(Lane::default()));
+        let mut later = Vec::new();
+        for (lane, name, ms) in [(&one, "first", 200), (&one, "quiet", 0), (&one, "third", 0), (&other, "elsewhere", 0)]
+        {
+            match run::<Recorder>(&ctx(lane), body(name, ms)).expect("dispatch") {
+                Dispatch::Later(fut) => later.push(fut),
+                _ => panic!("a blocking handler answers later"),
+            }
+        }
+        // Poll the last ones first: the turns, not the polling order, decide.
+        let mut outcomes = Vec::new();
+        for fut in later.into_iter().rev() {
+            outcomes.push(tokio::spawn(fut));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut kinds = Vec::new();
+        for o in outcomes {
+            kinds.push(match o.await.expect("task") {
+                Deferred::Send(_) => "send",
+                Deferred::Nothing => "nothing",
+                Deferred::Close => "close",
+            });
+        }
+        assert_eq!(kinds, ["send", "send", "nothing", "send"], "elsewhere, third, quiet, first");
+        assert_eq!(*RAN.lock(), ["elsewhere", "first", "quiet", "third"]);
+    }
+}
