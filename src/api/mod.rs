@@ -118,7 +118,7 @@ pub enum Dispatch {
 /// What a [`Dispatch::Later`] future ends with.
 pub enum Deferred {
     Send(Frame),
-    /// The request gets no response (acks=0 produce); the connection goes on.
+    /// The request gets no response (as an acks=0 produce); the connection goes on.
     Nothing,
     /// The response cannot be produced: the connection is closed.
     Close,
