@@ -500,3 +500,37 @@ async fn pipelined_admin_requests_run_in_request_order() {
     assert_eq!(partition_count(&mut c, "lane").await, 2);
     b.stop().await;
 }
+
+/// Requests pipelined behind a CreateTopics wait for it, as on a Kafka broker: Metadata sees
+/// the new topic, an acks=0 and an acks=1 produce land in it (in order), and the connection
+/// goes on. The create is wide, so the requests behind it would otherwise run first and find
+/// no topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_pipelined_behind_create_topics_see_the_topic() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    let create = CreateTopicsRequest::default().with_timeout_ms(5000).with_topics(vec![creatable("behind", 300, &[])]);
+    let created = c.send(&create, 7).await;
+    let md = c
+        .send(
+            &MetadataRequest::default()
+                .with_topics(Some(vec![kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                    .with_name(Some(tn("behind")))])),
+            METADATA_V,
+        )
+        .await;
+    c.send(&produce_request("behind", 0, batch(&[b"fire-and-forget"]), 0), PRODUCE_V).await;
+    let produced = c.send(&produce_request("behind", 0, batch(&[b"acked"]), 1), PRODUCE_V).await;
+    let (cid, r) = c.recv::<CreateTopicsRequest>(7).await;
+    assert_eq!((cid, r.topics[0].error_code), (created, 0));
+    let (cid, r) = c.recv::<MetadataRequest>(METADATA_V).await;
+    assert_eq!(cid, md);
+    assert_eq!(r.topics[0].error_code, 0, "metadata behind the create sees the topic");
+    assert_eq!(r.topics[0].partitions.len(), 300);
+    let (cid, r) = c.recv::<ProduceRequest>(PRODUCE_V).await;
+    assert_eq!(cid, produced, "the acks=0 produce gets no response");
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 1), "both produces landed, in order");
+    assert_eq!(fetch_all(&mut c, "behind", 0, 0).await.len(), 2);
+    b.stop().await;
+}

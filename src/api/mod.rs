@@ -5,9 +5,9 @@
 //! A handler's `handle` runs in request order: inline on the connection's task (so appends
 //! from one connection keep their order), or, for handlers doing slow file-system work
 //! ([`Handler::BLOCKING`]: topic admin), on the blocking pool one at a time per connection
-//! (its [`Lane`]). Anything that waits (fsync, long-poll) goes into the returned
-//! [`Reply::Later`] future, which runs concurrently while responses still leave in request
-//! order.
+//! (its [`Lane`]); requests arriving behind such a one wait for it before their own `handle`
+//! runs. Anything that waits (fsync, long-poll) goes into the returned [`Reply::Later`]
+//! future, which runs concurrently while responses still leave in request order.
 
 pub mod alter_configs;
 pub mod api_versions;
@@ -58,9 +58,10 @@ pub struct RequestContext {
     pub client_host: String,
 }
 
-/// Runs a connection's blocking handlers one after another in request order: each takes a
-/// turn when it is dispatched (in order, on the connection's task) and starts once the turn
-/// before it has finished its `handle`.
+/// Keeps a connection's requests in order around its blocking handlers: each blocking request
+/// takes a turn when it is dispatched (in order, on the connection's task) and starts once the
+/// turn before it has finished its `handle`; a request dispatched while a turn is unfinished
+/// takes one too. With no blocking request pending, requests run inline without a turn.
 #[derive(Default)]
 pub struct Lane {
     tail: parking_lot::Mutex<Option<oneshot::Receiver<()>>>,
@@ -77,6 +78,20 @@ impl Lane {
         let (done, next) = oneshot::channel();
         let prev = self.tail.lock().replace(next);
         Turn { prev, done }
+    }
+
+    /// A turn only if an earlier one is still running (so a request behind a blocking one
+    /// waits for it, as on a Kafka broker); `None`, the usual case, when the lane is idle.
+    fn turn_if_busy(&self) -> Option<Turn> {
+        let mut tail = self.tail.lock();
+        let busy = tail.as_mut().is_some_and(|rx| matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+        if !busy {
+            *tail = None;
+            return None;
+        }
+        let (done, next) = oneshot::channel();
+        let prev = tail.replace(next);
+        Some(Turn { prev, done })
     }
 }
 
@@ -219,6 +234,21 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
                     tracing::error!("handler for {:?} v{version} failed: {e}", H::KEY);
                     Deferred::Close
                 }
+            }
+        })));
+    }
+    if let Some(turn) = ctx.lane.turn_if_busy() {
+        let ctx = ctx.clone();
+        return Ok(Dispatch::Later(Box::pin(async move {
+            if let Some(prev) = turn.prev {
+                let _ = prev.await;
+            }
+            let reply = H::handle(&ctx, req);
+            drop(turn.done);
+            match reply {
+                Reply::Now(resp) => encode_later::<H>(version, cid, resp),
+                Reply::Later(fut) => encode_later::<H>(version, cid, fut.await),
+                Reply::None => Deferred::Nothing,
             }
         })));
     }
