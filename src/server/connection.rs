@@ -20,6 +20,8 @@ use crate::broker::Broker;
 
 /// Requests a connection may have in flight before the reader waits for the writer.
 const MAX_IN_FLIGHT: usize = 64;
+/// Read buffer per connection (length prefixes and small requests).
+const READ_BUFFER: usize = 4 * 1024;
 
 /// Why a connection ended early.
 enum Close {
@@ -40,7 +42,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
     let writer = tokio::spawn(write_loop(wr, rx));
     let lane = Arc::new(Lane::default());
-    match read_loop(BufReader::with_capacity(16 * 1024, rd), tx, &broker, &lane, peer).await {
+    // Small: the read buffer is zero-filled up front (all of it resident per idle connection),
+    // and frames longer than it are read straight into their own buffer anyway.
+    match read_loop(BufReader::with_capacity(READ_BUFFER, rd), tx, &broker, &lane, peer).await {
         Ok(()) => {}
         // A client going away mid-frame is routine; malformed input is worth a warning.
         Err(Close::Gone(reason)) => tracing::debug!(%peer, "connection closed: {reason}"),
