@@ -1,4 +1,5 @@
-//! Response encoding into a [`Frame`]: a list of byte chunks written with one vectored write.
+//! Response encoding into a [`Frame`]: a list of byte chunks the connection's writer sends in
+//! order (small ones gathered in its buffer, large ones written straight from theirs).
 //! Record payloads a handler names (fetched log bytes) are spliced in by reference instead of
 //! being copied into the response buffer, so fetched data is copied once, from the page cache.
 
