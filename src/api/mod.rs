@@ -73,6 +73,16 @@ struct Turn {
     done: oneshot::Sender<()>,
 }
 
+impl Turn {
+    /// Waits until the turn before has finished; returns what to drop when this one has.
+    async fn wait(self) -> oneshot::Sender<()> {
+        if let Some(prev) = self.prev {
+            let _ = prev.await; // an error only means the turn before is over
+        }
+        self.done
+    }
+}
+
 impl Lane {
     fn turn(&self) -> Turn {
         let (done, next) = oneshot::channel();
@@ -216,19 +226,14 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
         let ctx = ctx.clone();
         let turn = ctx.lane.turn();
         return Ok(Dispatch::Later(Box::pin(async move {
-            if let Some(prev) = turn.prev {
-                let _ = prev.await; // an error only means the turn before is over
-            }
-            let done = turn.done;
+            let done = turn.wait().await;
             let handled = tokio::task::spawn_blocking(move || {
                 let reply = H::handle(&ctx, req);
                 drop(done); // the next turn may start while this one's `Later` waits
                 reply
             });
             match handled.await {
-                Ok(Reply::Now(resp)) => encode_later::<H>(version, cid, resp),
-                Ok(Reply::Later(fut)) => encode_later::<H>(version, cid, fut.await),
-                Ok(Reply::None) => Deferred::Nothing,
+                Ok(reply) => deliver::<H>(version, cid, reply).await,
                 Err(e) => {
                     // Like a panic on the async path: the connection closes, the broker goes on.
                     tracing::error!("handler for {:?} v{version} failed: {e}", H::KEY);
@@ -240,23 +245,26 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     if let Some(turn) = ctx.lane.turn_if_busy() {
         let ctx = ctx.clone();
         return Ok(Dispatch::Later(Box::pin(async move {
-            if let Some(prev) = turn.prev {
-                let _ = prev.await;
-            }
+            let done = turn.wait().await;
             let reply = H::handle(&ctx, req);
-            drop(turn.done);
-            match reply {
-                Reply::Now(resp) => encode_later::<H>(version, cid, resp),
-                Reply::Later(fut) => encode_later::<H>(version, cid, fut.await),
-                Reply::None => Deferred::Nothing,
-            }
+            drop(done);
+            deliver::<H>(version, cid, reply).await
         })));
     }
     Ok(match H::handle(ctx, req) {
         Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?),
-        Reply::Later(fut) => Dispatch::Later(Box::pin(async move { encode_later::<H>(version, cid, fut.await) })),
+        reply @ Reply::Later(_) => Dispatch::Later(Box::pin(deliver::<H>(version, cid, reply))),
         Reply::None => Dispatch::NoResponse,
     })
+}
+
+/// Turns a handler's reply into what the connection's writer sends, waiting for it if needed.
+async fn deliver<H: Handler>(version: i16, cid: i32, reply: Reply<H::Response>) -> Deferred {
+    match reply {
+        Reply::Now(resp) => encode_later::<H>(version, cid, resp),
+        Reply::Later(fut) => encode_later::<H>(version, cid, fut.await),
+        Reply::None => Deferred::Nothing,
+    }
 }
 
 /// Encodes a response that was produced asynchronously; closes the connection if it cannot
