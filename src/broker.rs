@@ -53,11 +53,13 @@ impl Broker {
 
     /// Makes appends to `partitions` durable per the configured mode before acknowledging:
     /// waits for a group-commit round in `acks`/`sync`, returns at once in `interval`/`os`.
-    pub async fn commit(&self, partitions: Vec<Arc<crate::log::Partition>>) -> Result<(), String> {
-        if !self.config.durability.group_commit() {
-            return Ok(());
-        }
-        self.group_commit.sync(partitions).await
+    /// The round is asked for at the call (see [`GroupCommit::sync`]); the future only waits.
+    pub fn commit(
+        &self,
+        partitions: Vec<Arc<crate::log::Partition>>,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send + 'static {
+        let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
+        self.group_commit.sync(wanted)
     }
 
     /// Notes `bytes` of acks=0/1 data written without an fsync in `acks` mode; once
@@ -102,8 +104,7 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
         let Some(b) = broker.upgrade() else { return };
         let touched = b.groups.tick();
         if !touched.is_empty() {
-            let b2 = b.clone();
-            tokio::spawn(async move { b2.commit(touched).await });
+            tokio::spawn(b.commit(touched));
         }
     }
 }

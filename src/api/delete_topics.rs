@@ -26,8 +26,7 @@ fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> Deleta
         Ok(id) => {
             let touched = broker.groups.on_topic_deleted(&name.0);
             if !touched.is_empty() {
-                let b = broker.clone();
-                tokio::spawn(async move { b.commit(touched).await });
+                tokio::spawn(broker.commit(touched));
             }
             result(Some(name), id, NONE, None, version)
         }

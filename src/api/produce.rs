@@ -115,8 +115,7 @@ impl Handler for Produce {
             if durability.fsync_before_visible() && !appended.is_empty() {
                 // Nobody waits for the fsync, but it must still happen for the high watermark
                 // (and so consumers) to move past this data.
-                let (broker, parts) = (broker.clone(), appended.clone());
-                tokio::spawn(async move { broker.commit(parts).await });
+                tokio::spawn(broker.commit(appended.clone()));
             }
         }
         if req.acks == 0 {
@@ -126,11 +125,12 @@ impl Handler for Produce {
         if appended.is_empty() || !durability.fsync_before_ack(req.acks) {
             return Reply::Now(resp);
         }
-        let broker = broker.clone();
+        // Joins the fsync round now, in request order, rather than when the task first runs.
+        let durable = broker.commit(appended.clone());
         Reply::Later(
             async move {
                 let mut resp = resp;
-                if let Err(e) = broker.commit(appended.clone()).await {
+                if let Err(e) = durable.await {
                     tracing::error!("fsync before acknowledging failed: {e}");
                     for t in &mut resp.responses {
                         for p in &mut t.partition_responses {

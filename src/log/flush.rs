@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,24 +48,40 @@ impl GroupCommit {
         Ok(Self { tx })
     }
 
-    /// Waits until everything appended to `partitions` so far is fsynced.
-    pub async fn sync(&self, partitions: Vec<Arc<Partition>>) -> Result<(), String> {
-        self.request(partitions, false).await
+    /// Waits until everything appended to `partitions` so far is fsynced. The request joins
+    /// the queue when this is called, not when the future is first polled, so a caller that
+    /// spawns the wait still gets the earliest round (and rounds follow call order).
+    pub fn sync(&self, partitions: Vec<Arc<Partition>>) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        self.request(partitions, false)
     }
 
     /// Waits until the rolled (no longer written) segments of `partitions` are fsynced.
-    pub async fn sync_rolled(&self, partitions: Vec<Arc<Partition>>) -> Result<(), String> {
-        self.request(partitions, true).await
+    pub fn sync_rolled(
+        &self,
+        partitions: Vec<Arc<Partition>>,
+    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        self.request(partitions, true)
     }
 
-    async fn request(&self, partitions: Vec<Arc<Partition>>, rolled_only: bool) -> Result<(), String> {
-        if partitions.is_empty() {
-            return Ok(());
+    fn request(
+        &self,
+        partitions: Vec<Arc<Partition>>,
+        rolled_only: bool,
+    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        const GONE: &str = "broker is shutting down";
+        let queued = if partitions.is_empty() {
+            None
+        } else {
+            let (done, wait) = oneshot::channel();
+            Some(self.tx.send(SyncRequest { partitions, rolled_only, done }).map(|()| wait).map_err(|_| GONE))
+        };
+        async move {
+            match queued {
+                None => Ok(()),
+                Some(Ok(wait)) => wait.await.map_err(|_| GONE.to_string())?,
+                Some(Err(e)) => Err(e.to_string()),
+            }
         }
-        let (done, wait) = oneshot::channel();
-        let req = SyncRequest { partitions, rolled_only, done };
-        self.tx.send(req).map_err(|_| "broker is shutting down".to_string())?;
-        wait.await.map_err(|_| "broker is shutting down".to_string())?
     }
 }
 
@@ -129,3 +146,47 @@ fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File) -> Vec<Result<
 
 /// How often the background job runs when no flush interval asks for more.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(1000);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{build_batch, BatchHeader};
+    use crate::log::LogConfig;
+
+    fn sync_mode_partition(dir: &std::path::Path, index: i32) -> Arc<Partition> {
+        let cfg = LogConfig {
+            segment_bytes: 1 << 20,
+            segment_ms: i64::MAX / 2,
+            index_interval: 256,
+            max_message_bytes: 1 << 20,
+            log_append_time: false,
+            retention_ms: -1,
+            retention_bytes: -1,
+            delete_retention: true,
+        };
+        let (p, _) = Partition::open(dir.join(format!("t-{index}")), "t".into(), index, cfg, None, true).unwrap();
+        let b = build_batch(0, 1, 1, b"x");
+        p.append(BatchHeader::parse(&b).unwrap(), b).unwrap();
+        Arc::new(p)
+    }
+
+    /// The round is asked for when `sync` is called, so a produce's place in the fsync order
+    /// is its request order, whenever its task first runs.
+    #[test]
+    fn sync_joins_a_round_before_its_future_is_polled() {
+        let dir = tempfile::tempdir().unwrap();
+        let gc = GroupCommit::start(dir.path()).unwrap();
+        for parts in
+            [vec![sync_mode_partition(dir.path(), 0)], (1..3).map(|i| sync_mode_partition(dir.path(), i)).collect()]
+        {
+            assert!(parts.iter().all(|p| p.offsets().high_watermark == 0), "unflushed data is not visible yet");
+            let wait = gc.sync(parts.clone()); // never polled until the round is over
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while parts.iter().any(|p| p.offsets().high_watermark == 0) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(parts.iter().all(|p| p.offsets().high_watermark == 1), "the round ran without a poll");
+            assert_eq!(futures::executor::block_on(wait), Ok(()));
+        }
+    }
+}
