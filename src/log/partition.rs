@@ -2,8 +2,12 @@
 //! idempotent-producer state, durability bookkeeping and startup recovery.
 //!
 //! Concurrency: a short `parking_lot::Mutex` per partition guards the segment list and
-//! offsets. Appends hold it for one `writev`; reads hold it only to locate a file range and
-//! then read with `pread` outside the lock. Different partitions never contend.
+//! offsets. Appends take it twice, briefly: to check and place the batch, and to publish it
+//! once written; the `writev` itself runs outside it, under the partition's append lock (one
+//! append at a time), so a write that blocks in the page cache (writeback holding the page)
+//! holds up only the partition's other appends, never its readers or the fsync rounds. Reads
+//! hold the state lock only to locate a file range and then read with `pread` outside it.
+//! Different partitions never contend.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -107,6 +111,11 @@ pub struct Partition {
     dir: PathBuf,
     /// In `sync` durability the high watermark only advances past fsynced data.
     sync_mode: bool,
+    /// Held for a whole append, so appends are placed, written and published one at a time.
+    append_lock: Mutex<()>,
+    /// Tests hold this to stop appends between placing and writing a batch.
+    #[cfg(test)]
+    write_gate: Mutex<()>,
     log: Mutex<PartitionLog>,
     flush_lock: Mutex<()>,
     hw_tx: watch::Sender<i64>,
@@ -272,6 +281,9 @@ impl Partition {
                 index,
                 dir,
                 sync_mode,
+                append_lock: Mutex::new(()),
+                #[cfg(test)]
+                write_gate: Mutex::new(()),
                 log: Mutex::new(log),
                 flush_lock: Mutex::new(()),
                 hw_tx,
@@ -353,43 +365,45 @@ impl Partition {
     /// are answered with the original offsets and not written again.
     pub fn append(&self, header: BatchHeader, bytes: Bytes) -> Result<AppendResult, AppendError> {
         let now = now_ms();
-        let mut log = self.log.lock();
-        if let Some(reason) = &log.poisoned {
-            return Err(AppendError::Storage(reason.clone()));
-        }
-        if bytes.len() > log.config.max_message_bytes {
-            return Err(AppendError::MessageTooLarge { size: bytes.len(), max: log.config.max_message_bytes });
-        }
-        let lat = log.config.log_append_time;
-        if header.has_producer_id() {
-            if let SequenceCheck::Duplicate(meta) = log.producers.check(&header)? {
-                return Ok(AppendResult {
-                    base_offset: meta.first_offset,
-                    log_append_time: if lat { meta.timestamp } else { -1 },
-                    log_start_offset: log.log_start_offset,
-                    duplicate: true,
-                });
+        let _one_at_a_time = self.append_lock.lock();
+        let (prepared, file, pos, append_time) = {
+            let mut log = self.log.lock();
+            if let Some(reason) = &log.poisoned {
+                return Err(AppendError::Storage(reason.clone()));
             }
-        }
-        let base = log.log_end_offset;
-        let mut h = header;
-        h.base_offset = base;
-        h.partition_leader_epoch = LEADER_EPOCH;
-        let bytes = if lat {
-            h.max_timestamp = now;
-            h.attributes |= batch::ATTR_TIMESTAMP_TYPE;
-            batch::with_log_append_time(&bytes, now)
-        } else {
-            bytes
+            if bytes.len() > log.config.max_message_bytes {
+                return Err(AppendError::MessageTooLarge { size: bytes.len(), max: log.config.max_message_bytes });
+            }
+            if header.has_producer_id() {
+                if let SequenceCheck::Duplicate(meta) = log.producers.check(&header)? {
+                    return Ok(AppendResult {
+                        base_offset: meta.first_offset,
+                        log_append_time: if log.config.log_append_time { meta.timestamp } else { -1 },
+                        log_start_offset: log.log_start_offset,
+                        duplicate: true,
+                    });
+                }
+            }
+            let prepared = self.prepare(&log, header, bytes, now);
+            let (seg_bytes, seg_ms) = (log.config.segment_bytes, log.config.segment_ms);
+            let h = &prepared.header;
+            if log.active().should_roll(prepared.bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now) {
+                if let Err(e) = self.roll(&mut log, now) {
+                    return Err(self.poison(&mut log, "segment roll", e));
+                }
+            }
+            let append_time = log.config.log_append_time.then_some(now);
+            let active = log.active_mut();
+            let pos = active.begin_append(prepared.bytes.len() as u64);
+            (prepared, active.file(), pos, append_time)
         };
-        let (seg_bytes, seg_ms) = (log.config.segment_bytes, log.config.segment_ms);
-        if log.active().should_roll(bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now) {
-            if let Err(e) = self.roll(&mut log, now) {
-                return Err(self.poison(&mut log, "segment roll", e));
-            }
-        }
-        let prepared = PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH), bytes };
-        if let Err(e) = log.active_mut().append(&prepared) {
+        // The write, outside the state lock: only this partition's appends wait for it.
+        #[cfg(test)]
+        drop(self.write_gate.lock());
+        let written = segment::write_batch(&file, &prepared, pos);
+        let mut log = self.log.lock();
+        let h = prepared.header;
+        if let Err(e) = written.and_then(|()| log.active_mut().finish_append(&h, pos, prepared.bytes.len() as u64)) {
             return Err(self.poison(&mut log, "append", e));
         }
         log.producers.record(&h);
@@ -402,11 +416,28 @@ impl Partition {
         }
         self.dirty.store(true, Ordering::Release);
         Ok(AppendResult {
-            base_offset: base,
-            log_append_time: if lat { now } else { -1 },
+            base_offset: h.base_offset,
+            log_append_time: append_time.unwrap_or(-1),
             log_start_offset: log.log_start_offset,
             duplicate: false,
         })
+    }
+
+    /// The batch as stored: broker-assigned offsets and leader epoch (and the append time, if
+    /// the topic uses it) patched into its header.
+    fn prepare(&self, log: &PartitionLog, header: BatchHeader, bytes: Bytes, now: i64) -> PreparedBatch {
+        let base = log.log_end_offset;
+        let mut h = header;
+        h.base_offset = base;
+        h.partition_leader_epoch = LEADER_EPOCH;
+        let bytes = if log.config.log_append_time {
+            h.max_timestamp = now;
+            h.attributes |= batch::ATTR_TIMESTAMP_TYPE;
+            batch::with_log_append_time(&bytes, now)
+        } else {
+            bytes
+        };
+        PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH), bytes }
     }
 
     fn poison(&self, log: &mut PartitionLog, what: &str, e: io::Error) -> AppendError {
@@ -910,6 +941,41 @@ mod tests {
         p.flush().unwrap();
         assert_eq!(p.offsets().high_watermark, 1);
         assert_eq!(read_all(&p, 0), vec![(0, 1)]);
+    }
+
+    /// A write that blocks (writeback holding the page) holds up neither readers nor the
+    /// fsync bookkeeping of the partition, only its other appends.
+    #[test]
+    fn a_blocked_write_does_not_block_readers_or_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Arc::new(open(dir.path(), config(1 << 20), None));
+        append(&p, 2, 1, b"first");
+        let gate = p.write_gate.lock();
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || append(&p, 3, 2, b"second").base_offset)
+        };
+        // Wait (bounded) until the writer holds the append lock, i.e. is parked at the gate.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !p.append_lock.is_locked() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(p.append_lock.is_locked(), "the second append started");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let seen = (p.offsets().log_end, read_all(&p, 0));
+                p.flush().unwrap();
+                let _ = tx.send(seen);
+            })
+        };
+        let seen = rx.recv_timeout(std::time::Duration::from_secs(10));
+        drop(gate);
+        assert_eq!(seen.expect("reads and flushes finish while a write is blocked"), (2, vec![(0, 2)]));
+        assert_eq!(writer.join().unwrap(), 2);
+        reader.join().unwrap();
+        assert_eq!(read_all(&p, 0), vec![(0, 2), (2, 3)]);
     }
 
     #[test]

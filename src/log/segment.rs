@@ -97,6 +97,15 @@ fn reserve(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
+/// Writes a prepared batch at the end of `file` (which is `pos` bytes long) with one vectored
+/// write; on failure cuts the file back to `pos`, leaving no torn batch behind.
+pub fn write_batch(file: &File, b: &PreparedBatch, pos: u64) -> io::Result<()> {
+    let mut slices = [IoSlice::new(&b.prefix), IoSlice::new(&b.bytes[16..])];
+    write_all_vectored(file, &mut slices).inspect_err(|_| {
+        let _ = file.set_len(pos);
+    })
+}
+
 fn write_all_vectored(mut file: &File, slices: &mut [IoSlice<'_>]) -> io::Result<()> {
     let mut slices = slices;
     IoSlice::advance_slices(&mut slices, 0);
@@ -265,17 +274,25 @@ impl Segment {
     }
 
     /// Appends one prepared batch with a single vectored write (patched prefix + client bytes).
+    #[cfg(test)]
     pub fn append(&mut self, b: &PreparedBatch) -> io::Result<()> {
-        let pos = self.size;
-        self.reserve_ahead(b.bytes.len() as u64);
-        let mut slices = [IoSlice::new(&b.prefix), IoSlice::new(&b.bytes[16..])];
-        if let Err(e) = write_all_vectored(&self.file, &mut slices) {
-            // Leave no torn batch behind for readers or recovery.
-            let _ = self.file.set_len(pos);
-            return Err(e);
-        }
-        self.track(&b.header, pos)?;
-        self.size = pos + b.bytes.len() as u64;
+        let pos = self.begin_append(b.bytes.len() as u64);
+        write_batch(&self.file, b, pos)?;
+        self.finish_append(&b.header, pos, b.bytes.len() as u64)
+    }
+
+    /// First step of an append: reserves room and returns the position the batch goes to.
+    /// Between this and [`Segment::finish_append`] the caller writes the batch there with
+    /// [`write_batch`] (nothing else may append meanwhile); readers never see it before.
+    pub fn begin_append(&mut self, len: u64) -> u64 {
+        self.reserve_ahead(len);
+        self.size
+    }
+
+    /// Last step of an append: the batch written at `pos` becomes part of the segment.
+    pub fn finish_append(&mut self, header: &BatchHeader, pos: u64, len: u64) -> io::Result<()> {
+        self.track(header, pos)?;
+        self.size = pos + len;
         Ok(())
     }
 
