@@ -154,16 +154,7 @@ mod tests {
     use crate::log::LogConfig;
 
     fn sync_mode_partition(dir: &std::path::Path, index: i32) -> Arc<Partition> {
-        let cfg = LogConfig {
-            segment_bytes: 1 << 20,
-            segment_ms: i64::MAX / 2,
-            index_interval: 256,
-            max_message_bytes: 1 << 20,
-            log_append_time: false,
-            retention_ms: -1,
-            retention_bytes: -1,
-            delete_retention: true,
-        };
+        let cfg = LogConfig::for_tests(1 << 20);
         let (p, _) = Partition::open(dir.join(format!("t-{index}")), "t".into(), index, cfg, None, true).unwrap();
         let b = build_batch(0, 1, 1, b"x");
         p.append(BatchHeader::parse(&b).unwrap(), b).unwrap();

@@ -44,6 +44,24 @@ pub struct LogConfig {
     pub delete_retention: bool,
 }
 
+#[cfg(test)]
+impl LogConfig {
+    /// Test settings: `segment_bytes` per segment, an index entry every 256 bytes, no
+    /// time-based roll, no retention limits.
+    pub fn for_tests(segment_bytes: u64) -> Self {
+        Self {
+            segment_bytes,
+            segment_ms: i64::MAX / 2,
+            index_interval: 256,
+            max_message_bytes: 1 << 20,
+            log_append_time: false,
+            retention_ms: -1,
+            retention_bytes: -1,
+            delete_retention: true,
+        }
+    }
+}
+
 /// The last fsynced position of a partition: recovery validates only what follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoveryPoint {
@@ -753,16 +771,7 @@ mod tests {
     use std::io::Write;
 
     fn config(segment_bytes: u64) -> LogConfig {
-        LogConfig {
-            segment_bytes,
-            segment_ms: i64::MAX / 2,
-            index_interval: 256,
-            max_message_bytes: 1 << 20,
-            log_append_time: false,
-            retention_ms: -1,
-            retention_bytes: -1,
-            delete_retention: true,
-        }
+        LogConfig::for_tests(segment_bytes)
     }
 
     fn open(dir: &Path, cfg: LogConfig, rp: Option<RecoveryPoint>) -> Partition {
