@@ -124,6 +124,12 @@ pub trait Handler: 'static {
     /// directories) run on the blocking pool, so they never hold up an async worker; a
     /// connection's blocking requests still run one after another, in request order.
     const BLOCKING: bool = false;
+    /// Whether this request runs on the blocking pool (in its connection's turn, like a
+    /// [`Handler::BLOCKING`] one): those handlers always, others when the request would
+    /// block (a produce into a partition whose write is stuck in the page cache).
+    fn on_blocking_pool(_ctx: &RequestContext, _req: &Self::Request) -> bool {
+        Self::BLOCKING
+    }
     fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
     /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
     fn error_response(req: &Self::Request, code: i16) -> Self::Response;
@@ -222,7 +228,7 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
         let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
         return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?));
     }
-    if H::BLOCKING {
+    if H::on_blocking_pool(ctx, &req) {
         let ctx = ctx.clone();
         let turn = ctx.lane.turn();
         return Ok(Dispatch::Later(Box::pin(async move {

@@ -16,6 +16,10 @@ use crate::producer::state::ProducerError;
 
 pub struct Produce;
 
+/// An append writing for longer than this is held up by the page cache (see
+/// [`Partition::write_stalled`]).
+const STALLED: std::time::Duration = std::time::Duration::from_millis(2);
+
 fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
     PartitionProduceResponse::default()
         .with_index(index)
@@ -69,6 +73,24 @@ impl Handler for Produce {
     const KEY: ApiKey = ApiKey::Produce;
     const MIN_VERSION: i16 = 3;
     const MAX_VERSION: i16 = 11;
+
+    /// A produce into a partition whose append is stuck would wait for it on an async worker
+    /// (and a second one would stop the other worker too); such produces go to the blocking
+    /// pool instead, still in request order. Normal appends take microseconds.
+    fn on_blocking_pool(ctx: &RequestContext, req: &ProduceRequest) -> bool {
+        let stalled = req.topic_data.iter().any(|td| {
+            ctx.broker.topics.get(&td.name.0).is_some_and(|t| {
+                td.partition_data.iter().any(|pd| t.partition(pd.index).is_some_and(|p| p.write_stalled(STALLED)))
+            })
+        });
+        if stalled {
+            tracing::debug!(
+                correlation_id = ctx.correlation_id,
+                "produce moved to the blocking pool: a write it follows is stuck"
+            );
+        }
+        stalled
+    }
 
     fn handle(ctx: &RequestContext, req: ProduceRequest) -> Reply<ProduceResponse> {
         if !(-1..=1).contains(&req.acks) {
@@ -158,5 +180,76 @@ impl Handler for Produce {
             })
             .collect();
         ProduceResponse::default().with_responses(responses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::TopicName;
+    use kafka_protocol::protocol::Encodable;
+
+    use super::*;
+    use crate::api::{run, Deferred, Dispatch, Lane};
+    use crate::broker::Broker;
+    use crate::log::batch::{build_batch, BatchHeader};
+
+    fn produce_body(topic: &str) -> Bytes {
+        let records = build_batch(0, 1, 1, b"after the stall");
+        let req = ProduceRequest::default().with_acks(1).with_timeout_ms(5_000).with_topic_data(vec![
+            TopicProduceData::default()
+                .with_name(TopicName(sb(topic)))
+                .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))]),
+        ]);
+        let mut b = BytesMut::new();
+        req.encode(&mut b, 9).expect("encode");
+        b.freeze()
+    }
+
+    /// A produce into a partition whose write is stuck does not wait for it on the calling
+    /// (async) thread: it is answered later, after the stuck write, with the next offsets.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_produce_behind_a_stuck_write_leaves_the_async_worker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
+        let part = broker.topics.create("t", 1, 1, &[], false).expect("topic").partition(0).expect("partition");
+        let hold = part.hold_writes();
+        let stuck = {
+            let part = part.clone();
+            std::thread::spawn(move || {
+                let b = build_batch(0, 2, 1, b"stuck");
+                part.append(BatchHeader::parse(&b).unwrap(), b).unwrap().base_offset
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !part.write_stalled(STALLED) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(part.write_stalled(STALLED), "the first append is stuck in its write");
+        let ctx = RequestContext {
+            broker: broker.clone(),
+            lane: Arc::new(Lane::default()),
+            api_version: 9,
+            correlation_id: 7,
+            client_id: None,
+            client_host: "/127.0.0.1".into(),
+        };
+        // Dispatch on a plain thread, so a dispatch that waits for the stuck write fails the
+        // test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(run::<Produce>(&ctx, produce_body("t")).expect("dispatch"));
+        });
+        let dispatched = rx.recv_timeout(Duration::from_secs(5));
+        drop(hold);
+        let Ok(Dispatch::Later(answer)) = dispatched else {
+            panic!("the produce must be answered later, not appended on the dispatching thread")
+        };
+        assert_eq!(stuck.join().unwrap(), 0);
+        assert!(matches!(answer.await, Deferred::Send(_)));
+        assert_eq!(part.offsets().log_end, 3, "the produce appended after the stuck write");
     }
 }

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use super::batch::{self, BatchHeader};
 use super::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
-use crate::util::{now_ms, sync_dir, write_atomic};
+use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic};
 
 /// The leader epoch this single-node broker stamps on batches and reports in metadata.
 pub const LEADER_EPOCH: i32 = 0;
@@ -131,6 +131,8 @@ pub struct Partition {
     sync_mode: bool,
     /// Held for a whole append, so appends are placed, written and published one at a time.
     append_lock: Mutex<()>,
+    /// When the write in progress began ([`monotonic_us`], at least 1), or 0 when none is.
+    write_began: AtomicU64,
     /// Tests hold this to stop appends between placing and writing a batch.
     #[cfg(test)]
     write_gate: Mutex<()>,
@@ -300,6 +302,7 @@ impl Partition {
                 dir,
                 sync_mode,
                 append_lock: Mutex::new(()),
+                write_began: AtomicU64::new(0),
                 #[cfg(test)]
                 write_gate: Mutex::new(()),
                 log: Mutex::new(log),
@@ -416,9 +419,11 @@ impl Partition {
             (prepared, active.file(), pos, append_time)
         };
         // The write, outside the state lock: only this partition's appends wait for it.
+        self.write_began.store(monotonic_us().max(1), Ordering::Relaxed);
         #[cfg(test)]
         drop(self.write_gate.lock());
         let written = segment::write_batch(&file, &prepared, pos);
+        self.write_began.store(0, Ordering::Relaxed);
         let mut log = self.log.lock();
         let h = prepared.header;
         if let Err(e) = written.and_then(|()| log.active_mut().finish_append(&h, pos, prepared.bytes.len() as u64)) {
@@ -439,6 +444,19 @@ impl Partition {
             log_start_offset: log.log_start_offset,
             duplicate: false,
         })
+    }
+
+    /// Whether an append has been writing for longer than `limit`: the page cache is holding
+    /// it (writeback owns the page it needs), and the next append here would wait as long.
+    pub fn write_stalled(&self, limit: std::time::Duration) -> bool {
+        let began = self.write_began.load(Ordering::Relaxed);
+        began != 0 && monotonic_us().saturating_sub(began) > limit.as_micros() as u64
+    }
+
+    /// Stops this partition's appends just before they write, until the guard is dropped.
+    #[cfg(test)]
+    pub(crate) fn hold_writes(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.write_gate.lock()
     }
 
     /// The batch as stored: broker-assigned offsets and leader epoch (and the append time, if
