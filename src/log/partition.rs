@@ -2,12 +2,12 @@
 //! idempotent-producer state, durability bookkeeping and startup recovery.
 //!
 //! Concurrency: a short `parking_lot::Mutex` per partition guards the segment list and
-//! offsets. Appends take it twice, briefly: to check and place the batch, and to publish it
-//! once written; the `writev` itself runs outside it, under the partition's append lock (one
-//! append at a time), so a write that blocks in the page cache (writeback holding the page)
-//! holds up only the partition's other appends, never its readers or the fsync rounds. Reads
-//! hold the state lock only to locate a file range and then read with `pread` outside it.
-//! Different partitions never contend.
+//! offsets. Appends take it twice: to check and place the batch (and, rarely, to roll the
+//! segment), and to publish it once written; the `writev` itself runs outside it, under the
+//! partition's append lock (one append at a time), so a write that blocks in the page cache
+//! (writeback holding the page) holds up only the partition's other appends, not its
+//! readers or the fsync rounds. Reads hold the state lock only to locate a file range and
+//! then read with `pread` outside it. Different partitions never contend.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -425,6 +425,12 @@ impl Partition {
         let written = segment::write_batch(&file, &prepared, pos);
         self.write_began.store(0, Ordering::Relaxed);
         let mut log = self.log.lock();
+        if let Some(reason) = &log.poisoned {
+            // A failed fsync poisoned the partition while this batch was being written: it
+            // is not published (nor left for recovery to find).
+            let _ = file.set_len(pos);
+            return Err(AppendError::Storage(reason.clone()));
+        }
         let h = prepared.header;
         if let Err(e) = written.and_then(|()| log.active_mut().finish_append(&h, pos, prepared.bytes.len() as u64)) {
             return Err(self.poison(&mut log, "append", e));
@@ -1003,6 +1009,34 @@ mod tests {
         assert_eq!(writer.join().unwrap(), 2);
         reader.join().unwrap();
         assert_eq!(read_all(&p, 0), vec![(0, 2), (2, 3)]);
+    }
+
+    /// A batch being written when a failed fsync poisons the partition is not published:
+    /// the append fails, the log end stays, and the file holds only published batches.
+    #[test]
+    fn a_write_overtaken_by_poison_is_not_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Arc::new(open(dir.path(), config(1 << 20), None));
+        append(&p, 1, 1, b"kept");
+        let gate = p.write_gate.lock();
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let b = build_batch(0, 1, 2, b"lost");
+                p.append(BatchHeader::parse(&b).unwrap(), b)
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !p.append_lock.is_locked() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let ticket = p.begin_flush(true).unwrap();
+        assert!(p.finish_flush(ticket, Err(io::Error::other("disk gone"))).is_err());
+        drop(gate);
+        assert!(matches!(writer.join().unwrap(), Err(AppendError::Storage(_))));
+        assert_eq!(p.offsets().log_end, 1);
+        let published = p.log.lock().active().size();
+        assert_eq!(std::fs::metadata(dir.path().join("00000000000000000000.log")).unwrap().len(), published);
     }
 
     #[test]
