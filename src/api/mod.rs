@@ -58,6 +58,14 @@ pub struct RequestContext {
     pub client_host: String,
 }
 
+#[cfg(test)]
+impl RequestContext {
+    /// A request from a local test client on `lane`.
+    pub(crate) fn for_tests(broker: Arc<Broker>, lane: Arc<Lane>, api_version: i16) -> Self {
+        Self { broker, lane, api_version, correlation_id: 1, client_id: None, client_host: "/127.0.0.1".into() }
+    }
+}
+
 /// Keeps a connection's requests in order around its blocking handlers: each blocking request
 /// takes a turn when it is dispatched (in order, on the connection's task) and starts once the
 /// turn before it has finished its `handle`; a request dispatched while a turn is unfinished
@@ -364,14 +372,7 @@ mod tests {
     async fn a_lane_runs_blocking_handlers_in_dispatch_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
-        let ctx = |lane: &Arc<Lane>| RequestContext {
-            broker: broker.clone(),
-            lane: lane.clone(),
-            api_version: 3,
-            correlation_id: 1,
-            client_id: None,
-            client_host: "/127.0.0.1".into(),
-        };
+        let ctx = |lane: &Arc<Lane>| RequestContext::for_tests(broker.clone(), lane.clone(), 3);
         let (one, other) = (Arc::new(Lane::default()), Arc::new(Lane::default()));
         let mut later = Vec::new();
         for (lane, name, ms) in [(&one, "first", 200), (&one, "quiet", 0), (&one, "third", 0), (&other, "elsewhere", 0)]

@@ -229,14 +229,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(part.write_stalled(STALLED), "the first append is stuck in its write");
-        let ctx = RequestContext {
-            broker: broker.clone(),
-            lane: Arc::new(Lane::default()),
-            api_version: 9,
-            correlation_id: 7,
-            client_id: None,
-            client_host: "/127.0.0.1".into(),
-        };
+        let ctx = RequestContext::for_tests(broker.clone(), Arc::new(Lane::default()), 9);
         // Dispatch on a plain thread, so a dispatch that waits for the stuck write fails the
         // test instead of hanging it.
         let (tx, rx) = std::sync::mpsc::channel();

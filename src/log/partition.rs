@@ -976,6 +976,29 @@ mod tests {
         assert_eq!(read_all(&p, 0), vec![(0, 1)]);
     }
 
+    /// Starts an append of `count` records on another thread and returns once it is parked
+    /// between placing and writing its batch (held there until the returned guard drops).
+    fn start_held_append<'p>(
+        p: &'p Arc<Partition>,
+        count: i32,
+        body: &'static [u8],
+    ) -> (parking_lot::MutexGuard<'p, ()>, std::thread::JoinHandle<Result<AppendResult, AppendError>>) {
+        let gate = p.write_gate.lock();
+        let writer = {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let b = build_batch(0, count, 2, body);
+                p.append(BatchHeader::parse(&b).unwrap(), b)
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !p.append_lock.is_locked() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(p.append_lock.is_locked(), "the held append started");
+        (gate, writer)
+    }
+
     /// A write that blocks (writeback holding the page) holds up neither readers nor the
     /// fsync bookkeeping of the partition, only its other appends.
     #[test]
@@ -983,17 +1006,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = Arc::new(open(dir.path(), config(1 << 20), None));
         append(&p, 2, 1, b"first");
-        let gate = p.write_gate.lock();
-        let writer = {
-            let p = p.clone();
-            std::thread::spawn(move || append(&p, 3, 2, b"second").base_offset)
-        };
-        // Wait (bounded) until the writer holds the append lock, i.e. is parked at the gate.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !p.append_lock.is_locked() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert!(p.append_lock.is_locked(), "the second append started");
+        let (gate, writer) = start_held_append(&p, 3, b"second");
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = {
             let p = p.clone();
@@ -1006,7 +1019,7 @@ mod tests {
         let seen = rx.recv_timeout(std::time::Duration::from_secs(10));
         drop(gate);
         assert_eq!(seen.expect("reads and flushes finish while a write is blocked"), (2, vec![(0, 2)]));
-        assert_eq!(writer.join().unwrap(), 2);
+        assert_eq!(writer.join().unwrap().unwrap().base_offset, 2);
         reader.join().unwrap();
         assert_eq!(read_all(&p, 0), vec![(0, 2), (2, 3)]);
     }
@@ -1018,18 +1031,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = Arc::new(open(dir.path(), config(1 << 20), None));
         append(&p, 1, 1, b"kept");
-        let gate = p.write_gate.lock();
-        let writer = {
-            let p = p.clone();
-            std::thread::spawn(move || {
-                let b = build_batch(0, 1, 2, b"lost");
-                p.append(BatchHeader::parse(&b).unwrap(), b)
-            })
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !p.append_lock.is_locked() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        let (gate, writer) = start_held_append(&p, 1, b"lost");
         let ticket = p.begin_flush(true).unwrap();
         assert!(p.finish_flush(ticket, Err(io::Error::other("disk gone"))).is_err());
         drop(gate);
