@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::batch::{self, BatchHeader};
+use super::records;
 use super::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
+use super::validate::RecordRules;
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic};
 
@@ -42,6 +44,27 @@ pub struct LogConfig {
     pub retention_ms: i64,
     pub retention_bytes: i64,
     pub delete_retention: bool,
+    /// `cleanup.policy` includes `compact` (produced records need keys).
+    pub compacted: bool,
+    /// `message.timestamp.before.max.ms` / `after.max.ms`.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
+    /// Most bytes a compressed batch may inflate to (`max.uncompressed.batch.bytes`).
+    pub max_uncompressed_bytes: u64,
+}
+
+impl LogConfig {
+    /// The rules produced batches are validated against.
+    pub fn record_rules(&self) -> RecordRules {
+        RecordRules {
+            log_append_time: self.log_append_time,
+            timestamp_before_max_ms: self.timestamp_before_max_ms,
+            timestamp_after_max_ms: self.timestamp_after_max_ms,
+            compacted: self.compacted,
+            max_uncompressed_bytes: self.max_uncompressed_bytes,
+            max_batch_bytes: self.max_message_bytes,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +81,10 @@ impl LogConfig {
             retention_ms: -1,
             retention_bytes: -1,
             delete_retention: true,
+            compacted: false,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: i64::MAX,
+            max_uncompressed_bytes: 64 << 20,
         }
     }
 }
@@ -358,6 +385,11 @@ impl Partition {
 
     pub fn set_config(&self, config: LogConfig) {
         self.log.lock().config = config;
+    }
+
+    /// The rules a batch produced here must pass (read once per produce, before the append).
+    pub fn record_rules(&self) -> RecordRules {
+        self.log.lock().config.record_rules()
     }
 
     pub fn offsets(&self) -> Offsets {
@@ -704,27 +736,35 @@ impl Partition {
         }
     }
 
-    /// Reads the whole batch that starts at `pos` in `file`.
-    fn read_batch(file: &File, pos: u64, h: &BatchHeader) -> io::Result<Bytes> {
+    /// Reads the whole batch that starts at `pos` in `file`, which must end by `end` (the
+    /// header's length is never trusted past the bytes that are there).
+    fn read_batch(file: &File, pos: u64, h: &BatchHeader, end: u64) -> io::Result<Bytes> {
+        if pos + h.total_len() as u64 > end {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("batch at {pos} overruns its segment")));
+        }
         read_bytes_at(file, pos, h.total_len())
     }
 
     /// ListOffsets by timestamp: the first record with timestamp >= `ts`, as (offset, timestamp).
     pub fn offset_for_timestamp(&self, ts: i64) -> io::Result<Option<(i64, i64)>> {
-        let found = {
+        let (found, limit) = {
             let log = self.log.lock();
-            log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(|s| {
-                let start = s.time_lookup(ts);
-                (s.file(), s.lookup(start), log.visible_end(s))
-            })
+            let found =
+                log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(
+                    |s| {
+                        let start = s.time_lookup(ts);
+                        (s.file(), s.lookup(start), log.visible_end(s))
+                    },
+                );
+            (found, log.config.max_uncompressed_bytes)
         };
         let Some((file, mut pos, end)) = found else {
             return Ok(None);
         };
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.max_timestamp >= ts && !h.is_control() {
-                let bytes = Self::read_batch(&file, pos, &h)?;
-                return Ok(first_record_at_or_after(&h, bytes, ts));
+                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                return Ok(first_record_at_or_after(&h, &bytes, ts, limit));
             }
             pos += h.total_len() as u64;
         }
@@ -733,7 +773,7 @@ impl Partition {
 
     /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp, as (offset, timestamp).
     pub fn max_timestamp_offset(&self) -> io::Result<Option<(i64, i64)>> {
-        let found = {
+        let (found, limit) = {
             let log = self.log.lock();
             let mut best: Option<&Segment> = None;
             for s in log.segments.values() {
@@ -744,7 +784,7 @@ impl Partition {
                     best = Some(s);
                 }
             }
-            best.map(|s| {
+            let found = best.map(|s| {
                 (
                     s.file(),
                     s.lookup(s.offset_of_max_timestamp()),
@@ -752,15 +792,16 @@ impl Partition {
                     s.offset_of_max_timestamp(),
                     s.max_timestamp(),
                 )
-            })
+            });
+            (found, log.config.max_uncompressed_bytes)
         };
         let Some((file, mut pos, end, target, max_ts)) = found else {
             return Ok(None);
         };
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.base_offset >= target && h.max_timestamp == max_ts {
-                let bytes = Self::read_batch(&file, pos, &h)?;
-                return Ok(first_record_at_or_after(&h, bytes, max_ts));
+                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                return Ok(first_record_at_or_after(&h, &bytes, max_ts, limit));
             }
             pos += h.total_len() as u64;
         }
@@ -768,24 +809,32 @@ impl Partition {
     }
 }
 
-/// Finds the first record in a batch whose timestamp is >= `ts`. Decodes the records (and
-/// decompresses) only here, on the ListOffsets path, never on produce or fetch.
-fn first_record_at_or_after(h: &BatchHeader, mut bytes: Bytes, ts: i64) -> Option<(i64, i64)> {
+/// Finds the first record in a batch whose timestamp is >= `ts`, walking the records one at a
+/// time (decompressing through a bounded buffer, at most `limit` bytes) and stopping at the
+/// first match. Only the ListOffsets path looks inside a batch, never produce or fetch. A batch
+/// whose records cannot be read (it was stored before records were validated) answers with
+/// its first offset, as a batch-level index would.
+fn first_record_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, limit: u64) -> Option<(i64, i64)> {
     if h.attributes & batch::ATTR_TIMESTAMP_TYPE != 0 {
         return Some((h.base_offset, h.max_timestamp));
     }
-    match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
-        Ok(set) => set
-            .records
-            .iter()
-            .find(|r| r.timestamp >= ts)
-            .map(|r| (r.offset, r.timestamp))
-            .or(Some((h.base_offset, h.max_timestamp))),
-        Err(e) => {
-            tracing::warn!("cannot decode batch at offset {} for a timestamp lookup: {e}", h.base_offset);
-            Some((h.base_offset, h.max_timestamp))
+    let mut found = None;
+    let walked = records::walk(h, bytes, limit, |r| {
+        let t = h.base_timestamp.saturating_add(r.timestamp_delta);
+        if t >= ts {
+            found = Some((h.base_offset + r.offset_delta as i64, t));
+        }
+        found.is_none()
+    });
+    if let Err(e) = walked {
+        if found.is_none() {
+            tracing::warn!(
+                "cannot read the records of the batch at offset {} for a timestamp lookup: {e}",
+                h.base_offset
+            );
         }
     }
+    found.or(Some((h.base_offset, h.max_timestamp)))
 }
 
 #[cfg(test)]
