@@ -31,6 +31,7 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
+pub mod request;
 pub mod sync_group;
 
 use std::sync::Arc;
@@ -178,10 +179,16 @@ pub struct ApiEntry {
     pub min_version: i16,
     pub max_version: i16,
     pub run: fn(&RequestContext, Bytes) -> Result<Dispatch, DispatchError>,
+    /// Decodes a body as `run` would, without handling it (fuzz targets, tests).
+    pub decode: fn(Bytes, i16) -> anyhow::Result<()>,
 }
 
 const fn entry<H: Handler>() -> ApiEntry {
-    ApiEntry { key: H::KEY, min_version: H::MIN_VERSION, max_version: H::MAX_VERSION, run: run::<H> }
+    ApiEntry { key: H::KEY, min_version: H::MIN_VERSION, max_version: H::MAX_VERSION, run: run::<H>, decode: decode::<H> }
+}
+
+fn decode<H: Handler>(mut body: Bytes, version: i16) -> anyhow::Result<()> {
+    H::Request::decode(&mut body, version).map(drop)
 }
 
 /// Every API Brook serves, in API key order.

@@ -764,7 +764,7 @@ impl Partition {
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.max_timestamp >= ts && !h.is_control() {
                 let bytes = Self::read_batch(&file, pos, &h, end)?;
-                return Ok(first_record_at_or_after(&h, &bytes, ts, limit));
+                return Ok(records::first_at_or_after(&h, &bytes, ts, limit));
             }
             pos += h.total_len() as u64;
         }
@@ -801,40 +801,12 @@ impl Partition {
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.base_offset >= target && h.max_timestamp == max_ts {
                 let bytes = Self::read_batch(&file, pos, &h, end)?;
-                return Ok(first_record_at_or_after(&h, &bytes, max_ts, limit));
+                return Ok(records::first_at_or_after(&h, &bytes, max_ts, limit));
             }
             pos += h.total_len() as u64;
         }
         Ok(None)
     }
-}
-
-/// Finds the first record in a batch whose timestamp is >= `ts`, walking the records one at a
-/// time (decompressing through a bounded buffer, at most `limit` bytes) and stopping at the
-/// first match. Only the ListOffsets path looks inside a batch, never produce or fetch. A batch
-/// whose records cannot be read (it was stored before records were validated) answers with
-/// its first offset, as a batch-level index would.
-fn first_record_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, limit: u64) -> Option<(i64, i64)> {
-    if h.attributes & batch::ATTR_TIMESTAMP_TYPE != 0 {
-        return Some((h.base_offset, h.max_timestamp));
-    }
-    let mut found = None;
-    let walked = records::walk(h, bytes, limit, |r| {
-        let t = h.base_timestamp.saturating_add(r.timestamp_delta);
-        if t >= ts {
-            found = Some((h.base_offset + r.offset_delta as i64, t));
-        }
-        found.is_none()
-    });
-    if let Err(e) = walked {
-        if found.is_none() {
-            tracing::warn!(
-                "cannot read the records of the batch at offset {} for a timestamp lookup: {e}",
-                h.base_offset
-            );
-        }
-    }
-    found.or(Some((h.base_offset, h.max_timestamp)))
 }
 
 #[cfg(test)]
