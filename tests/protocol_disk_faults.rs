@@ -173,8 +173,17 @@ async fn append_write_enospc_fails_only_that_partition_with_either_acks() {
     }
 
     drop((full0, full1, c));
-    let shut = restart(&mut b, quiet_config).await;
-    assert!(shut.is_err(), "the shutdown reports the partitions it could not close cleanly");
+    let data = data_dir(&b);
+    assert!(shutdown(&mut b).await.is_err(), "the shutdown reports the partitions it could not close cleanly");
+    // ... after closing the others and writing every recovery point.
+    assert!(data.join("t-2").join("00000000000000000001.snapshot").exists(), "t-2 closed cleanly");
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("recovery-point-offset-checkpoint.json")).unwrap()).unwrap();
+    // t-0 only ever had an acks=1 record, never fsynced: its recovery point is its start.
+    for (p, end) in [("t-0", 0), ("t-1", 1), ("t-2", 1), ("other-0", 1)] {
+        assert_eq!(checkpoint[p]["offset"], end, "{p} in {checkpoint}");
+    }
+    start(&mut b, quiet_config(&data)).await;
     let mut c = b.client().await;
     assert_eq!(values(&mut c, "t", 0).await, ["a0"]);
     assert_eq!(values(&mut c, "t", 1).await, ["b0"]);
@@ -265,6 +274,32 @@ async fn fsync_eio_in_the_group_commit_fails_only_that_partition() {
     assert_eq!(committed(&mut c, "g", "t", 1).await, 3);
     drop(c);
     b.stop().await;
+}
+
+/// An offset commit whose `__consumer_offsets` partition cannot be fsynced is answered
+/// NOT_COORDINATOR, as Kafka answers a commit it could not store (clients retry it, where
+/// KAFKA_STORAGE_ERROR is no OffsetCommit error to them and fails the Java consumer's
+/// commit); groups kept in the other offsets partitions go on committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offset_commit_that_cannot_be_fsynced_is_answered_retriably() {
+    let mut b = quiet_broker().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    let home = broker.groups.partition_for("g").expect("offsets partition");
+    let elsewhere = (0..100)
+        .map(|i| format!("h{i}"))
+        .find(|g| broker.groups.partition_for(g).expect("offsets partition").index != home.index)
+        .expect("a group kept in another offsets partition");
+    let eio = faults::arm(Point::Fsync, home.dir(), Fault::eio());
+    let codes = commit(&mut c, "g", -1, "", None, &[("t", 0, 5, None)]).await;
+    assert_eq!(codes, [("t".to_string(), 0, ResponseError::NotCoordinator.code())]);
+    assert!(eio.hits() >= 1);
+    commit_standalone(&mut c, &elsewhere, &[("t", 0, 7, None)]).await;
+    assert_eq!(committed(&mut c, &elsewhere, "t", 0).await, 7);
+    send_ok(&mut c, "t", 0, "still producing", -1).await;
+    drop((eio, home, broker, c));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
 }
 
 /// acks=1 in `acks` durability is answered once written, before its fsync (as documented);
@@ -387,11 +422,14 @@ async fn index_write_failures_never_make_a_read_wrong() {
     for i in 21..40 {
         assert_eq!(produce(&mut c, "i", 0, one(i, early + i)).await.error_code, NONE);
     }
-    assert!(p.persist_indexes().is_err());
+    // The periodic checkpoint: index write failures are logged, the recovery point (past
+    // everything, all of it fsynced) is written, so recovery will trust the index files.
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    broker.topics.write_checkpoints().expect("checkpoint written");
     assert!(time_fails.hits() >= 1);
     assert_eq!(list_offsets(&mut c, "i", 0, late).await.offset, 20);
 
-    drop((time_fails, p, c));
+    drop((time_fails, p, c, broker));
     b.crash_restart().await;
     let mut c = b.client().await;
     assert_eq!(list_offsets(&mut c, "i", 0, late).await.offset, 20, "the late timestamp is found after a restart");
@@ -409,10 +447,11 @@ async fn index_write_failures_never_make_a_read_wrong() {
     }
     assert!(p.persist_indexes().is_err());
     assert_eq!(torn.hits(), 1);
-    p.persist_indexes().expect("the next write succeeds");
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    broker.topics.write_checkpoints().expect("the next write succeeds");
     assert_eq!(std::fs::metadata(&offset_index).unwrap().len() % 8, 0, "no torn entry left");
     assert_eq!(std::fs::metadata(&time_index).unwrap().len() % 12, 0, "no torn entry left");
-    drop((torn, p, c));
+    drop((torn, p, c, broker));
     b.crash_restart().await;
     let mut c = b.client().await;
     for o in 0..60 {
