@@ -352,6 +352,28 @@ mod tests {
         drop(idx);
     }
 
+    /// A write that fails part-way leaves a torn entry in the file; the next write rewrites
+    /// the file whole instead of appending after it, and a reload sees exactly the entries.
+    #[test]
+    fn a_torn_write_is_repaired_by_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let (mut idx, _) = OffsetIndex::open(p.clone(), 100_000).unwrap();
+        idx.append(1, 100);
+        idx.persist().unwrap();
+        idx.append(2, 200);
+        idx.append(3, 300);
+        {
+            let _full = faults::arm(Point::IndexWrite, &p, faults::Fault::enospc().after_bytes(11).once());
+            assert!(idx.persist().is_err());
+        }
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 8 + 11, "the torn bytes are in the file");
+        idx.persist().unwrap();
+        let (reloaded, valid) = OffsetIndex::open(p, 100_000).unwrap();
+        assert!(valid);
+        assert_eq!((reloaded.len(), reloaded.last()), (3, Some((3, 300))));
+    }
+
     #[test]
     fn time_index_lookup() {
         let dir = tempfile::tempdir().unwrap();
