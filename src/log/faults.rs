@@ -191,9 +191,7 @@ pub fn check_under(point: Point, root: &Path) -> io::Result<()> {
     }
     let list = entries();
     match list.iter().find(|e| {
-        e.point == point
-            && e.fault.times != Some(0)
-            && (e.path.starts_with(root) || root.starts_with(&e.path))
+        e.point == point && e.fault.times != Some(0) && (e.path.starts_with(root) || root.starts_with(&e.path))
     }) {
         Some(e) => Err(io::Error::from_raw_os_error(e.fault.errno)),
         None => Ok(()),

@@ -122,8 +122,8 @@ impl<T: Entry> EntryFile<T> {
         for e in &self.entries {
             e.encode(&mut buf);
         }
-        let written =
-            std::fs::File::create(&self.path).and_then(|mut f| faults::write_all(Point::IndexWrite, &self.path, &mut f, &buf));
+        let written = std::fs::File::create(&self.path)
+            .and_then(|mut f| faults::write_all(Point::IndexWrite, &self.path, &mut f, &buf));
         if let Err(e) = written {
             // The old contents may still be there, entries the log no longer matches among
             // them: better no file (rebuilt at startup) than that one.

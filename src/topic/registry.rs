@@ -15,9 +15,9 @@ use uuid::Uuid;
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
 use crate::config::BrokerConfig;
+use crate::log::faults::Point;
 use crate::log::partition::RecoveryReport;
 use crate::log::{Partition, RecoveryPoint};
-use crate::log::faults::Point;
 use crate::util::{write_atomic, write_atomic_failpoint};
 
 const TOPICS_FILE: &str = "topics.json";
