@@ -218,17 +218,18 @@ impl Handler for Produce {
             return Reply::Now(resp);
         }
         // Joins the fsync round now, in request order, rather than when the task first runs.
-        let durable = broker.commit(appended.clone());
+        let durable = broker.commit_each(appended.clone());
         Reply::Later(
             async move {
                 let mut resp = resp;
-                if let Err(e) = durable.await {
-                    tracing::error!("fsync before acknowledging failed: {e}");
-                    for t in &mut resp.responses {
-                        for p in &mut t.partition_responses {
-                            if appended.iter().any(|a| *a.topic == *t.name.0 && a.index == p.index)
-                                && p.error_code == NONE
-                            {
+                // Only the partitions whose fsync failed are answered with the error: the
+                // others are durable, and an error would make the client send them again.
+                for (part, outcome) in appended.iter().zip(durable.await) {
+                    let Err(e) = outcome else { continue };
+                    tracing::error!(topic = %part.topic, partition = part.index, "fsync before acknowledging failed: {e}");
+                    for t in resp.responses.iter_mut().filter(|t| *part.topic == *t.name.0) {
+                        for p in t.partition_responses.iter_mut().filter(|p| p.index == part.index) {
+                            if p.error_code == NONE {
                                 *p = partition_error(p.index, E::KafkaStorageError.code(), Some(e.clone()));
                             }
                         }

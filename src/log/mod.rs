@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod compression;
+pub mod faults;
 pub mod flush;
 pub mod index;
 pub mod partition;

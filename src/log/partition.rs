@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::batch::{self, BatchHeader};
+use super::faults::{self, Point};
 use super::records;
 use super::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
 use super::validate::RecordRules;
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
-use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic};
+use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
 /// The leader epoch this single-node broker stamps on batches and reports in metadata.
 pub const LEADER_EPOCH: i32 = 0;
@@ -454,7 +455,7 @@ impl Partition {
         self.write_began.store(monotonic_us().max(1), Ordering::Relaxed);
         #[cfg(test)]
         drop(self.write_gate.lock());
-        let written = segment::write_batch(&file, &prepared, pos);
+        let written = segment::write_batch(&file, &prepared, pos, &self.dir);
         self.write_began.store(0, Ordering::Relaxed);
         let mut log = self.log.lock();
         if let Some(reason) = &log.poisoned {
@@ -521,21 +522,34 @@ impl Partition {
         AppendError::Storage(reason)
     }
 
+    /// Starts a new active segment at the log end. Only a failure to create it (or to make
+    /// its directory entry durable) fails the roll, and leaves the old segment active and
+    /// whole; sealing the old one and the producer snapshot write derived data (indexes are
+    /// rebuilt at recovery, producer state is replayed from an older snapshot or the log), so
+    /// their failures are logged and the roll goes on.
     fn roll(&self, log: &mut PartitionLog, now: i64) -> io::Result<()> {
         let leo = log.log_end_offset;
         let interval = log.config.index_interval;
         let active = log.active_mut();
-        active.seal()?;
+        if let Err(e) = active.seal() {
+            tracing::warn!(topic = %self.topic, partition = self.index, base = active.base_offset, "cannot seal the rolled segment (its indexes are rebuilt at startup if need be): {e}");
+        }
         let old = active.file();
         let seg = Segment::create(&self.dir, leo, interval, now)?;
-        sync_dir(&self.dir)?;
+        faults::check(Point::RollCreate, &self.dir).and_then(|()| sync_dir(&self.dir))?;
         log.unflushed.push(old);
         log.segments.insert(leo, seg);
-        write_atomic(&snapshot_path(&self.dir, leo), &log.producers.to_snapshot(leo))?;
-        // Keep the two newest snapshots.
-        let snaps = list_by_ext(&self.dir, "snapshot")?;
-        for off in snaps.iter().rev().skip(2) {
-            let _ = std::fs::remove_file(snapshot_path(&self.dir, *off));
+        let snapshot = log.producers.to_snapshot(leo);
+        match write_atomic_failpoint(Point::SnapshotWrite, &snapshot_path(&self.dir, leo), &snapshot) {
+            Ok(()) => {
+                // Keep the two newest snapshots.
+                for off in list_by_ext(&self.dir, "snapshot").unwrap_or_default().iter().rev().skip(2) {
+                    let _ = std::fs::remove_file(snapshot_path(&self.dir, *off));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(topic = %self.topic, partition = self.index, base = leo, "cannot write a producer snapshot (startup replays more of the log instead): {e}");
+            }
         }
         tracing::debug!(topic = %self.topic, partition = self.index, base = leo, "rolled segment");
         Ok(())
@@ -554,8 +568,19 @@ impl Partition {
 
     fn flush_inner(&self, active_too: bool) -> io::Result<()> {
         let ticket = self.begin_flush(active_too)?;
-        let synced = ticket.files.iter().try_for_each(|f| f.sync_data());
+        let synced = self.sync_files(&ticket.files);
         self.finish_flush(ticket, synced)
+    }
+
+    /// `fdatasync` of each of `files` (this partition's, from a [`FlushTicket`]).
+    pub fn sync_files(&self, files: &[Arc<File>]) -> io::Result<()> {
+        faults::check(Point::Fsync, &self.dir)?;
+        files.iter().try_for_each(|f| f.sync_data())
+    }
+
+    /// Whether a write or fsync failure made this partition refuse writes (until restart).
+    pub fn is_poisoned(&self) -> bool {
+        self.log.lock().poisoned.is_some()
     }
 
     /// First half of a flush: takes this partition's flush turn and notes which files must
@@ -656,7 +681,8 @@ impl Partition {
         self.flush()?;
         self.persist_indexes()?;
         let log = self.log.lock();
-        write_atomic(&snapshot_path(&self.dir, log.log_end_offset), &log.producers.to_snapshot(log.log_end_offset))?;
+        let snapshot = log.producers.to_snapshot(log.log_end_offset);
+        write_atomic_failpoint(Point::SnapshotWrite, &snapshot_path(&self.dir, log.log_end_offset), &snapshot)?;
         Ok(log.recovery_point)
     }
 
