@@ -184,7 +184,13 @@ pub struct ApiEntry {
 }
 
 const fn entry<H: Handler>() -> ApiEntry {
-    ApiEntry { key: H::KEY, min_version: H::MIN_VERSION, max_version: H::MAX_VERSION, run: run::<H>, decode: decode::<H> }
+    ApiEntry {
+        key: H::KEY,
+        min_version: H::MIN_VERSION,
+        max_version: H::MAX_VERSION,
+        run: run::<H>,
+        decode: decode::<H>,
+    }
 }
 
 fn decode<H: Handler>(mut body: Bytes, version: i16) -> anyhow::Result<()> {

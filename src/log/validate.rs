@@ -222,4 +222,116 @@ mod tests {
             other => panic!("expected INVALID_RECORD, got {other:?}"),
         }
     }
+
+    mod prop {
+        use bytes::{Bytes, BytesMut};
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn encode(values: &[(Option<Vec<u8>>, Vec<u8>, usize)], compression: Compression) -> Bytes {
+            let records: Vec<Record> = values
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v, headers))| Record {
+                    transactional: false,
+                    control: false,
+                    delete_horizon: false,
+                    partition_leader_epoch: -1,
+                    producer_id: -1,
+                    producer_epoch: -1,
+                    timestamp_type: TimestampType::Creation,
+                    offset: i as i64,
+                    // offset - sequence constant keeps the encoder to one batch (baseSequence -1).
+                    sequence: (i as i32).wrapping_sub(1),
+                    timestamp: NOW - i as i64,
+                    key: k.clone().map(Bytes::from),
+                    value: Some(Bytes::from(v.clone())),
+                    headers: (0..*headers).map(|h| (format!("h{h}").into(), Some(Bytes::from_static(b"x")))).collect(),
+                })
+                .collect();
+            let mut buf = BytesMut::new();
+            RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression })
+                .unwrap();
+            buf.freeze()
+        }
+
+        fn codec() -> impl Strategy<Value = Compression> {
+            prop_oneof![
+                Just(Compression::None),
+                Just(Compression::Gzip),
+                Just(Compression::Snappy),
+                Just(Compression::Lz4),
+                Just(Compression::Zstd)
+            ]
+        }
+
+        fn records() -> impl Strategy<Value = Vec<(Option<Vec<u8>>, Vec<u8>, usize)>> {
+            proptest::collection::vec(
+                (
+                    proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
+                    proptest::collection::vec(any::<u8>(), 0..200),
+                    0usize..3,
+                ),
+                1..30,
+            )
+        }
+
+        /// Accepted => decodable record by record with exactly the header's count.
+        fn accepted_means_decodable(b: &Bytes) -> Result<bool, TestCaseError> {
+            let Ok(h) = batch::validate(b) else { return Ok(false) };
+            if batch::validate_produced(&h).is_err() || validate_records(&h, b, &rules(), NOW).is_err() {
+                return Ok(false);
+            }
+            let decoded = RecordBatchDecoder::decode(&mut b.clone());
+            if decoded.as_ref().is_err_and(|e| e.to_string().contains("utf-8")) {
+                // Header keys are strings, but Kafka (Java) decodes them leniently and accepts
+                // any bytes, as Brook does; kafka-protocol insists on UTF-8.
+                return Ok(true);
+            }
+            prop_assert!(decoded.is_ok(), "accepted batch does not decode: {:?}", decoded.err());
+            prop_assert_eq!(decoded.unwrap().records.len(), h.records_count as usize);
+            Ok(true)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn honest_batches_are_accepted(values in records(), c in codec()) {
+                let b = encode(&values, c);
+                prop_assert!(accepted_means_decodable(&b)?, "an honest batch was refused");
+            }
+
+            #[test]
+            fn whatever_is_accepted_decodes_with_the_header_count(
+                values in records(),
+                c in codec(),
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+                count in prop_oneof![Just(None), (0i32..40).prop_map(Some), Just(Some(i32::MAX))],
+            ) {
+                let mut m = encode(&values, c).to_vec();
+                for (at, byte) in edits {
+                    let i = batch::HEADER_LEN + at % (m.len() - batch::HEADER_LEN);
+                    // The oracle (kafka-protocol) wants all 16 bytes of the xerial snappy header;
+                    // Java and librdkafka, like Brook, check only its 8-byte magic and read the
+                    // version fields after it. Edits there are no disagreement about records.
+                    if matches!(c, Compression::Snappy) && (batch::HEADER_LEN + 8..batch::HEADER_LEN + 16).contains(&i) {
+                        continue;
+                    }
+                    m[i] = byte;
+                }
+                if let Some(n) = count {
+                    m[57..61].copy_from_slice(&n.to_be_bytes());
+                    m[23..27].copy_from_slice(&(n - 1).to_be_bytes());
+                }
+                let crc = batch::compute_crc(&m);
+                m[17..21].copy_from_slice(&crc.to_be_bytes());
+                accepted_means_decodable(&Bytes::from(m))?;
+            }
+        }
+    }
 }
