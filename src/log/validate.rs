@@ -232,7 +232,10 @@ mod tests {
 
         use super::*;
 
-        fn encode(values: &[(Option<Vec<u8>>, Vec<u8>, usize)], compression: Compression) -> Bytes {
+        /// (key, value, header count) of one record.
+        type Spec = (Option<Vec<u8>>, Vec<u8>, usize);
+
+        fn encode(values: &[Spec], compression: Compression) -> Bytes {
             let records: Vec<Record> = values
                 .iter()
                 .enumerate()
@@ -269,7 +272,7 @@ mod tests {
             ]
         }
 
-        fn records() -> impl Strategy<Value = Vec<(Option<Vec<u8>>, Vec<u8>, usize)>> {
+        fn records() -> impl Strategy<Value = Vec<Spec>> {
             proptest::collection::vec(
                 (
                     proptest::option::of(proptest::collection::vec(any::<u8>(), 0..20)),
