@@ -128,7 +128,8 @@ impl TopicRegistry {
         remove_deleted_dirs(&data_dir);
         for rec in file.topics {
             let name: Arc<str> = rec.name.as_str().into();
-            let mut parts = Vec::with_capacity(rec.partitions.max(0) as usize);
+            // Grows as partitions open: the count in topics.json is not trusted for memory.
+            let mut parts = Vec::new();
             for p in 0..rec.partitions {
                 let dir = partition_dir(&data_dir, &rec.name, p);
                 let key = format!("{}-{p}", rec.name);
