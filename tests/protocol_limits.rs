@@ -150,7 +150,7 @@ async fn fill(c: &mut Client, topic: &str, n: usize) {
 /// A client pipelines hundreds of fetches of a 4 MiB partition (each asking for 50 MiB) and
 /// never reads. Before response budgets the broker held one 4 MiB response per request in
 /// flight (64 of them, 256 MiB); now it stops reading that client once a few MiB are queued
-/// for it, keeps serving others promptly, and its memory stays within 48 MiB of where it was.
+/// for it, keeps serving others promptly, and its memory stays within 32 MiB of where it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_pins_bounded_memory() {
     let _one = SERIAL.lock().await;
@@ -188,7 +188,8 @@ async fn a_client_that_never_reads_pins_bounded_memory() {
     assert!(started.elapsed() < Duration::from_secs(2), "honest client took {:?}", started.elapsed());
 
     let grown_mib = vm_rss_kib().saturating_sub(before) / 1024;
-    assert!(grown_mib <= 48, "RSS grew {grown_mib} MiB with {sent} unread 4 MiB fetches queued");
+    eprintln!("RSS grew {grown_mib} MiB; {sent} fetches written before the broker stopped reading");
+    assert!(grown_mib <= 32, "RSS grew {grown_mib} MiB with {sent} unread 4 MiB fetches queued");
     drop(hostile);
     b.stop().await;
 }
