@@ -234,6 +234,7 @@ async fn two_thousand_idle_connections_beside_an_honest_client() {
     assert!(n >= 1000, "open-files limit {limit} too low for this test");
     let b = TestBroker::start().await;
     let addr = b.addr();
+    let before = vm_rss_kib();
     let mut idle = Vec::with_capacity(n);
     // At once, in waves the listen backlog can take.
     for wave in 0..n.div_ceil(250) {
@@ -242,6 +243,10 @@ async fn two_thousand_idle_connections_beside_an_honest_client() {
         idle.extend(conns);
     }
     wait_for_open(&b, n).await;
+    // Both ends of each connection are in this process.
+    let per_conn_kib = vm_rss_kib().saturating_sub(before) / n as u64;
+    eprintln!("{per_conn_kib} KiB RSS per idle connection (both ends)");
+    assert!(per_conn_kib <= 64, "{per_conn_kib} KiB RSS per idle connection");
     let mut honest = b.client().await;
     create_topic(&mut honest, "busy", 1).await;
     let started = Instant::now();
