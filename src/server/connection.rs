@@ -23,7 +23,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader};
 use kafka_protocol::protocol::Decodable;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{read_frame, FrameError};
@@ -63,8 +63,8 @@ enum Answer {
 /// What the server hands a connection besides its socket.
 pub(super) struct Session {
     pub broker: Arc<Broker>,
-    /// Becomes true (or its sender goes away) when the broker shuts down.
-    pub stop: watch::Receiver<bool>,
+    /// Fires when the broker shuts down.
+    pub stop: Stop,
     /// Held (by the connection's [`Lane`]) until the connection and every handler it started
     /// are done; shutdown waits for all of them.
     pub open: mpsc::Sender<()>,
@@ -106,7 +106,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     tokio::select! {
         _ = &mut writer => {}
         () = guard.idle.expired() => {}
-        () = stopped(&mut guard.stop) => {}
+        () = guard.stop.fired() => {}
     }
 }
 
@@ -246,16 +246,31 @@ fn dispatch(
     }
 }
 
-/// Resolves when the broker stops: the flag turns true, or its sender is gone (the server
-/// handle was dropped without a shutdown).
-pub(super) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
+/// A connection's shutdown signal: fires when the server drops (or uses) the sender. Its own
+/// channel, so polling it around every request touches nothing shared.
+pub(super) struct Stop {
+    rx: oneshot::Receiver<()>,
+    fired: bool,
+}
+
+impl Stop {
+    pub(super) fn new(rx: oneshot::Receiver<()>) -> Self {
+        Self { rx, fired: false }
+    }
+
+    /// Resolves once the broker is stopping (at once after the first time).
+    async fn fired(&mut self) {
+        if !self.fired {
+            let _ = (&mut self.rx).await;
+            self.fired = true; // a oneshot receiver must not be polled again
+        }
+    }
 }
 
 /// Cuts a connection's waits short when it goes idle or the broker stops.
 struct Guard {
     idle: IdleTimer,
-    stop: watch::Receiver<bool>,
+    stop: Stop,
 }
 
 impl Guard {
@@ -266,7 +281,7 @@ impl Guard {
         tokio::pin!(f);
         tokio::select! {
             biased;
-            () = stopped(&mut self.stop), if stoppable => Err(Close::Shutdown),
+            () = self.stop.fired(), if stoppable => Err(Close::Shutdown),
             () = self.idle.expired() => Err(Close::Idle),
             out = &mut f => Ok(out),
         }

@@ -6,12 +6,13 @@ pub mod connection;
 pub mod frame;
 pub mod limits;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::broker::Broker;
@@ -91,11 +92,17 @@ async fn accept_loop(
     // yields None, every connection and every handler it started has finished.
     let (open, mut all_done) = mpsc::channel::<()>(1);
     let mut conns = JoinSet::new();
+    // Each connection's own stop signal (dropping the sender stops it). Not one shared watch:
+    // a connection polls its signal around every request, and waiting on a shared `Notify`
+    // takes its lock on each poll, a lock every connection would share.
+    let mut stops: HashMap<tokio::task::Id, oneshot::Sender<()>> = HashMap::new();
     loop {
         tokio::select! {
             biased;
-            () = connection::stopped(&mut stop) => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {} // reap finished connections
+            () = stopping(&mut stop) => break,
+            Some(done) = conns.join_next_with_id(), if !conns.is_empty() => {
+                stops.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+            }
             accepted = listener.accept() => match accepted {
                 // Over a limit, the connection is accepted and closed at once rather than left
                 // in the listen backlog as Kafka's acceptor does for max.connections: the
@@ -103,8 +110,10 @@ async fn accept_loop(
                 // timeout, and the backlog does not fill with connections answered late.
                 Ok((stream, peer)) => match limits.try_acquire(peer.ip()) {
                     Ok(slot) => {
-                        let session = connection::Session { broker: broker.clone(), stop: stop.clone(), open: open.clone(), slot };
-                        conns.spawn(connection::serve(stream, peer, session));
+                        let (stop_tx, stop_rx) = oneshot::channel();
+                        let stop = connection::Stop::new(stop_rx);
+                        let session = connection::Session { broker: broker.clone(), stop, open: open.clone(), slot };
+                        stops.insert(conns.spawn(connection::serve(stream, peer, session)).id(), stop_tx);
                     }
                     Err(why) => {
                         limits.log_refusal(peer, why);
@@ -120,6 +129,7 @@ async fn accept_loop(
         }
     }
     drop(listener);
+    drop(stops);
     drop(open);
     // The connections saw `stop` too: they read no more requests and answer those they have.
     if tokio::time::timeout(DRAIN, all_done.recv()).await.is_ok() {
@@ -132,4 +142,9 @@ async fn accept_loop(
         tracing::error!("handlers still running on the blocking pool after {STRAGGLERS:?}");
     }
     done
+}
+
+/// Resolves when shutdown begins: the flag turns true, or the handle was dropped.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
