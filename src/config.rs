@@ -347,9 +347,8 @@ impl BrokerConfig {
         let overrides = pick!(max_connections_per_ip_overrides, String::new());
         let max_connections_per_ip_overrides = crate::server::limits::parse_overrides(&overrides)
             .map_err(|e| invalid("max_connections_per_ip_overrides", e))?;
-        let non_negative = |name: &'static str, v: i32| {
-            usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")))
-        };
+        let non_negative =
+            |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
         let idle_ms = pick!(connections_max_idle_ms, 600_000);
         let cfg = Self {
             listen,

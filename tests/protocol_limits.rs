@@ -339,3 +339,20 @@ async fn graceful_shutdown_with_produces_in_flight() {
     }
     b.stop().await;
 }
+
+/// Shutdown does not wait for answers that wait on others: a 30 s long-poll (and a produce
+/// pipelined behind it) does not hold it up; the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_long_poll() {
+    let _one = SERIAL.lock().await;
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "quiet", 1).await;
+    c.send(&fetch_request("quiet", 0, 0, 30_000), FETCH_V).await;
+    c.send(&ApiVersionsRequest::default(), 0).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    b.handle.take().expect("running").shutdown().await.expect("graceful shutdown");
+    assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
+    c.expect_closed().await;
+}

@@ -169,6 +169,8 @@ impl Handler for Fetch {
     const KEY: ApiKey = ApiKey::Fetch;
     const MIN_VERSION: i16 = 4;
     const MAX_VERSION: i16 = 17;
+    /// A long-poll waits for new data (up to `max_wait_ms`).
+    const LONG_WAIT: bool = true;
 
     fn handle(ctx: &RequestContext, req: FetchRequest) -> Reply<FetchResponse> {
         let v = ctx.api_version;

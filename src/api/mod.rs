@@ -154,6 +154,11 @@ pub trait Handler: 'static {
     /// directories) run on the blocking pool, so they never hold up an async worker; a
     /// connection's blocking requests still run one after another, in request order.
     const BLOCKING: bool = false;
+    /// Whether an answer given [`Reply::Later`] can wait on other clients or on new data
+    /// (a long-poll, a rebalance) rather than on this request's own work (an fsync): shutdown
+    /// does not wait for such answers, it closes the connection instead (as Kafka, whose
+    /// shutdown closes connections with requests still waiting in its purgatories).
+    const LONG_WAIT: bool = false;
     /// Whether this request runs on the blocking pool (in its connection's turn, like a
     /// [`Handler::BLOCKING`] one): those handlers always, others when the request would
     /// block (a produce into a partition whose write is stuck in the page cache).
@@ -199,11 +204,19 @@ pub struct ApiEntry {
     pub key: ApiKey,
     pub min_version: i16,
     pub max_version: i16,
+    /// [`Handler::LONG_WAIT`].
+    pub long_wait: bool,
     pub run: fn(&RequestContext, Bytes) -> Result<Dispatch, DispatchError>,
 }
 
 const fn entry<H: Handler>() -> ApiEntry {
-    ApiEntry { key: H::KEY, min_version: H::MIN_VERSION, max_version: H::MAX_VERSION, run: run::<H> }
+    ApiEntry {
+        key: H::KEY,
+        min_version: H::MIN_VERSION,
+        max_version: H::MAX_VERSION,
+        long_wait: H::LONG_WAIT,
+        run: run::<H>,
+    }
 }
 
 /// Every API Brook serves, in API key order.

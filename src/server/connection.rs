@@ -50,7 +50,11 @@ enum Close {
 /// A response on its way to the writer, holding its bytes against the connection's budget.
 enum Pending {
     Ready(Frame, Charge),
-    Wait(JoinHandle<Answer>),
+    /// A handler's task; `long_wait`: [`api::Handler::LONG_WAIT`], not awaited at shutdown.
+    Wait {
+        task: JoinHandle<Answer>,
+        long_wait: bool,
+    },
 }
 
 /// What a waiting handler's task ends with ([`Deferred`] with its frame charged).
@@ -79,7 +83,9 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     let activity = Arc::new(Activity::new());
     let budget = Arc::new(ResponseBudget::new(broker.config.fetch_max_bytes as usize));
     let (tx, rx) = mpsc::channel(broker.config.max_in_flight_requests_per_connection);
-    let mut writer = AbortOnDrop(tokio::spawn(write_loop(Stamped::new(wr, &activity), rx)));
+    // Fires (dropped) when the broker stops: the writer then no longer waits for long waits.
+    let (draining, drain) = oneshot::channel::<()>();
+    let mut writer = AbortOnDrop(tokio::spawn(write_loop(Stamped::new(wr, &activity), rx, Stop::new(drain))));
     let lane = Arc::new(Lane::tracked(open));
     let mut guard = Guard { idle: IdleTimer::new(broker.config.connections_max_idle, activity.clone()), stop };
     // Small: the read buffer is zero-filled up front (all of it resident per idle connection),
@@ -96,7 +102,9 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
             return; // dropping the writer aborts it: nobody reads what it would send
         }
         Err(Close::Shutdown) => {
-            // Answer what was read (the server closes us if that takes too long).
+            // Answer what was read, up to the first long wait (the server closes us if even
+            // that takes too long).
+            drop(draining);
             let _ = writer.await;
             return;
         }
@@ -110,16 +118,22 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     }
 }
 
-async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::Receiver<Pending>) {
+async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::Receiver<Pending>, mut draining: Stop) {
     let mut w = BufWriter::with_capacity(16 * 1024, wr);
     while let Some(p) = rx.recv().await {
         let answer = match p {
             Pending::Ready(frame, charge) => Some((frame, charge)),
-            Pending::Wait(handle) => match handle.await {
-                Ok(Answer::Send(frame, charge)) => Some((frame, charge)),
-                Ok(Answer::Nothing) => None,
-                Ok(Answer::Close) => return,
-                Err(e) => {
+            Pending::Wait { task, long_wait } => match finished(task, long_wait, &mut draining).await {
+                // Shutting down, and this answer waits on others (a long-poll, a rebalance):
+                // close after what was already written.
+                None => {
+                    let _ = w.flush().await;
+                    return;
+                }
+                Some(Ok(Answer::Send(frame, charge))) => Some((frame, charge)),
+                Some(Ok(Answer::Nothing)) => None,
+                Some(Ok(Answer::Close)) => return,
+                Some(Err(e)) => {
                     tracing::error!("request task failed: {e}");
                     return;
                 }
@@ -141,6 +155,23 @@ async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::
     let _ = w.flush().await;
 }
 
+/// A handler task's outcome; `None` instead if it is a long wait and the broker is stopping
+/// (the task goes on detached: it has no work left, only waiting).
+async fn finished(
+    task: JoinHandle<Answer>,
+    long_wait: bool,
+    draining: &mut Stop,
+) -> Option<Result<Answer, tokio::task::JoinError>> {
+    if !long_wait {
+        return Some(task.await);
+    }
+    tokio::select! {
+        biased;
+        done = task => Some(done),
+        () = draining.fired() => None,
+    }
+}
+
 async fn read_loop(
     mut rd: BufReader<Stamped<tokio::net::tcp::OwnedReadHalf>>,
     tx: mpsc::Sender<Pending>,
@@ -156,21 +187,18 @@ async fn read_loop(
             // The client is not reading its responses as fast as it sends requests: read no
             // more until the writer has caught up (its requests wait in the socket buffers).
             let caught_up = guard
-                .run(
-                    async {
-                        tokio::select! {
-                            () = budget.until_unspent() => true,
-                            () = tx.closed() => false,
-                        }
-                    },
-                    true,
-                )
+                .run(async {
+                    tokio::select! {
+                        () = budget.until_unspent() => true,
+                        () = tx.closed() => false,
+                    }
+                })
                 .await?;
             if !caught_up {
                 return Ok(()); // writer gone: the client went away
             }
         }
-        let frame = match guard.run(read_frame(&mut rd, max), true).await? {
+        let frame = match guard.run(read_frame(&mut rd, max)).await? {
             Ok(Some(f)) => f,
             Ok(None) => return Ok(()),
             Err(e @ (FrameError::Io(_) | FrameError::Truncated)) => return Err(Close::Gone(e.to_string())),
@@ -181,8 +209,9 @@ async fn read_loop(
             Ok(None) => continue,
             Err(reason) => return Err(Close::Bad(reason)),
         };
-        // Not cut short by shutdown: this request has run, its answer goes out.
-        if guard.run(tx.send(pending), false).await?.is_err() {
+        // Cut short by shutdown too (the writer may be waiting on a long wait, and this
+        // request's work is done: only its answer is lost, as on Kafka).
+        if guard.run(tx.send(pending)).await?.is_err() {
             return Ok(()); // writer gone: the client went away
         }
     }
@@ -209,7 +238,9 @@ fn dispatch(
         Pending::Ready(f, charge)
     };
     if entry.key == ApiKey::ApiVersions && version > entry.max_version {
-        return api_versions::unsupported_version_frame(correlation_id).map(|f| Some(ready(f))).map_err(|e| e.to_string());
+        return api_versions::unsupported_version_frame(correlation_id)
+            .map(|f| Some(ready(f)))
+            .map_err(|e| e.to_string());
     }
     let header_version = entry.key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version)
@@ -230,17 +261,21 @@ fn dispatch(
         Dispatch::Ready(f) => Ok(Some(ready(f))),
         Dispatch::Later(fut) => {
             let budget = budget.clone();
-            Ok(Some(Pending::Wait(tokio::spawn(async move {
-                match fut.await {
-                    // Charged the moment it exists, in the same poll that produced it.
-                    Deferred::Send(f) => {
-                        let charge = budget.charge(f.len());
-                        Answer::Send(f, charge)
+            let long_wait = entry.long_wait;
+            Ok(Some(Pending::Wait {
+                long_wait,
+                task: tokio::spawn(async move {
+                    match fut.await {
+                        // Charged the moment it exists, in the same poll that produced it.
+                        Deferred::Send(f) => {
+                            let charge = budget.charge(f.len());
+                            Answer::Send(f, charge)
+                        }
+                        Deferred::Nothing => Answer::Nothing,
+                        Deferred::Close => Answer::Close,
                     }
-                    Deferred::Nothing => Answer::Nothing,
-                    Deferred::Close => Answer::Close,
-                }
-            }))))
+                }),
+            }))
         }
         Dispatch::NoResponse => Ok(None),
     }
@@ -274,14 +309,14 @@ struct Guard {
 }
 
 impl Guard {
-    /// Runs `f` to completion unless the connection is idle for too long first, or (if
-    /// `stoppable`) the broker stops. Shutdown is checked first, so a client whose requests
-    /// are always ready cannot keep the connection reading.
-    async fn run<F: Future>(&mut self, f: F, stoppable: bool) -> Result<F::Output, Close> {
+    /// Runs `f` to completion unless the connection is idle for too long first, or the
+    /// broker stops. Shutdown is checked first, so a client whose requests are always ready
+    /// cannot keep the connection reading.
+    async fn run<F: Future>(&mut self, f: F) -> Result<F::Output, Close> {
         tokio::pin!(f);
         tokio::select! {
             biased;
-            () = self.stop.fired(), if stoppable => Err(Close::Shutdown),
+            () = self.stop.fired() => Err(Close::Shutdown),
             () = self.idle.expired() => Err(Close::Idle),
             out = &mut f => Ok(out),
         }

@@ -127,7 +127,12 @@ struct RateLimitedWarning {
 
 impl RateLimitedWarning {
     fn new(every: Duration) -> Self {
-        Self { every_ms: every.as_millis() as u64, epoch: Instant::now(), next_ms: AtomicU64::new(0), count: AtomicU64::new(0) }
+        Self {
+            every_ms: every.as_millis() as u64,
+            epoch: Instant::now(),
+            next_ms: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
     }
 
     /// Counts one event; returns the count since the last warning if one is due now.
@@ -135,7 +140,9 @@ impl RateLimitedWarning {
         self.count.fetch_add(1, Ordering::Relaxed);
         let now = self.epoch.elapsed().as_millis() as u64;
         let next = self.next_ms.load(Ordering::Relaxed);
-        if now < next || self.next_ms.compare_exchange(next, now + self.every_ms, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        if now < next
+            || self.next_ms.compare_exchange(next, now + self.every_ms, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
             return None;
         }
         Some(self.count.swap(0, Ordering::Relaxed))
