@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// fetch.max.bytes: largest fetch response, whatever the request asks [default: 57671680].
     #[arg(long, env = "BROOK_FETCH_MAX_BYTES")]
     pub fetch_max_bytes: Option<i32>,
+    /// socket.listen.backlog.size: connections the kernel completes before the broker accepts
+    /// them (capped by net.core.somaxconn) [default: 1024].
+    #[arg(long, env = "BROOK_SOCKET_LISTEN_BACKLOG_SIZE")]
+    pub socket_listen_backlog_size: Option<u32>,
     /// Requests one connection may have read and not yet answered; the connection reads no
     /// more until one is answered (Brook-specific) [default: 64].
     #[arg(long, env = "BROOK_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION")]
@@ -192,6 +196,8 @@ struct FileConfig {
     connections_max_idle_ms: Option<i64>,
     #[serde(alias = "fetch.max.bytes")]
     fetch_max_bytes: Option<i32>,
+    #[serde(alias = "socket.listen.backlog.size")]
+    socket_listen_backlog_size: Option<u32>,
     max_in_flight_requests_per_connection: Option<usize>,
 }
 
@@ -288,6 +294,8 @@ pub struct BrokerConfig {
     pub fetch_max_bytes: i32,
     /// Requests a connection may have read and not yet answered.
     pub max_in_flight_requests_per_connection: usize,
+    /// `socket.listen.backlog.size`: the listen(2) backlog.
+    pub socket_listen_backlog_size: u32,
 }
 
 /// Configuration errors, reported at startup with the offending setting.
@@ -382,6 +390,10 @@ impl BrokerConfig {
             connections_max_idle: u64::try_from(idle_ms).ok().map(Duration::from_millis),
             fetch_max_bytes: pick!(fetch_max_bytes, 57_671_680),
             max_in_flight_requests_per_connection: pick!(max_in_flight_requests_per_connection, 64),
+            // Kafka's default is 50; a burst of clients reconnecting after a restart overflows
+            // that, and the kernel then completes the overflow only by SYN-ACK retries (1 s, 3 s,
+            // 7 s...).
+            socket_listen_backlog_size: pick!(socket_listen_backlog_size, 1024).max(1),
         };
         cfg.check()?;
         Ok(cfg)
@@ -474,6 +486,7 @@ mod tests {
         assert_eq!(c.connections_max_idle, Some(Duration::from_millis(600_000)));
         assert_eq!(c.fetch_max_bytes, 57_671_680);
         assert_eq!(c.max_in_flight_requests_per_connection, 64);
+        assert_eq!(c.socket_listen_backlog_size, 1024);
     }
 
     #[test]

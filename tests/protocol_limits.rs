@@ -237,8 +237,8 @@ async fn two_thousand_idle_connections_beside_an_honest_client() {
     let before = vm_rss_kib();
     let mut idle = Vec::with_capacity(n);
     // At once, in waves of 250: a wave waits until the broker has accepted the one before, so
-    // the listen backlog (1024) never overflows (a connection dropped from it is completed
-    // only by the kernel's SYN-ACK retries, seconds later) even on a loaded machine.
+    // the listen backlog (socket.listen.backlog.size, 1024) never overflows (the overflow is
+    // completed only by the kernel's SYN-ACK retries, seconds later) even on a loaded machine.
     for wave in 0..n.div_ceil(250) {
         let count = 250.min(n - wave * 250);
         let conns = futures::future::join_all((0..count).map(|_| Client::connect(addr))).await;

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -64,7 +64,10 @@ impl ServerHandle {
 /// Binds the listener, opens the broker and starts serving. A zero advertised port means
 /// "the port we bound" (handy for tests and ephemeral ports).
 pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
-    let listener = TcpListener::bind(config.listen).await?;
+    let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?; // as TcpListener::bind: rebind at once after a restart
+    socket.bind(config.listen)?;
+    let listener = socket.listen(config.socket_listen_backlog_size)?;
     let addr = listener.local_addr()?;
     if config.advertised_port == 0 {
         config.advertised_port = addr.port() as i32;
