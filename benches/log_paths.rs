@@ -2,6 +2,8 @@
 //! append) and fetch (index lookup + read). Run with `cargo bench --bench log_paths`.
 
 use brook::log::batch::{self, BatchHeader};
+use brook::log::records;
+use brook::log::validate;
 use brook::log::{LogConfig, Partition};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -16,18 +18,29 @@ fn config() -> LogConfig {
         retention_ms: -1,
         retention_bytes: -1,
         delete_retention: true,
+        compacted: false,
+        timestamp_before_max_ms: i64::MAX,
+        timestamp_after_max_ms: i64::MAX,
+        max_uncompressed_bytes: 64 << 20,
     }
 }
 
-/// A 64 KiB batch of 100-byte "records" (the broker never looks inside).
+/// A ~64 KiB batch of 600 records with 100-byte values, as a producer sends them.
 fn sample_batch() -> Bytes {
-    batch::build_batch(0, 600, 1_700_000_000_000, &vec![7u8; 64 * 1024 - batch::HEADER_LEN])
+    let mut body = Vec::new();
+    for i in 0..600 {
+        let key = format!("key-{i}");
+        records::encode_record(&mut body, i as i64, i, Some(key.as_bytes()), Some(&[7u8; 100]), &[]);
+    }
+    batch::build_batch(0, 600, 1_700_000_000_000 + 599, &body)
 }
 
 fn produce(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (part, _) = Partition::open(dir.path().join("p-0"), "p".into(), 0, config(), None, false).unwrap();
     let b = sample_batch();
+    let rules = config().record_rules();
+    let now = 1_700_000_000_000;
     let mut g = c.benchmark_group("produce");
     g.throughput(Throughput::Bytes(b.len() as u64));
     g.bench_function("validate+append 64KiB batch", |bench| {
@@ -35,10 +48,15 @@ fn produce(c: &mut Criterion) {
             let mut batches = batch::split_batches(b.clone()).unwrap();
             let (h, bytes) = batches.pop().unwrap();
             batch::validate_produced(&h).unwrap();
+            validate::validate_records(&h, &bytes, &rules, now).unwrap();
             part.append(h, bytes).unwrap()
         })
     });
     g.bench_function("crc32c 64KiB", |bench| bench.iter(|| batch::validate(&b).unwrap()));
+    let h = BatchHeader::parse(&b).unwrap();
+    g.bench_function("records walk 600 records", |bench| {
+        bench.iter(|| validate::validate_records(&h, &b, &rules, now).unwrap())
+    });
     g.finish();
 }
 

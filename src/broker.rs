@@ -67,6 +67,22 @@ impl Broker {
         self.group_commit.sync(wanted)
     }
 
+    /// [`Broker::commit`] with an outcome per partition, in the order given (produce answers
+    /// each partition on its own: one partition's failed fsync must not fail the others).
+    pub fn commit_each(
+        &self,
+        partitions: Vec<Arc<crate::log::Partition>>,
+    ) -> impl std::future::Future<Output = Vec<Result<(), String>>> + Send + 'static {
+        let n = partitions.len();
+        let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
+        let each = self.group_commit.sync_each(wanted);
+        async move {
+            let mut each = each.await;
+            each.resize(n, Ok(()));
+            each
+        }
+    }
+
     /// Notes `bytes` of acks=0/1 data written without an fsync in `acks` mode; once
     /// `flush_bytes` of it has piled up, a background round starts without waiting for the
     /// flush interval. This keeps every round small on a busy broker, and so the wait of the
@@ -86,8 +102,13 @@ impl Broker {
     /// since the last round). The caller holds `background_flushing`; this releases it.
     async fn flush_dirty(&self) {
         self.unflushed_bytes.store(0, Ordering::Relaxed);
-        let dirty: Vec<_> =
-            self.topics.all_partitions().into_iter().filter(|p| p.is_dirty() || p.has_unflushed_segments()).collect();
+        // A poisoned partition (its failure already logged) stays dirty: leave it out.
+        let dirty: Vec<_> = self
+            .topics
+            .all_partitions()
+            .into_iter()
+            .filter(|p| (p.is_dirty() || p.has_unflushed_segments()) && !p.is_poisoned())
+            .collect();
         if let Err(e) = self.group_commit.sync(dirty).await {
             tracing::warn!("background flush failed: {e}");
         }
@@ -155,7 +176,12 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
             last_flush = tokio::time::Instant::now();
             b.flush_dirty().await;
         } else {
-            let rolled: Vec<_> = b.topics.all_partitions().into_iter().filter(|p| p.has_unflushed_segments()).collect();
+            let rolled: Vec<_> = b
+                .topics
+                .all_partitions()
+                .into_iter()
+                .filter(|p| p.has_unflushed_segments() && !p.is_poisoned())
+                .collect();
             if let Err(e) = b.group_commit.sync_rolled(rolled).await {
                 tracing::warn!("fsync of rolled segments failed: {e}");
             }

@@ -56,6 +56,10 @@ pub struct ServeArgs {
     /// message.max.bytes: largest record batch accepted [default: 1048588].
     #[arg(long, env = "BROOK_MESSAGE_MAX_BYTES")]
     pub message_max_bytes: Option<i32>,
+    /// Most bytes a compressed record batch may inflate to; larger ones are refused with
+    /// INVALID_RECORD [default: 64 x message.max.bytes].
+    #[arg(long, env = "BROOK_MAX_UNCOMPRESSED_BATCH_BYTES")]
+    pub max_uncompressed_batch_bytes: Option<u64>,
     /// socket.request.max.bytes: largest request frame [default: 104857600].
     #[arg(long, env = "BROOK_SOCKET_REQUEST_MAX_BYTES")]
     pub socket_request_max_bytes: Option<i32>,
@@ -156,6 +160,7 @@ struct FileConfig {
     num_partitions: Option<i32>,
     #[serde(alias = "message.max.bytes")]
     message_max_bytes: Option<i32>,
+    max_uncompressed_batch_bytes: Option<u64>,
     #[serde(alias = "socket.request.max.bytes")]
     socket_request_max_bytes: Option<i32>,
     #[serde(alias = "log.segment.bytes")]
@@ -262,6 +267,8 @@ pub struct BrokerConfig {
     pub auto_create_topics_enable: bool,
     pub num_partitions: i32,
     pub message_max_bytes: i32,
+    /// Bound on a compressed batch's inflated size (produce validation, timestamp lookups).
+    pub max_uncompressed_batch_bytes: u64,
     pub socket_request_max_bytes: i32,
     pub log_segment_bytes: i32,
     pub log_roll_ms: i64,
@@ -358,6 +365,7 @@ impl BrokerConfig {
         let non_negative =
             |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
         let idle_ms = pick!(connections_max_idle_ms, 600_000);
+        let message_max_bytes = pick!(message_max_bytes, 1_048_588);
         let cfg = Self {
             listen,
             advertised_host,
@@ -367,7 +375,11 @@ impl BrokerConfig {
             node_id: pick!(node_id, 1),
             auto_create_topics_enable: pick!(auto_create_topics_enable, true),
             num_partitions: pick!(num_partitions, 1),
-            message_max_bytes: pick!(message_max_bytes, 1_048_588),
+            message_max_bytes,
+            max_uncompressed_batch_bytes: pick!(
+                max_uncompressed_batch_bytes,
+                64 * (message_max_bytes.max(1 << 14) as u64)
+            ),
             socket_request_max_bytes: pick!(socket_request_max_bytes, 104_857_600),
             log_segment_bytes: pick!(log_segment_bytes, 1 << 30),
             log_roll_ms: pick!(log_roll_ms, 7 * 24 * 3600 * 1000),

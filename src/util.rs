@@ -3,15 +3,34 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::log::faults::{self, Point};
+
 /// Writes a file atomically and durably: temp file, fsync, rename, fsync of the directory.
+/// On failure the old file (if any) is untouched and the temp file removed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_inner(None, path, bytes)
+}
+
+/// [`write_atomic`] with the failpoint `point` in front of the temp file's write (see
+/// [`crate::log::faults`]).
+pub fn write_atomic_failpoint(point: Point, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_inner(Some(point), path, bytes)
+}
+
+fn write_atomic_inner(point: Option<Point>, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        match point {
+            Some(point) => faults::write_all(point, path, &mut f, bytes)?,
+            None => f.write_all(bytes)?,
+        }
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        // A full disk should not also keep a half-written temp file.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
         sync_dir(dir)?;
     }

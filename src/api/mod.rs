@@ -32,6 +32,7 @@ pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
+pub mod request;
 pub mod sync_group;
 
 use std::sync::Arc;
@@ -207,6 +208,8 @@ pub struct ApiEntry {
     /// [`Handler::LONG_WAIT`].
     pub long_wait: bool,
     pub run: fn(&RequestContext, Bytes) -> Result<Dispatch, DispatchError>,
+    /// Decodes a body as `run` would, without handling it (fuzz targets, tests).
+    pub decode: fn(Bytes, i16) -> anyhow::Result<()>,
 }
 
 const fn entry<H: Handler>() -> ApiEntry {
@@ -216,7 +219,12 @@ const fn entry<H: Handler>() -> ApiEntry {
         max_version: H::MAX_VERSION,
         long_wait: H::LONG_WAIT,
         run: run::<H>,
+        decode: decode::<H>,
     }
+}
+
+fn decode<H: Handler>(mut body: Bytes, version: i16) -> anyhow::Result<()> {
+    H::Request::decode(&mut body, version).map(drop)
 }
 
 /// Every API Brook serves, in API key order.

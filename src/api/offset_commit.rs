@@ -105,7 +105,14 @@ impl Handler for OffsetCommit {
             async move {
                 let ok = match broker.commit(vec![part]).await {
                     Ok(()) => NONE,
-                    Err(_) => E::KafkaStorageError.code(),
+                    // As Kafka answers a commit whose offsets partition failed to store it:
+                    // clients treat NOT_COORDINATOR as retriable (look the coordinator up
+                    // again), whereas KAFKA_STORAGE_ERROR is not an OffsetCommit error to
+                    // them (the Java consumer fails the commit as unexpected).
+                    Err(e) => {
+                        tracing::error!("offset commit not durable: {e}");
+                        E::NotCoordinator.code()
+                    }
                 };
                 response(&req, |t, p| code_of(&bad, t, p, ok))
             }

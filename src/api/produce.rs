@@ -1,16 +1,20 @@
-//! Produce (key 0): validate each partition's record batch (header + CRC32C, never the
-//! individual records), append it verbatim with broker-assigned offsets, and acknowledge per
-//! `acks` once the configured durability is met.
+//! Produce (key 0): validate each partition's record batch (header, CRC32C, then the records'
+//! framing, counts and timestamps, walked in place or through a bounded decompressor), append
+//! it verbatim with broker-assigned offsets, and acknowledge per `acks` once the configured
+//! durability is met.
 
 use std::sync::Arc;
 
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
-use crate::log::batch::{self, BatchError};
+use crate::log::batch::{self, BatchError, BatchHeader};
+use crate::log::validate::{self, ValidationError};
 use crate::log::{AppendError, AppendResult, Partition};
 use crate::producer::state::ProducerError;
 
@@ -46,25 +50,79 @@ fn append_error_code(e: &AppendError) -> i16 {
     }
 }
 
+/// A partition's batch refused: the error code, Kafka's message and (KIP-467) the records at
+/// fault.
+struct Rejected {
+    code: i16,
+    message: String,
+    record_errors: Vec<BatchIndexAndErrorMessage>,
+}
+
+impl Rejected {
+    fn new(code: i16, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), record_errors: Vec::new() }
+    }
+
+    fn response(self, index: i32) -> PartitionProduceResponse {
+        partition_error(index, self.code, Some(self.message)).with_record_errors(self.record_errors)
+    }
+}
+
+impl From<ValidationError> for Rejected {
+    fn from(e: ValidationError) -> Self {
+        let message = e.to_string();
+        let (code, errors) = match e {
+            ValidationError::InvalidRecord { record_errors, .. } => (E::InvalidRecord.code(), record_errors),
+            ValidationError::InvalidTimestamp { record_errors } => (E::InvalidTimestamp.code(), record_errors),
+            ValidationError::Corrupt(_) => (E::CorruptMessage.code(), Vec::new()),
+        };
+        let record_errors = errors
+            .into_iter()
+            .map(|r| {
+                BatchIndexAndErrorMessage::default()
+                    .with_batch_index(r.batch_index)
+                    .with_batch_index_error_message(Some(sb(r.message)))
+            })
+            .collect();
+        Self { code, message, record_errors }
+    }
+}
+
 /// Validates and appends one partition's payload.
-fn produce_partition(part: &Partition, records: Option<bytes::Bytes>) -> Result<AppendResult, (i16, String)> {
-    let records = records.ok_or((E::InvalidRecord.code(), "produce request carries no records".to_string()))?;
-    let mut batches = batch::split_batches(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+fn produce_partition(part: &Partition, records: Option<bytes::Bytes>) -> Result<AppendResult, Rejected> {
+    let records =
+        records.ok_or_else(|| Rejected::new(E::InvalidRecord.code(), "produce request carries no records"))?;
+    let mut batches = batch::split_batches(records).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?;
     if batches.len() != 1 {
-        return Err((
+        return Err(Rejected::new(
             E::InvalidRecord.code(),
-            "Produce requests (v3+) must carry exactly one record batch per partition".into(),
+            "Produce requests (v3+) must carry exactly one record batch per partition",
         ));
     }
     let (header, bytes) = batches.pop().expect("exactly one batch");
-    batch::validate_produced(&header).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+    batch::validate_produced(&header).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?;
     if header.is_transactional() {
-        return Err((
+        return Err(Rejected::new(
             E::InvalidTxnState.code(),
-            "transactional produce needs a transaction (not yet supported)".into(),
+            "transactional produce needs a transaction (not yet supported)",
         ));
     }
-    part.append(header, bytes).map_err(|e| (append_error_code(&e), e.to_string()))
+    let rules = part.record_rules();
+    // Size first (Kafka's order): an oversized batch is refused without reading its records.
+    if bytes.len() > rules.max_batch_bytes {
+        let e = AppendError::MessageTooLarge { size: bytes.len(), max: rules.max_batch_bytes };
+        return Err(Rejected::new(append_error_code(&e), e.to_string()));
+    }
+    let validated = validate::validate_records(&header, &bytes, &rules, crate::util::now_ms())?;
+    let (header, bytes) = if validated.header_needs_fix(&header, &rules) {
+        // A wrong maxTimestamp is corrected, as Kafka does, in a copy (honest clients never
+        // need this); the time index and retention read the header.
+        let fixed = batch::with_create_time_max(&bytes, validated.max_timestamp);
+        (BatchHeader::parse(&fixed).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?, fixed)
+    } else {
+        (header, bytes)
+    };
+    part.append(header, bytes).map_err(|e| Rejected::new(append_error_code(&e), e.to_string()))
 }
 
 impl Handler for Produce {
@@ -108,6 +166,12 @@ impl Handler for Produce {
                     parts.push(partition_error(pd.index, E::UnknownTopicOrPartition.code(), None));
                     continue;
                 };
+                if topic.as_ref().is_some_and(|t| t.internal) {
+                    // Kafka: clients cannot append to internal topics (the broker writes them).
+                    let message = format!("Cannot append to internal topic {}", td.name.0.as_str());
+                    parts.push(partition_error(pd.index, E::InvalidTopicException.code(), Some(message)));
+                    continue;
+                }
                 let len = pd.records.as_ref().map_or(0, |r| r.len() as u64);
                 match produce_partition(&part, pd.records) {
                     Ok(r) => {
@@ -123,9 +187,15 @@ impl Handler for Produce {
                                 .with_log_start_offset(r.log_start_offset),
                         );
                     }
-                    Err((code, message)) => {
-                        tracing::debug!(topic = %td.name.0, partition = pd.index, code, "produce rejected: {message}");
-                        parts.push(partition_error(pd.index, code, Some(message)));
+                    Err(rejected) => {
+                        tracing::debug!(
+                            topic = %td.name.0,
+                            partition = pd.index,
+                            code = rejected.code,
+                            "produce rejected: {}",
+                            rejected.message
+                        );
+                        parts.push(rejected.response(pd.index));
                     }
                 }
             }
@@ -148,17 +218,18 @@ impl Handler for Produce {
             return Reply::Now(resp);
         }
         // Joins the fsync round now, in request order, rather than when the task first runs.
-        let durable = broker.commit(appended.clone());
+        let durable = broker.commit_each(appended.clone());
         Reply::Later(
             async move {
                 let mut resp = resp;
-                if let Err(e) = durable.await {
-                    tracing::error!("fsync before acknowledging failed: {e}");
-                    for t in &mut resp.responses {
-                        for p in &mut t.partition_responses {
-                            if appended.iter().any(|a| *a.topic == *t.name.0 && a.index == p.index)
-                                && p.error_code == NONE
-                            {
+                // Only the partitions whose fsync failed are answered with the error: the
+                // others are durable, and an error would make the client send them again.
+                for (part, outcome) in appended.iter().zip(durable.await) {
+                    let Err(e) = outcome else { continue };
+                    tracing::error!(topic = %part.topic, partition = part.index, "fsync before acknowledging failed: {e}");
+                    for t in resp.responses.iter_mut().filter(|t| *part.topic == *t.name.0) {
+                        for p in t.partition_responses.iter_mut().filter(|p| p.index == part.index) {
+                            if p.error_code == NONE {
                                 *p = partition_error(p.index, E::KafkaStorageError.code(), Some(e.clone()));
                             }
                         }
@@ -198,7 +269,9 @@ mod tests {
     use crate::log::batch::{build_batch, BatchHeader};
 
     fn produce_body(topic: &str) -> Bytes {
-        let records = build_batch(0, 1, 1, b"after the stall");
+        let mut body = Vec::new();
+        crate::log::records::encode_record(&mut body, 0, 0, None, Some(b"after the stall"), &[]);
+        let records = build_batch(0, 1, 1, &body);
         let req = ProduceRequest::default().with_acks(1).with_timeout_ms(5_000).with_topic_data(vec![
             TopicProduceData::default()
                 .with_name(TopicName(sb(topic)))

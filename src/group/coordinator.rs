@@ -93,6 +93,12 @@ impl GroupCoordinator {
         let Some(topic) = self.offsets_topic.lock().clone() else { return Ok(()) };
         for part in topic.partitions() {
             part.for_each_batch(0, |batch| {
+                // Brook writes this topic uncompressed (and clients cannot produce to it): a
+                // compressed batch here is damage, and is not inflated whatever it claims.
+                if crate::log::batch::BatchHeader::parse(&batch).map_or(true, |h| h.compression() != 0) {
+                    tracing::warn!("skipping a compressed or unreadable batch in {OFFSETS_TOPIC}");
+                    return;
+                }
                 let Ok(set) = kafka_protocol::records::RecordBatchDecoder::decode(&mut batch.clone()) else {
                     tracing::warn!("skipping an undecodable batch in {OFFSETS_TOPIC}");
                     return;

@@ -202,14 +202,28 @@ pub fn patched_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8;
 }
 
 /// Rewrites a batch for a LogAppendTime topic: sets the timestamp-type bit and `maxTimestamp`,
-/// then recomputes the CRC (these fields are covered by it). This is the one case where the
+/// then recomputes the CRC (these fields are covered by it). One of the two cases where the
 /// broker must copy the batch.
 pub fn with_log_append_time(batch: &[u8], now_ms: i64) -> Bytes {
+    with_timestamps(batch, true, now_ms)
+}
+
+/// Rewrites a CreateTime batch whose header disagrees with its records: clears the
+/// timestamp-type bit and sets `maxTimestamp` to the records' largest (Kafka's
+/// `setMaxTimestamp`), recomputing the CRC.
+pub fn with_create_time_max(batch: &[u8], max_timestamp: i64) -> Bytes {
+    with_timestamps(batch, false, max_timestamp)
+}
+
+fn with_timestamps(batch: &[u8], log_append_time: bool, max_timestamp: i64) -> Bytes {
     let mut out = BytesMut::with_capacity(batch.len());
     out.extend_from_slice(batch);
-    let attrs = i16::from_be_bytes([batch[21], batch[22]]) | ATTR_TIMESTAMP_TYPE;
+    let mut attrs = i16::from_be_bytes([batch[21], batch[22]]) & !ATTR_TIMESTAMP_TYPE;
+    if log_append_time {
+        attrs |= ATTR_TIMESTAMP_TYPE;
+    }
     out[21..23].copy_from_slice(&attrs.to_be_bytes());
-    out[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    out[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
     let crc = compute_crc(&out);
     out[CRC_OFFSET..CRC_START].copy_from_slice(&crc.to_be_bytes());
     out.freeze()

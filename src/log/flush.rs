@@ -11,13 +11,15 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::faults::{self, Point};
 use super::Partition;
 
 struct SyncRequest {
     partitions: Vec<Arc<Partition>>,
     /// Only rolled segments must be durable (the active one may stay in the page cache).
     rolled_only: bool,
-    done: oneshot::Sender<Result<(), String>>,
+    /// The outcome for each of `partitions`, in order.
+    done: oneshot::Sender<Vec<Result<(), String>>>,
 }
 
 /// Handle to the group-commit thread.
@@ -38,7 +40,7 @@ impl GroupCommit {
                 );
                 None
             }
-            Ok(f) => Some(f),
+            Ok(f) => Some((f, data_dir.to_path_buf())),
             Err(e) => {
                 tracing::warn!("cannot open {} for syncfs, fsyncing file by file: {e}", data_dir.display());
                 None
@@ -52,6 +54,15 @@ impl GroupCommit {
     /// the queue when this is called, not when the future is first polled, so a caller that
     /// spawns the wait still gets the earliest round (and rounds follow call order).
     pub fn sync(&self, partitions: Vec<Arc<Partition>>) -> impl Future<Output = Result<(), String>> + Send + 'static {
+        first_error(self.request(partitions, false))
+    }
+
+    /// [`GroupCommit::sync`] with an outcome per partition (in the order given), so that one
+    /// partition's failed fsync fails only the answers about that partition.
+    pub fn sync_each(
+        &self,
+        partitions: Vec<Arc<Partition>>,
+    ) -> impl Future<Output = Vec<Result<(), String>>> + Send + 'static {
         self.request(partitions, false)
     }
 
@@ -60,35 +71,42 @@ impl GroupCommit {
         &self,
         partitions: Vec<Arc<Partition>>,
     ) -> impl Future<Output = Result<(), String>> + Send + 'static {
-        self.request(partitions, true)
+        first_error(self.request(partitions, true))
     }
 
     fn request(
         &self,
         partitions: Vec<Arc<Partition>>,
         rolled_only: bool,
-    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    ) -> impl Future<Output = Vec<Result<(), String>>> + Send + 'static {
         const GONE: &str = "broker is shutting down";
+        let n = partitions.len();
         let queued = if partitions.is_empty() {
             None
         } else {
             let (done, wait) = oneshot::channel();
-            Some(self.tx.send(SyncRequest { partitions, rolled_only, done }).map(|()| wait).map_err(|_| GONE))
+            Some(self.tx.send(SyncRequest { partitions, rolled_only, done }).map(|()| wait))
         };
         async move {
+            let gone = || vec![Err(GONE.to_string()); n];
             match queued {
-                None => Ok(()),
-                Some(Ok(wait)) => wait.await.map_err(|_| GONE.to_string())?,
-                Some(Err(e)) => Err(e.to_string()),
+                None => Vec::new(),
+                Some(Ok(wait)) => wait.await.unwrap_or_else(|_| gone()),
+                Some(Err(_)) => gone(),
             }
         }
     }
 }
 
+/// The first failure among per-partition outcomes.
+async fn first_error(each: impl Future<Output = Vec<Result<(), String>>>) -> Result<(), String> {
+    each.await.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+}
+
 /// The group-commit loop, on its own thread so that a round costs one wake-up of this thread
 /// and one of each waiting request (no hops through async tasks and the blocking pool): take
 /// every request that is waiting, make their partitions durable once, answer them all.
-fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>) {
+fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File, std::path::PathBuf)>) {
     while let Ok(first) = rx.recv() {
         let mut round = vec![first];
         round.extend(rx.try_iter());
@@ -106,18 +124,19 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>
             }
         }
         let results = match &fs {
-            Some(fs) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs),
+            Some((fs, dir)) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs, dir),
             _ => unique
                 .iter()
                 .map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() }.map_err(|e| e.to_string()))
                 .collect(),
         };
         for req in round {
-            let failed = req
+            let each = req
                 .partitions
                 .iter()
-                .find_map(|p| index.get(&(Arc::as_ptr(p) as usize)).and_then(|&i| results[i].clone().err()));
-            let _ = req.done.send(failed.map_or(Ok(()), Err));
+                .map(|p| index.get(&(Arc::as_ptr(p) as usize)).map_or(Ok(()), |&i| results[i].clone()))
+                .collect();
+            let _ = req.done.send(each);
         }
     }
 }
@@ -125,11 +144,11 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<File>
 /// Rounds with at least this many partitions use one `syncfs` instead of an `fdatasync` each.
 const SYNCFS_MIN_PARTITIONS: usize = 2;
 
-fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File) -> Vec<Result<(), String>> {
+fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File, dir: &std::path::Path) -> Vec<Result<(), String>> {
     let tickets: Vec<_> = parts.iter().map(|(p, active)| p.begin_flush(*active)).collect();
     // syncfs reports any writeback error on the file system since `fs` was opened; on error
     // each file's own fdatasync tells which partitions are affected.
-    let all = crate::util::syncfs(fs);
+    let all = faults::check_under(Point::Fsync, dir).and_then(|()| crate::util::syncfs(fs));
     parts
         .iter()
         .zip(tickets)
@@ -137,7 +156,7 @@ fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File) -> Vec<Result<
             let t = t.map_err(|e| e.to_string())?;
             let synced = match &all {
                 Ok(()) => Ok(()),
-                Err(_) => t.files.iter().try_for_each(|f| f.sync_data()),
+                Err(_) => p.sync_files(&t.files),
             };
             p.finish_flush(t, synced).map_err(|e| e.to_string())
         })

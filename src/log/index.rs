@@ -9,8 +9,10 @@
 //! `.timeindex` entries are 12 bytes: timestamp i64, relative offset u32 (big-endian).
 
 use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
+
+use super::faults::{self, Point};
 
 /// A fixed-size index entry.
 trait Entry: Copy {
@@ -44,11 +46,19 @@ impl Entry for (i64, u32) {
 }
 
 /// Entries in memory plus how many of them are already in the file.
+///
+/// Reads only ever use the entries in memory; the file matters at the next startup, where
+/// it is trusted if it passes [`OffsetIndex::open`]'s checks. So a failed write must never
+/// leave a file whose entries are well-formed but wrong: after one, the file is marked
+/// stale and the next write rewrites it whole.
 #[derive(Debug)]
 struct EntryFile<T> {
     path: PathBuf,
     entries: Vec<T>,
     persisted: usize,
+    /// A write failed: the file may hold a torn entry after `persisted` ones, or (a failed
+    /// rewrite) entries no longer in memory.
+    stale: bool,
 }
 
 impl<T: Entry> EntryFile<T> {
@@ -59,7 +69,7 @@ impl<T: Entry> EntryFile<T> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        Ok(Self { path, entries: Vec::new(), persisted: 0 })
+        Ok(Self { path, entries: Vec::new(), persisted: 0, stale: false })
     }
 
     /// Empties an index that failed its checks: the file (if any) is truncated, none is created.
@@ -78,11 +88,14 @@ impl<T: Entry> EntryFile<T> {
         let aligned = data.len().is_multiple_of(T::SIZE);
         let entries: Vec<T> = data.chunks_exact(T::SIZE).map(T::decode).collect();
         let persisted = entries.len();
-        (Self { path, entries, persisted }, aligned)
+        (Self { path, entries, persisted, stale: false }, aligned)
     }
 
-    /// Appends the entries not yet in the file.
+    /// Appends the entries not yet in the file (rewrites it whole after a failed write).
     fn persist(&mut self) -> io::Result<()> {
+        if self.stale {
+            return self.rewrite();
+        }
         if self.persisted >= self.entries.len() {
             return Ok(());
         }
@@ -90,18 +103,35 @@ impl<T: Entry> EntryFile<T> {
         for e in &self.entries[self.persisted..] {
             e.encode(&mut buf);
         }
-        OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(&buf)?;
+        let written = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .and_then(|mut f| faults::write_all(Point::IndexWrite, &self.path, &mut f, &buf));
+        if let Err(e) = written {
+            self.stale = true;
+            return Err(e);
+        }
         self.persisted = self.entries.len();
         Ok(())
     }
 
-    /// Rewrites the whole file (after entries were dropped).
+    /// Rewrites the whole file (after entries were dropped, or a write failed).
     fn rewrite(&mut self) -> io::Result<()> {
         let mut buf = Vec::with_capacity(self.entries.len() * T::SIZE);
         for e in &self.entries {
             e.encode(&mut buf);
         }
-        std::fs::write(&self.path, &buf)?;
+        let written = std::fs::File::create(&self.path)
+            .and_then(|mut f| faults::write_all(Point::IndexWrite, &self.path, &mut f, &buf));
+        if let Err(e) = written {
+            // The old contents may still be there, entries the log no longer matches among
+            // them: better no file (rebuilt at startup) than that one.
+            self.stale = std::fs::remove_file(&self.path).is_err();
+            self.persisted = 0;
+            return Err(e);
+        }
+        self.stale = false;
         self.persisted = self.entries.len();
         Ok(())
     }
@@ -118,6 +148,7 @@ impl<T: Entry> EntryFile<T> {
 
     fn sync(&mut self) -> io::Result<()> {
         self.persist()?;
+        faults::check(Point::IndexWrite, &self.path)?;
         match std::fs::File::open(&self.path) {
             Ok(f) => f.sync_data(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -319,6 +350,28 @@ mod tests {
         assert!(valid);
         assert_eq!(reloaded.last(), Some((1, 100)));
         drop(idx);
+    }
+
+    /// A write that fails part-way leaves a torn entry in the file; the next write rewrites
+    /// the file whole instead of appending after it, and a reload sees exactly the entries.
+    #[test]
+    fn a_torn_write_is_repaired_by_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let (mut idx, _) = OffsetIndex::open(p.clone(), 100_000).unwrap();
+        idx.append(1, 100);
+        idx.persist().unwrap();
+        idx.append(2, 200);
+        idx.append(3, 300);
+        {
+            let _full = faults::arm(Point::IndexWrite, &p, faults::Fault::enospc().after_bytes(11).once());
+            assert!(idx.persist().is_err());
+        }
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 8 + 11, "the torn bytes are in the file");
+        idx.persist().unwrap();
+        let (reloaded, valid) = OffsetIndex::open(p, 100_000).unwrap();
+        assert!(valid);
+        assert_eq!((reloaded.len(), reloaded.last()), (3, Some((3, 300))));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! The durable, segmented on-disk log: record batches stored as clients sent them.
 
 pub mod batch;
+pub mod compression;
+pub mod faults;
 pub mod flush;
 pub mod index;
 pub mod partition;
+pub mod records;
 pub mod segment;
+pub mod validate;
 
 pub use partition::{AppendError, AppendResult, LogConfig, Offsets, Partition, ReadError, RecoveryPoint};

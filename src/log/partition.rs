@@ -23,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::batch::{self, BatchHeader};
+use super::faults::{self, Point};
+use super::records;
 use super::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
+use super::validate::RecordRules;
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
-use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic};
+use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
 /// The leader epoch this single-node broker stamps on batches and reports in metadata.
 pub const LEADER_EPOCH: i32 = 0;
@@ -42,6 +45,27 @@ pub struct LogConfig {
     pub retention_ms: i64,
     pub retention_bytes: i64,
     pub delete_retention: bool,
+    /// `cleanup.policy` includes `compact` (produced records need keys).
+    pub compacted: bool,
+    /// `message.timestamp.before.max.ms` / `after.max.ms`.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
+    /// Most bytes a compressed batch may inflate to (`max.uncompressed.batch.bytes`).
+    pub max_uncompressed_bytes: u64,
+}
+
+impl LogConfig {
+    /// The rules produced batches are validated against.
+    pub fn record_rules(&self) -> RecordRules {
+        RecordRules {
+            log_append_time: self.log_append_time,
+            timestamp_before_max_ms: self.timestamp_before_max_ms,
+            timestamp_after_max_ms: self.timestamp_after_max_ms,
+            compacted: self.compacted,
+            max_uncompressed_bytes: self.max_uncompressed_bytes,
+            max_batch_bytes: self.max_message_bytes,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +82,10 @@ impl LogConfig {
             retention_ms: -1,
             retention_bytes: -1,
             delete_retention: true,
+            compacted: false,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: i64::MAX,
+            max_uncompressed_bytes: 64 << 20,
         }
     }
 }
@@ -360,6 +388,11 @@ impl Partition {
         self.log.lock().config = config;
     }
 
+    /// The rules a batch produced here must pass (read once per produce, before the append).
+    pub fn record_rules(&self) -> RecordRules {
+        self.log.lock().config.record_rules()
+    }
+
     pub fn offsets(&self) -> Offsets {
         self.log.lock().offsets()
     }
@@ -422,7 +455,7 @@ impl Partition {
         self.write_began.store(monotonic_us().max(1), Ordering::Relaxed);
         #[cfg(test)]
         drop(self.write_gate.lock());
-        let written = segment::write_batch(&file, &prepared, pos);
+        let written = segment::write_batch(&file, &prepared, pos, &self.dir);
         self.write_began.store(0, Ordering::Relaxed);
         let mut log = self.log.lock();
         if let Some(reason) = &log.poisoned {
@@ -489,21 +522,34 @@ impl Partition {
         AppendError::Storage(reason)
     }
 
+    /// Starts a new active segment at the log end. Only a failure to create it (or to make
+    /// its directory entry durable) fails the roll, and leaves the old segment active and
+    /// whole; sealing the old one and the producer snapshot write derived data (indexes are
+    /// rebuilt at recovery, producer state is replayed from an older snapshot or the log), so
+    /// their failures are logged and the roll goes on.
     fn roll(&self, log: &mut PartitionLog, now: i64) -> io::Result<()> {
         let leo = log.log_end_offset;
         let interval = log.config.index_interval;
         let active = log.active_mut();
-        active.seal()?;
+        if let Err(e) = active.seal() {
+            tracing::warn!(topic = %self.topic, partition = self.index, base = active.base_offset, "cannot seal the rolled segment (its indexes are rebuilt at startup if need be): {e}");
+        }
         let old = active.file();
         let seg = Segment::create(&self.dir, leo, interval, now)?;
-        sync_dir(&self.dir)?;
+        faults::check(Point::RollCreate, &self.dir).and_then(|()| sync_dir(&self.dir))?;
         log.unflushed.push(old);
         log.segments.insert(leo, seg);
-        write_atomic(&snapshot_path(&self.dir, leo), &log.producers.to_snapshot(leo))?;
-        // Keep the two newest snapshots.
-        let snaps = list_by_ext(&self.dir, "snapshot")?;
-        for off in snaps.iter().rev().skip(2) {
-            let _ = std::fs::remove_file(snapshot_path(&self.dir, *off));
+        let snapshot = log.producers.to_snapshot(leo);
+        match write_atomic_failpoint(Point::SnapshotWrite, &snapshot_path(&self.dir, leo), &snapshot) {
+            Ok(()) => {
+                // Keep the two newest snapshots.
+                for off in list_by_ext(&self.dir, "snapshot").unwrap_or_default().iter().rev().skip(2) {
+                    let _ = std::fs::remove_file(snapshot_path(&self.dir, *off));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(topic = %self.topic, partition = self.index, base = leo, "cannot write a producer snapshot (startup replays more of the log instead): {e}");
+            }
         }
         tracing::debug!(topic = %self.topic, partition = self.index, base = leo, "rolled segment");
         Ok(())
@@ -522,8 +568,19 @@ impl Partition {
 
     fn flush_inner(&self, active_too: bool) -> io::Result<()> {
         let ticket = self.begin_flush(active_too)?;
-        let synced = ticket.files.iter().try_for_each(|f| f.sync_data());
+        let synced = self.sync_files(&ticket.files);
         self.finish_flush(ticket, synced)
+    }
+
+    /// `fdatasync` of each of `files` (this partition's, from a [`FlushTicket`]).
+    pub fn sync_files(&self, files: &[Arc<File>]) -> io::Result<()> {
+        faults::check(Point::Fsync, &self.dir)?;
+        files.iter().try_for_each(|f| f.sync_data())
+    }
+
+    /// Whether a write or fsync failure made this partition refuse writes (until restart).
+    pub fn is_poisoned(&self) -> bool {
+        self.log.lock().poisoned.is_some()
     }
 
     /// First half of a flush: takes this partition's flush turn and notes which files must
@@ -624,7 +681,8 @@ impl Partition {
         self.flush()?;
         self.persist_indexes()?;
         let log = self.log.lock();
-        write_atomic(&snapshot_path(&self.dir, log.log_end_offset), &log.producers.to_snapshot(log.log_end_offset))?;
+        let snapshot = log.producers.to_snapshot(log.log_end_offset);
+        write_atomic_failpoint(Point::SnapshotWrite, &snapshot_path(&self.dir, log.log_end_offset), &snapshot)?;
         Ok(log.recovery_point)
     }
 
@@ -712,27 +770,35 @@ impl Partition {
         }
     }
 
-    /// Reads the whole batch that starts at `pos` in `file`.
-    fn read_batch(file: &File, pos: u64, h: &BatchHeader) -> io::Result<Bytes> {
+    /// Reads the whole batch that starts at `pos` in `file`, which must end by `end` (the
+    /// header's length is never trusted past the bytes that are there).
+    fn read_batch(file: &File, pos: u64, h: &BatchHeader, end: u64) -> io::Result<Bytes> {
+        if pos + h.total_len() as u64 > end {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("batch at {pos} overruns its segment")));
+        }
         read_bytes_at(file, pos, h.total_len())
     }
 
     /// ListOffsets by timestamp: the first record with timestamp >= `ts`, as (offset, timestamp).
     pub fn offset_for_timestamp(&self, ts: i64) -> io::Result<Option<(i64, i64)>> {
-        let found = {
+        let (found, limit) = {
             let log = self.log.lock();
-            log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(|s| {
-                let start = s.time_lookup(ts);
-                (s.file(), s.lookup(start), log.visible_end(s))
-            })
+            let found =
+                log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(
+                    |s| {
+                        let start = s.time_lookup(ts);
+                        (s.file(), s.lookup(start), log.visible_end(s))
+                    },
+                );
+            (found, log.config.max_uncompressed_bytes)
         };
         let Some((file, mut pos, end)) = found else {
             return Ok(None);
         };
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.max_timestamp >= ts && !h.is_control() {
-                let bytes = Self::read_batch(&file, pos, &h)?;
-                return Ok(first_record_at_or_after(&h, bytes, ts));
+                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                return Ok(records::first_at_or_after(&h, &bytes, ts, limit));
             }
             pos += h.total_len() as u64;
         }
@@ -741,7 +807,7 @@ impl Partition {
 
     /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp, as (offset, timestamp).
     pub fn max_timestamp_offset(&self) -> io::Result<Option<(i64, i64)>> {
-        let found = {
+        let (found, limit) = {
             let log = self.log.lock();
             let mut best: Option<&Segment> = None;
             for s in log.segments.values() {
@@ -752,7 +818,7 @@ impl Partition {
                     best = Some(s);
                 }
             }
-            best.map(|s| {
+            let found = best.map(|s| {
                 (
                     s.file(),
                     s.lookup(s.offset_of_max_timestamp()),
@@ -760,39 +826,20 @@ impl Partition {
                     s.offset_of_max_timestamp(),
                     s.max_timestamp(),
                 )
-            })
+            });
+            (found, log.config.max_uncompressed_bytes)
         };
         let Some((file, mut pos, end, target, max_ts)) = found else {
             return Ok(None);
         };
         while let Some(h) = read_header_at(&file, pos, end)? {
             if h.base_offset >= target && h.max_timestamp == max_ts {
-                let bytes = Self::read_batch(&file, pos, &h)?;
-                return Ok(first_record_at_or_after(&h, bytes, max_ts));
+                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                return Ok(records::first_at_or_after(&h, &bytes, max_ts, limit));
             }
             pos += h.total_len() as u64;
         }
         Ok(None)
-    }
-}
-
-/// Finds the first record in a batch whose timestamp is >= `ts`. Decodes the records (and
-/// decompresses) only here, on the ListOffsets path, never on produce or fetch.
-fn first_record_at_or_after(h: &BatchHeader, mut bytes: Bytes, ts: i64) -> Option<(i64, i64)> {
-    if h.attributes & batch::ATTR_TIMESTAMP_TYPE != 0 {
-        return Some((h.base_offset, h.max_timestamp));
-    }
-    match kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes) {
-        Ok(set) => set
-            .records
-            .iter()
-            .find(|r| r.timestamp >= ts)
-            .map(|r| (r.offset, r.timestamp))
-            .or(Some((h.base_offset, h.max_timestamp))),
-        Err(e) => {
-            tracing::warn!("cannot decode batch at offset {} for a timestamp lookup: {e}", h.base_offset);
-            Some((h.base_offset, h.max_timestamp))
-        }
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::faults::{self, Point};
 use super::index::{OffsetIndex, TimeIndex};
 
 /// File name stem for a segment starting at `base`: 20 zero-padded digits, as Kafka does.
@@ -97,13 +98,30 @@ fn reserve(_file: &File, _offset: u64, _len: u64) -> io::Result<()> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Writes a prepared batch at the end of `file` (which is `pos` bytes long) with one vectored
-/// write; on failure cuts the file back to `pos`, leaving no torn batch behind.
-pub fn write_batch(file: &File, b: &PreparedBatch, pos: u64) -> io::Result<()> {
+/// Writes a prepared batch at the end of `file` (which is `pos` bytes long, in the partition
+/// directory `dir`) with one vectored write; on failure cuts the file back to `pos`, leaving no
+/// torn batch behind (if that fails too, recovery truncates the torn batch: it was never
+/// fsynced, so it lies after the recovery point).
+pub fn write_batch(file: &File, b: &PreparedBatch, pos: u64, dir: &Path) -> io::Result<()> {
     let mut slices = [IoSlice::new(&b.prefix), IoSlice::new(&b.bytes[16..])];
-    write_all_vectored(file, &mut slices).inspect_err(|_| {
-        let _ = file.set_len(pos);
+    let written = match faults::injected(Point::AppendWrite, dir) {
+        None => write_all_vectored(file, &mut slices),
+        Some(fault) => injected_short_write(file, b, fault),
+    };
+    written.inspect_err(|_| {
+        let _ = faults::check(Point::AppendTruncate, dir).and_then(|()| file.set_len(pos));
     })
+}
+
+/// An injected write fault: the fault's partial bytes of the batch reach the file, then the
+/// write fails, as a disk that fills up mid-batch does.
+#[cold]
+fn injected_short_write(mut file: &File, b: &PreparedBatch, fault: faults::Injected) -> io::Result<()> {
+    let n = fault.partial.unwrap_or(0).min(b.bytes.len());
+    let mut whole = b.prefix.to_vec();
+    whole.extend_from_slice(&b.bytes[16..]);
+    file.write_all(&whole[..n])?;
+    Err(fault.error)
 }
 
 fn write_all_vectored(mut file: &File, slices: &mut [IoSlice<'_>]) -> io::Result<()> {
@@ -127,6 +145,9 @@ impl Segment {
         let log_path = dir.join(format!("{stem}.log"));
         let file = open_log(&log_path)?;
         file.set_len(0)?;
+        // After the file exists: a create that fails half-way leaves an empty segment behind,
+        // which a restart must take in its stride.
+        faults::check(Point::RollCreate, &log_path)?;
         let index = OffsetIndex::fresh(dir.join(format!("{stem}.index")))?;
         let time_index = TimeIndex::fresh(dir.join(format!("{stem}.timeindex")))?;
         Ok(Self {
@@ -277,7 +298,7 @@ impl Segment {
     #[cfg(test)]
     pub fn append(&mut self, b: &PreparedBatch) -> io::Result<()> {
         let pos = self.begin_append(b.bytes.len() as u64);
-        write_batch(&self.file, b, pos)?;
+        write_batch(&self.file, b, pos, &self.log_path)?;
         self.finish_append(&b.header, pos, b.bytes.len() as u64)
     }
 
@@ -317,25 +338,32 @@ impl Segment {
     }
 
     /// Writes the final time-index entry and returns unused reserved space; called when the
-    /// segment stops being active.
+    /// segment stops being active. Touches no log data: on failure the segment is still whole
+    /// (reserved blocks stay held, indexes are rebuilt at recovery if they need to be).
     pub fn seal(&mut self) -> io::Result<()> {
+        if self.offset_of_max_timestamp >= 0 {
+            self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
+        }
+        faults::check(Point::RollSeal, &self.log_path)?;
         if self.reserved_end > self.size {
             // Truncating to the current length frees the blocks reserved past it.
             self.file.set_len(self.size)?;
             self.reserved_end = 0;
         }
-        if self.offset_of_max_timestamp >= 0 {
-            self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
-        }
-        self.index.sync()?;
-        self.time_index.sync()
+        // Time index first, for the reason given at `persist_indexes`.
+        self.time_index.sync()?;
+        self.index.sync()
     }
 
     /// Writes index entries added since the last call (periodically and at shutdown, so a
-    /// restart rarely has to rebuild them).
+    /// restart rarely has to rebuild them). The time index goes first: recovery trusts the
+    /// segment's largest timestamp from the time index and scans batch headers only after
+    /// the last offset-index entry, so an offset index written further than the time index
+    /// (the second write failed) would hide a large timestamp in between from timestamp
+    /// lookups. The other way round, recovery scans more than it needs to and finds it.
     pub fn persist_indexes(&mut self) -> io::Result<()> {
-        self.index.persist()?;
-        self.time_index.persist()
+        self.time_index.persist()?;
+        self.index.persist()
     }
 
     /// Position to start scanning for `offset` (the last indexed batch at or before it).

@@ -18,9 +18,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
-use kafka_protocol::messages::{ApiKey, RequestHeader};
-use kafka_protocol::protocol::Decodable;
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -29,7 +27,8 @@ use tokio::task::JoinHandle;
 use super::frame::{read_frame, FrameError};
 use super::limits::ConnectionSlot;
 use crate::api::budget::Charge;
-use crate::api::{self, api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget};
+use crate::api::request::{self, Parsed};
+use crate::api::{api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget};
 use crate::broker::Broker;
 
 /// Read buffer per connection (length prefixes and small requests).
@@ -50,7 +49,7 @@ enum Close {
 /// A response on its way to the writer, holding its bytes against the connection's budget.
 enum Pending {
     Ready(Frame, Charge),
-    /// A handler's task; `long_wait`: [`api::Handler::LONG_WAIT`], not awaited at shutdown.
+    /// A handler's task; `long_wait`: [`crate::api::Handler::LONG_WAIT`], not awaited at shutdown.
     Wait {
         task: JoinHandle<Answer>,
         long_wait: bool,
@@ -219,42 +218,33 @@ async fn read_loop(
 
 /// Decodes the header, finds the handler and runs it. `Err` closes the connection.
 fn dispatch(
-    mut frame: Bytes,
+    frame: Bytes,
     broker: &Arc<Broker>,
     lane: &Arc<Lane>,
     budget: &Arc<ResponseBudget>,
     peer: &SocketAddr,
 ) -> Result<Option<Pending>, String> {
-    if frame.len() < 8 {
-        return Err(format!("frame of {} bytes is too short for a request header", frame.len()));
-    }
-    let (key, version) = (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]));
-    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-    let Some(entry) = api::lookup(key) else {
-        return Err(format!("unknown or unsupported API key {key} (version {version})"));
-    };
     let ready = |f: Frame| {
         let charge = budget.charge(f.len());
         Pending::Ready(f, charge)
     };
-    if entry.key == ApiKey::ApiVersions && version > entry.max_version {
-        return api_versions::unsupported_version_frame(correlation_id)
-            .map(|f| Some(ready(f)))
-            .map_err(|e| e.to_string());
-    }
-    let header_version = entry.key.request_header_version(version);
-    let header = RequestHeader::decode(&mut frame, header_version)
-        .map_err(|e| format!("bad request header for API {key} v{version}: {e}"))?;
+    let (entry, version, header, body) = match request::parse(frame)? {
+        Parsed::Request { entry, version, header, body } => (entry, version, header, body),
+        Parsed::ApiVersionsTooNew { correlation_id } => {
+            return api_versions::unsupported_version_frame(correlation_id)
+                .map(|f| Some(ready(f)))
+                .map_err(|e| e.to_string());
+        }
+    };
     let ctx = RequestContext {
         broker: broker.clone(),
         lane: lane.clone(),
         budget: budget.clone(),
         api_version: version,
-        correlation_id,
+        correlation_id: header.correlation_id,
         client_id: header.client_id.map(|s| s.to_string()),
         client_host: format!("/{}", peer.ip()),
     };
-    let body = frame.slice(0..frame.remaining());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
         .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;
     match outcome.map_err(|e| e.to_string())? {

@@ -60,7 +60,8 @@ const DEFS: &[TopicConfigDef] = &[
     def("max.compaction.lag.ms", ConfigType::Long, Some("log.cleaner.max.compaction.lag.ms"), LONG_MAX),
     def("max.message.bytes", ConfigType::Int, Some("message.max.bytes"), "1048588"),
     def("message.downconversion.enable", ConfigType::Boolean, Some("log.message.downconversion.enable"), "true"),
-    def("message.timestamp.after.max.ms", ConfigType::Long, Some("log.message.timestamp.after.max.ms"), LONG_MAX),
+    // Kafka 4.0 (KIP-1030): records more than an hour in the future are refused by default.
+    def("message.timestamp.after.max.ms", ConfigType::Long, Some("log.message.timestamp.after.max.ms"), "3600000"),
     def("message.timestamp.before.max.ms", ConfigType::Long, Some("log.message.timestamp.before.max.ms"), LONG_MAX),
     def(
         "message.timestamp.difference.max.ms",
@@ -181,10 +182,16 @@ impl TopicConfigs {
             log_append_time: self.get("message.timestamp.type", broker).as_deref() == Some("LogAppendTime"),
             retention_ms: self.get_i64("retention.ms", broker),
             retention_bytes: self.get_i64("retention.bytes", broker),
-            delete_retention: self
-                .get("cleanup.policy", broker)
-                .is_some_and(|p| p.split(',').any(|x| x.trim() == "delete")),
+            delete_retention: self.cleanup_policy_has("delete", broker),
+            compacted: self.cleanup_policy_has("compact", broker),
+            timestamp_before_max_ms: self.get_i64("message.timestamp.before.max.ms", broker).max(0),
+            timestamp_after_max_ms: self.get_i64("message.timestamp.after.max.ms", broker).max(0),
+            max_uncompressed_bytes: broker.max_uncompressed_batch_bytes,
         }
+    }
+
+    fn cleanup_policy_has(&self, policy: &str, broker: &BrokerConfig) -> bool {
+        self.get("cleanup.policy", broker).is_some_and(|p| p.split(',').any(|x| x.trim() == policy))
     }
 
     /// Every topic config with its effective value and source (DescribeConfigs).

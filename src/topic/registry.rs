@@ -15,9 +15,10 @@ use uuid::Uuid;
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
 use crate::config::BrokerConfig;
+use crate::log::faults::Point;
 use crate::log::partition::RecoveryReport;
 use crate::log::{Partition, RecoveryPoint};
-use crate::util::write_atomic;
+use crate::util::{write_atomic, write_atomic_failpoint};
 
 const TOPICS_FILE: &str = "topics.json";
 const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
@@ -392,18 +393,29 @@ impl TopicRegistry {
         if *last == bytes {
             return Ok(());
         }
-        write_atomic(&self.data_dir.join(CHECKPOINT_FILE), &bytes)?;
+        write_atomic_failpoint(Point::CheckpointWrite, &self.data_dir.join(CHECKPOINT_FILE), &bytes)?;
         *last = bytes;
         Ok(())
     }
 
     /// Graceful shutdown: flush everything, snapshot producer state, checkpoint, mark clean.
+    /// A partition that cannot be closed (poisoned by a write or fsync failure, or failing
+    /// now) does not stop the others from closing nor the checkpoint (which keeps its last
+    /// good recovery point); the shutdown then reports the first error and is not marked
+    /// clean.
     pub fn shutdown(&self) -> std::io::Result<()> {
+        let mut first_error = None;
         for p in self.all_partitions() {
-            p.close()?;
+            if let Err(e) = p.close() {
+                tracing::error!(topic = %p.topic, partition = p.index, "cannot close the partition cleanly: {e}");
+                first_error.get_or_insert(e);
+            }
         }
         self.write_checkpoints()?;
-        write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b"")
+        match first_error {
+            Some(e) => Err(e),
+            None => write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b""),
+        }
     }
 }
 

@@ -511,6 +511,10 @@ impl Decoder<Option<StdString>> for CompactString {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                // Brook patch: never allocate from an untrusted length prefix.
+                if (n - 1) as usize > buf.remaining() {
+                    bail!("CompactString length {} exceeds the {} bytes remaining", n - 1, buf.remaining());
+                }
                 let mut strbuf = vec![0; (n - 1) as usize];
                 buf.try_copy_to_slice(&mut strbuf)?;
                 Ok(Some(std::string::String::from_utf8(strbuf)?))
@@ -655,6 +659,10 @@ impl Decoder<Option<Vec<u8>>> for Bytes {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
+                // Brook patch: never allocate from an untrusted length prefix.
+                if n as usize > buf.remaining() {
+                    bail!("Bytes length {n} exceeds the {} bytes remaining", buf.remaining());
+                }
                 let mut data = vec![0; n as usize];
                 buf.try_copy_to_slice(&mut data)?;
                 Ok(Some(data))
@@ -804,6 +812,10 @@ impl Decoder<Option<Vec<u8>>> for CompactBytes {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
+                // Brook patch: never allocate from an untrusted length prefix.
+                if (n - 1) as usize > buf.remaining() {
+                    bail!("CompactBytes length {} exceeds the {} bytes remaining", n - 1, buf.remaining());
+                }
                 let mut data = vec![0; (n - 1) as usize];
                 buf.try_copy_to_slice(&mut data)?;
                 Ok(Some(data))

@@ -1,0 +1,414 @@
+//! The records inside a v2 batch, walked one at a time in place: the varint framing of each
+//! record is read and checked against the bytes actually there, keys, values and headers are
+//! skipped, nothing is copied or allocated per record. Compressed batches are walked through a
+//! streaming decompressor with a fixed buffer and a bound on the bytes it may produce. This is
+//! what produce validation and timestamp lookups read; fetch never looks inside a batch.
+//!
+//! Record layout (the protocol guide's "Record"):
+//! ```text
+//! length varint | attributes i8 | timestampDelta varlong | offsetDelta varint
+//! keyLength varint | key | valueLength varint | value | headerCount varint
+//! headers: [headerKeyLength varint | headerKey | headerValueLength varint | headerValue]
+//! ```
+
+use std::io::{self, Read};
+
+use super::batch::{BatchHeader, ATTR_TIMESTAMP_TYPE, HEADER_LEN};
+use super::compression;
+
+/// Why the records of a batch cannot be walked.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RecordsError {
+    /// The framing is inconsistent with the bytes present (Kafka's InvalidRecordException).
+    #[error("{0}")]
+    Invalid(String),
+    /// The compressed payload cannot be decompressed.
+    #[error("cannot decompress the record batch: {0}")]
+    Corrupt(String),
+    /// Decompressing would produce more than the configured bound.
+    #[error("record batch decompresses to more than {limit} bytes")]
+    TooLarge { limit: u64 },
+}
+
+fn invalid(m: impl Into<String>) -> RecordsError {
+    RecordsError::Invalid(m.into())
+}
+
+/// What the walk needs to know of one record (its key, value and headers are skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMeta {
+    /// Position of the record in its batch (0-based).
+    pub index: i32,
+    pub attributes: i8,
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    /// Key length, -1 for a null key.
+    pub key_len: i32,
+}
+
+/// A source of record bytes: the batch itself, or a decompressing stream.
+trait Source {
+    fn byte(&mut self) -> Result<u8, RecordsError>;
+    fn skip(&mut self, n: usize) -> Result<(), RecordsError>;
+    /// Bytes consumed so far.
+    fn consumed(&self) -> u64;
+    /// Whether every byte has been consumed.
+    fn at_end(&mut self) -> Result<bool, RecordsError>;
+}
+
+/// An uncompressed batch's record bytes, read in place.
+struct SliceSource<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+const UNDERFLOW: &str = "Found invalid record structure: the records end before the batch says";
+
+impl Source for SliceSource<'_> {
+    fn byte(&mut self) -> Result<u8, RecordsError> {
+        let b = *self.buf.get(self.pos).ok_or_else(|| invalid(UNDERFLOW))?;
+        self.pos += 1;
+        Ok(b)
+    }
+    fn skip(&mut self, n: usize) -> Result<(), RecordsError> {
+        if n > self.buf.len() - self.pos {
+            return Err(invalid(UNDERFLOW));
+        }
+        self.pos += n;
+        Ok(())
+    }
+    fn consumed(&self) -> u64 {
+        self.pos as u64
+    }
+    fn at_end(&mut self) -> Result<bool, RecordsError> {
+        Ok(self.pos == self.buf.len())
+    }
+}
+
+/// Buffer between a decompressor and the walk.
+const STREAM_BUFFER: usize = 16 * 1024;
+
+/// A compressed batch's records, decompressed through a fixed buffer; fails once more than
+/// `limit` bytes come out.
+struct StreamSource<'a> {
+    inner: Box<dyn Read + 'a>,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    /// Bytes consumed before `buf[0]`.
+    base: u64,
+    limit: u64,
+}
+
+impl StreamSource<'_> {
+    /// Refills the buffer; `false` at the end of the stream.
+    fn fill(&mut self) -> Result<bool, RecordsError> {
+        self.base += self.len as u64;
+        self.pos = 0;
+        self.len = 0;
+        if self.base > self.limit {
+            return Err(RecordsError::TooLarge { limit: self.limit });
+        }
+        loop {
+            match self.inner.read(&mut self.buf) {
+                Ok(n) => {
+                    self.len = n;
+                    if self.base + n as u64 > self.limit {
+                        return Err(RecordsError::TooLarge { limit: self.limit });
+                    }
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(RecordsError::Corrupt(e.to_string())),
+            }
+        }
+    }
+}
+
+impl Source for StreamSource<'_> {
+    fn byte(&mut self) -> Result<u8, RecordsError> {
+        if self.pos == self.len && !self.fill()? {
+            return Err(invalid(UNDERFLOW));
+        }
+        let b = self.buf[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+    fn skip(&mut self, mut n: usize) -> Result<(), RecordsError> {
+        while n > 0 {
+            if self.pos == self.len && !self.fill()? {
+                return Err(invalid(UNDERFLOW));
+            }
+            let step = n.min(self.len - self.pos);
+            self.pos += step;
+            n -= step;
+        }
+        Ok(())
+    }
+    fn consumed(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+    fn at_end(&mut self) -> Result<bool, RecordsError> {
+        Ok(self.pos == self.len && !self.fill()?)
+    }
+}
+
+/// Zigzag varint of at most 5 bytes (Kafka's ByteUtils.readVarint).
+fn varint(s: &mut impl Source) -> Result<i32, RecordsError> {
+    let mut raw: u32 = 0;
+    for i in 0..5 {
+        let b = s.byte()?;
+        raw |= ((b & 0x7f) as u32) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
+        }
+    }
+    Err(invalid("Found invalid record structure: varint is longer than 5 bytes"))
+}
+
+/// Zigzag varlong of at most 10 bytes (Kafka's ByteUtils.readVarlong).
+fn varlong(s: &mut impl Source) -> Result<i64, RecordsError> {
+    let mut raw: u64 = 0;
+    for i in 0..10 {
+        let b = s.byte()?;
+        raw |= ((b & 0x7f) as u64) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+        }
+    }
+    Err(invalid("Found invalid record structure: varlong is longer than 10 bytes"))
+}
+
+/// A length field: -1 (null) or a non-negative length that is then skipped.
+fn skip_field(s: &mut impl Source, what: &str, nullable: bool) -> Result<i32, RecordsError> {
+    let n = varint(s)?;
+    if n < 0 {
+        if n == -1 && nullable {
+            return Ok(-1);
+        }
+        return Err(invalid(format!("Found invalid record structure: {what} length {n}")));
+    }
+    s.skip(n as usize)?;
+    Ok(n)
+}
+
+/// Reads one record's framing, checking that its fields fill exactly its declared length.
+fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, RecordsError> {
+    let length = varint(s)?;
+    if length < 0 {
+        return Err(invalid(format!("Invalid record size: record {index} has a negative length {length}")));
+    }
+    let start = s.consumed();
+    let attributes = s.byte()? as i8;
+    let timestamp_delta = varlong(s)?;
+    let offset_delta = varint(s)?;
+    let key_len = skip_field(s, "key", true)?;
+    skip_field(s, "value", true)?;
+    let headers = varint(s)?;
+    if headers < 0 {
+        return Err(invalid(format!("Found invalid number of record headers {headers}")));
+    }
+    for _ in 0..headers {
+        // Each header is at least two bytes; a count the record cannot hold fails on the
+        // bytes, not on memory (nothing is allocated per header).
+        if s.consumed() - start > length as u64 {
+            break;
+        }
+        skip_field(s, "header key", false)?;
+        skip_field(s, "header value", true)?;
+    }
+    let read = s.consumed() - start;
+    if read != length as u64 {
+        return Err(invalid(format!(
+            "Invalid record size: expected to read {length} bytes in record payload, but instead read {read}"
+        )));
+    }
+    Ok(RecordMeta { index, attributes, timestamp_delta, offset_delta, key_len })
+}
+
+fn put_varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
+    match field {
+        Some(f) => {
+            put_varint(out, f.len() as i64);
+            out.extend_from_slice(f);
+        }
+        None => put_varint(out, -1),
+    }
+}
+
+/// Appends one encoded record to `out` (the records of a batch the broker writes itself, and
+/// test and benchmark batches).
+pub fn encode_record(
+    out: &mut Vec<u8>,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&[u8], Option<&[u8]>)],
+) {
+    let mut body = vec![0u8];
+    put_varint(&mut body, timestamp_delta);
+    put_varint(&mut body, offset_delta as i64);
+    put_field(&mut body, key);
+    put_field(&mut body, value);
+    put_varint(&mut body, headers.len() as i64);
+    for (k, v) in headers {
+        put_field(&mut body, Some(k));
+        put_field(&mut body, *v);
+    }
+    put_varint(out, body.len() as i64);
+    out.extend_from_slice(&body);
+}
+
+/// Calls `f` with each record of `batch` (a whole, CRC-checked v2 batch), in order, until `f`
+/// returns `false`. Checks as it goes that the batch holds exactly `recordsCount` records
+/// with nothing after them (when walked to the end). A compressed batch may inflate to at
+/// most `limit` bytes, and `limit` also caps a snappy block.
+pub fn walk(
+    header: &BatchHeader,
+    batch: &[u8],
+    limit: u64,
+    mut f: impl FnMut(&RecordMeta) -> bool,
+) -> Result<(), RecordsError> {
+    let payload = batch.get(HEADER_LEN..).ok_or_else(|| invalid(UNDERFLOW))?;
+    match header.compression() {
+        compression::NONE => walk_source(header, &mut SliceSource { buf: payload, pos: 0 }, &mut f),
+        codec => {
+            let block_limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let inner = compression::reader(codec, payload, block_limit).map_err(|e| match e.kind() {
+                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => RecordsError::Corrupt(e.to_string()),
+                _ => RecordsError::Corrupt(format!("codec {codec}: {e}")),
+            })?;
+            let mut src = StreamSource {
+                inner,
+                buf: vec![0u8; STREAM_BUFFER].into_boxed_slice(),
+                pos: 0,
+                len: 0,
+                base: 0,
+                limit,
+            };
+            walk_source(header, &mut src, &mut f)
+        }
+    }
+}
+
+/// Finds the first record in a batch whose timestamp is >= `ts`, walking the records one at a
+/// time (decompressing through a bounded buffer, at most `limit` bytes) and stopping at the
+/// first match. Only the ListOffsets path looks inside a batch, never produce or fetch. A batch
+/// whose records cannot be read (it was stored before records were validated) answers with
+/// its first offset, as a batch-level index would.
+pub fn first_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, limit: u64) -> Option<(i64, i64)> {
+    if h.attributes & ATTR_TIMESTAMP_TYPE != 0 {
+        return Some((h.base_offset, h.max_timestamp));
+    }
+    let mut found = None;
+    let walked = walk(h, bytes, limit, |r| {
+        let t = h.base_timestamp.saturating_add(r.timestamp_delta);
+        if t >= ts {
+            found = Some((h.base_offset + r.offset_delta as i64, t));
+        }
+        found.is_none()
+    });
+    if let Err(e) = walked {
+        if found.is_none() {
+            tracing::warn!(
+                "cannot read the records of the batch at offset {} for a timestamp lookup: {e}",
+                h.base_offset
+            );
+        }
+    }
+    found.or(Some((h.base_offset, h.max_timestamp)))
+}
+
+fn walk_source(
+    header: &BatchHeader,
+    s: &mut impl Source,
+    f: &mut impl FnMut(&RecordMeta) -> bool,
+) -> Result<(), RecordsError> {
+    let count = header.records_count;
+    if count < 0 {
+        return Err(invalid(format!("Invalid reported count for record batch: {count}")));
+    }
+    for index in 0..count {
+        let r = next_record(s, index)?;
+        if !f(&r) {
+            return Ok(());
+        }
+    }
+    if !s.at_end()? {
+        return Err(invalid("Incorrect declared batch size, records still remaining in file"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::log::batch;
+
+    /// One encoded record with `headers` one-byte-key headers.
+    pub(crate) fn record(
+        ts_delta: i64,
+        offset_delta: i32,
+        key: Option<&[u8]>,
+        value: &[u8],
+        headers: usize,
+    ) -> Vec<u8> {
+        let hs: Vec<(&[u8], Option<&[u8]>)> = (0..headers).map(|_| (&b"h"[..], None)).collect();
+        let mut out = Vec::new();
+        encode_record(&mut out, ts_delta, offset_delta, key, Some(value), &hs);
+        out
+    }
+
+    fn metas(records: &[u8], count: i32) -> Result<Vec<RecordMeta>, RecordsError> {
+        let b = batch::build_batch(0, count, 0, records);
+        let h = batch::validate(&b).unwrap();
+        let mut out = Vec::new();
+        walk(&h, &b, 1 << 20, |r| {
+            out.push(*r);
+            true
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn walks_exactly_the_declared_records() {
+        let mut body = record(0, 0, Some(b"k"), b"v", 2);
+        body.extend(record(5, 1, None, b"value", 0));
+        let got = metas(&body, 2).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[1].timestamp_delta, got[1].offset_delta, got[1].key_len), (5, 1, -1));
+    }
+
+    #[test]
+    fn a_count_larger_than_the_records_is_invalid() {
+        let body = record(0, 0, None, b"v", 0);
+        assert!(matches!(metas(&body, i32::MAX), Err(RecordsError::Invalid(_))));
+        assert!(matches!(metas(&body, 0), Err(RecordsError::Invalid(m)) if m.contains("remaining")));
+    }
+
+    #[test]
+    fn lying_lengths_are_invalid() {
+        let mut r = record(0, 0, Some(b"key"), b"v", 0);
+        r[0] = 100; // length claims more than is there
+        assert!(metas(&r, 1).is_err());
+        let mut r = record(0, 0, Some(b"key"), b"v", 0);
+        let key_len_at = 4; // length, attributes, ts delta, offset delta
+        r[key_len_at] = 0x7e; // key claims 63 bytes
+        assert!(metas(&r, 1).is_err());
+        let mut many_headers = record(0, 0, None, b"", 0);
+        let last = many_headers.len() - 1;
+        many_headers[last] = 0xfe; // 2^31-ish headers, as a 5-byte varint
+        many_headers.extend_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
+        assert!(metas(&many_headers, 1).is_err());
+    }
+}
