@@ -23,6 +23,10 @@ pub struct Broker {
     unflushed_bytes: AtomicU64,
     /// A background round is running (at most one at a time).
     background_flushing: AtomicBool,
+    /// Set by [`Broker::shutdown`] before the logs close; the group timer holds the lock for
+    /// its tick (which may append group records), so none appends after the final flush,
+    /// even if a task still holds the broker then.
+    stopped: parking_lot::Mutex<bool>,
 }
 
 impl Broker {
@@ -45,6 +49,7 @@ impl Broker {
             group_commit,
             unflushed_bytes: AtomicU64::new(0),
             background_flushing: AtomicBool::new(false),
+            stopped: parking_lot::Mutex::new(false),
         });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
@@ -110,8 +115,10 @@ impl Broker {
         self.background_flushing.store(false, Ordering::Release);
     }
 
-    /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker).
+    /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker). Stops
+    /// the background jobs first (waiting for a group timer tick in progress).
     pub fn shutdown(&self) -> std::io::Result<()> {
+        *self.stopped.lock() = true;
         self.topics.shutdown()
     }
 }
@@ -123,7 +130,13 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
     loop {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
-        let touched = b.groups.tick();
+        let touched = {
+            let stopped = b.stopped.lock();
+            if *stopped {
+                return;
+            }
+            b.groups.tick()
+        };
         if !touched.is_empty() {
             tokio::spawn(b.commit(touched));
         }
@@ -148,6 +161,9 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
     loop {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
+        if *b.stopped.lock() {
+            return; // the logs are closed
+        }
         // Data answered unflushed (`interval`, and acks=0/1 in `acks`) gets one group-commit
         // round per flush interval, so a power cut loses at most that much and a restart after
         // a crash validates at most that much per partition (`acks` mode also starts a round

@@ -1,6 +1,7 @@
 //! Broker configuration: clap flags > `BROOK_*` environment > TOML file > Kafka's defaults.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -112,6 +113,33 @@ pub struct ServeArgs {
     /// offsets.topic.num.partitions [default: 50].
     #[arg(long, env = "BROOK_OFFSETS_TOPIC_NUM_PARTITIONS")]
     pub offsets_topic_num_partitions: Option<i32>,
+    /// max.connections: open connections broker-wide; beyond it a new connection is closed
+    /// at once [default: 2147483647].
+    #[arg(long, env = "BROOK_MAX_CONNECTIONS")]
+    pub max_connections: Option<i32>,
+    /// max.connections.per.ip: open connections per client address; beyond it a new
+    /// connection is closed at once [default: 2147483647].
+    #[arg(long, env = "BROOK_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<i32>,
+    /// max.connections.per.ip.overrides: per-address limits, `host:count,...` (e.g.
+    /// `127.0.0.1:200,[::1]:200,gateway:1000`) [default: none].
+    #[arg(long, env = "BROOK_MAX_CONNECTIONS_PER_IP_OVERRIDES")]
+    pub max_connections_per_ip_overrides: Option<String>,
+    /// connections.max.idle.ms: close a connection with no bytes read or written for this
+    /// long; negative never [default: 600000].
+    #[arg(long, env = "BROOK_CONNECTIONS_MAX_IDLE_MS")]
+    pub connections_max_idle_ms: Option<i64>,
+    /// fetch.max.bytes: largest fetch response, whatever the request asks [default: 57671680].
+    #[arg(long, env = "BROOK_FETCH_MAX_BYTES")]
+    pub fetch_max_bytes: Option<i32>,
+    /// socket.listen.backlog.size: connections the kernel completes before the broker accepts
+    /// them (capped by net.core.somaxconn) [default: 1024].
+    #[arg(long, env = "BROOK_SOCKET_LISTEN_BACKLOG_SIZE")]
+    pub socket_listen_backlog_size: Option<u32>,
+    /// Requests one connection may have read and not yet answered; the connection reads no
+    /// more until one is answered (Brook-specific) [default: 64].
+    #[arg(long, env = "BROOK_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION")]
+    pub max_in_flight_requests_per_connection: Option<usize>,
 }
 
 /// The same settings as read from a TOML file. Kafka's dotted names are accepted as aliases.
@@ -163,6 +191,19 @@ struct FileConfig {
     offsets_retention_minutes: Option<i64>,
     #[serde(alias = "offsets.topic.num.partitions")]
     offsets_topic_num_partitions: Option<i32>,
+    #[serde(alias = "max.connections")]
+    max_connections: Option<i32>,
+    #[serde(alias = "max.connections.per.ip")]
+    max_connections_per_ip: Option<i32>,
+    #[serde(alias = "max.connections.per.ip.overrides")]
+    max_connections_per_ip_overrides: Option<String>,
+    #[serde(alias = "connections.max.idle.ms")]
+    connections_max_idle_ms: Option<i64>,
+    #[serde(alias = "fetch.max.bytes")]
+    fetch_max_bytes: Option<i32>,
+    #[serde(alias = "socket.listen.backlog.size")]
+    socket_listen_backlog_size: Option<u32>,
+    max_in_flight_requests_per_connection: Option<usize>,
 }
 
 /// What an acknowledged write survives; see README "Durability".
@@ -247,6 +288,21 @@ pub struct BrokerConfig {
     pub group_max_size: i32,
     pub offsets_retention_minutes: i64,
     pub offsets_topic_num_partitions: i32,
+    /// `max.connections`: open connections broker-wide.
+    pub max_connections: usize,
+    /// `max.connections.per.ip`: open connections per client address, unless overridden.
+    pub max_connections_per_ip: usize,
+    /// `max.connections.per.ip.overrides`, resolved to addresses at startup.
+    pub max_connections_per_ip_overrides: HashMap<IpAddr, usize>,
+    /// `connections.max.idle.ms`: a connection without socket reads or writes for this long
+    /// is closed; `None` (a negative setting) never.
+    pub connections_max_idle: Option<Duration>,
+    /// `fetch.max.bytes`: upper bound of a fetch response's record bytes.
+    pub fetch_max_bytes: i32,
+    /// Requests a connection may have read and not yet answered.
+    pub max_in_flight_requests_per_connection: usize,
+    /// `socket.listen.backlog.size`: the listen(2) backlog.
+    pub socket_listen_backlog_size: u32,
 }
 
 /// Configuration errors, reported at startup with the offending setting.
@@ -303,6 +359,12 @@ impl BrokerConfig {
             "os" => Durability::Os,
             other => return Err(invalid("durability", format!("{other:?}: expected acks, sync, interval or os"))),
         };
+        let overrides = pick!(max_connections_per_ip_overrides, String::new());
+        let max_connections_per_ip_overrides = crate::server::limits::parse_overrides(&overrides)
+            .map_err(|e| invalid("max_connections_per_ip_overrides", e))?;
+        let non_negative =
+            |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
+        let idle_ms = pick!(connections_max_idle_ms, 600_000);
         let message_max_bytes = pick!(message_max_bytes, 1_048_588);
         let cfg = Self {
             listen,
@@ -334,6 +396,16 @@ impl BrokerConfig {
             group_max_size: pick!(group_max_size, i32::MAX),
             offsets_retention_minutes: pick!(offsets_retention_minutes, 10080),
             offsets_topic_num_partitions: pick!(offsets_topic_num_partitions, 50),
+            max_connections: non_negative("max_connections", pick!(max_connections, i32::MAX))?,
+            max_connections_per_ip: non_negative("max_connections_per_ip", pick!(max_connections_per_ip, i32::MAX))?,
+            max_connections_per_ip_overrides,
+            connections_max_idle: u64::try_from(idle_ms).ok().map(Duration::from_millis),
+            fetch_max_bytes: pick!(fetch_max_bytes, 57_671_680),
+            max_in_flight_requests_per_connection: pick!(max_in_flight_requests_per_connection, 64),
+            // Kafka's default is 50; a burst of clients reconnecting after a restart overflows
+            // that, and the kernel then completes the overflow only by SYN-ACK retries (1 s, 3 s,
+            // 7 s...).
+            socket_listen_backlog_size: pick!(socket_listen_backlog_size, 1024).max(1),
         };
         cfg.check()?;
         Ok(cfg)
@@ -360,6 +432,16 @@ impl BrokerConfig {
         }
         if self.log_index_interval_bytes < 0 {
             return Err(invalid("log_index_interval_bytes", "must not be negative"));
+        }
+        if self.max_connections_per_ip == 0 && self.max_connections_per_ip_overrides.is_empty() {
+            // As Kafka: 0 only makes sense as "nobody but the overrides".
+            return Err(invalid("max_connections_per_ip", "may be 0 only with max_connections_per_ip_overrides"));
+        }
+        if self.fetch_max_bytes < 1024 {
+            return Err(invalid("fetch_max_bytes", "must be at least 1024"));
+        }
+        if self.max_in_flight_requests_per_connection < 1 {
+            return Err(invalid("max_in_flight_requests_per_connection", "must be at least 1"));
         }
         Ok(())
     }
@@ -411,6 +493,34 @@ mod tests {
         assert_eq!(c.log_segment_bytes, 1 << 30);
         assert_eq!(c.log_retention_ms, 168 * 3600 * 1000);
         assert_eq!(c.durability, Durability::Acks);
+        assert_eq!((c.max_connections, c.max_connections_per_ip), (i32::MAX as usize, i32::MAX as usize));
+        assert!(c.max_connections_per_ip_overrides.is_empty());
+        assert_eq!(c.connections_max_idle, Some(Duration::from_millis(600_000)));
+        assert_eq!(c.fetch_max_bytes, 57_671_680);
+        assert_eq!(c.max_in_flight_requests_per_connection, 64);
+        assert_eq!(c.socket_listen_backlog_size, 1024);
+    }
+
+    #[test]
+    fn connection_limits_from_kafka_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("brook.toml");
+        let toml = "\"max.connections\" = 10\n\"max.connections.per.ip\" = 0\n\
+                    \"max.connections.per.ip.overrides\" = \"127.0.0.1:5,[::1]:6\"\n\
+                    \"connections.max.idle.ms\" = -1\n\"fetch.max.bytes\" = 1048576\n";
+        std::fs::write(&path, toml).unwrap();
+        let args = ServeArgs { config: Some(path), ..Default::default() };
+        let c = BrokerConfig::resolve(&args).unwrap();
+        assert_eq!((c.max_connections, c.max_connections_per_ip), (10, 0));
+        assert_eq!(c.max_connections_per_ip_overrides.get(&"127.0.0.1".parse::<IpAddr>().unwrap()), Some(&5));
+        assert_eq!(c.max_connections_per_ip_overrides.get(&"::1".parse::<IpAddr>().unwrap()), Some(&6));
+        assert_eq!(c.connections_max_idle, None);
+        assert_eq!(c.fetch_max_bytes, 1 << 20);
+        let bad = |a: ServeArgs| BrokerConfig::resolve(&a).is_err();
+        assert!(bad(ServeArgs { max_connections_per_ip: Some(0), ..Default::default() }));
+        assert!(bad(ServeArgs { max_connections: Some(-1), ..Default::default() }));
+        assert!(bad(ServeArgs { max_connections_per_ip_overrides: Some("nocount".into()), ..Default::default() }));
+        assert!(bad(ServeArgs { fetch_max_bytes: Some(10), ..Default::default() }));
     }
 
     #[test]

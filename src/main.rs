@@ -66,8 +66,13 @@ async fn serve(config: BrokerConfig) -> std::io::Result<()> {
         tracing::warn!(bytes = r.recovery.truncated_bytes, "truncated torn or corrupt log tails during recovery");
     }
     wait_for_signal().await;
-    tracing::info!("shutting down: flushing logs");
-    handle.shutdown().await
+    tracing::info!("shutting down: answering requests in flight, then flushing logs (a second signal exits at once)");
+    tokio::select! {
+        done = handle.shutdown() => done,
+        () = wait_for_signal() => Err(std::io::Error::other(
+            "second signal: exiting without a clean shutdown; the next start recovers the logs",
+        )),
+    }
 }
 
 async fn wait_for_signal() {

@@ -2,6 +2,11 @@
 //! long-poll: if less than `min_bytes` is available, the request waits until an append
 //! advances a requested partition's high watermark or `max_wait_ms` passes. Fetch sessions
 //! are answered sessionless (session id 0), which every client supports.
+//!
+//! Size: a response's record bytes stay within the request's `max_bytes`, the broker's
+//! `fetch.max.bytes` and what the connection's [`ResponseBudget`] has left, whatever the
+//! partitions' `partition_max_bytes` add up to; only the response's first batch may exceed
+//! them (KIP-74, so a consumer always progresses past a large batch).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseBudget, NONE};
 use crate::broker::Broker;
 use crate::log::partition::LEADER_EPOCH;
 use crate::log::{Partition, ReadError};
@@ -74,7 +79,9 @@ fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
             WantedTopic { name: ft.topic.clone(), id: ft.topic_id, partitions }
         })
         .collect();
-    Plan { topics, max_bytes: req.max_bytes.max(0) as usize, committed: req.isolation_level == READ_COMMITTED }
+    // Kafka: min(request max_bytes, fetch.max.bytes).
+    let max_bytes = req.max_bytes.clamp(0, broker.config.fetch_max_bytes) as usize;
+    Plan { topics, max_bytes, committed: req.isolation_level == READ_COMMITTED }
 }
 
 fn empty_partition(index: i32, code: i16) -> PartitionData {
@@ -88,7 +95,10 @@ fn empty_partition(index: i32, code: i16) -> PartitionData {
 
 /// Reads every requested partition once; returns the response parts and the bytes gathered.
 /// `any_error` is set when a partition failed (errors end a long-poll early, as in Kafka).
-fn read_all(plan: &Plan) -> (Vec<FetchableTopicResponse>, usize, bool) {
+/// Reads at most what `budget` allows now (nothing at all if the client has not read what it
+/// was already sent).
+fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let limit = plan.max_bytes.min(budget.fetch_allowance());
     let mut total = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(plan.topics.len());
@@ -108,9 +118,11 @@ fn read_all(plan: &Plan) -> (Vec<FetchableTopicResponse>, usize, bool) {
                 parts.push(empty_partition(w.index, E::UnknownLeaderEpoch.code()));
                 continue;
             }
-            let budget = plan.max_bytes.saturating_sub(total).min(w.max_bytes);
+            // Each partition gets what the response has left, so the partitions' own limits
+            // cannot add up past the response's.
+            let room = limit.saturating_sub(total).min(w.max_bytes);
             let aborted = plan.committed.then(Vec::new);
-            match part.read(w.fetch_offset, budget, total == 0) {
+            match part.read(w.fetch_offset, room, total == 0 && limit > 0) {
                 Ok(r) => {
                     total += r.records.len();
                     parts.push(
@@ -157,6 +169,8 @@ impl Handler for Fetch {
     const KEY: ApiKey = ApiKey::Fetch;
     const MIN_VERSION: i16 = 4;
     const MAX_VERSION: i16 = 17;
+    /// A long-poll waits for new data (up to `max_wait_ms`).
+    const LONG_WAIT: bool = true;
 
     fn handle(ctx: &RequestContext, req: FetchRequest) -> Reply<FetchResponse> {
         let v = ctx.api_version;
@@ -173,12 +187,13 @@ impl Handler for Fetch {
             .flat_map(|t| t.partitions.iter())
             .filter_map(|w| w.part.as_ref().ok().map(|p| p.subscribe()))
             .collect();
-        let (topics, total, any_error) = read_all(&plan);
+        let (topics, total, any_error) = read_all(&plan, &ctx.budget);
         let min_bytes = req.min_bytes.max(0) as usize;
         if total >= min_bytes.max(1) || any_error || req.max_wait_ms <= 0 || watchers.is_empty() {
             return Reply::Now(response(topics));
         }
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms as u64);
+        let budget = ctx.budget.clone();
         Reply::Later(
             async move {
                 let mut last = topics;
@@ -192,7 +207,7 @@ impl Handler for Fetch {
                     for w in &mut watchers {
                         w.borrow_and_update();
                     }
-                    let (topics, total, any_error) = read_all(&plan);
+                    let (topics, total, any_error) = read_all(&plan, &budget);
                     if total >= min_bytes.max(1) || any_error {
                         return response(topics);
                     }

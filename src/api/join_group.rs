@@ -49,6 +49,8 @@ impl Handler for JoinGroup {
     const KEY: ApiKey = ApiKey::JoinGroup;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 9;
+    /// A join waits for the rest of the group (up to the rebalance timeout).
+    const LONG_WAIT: bool = true;
 
     fn handle(ctx: &RequestContext, req: JoinGroupRequest) -> Reply<JoinGroupResponse> {
         let v = ctx.api_version;

@@ -11,6 +11,7 @@
 
 pub mod alter_configs;
 pub mod api_versions;
+pub mod budget;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
@@ -44,6 +45,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::sync::oneshot;
 
 use crate::broker::Broker;
+pub use budget::ResponseBudget;
 pub use encode::{encode_frame, Frame};
 
 /// What a handler knows about the request besides its body.
@@ -52,6 +54,8 @@ pub struct RequestContext {
     pub broker: Arc<Broker>,
     /// The connection's queue for blocking handlers (shared by its requests).
     pub lane: Arc<Lane>,
+    /// The connection's budget of response bytes not yet written (Fetch reads within it).
+    pub budget: Arc<ResponseBudget>,
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
@@ -63,7 +67,15 @@ pub struct RequestContext {
 impl RequestContext {
     /// A request from a local test client on `lane`.
     pub(crate) fn for_tests(broker: Arc<Broker>, lane: Arc<Lane>, api_version: i16) -> Self {
-        Self { broker, lane, api_version, correlation_id: 1, client_id: None, client_host: "/127.0.0.1".into() }
+        Self {
+            broker,
+            lane,
+            budget: Arc::new(ResponseBudget::unlimited()),
+            api_version,
+            correlation_id: 1,
+            client_id: None,
+            client_host: "/127.0.0.1".into(),
+        }
     }
 }
 
@@ -71,9 +83,14 @@ impl RequestContext {
 /// takes a turn when it is dispatched (in order, on the connection's task) and starts once the
 /// turn before it has finished its `handle`; a request dispatched while a turn is unfinished
 /// takes one too. With no blocking request pending, requests run inline without a turn.
+///
+/// Every [`RequestContext`] holds its connection's lane, so the lane lives as long as any
+/// handler of the connection may still run (on the blocking pool, or waiting for its turn):
+/// the server's shutdown waits for the lanes' `open` tokens before closing the logs.
 #[derive(Default)]
 pub struct Lane {
     tail: parking_lot::Mutex<Option<oneshot::Receiver<()>>>,
+    _open: Option<tokio::sync::mpsc::Sender<()>>,
 }
 
 /// A place in a [`Lane`]: wait for `prev`, drop `done` when finished.
@@ -93,6 +110,11 @@ impl Turn {
 }
 
 impl Lane {
+    /// A lane that keeps `open` (a token the server counts) until it is dropped.
+    pub fn tracked(open: tokio::sync::mpsc::Sender<()>) -> Self {
+        Self { tail: Default::default(), _open: Some(open) }
+    }
+
     fn turn(&self) -> Turn {
         let (done, next) = oneshot::channel();
         let prev = self.tail.lock().replace(next);
@@ -133,6 +155,11 @@ pub trait Handler: 'static {
     /// directories) run on the blocking pool, so they never hold up an async worker; a
     /// connection's blocking requests still run one after another, in request order.
     const BLOCKING: bool = false;
+    /// Whether an answer given [`Reply::Later`] can wait on other clients or on new data
+    /// (a long-poll, a rebalance) rather than on this request's own work (an fsync): shutdown
+    /// does not wait for such answers, it closes the connection instead (as Kafka, whose
+    /// shutdown closes connections with requests still waiting in its purgatories).
+    const LONG_WAIT: bool = false;
     /// Whether this request runs on the blocking pool (in its connection's turn, like a
     /// [`Handler::BLOCKING`] one): those handlers always, others when the request would
     /// block (a produce into a partition whose write is stuck in the page cache).
@@ -178,6 +205,8 @@ pub struct ApiEntry {
     pub key: ApiKey,
     pub min_version: i16,
     pub max_version: i16,
+    /// [`Handler::LONG_WAIT`].
+    pub long_wait: bool,
     pub run: fn(&RequestContext, Bytes) -> Result<Dispatch, DispatchError>,
     /// Decodes a body as `run` would, without handling it (fuzz targets, tests).
     pub decode: fn(Bytes, i16) -> anyhow::Result<()>,
@@ -188,6 +217,7 @@ const fn entry<H: Handler>() -> ApiEntry {
         key: H::KEY,
         min_version: H::MIN_VERSION,
         max_version: H::MAX_VERSION,
+        long_wait: H::LONG_WAIT,
         run: run::<H>,
         decode: decode::<H>,
     }
@@ -275,6 +305,9 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
             let done = turn.wait().await;
             let reply = H::handle(&ctx, req);
             drop(done);
+            // The handler has run: waiting for its answer (a long-poll) must not keep the
+            // lane, which shutdown waits for.
+            drop(ctx);
             deliver::<H>(version, cid, reply).await
         })));
     }

@@ -24,6 +24,8 @@ impl Handler for SyncGroup {
     const KEY: ApiKey = ApiKey::SyncGroup;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
+    /// A follower's sync waits for the leader's assignment.
+    const LONG_WAIT: bool = true;
 
     fn handle(ctx: &RequestContext, req: SyncGroupRequest) -> Reply<SyncGroupResponse> {
         let coord = &ctx.broker.groups;

@@ -723,9 +723,17 @@ impl Partition {
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
-                    let mut records = read_bytes_at(&file, pos, n as usize)?;
-                    records.truncate(whole_batches_len(&records));
-                    return Ok(ReadResult { records, offsets });
+                    let mut records = vec![0u8; n as usize];
+                    std::os::unix::fs::FileExt::read_exact_at(&*file, &mut records, pos)?;
+                    let whole = whole_batches_len(&records);
+                    if whole < records.len() {
+                        // Give the cut-off tail back (glibc shrinks in place): the response
+                        // holds these bytes until written, and a fetch over many partitions
+                        // would otherwise pin up to `max_bytes` each for far fewer bytes sent.
+                        records.truncate(whole);
+                        records.shrink_to_fit();
+                    }
+                    return Ok(ReadResult { records: Bytes::from(records), offsets });
                 }
                 pos += len;
             }

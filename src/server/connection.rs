@@ -1,25 +1,36 @@
 //! One client connection: a reader that decodes frames and runs handlers in request order,
 //! and a writer that sends responses in that same order. Waiting handlers (fsync, long-poll)
 //! run as their own tasks, so they block neither this connection's reader nor anyone else.
+//!
+//! What one connection may cost is bounded here: at most
+//! `max_in_flight_requests_per_connection` requests read and not yet answered; no new request
+//! read while its unwritten responses hold more than the [`ResponseBudget`] allows (a client
+//! that does not read its socket stops being read); closed after `connections.max.idle.ms`
+//! without a byte read or written; on shutdown it reads no more requests and finishes the ones
+//! it has.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
-use kafka_protocol::messages::{ApiKey, RequestHeader};
-use kafka_protocol::protocol::Decodable;
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{read_frame, FrameError};
-use crate::api::{self, api_versions, Deferred, Dispatch, Frame, Lane, RequestContext};
+use super::limits::ConnectionSlot;
+use crate::api::budget::Charge;
+use crate::api::request::{self, Parsed};
+use crate::api::{api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget};
 use crate::broker::Broker;
 
-/// Requests a connection may have in flight before the reader waits for the writer.
-const MAX_IN_FLIGHT: usize = 64;
 /// Read buffer per connection (length prefixes and small requests).
 const READ_BUFFER: usize = 4 * 1024;
 
@@ -29,49 +40,112 @@ enum Close {
     Gone(String),
     /// The peer sent something we refuse (bad size, unknown API, undecodable request).
     Bad(String),
+    /// No byte read or written for `connections.max.idle.ms`.
+    Idle,
+    /// The broker is shutting down.
+    Shutdown,
 }
 
+/// A response on its way to the writer, holding its bytes against the connection's budget.
 enum Pending {
-    Ready(Frame),
-    Wait(JoinHandle<Deferred>),
+    Ready(Frame, Charge),
+    /// A handler's task; `long_wait`: [`crate::api::Handler::LONG_WAIT`], not awaited at shutdown.
+    Wait {
+        task: JoinHandle<Answer>,
+        long_wait: bool,
+    },
 }
 
-pub async fn serve(stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
+/// What a waiting handler's task ends with ([`Deferred`] with its frame charged).
+enum Answer {
+    Send(Frame, Charge),
+    Nothing,
+    Close,
+}
+
+/// What the server hands a connection besides its socket.
+pub(super) struct Session {
+    pub broker: Arc<Broker>,
+    /// Fires when the broker shuts down.
+    pub stop: Stop,
+    /// Held (by the connection's [`Lane`]) until the connection and every handler it started
+    /// are done; shutdown waits for all of them.
+    pub open: mpsc::Sender<()>,
+    /// The connection's place in the connection limits, given back when this task ends.
+    pub slot: ConnectionSlot,
+}
+
+pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session) {
+    let Session { broker, stop, open, slot: _slot } = session;
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(write_loop(wr, rx));
-    let lane = Arc::new(Lane::default());
+    let activity = Arc::new(Activity::new());
+    let budget = Arc::new(ResponseBudget::new(broker.config.fetch_max_bytes as usize));
+    let (tx, rx) = mpsc::channel(broker.config.max_in_flight_requests_per_connection);
+    // Fires (dropped) when the broker stops: the writer then no longer waits for long waits.
+    let (draining, drain) = oneshot::channel::<()>();
+    let mut writer = AbortOnDrop(tokio::spawn(write_loop(Stamped::new(wr, &activity), rx, Stop::new(drain))));
+    let lane = Arc::new(Lane::tracked(open));
+    let mut guard = Guard { idle: IdleTimer::new(broker.config.connections_max_idle, activity.clone()), stop };
     // Small: the read buffer is zero-filled up front (all of it resident per idle connection),
     // and frames longer than it are read straight into their own buffer anyway.
-    match read_loop(BufReader::with_capacity(READ_BUFFER, rd), tx, &broker, &lane, peer).await {
+    let rd = BufReader::with_capacity(READ_BUFFER, Stamped::new(rd, &activity));
+    let ended = read_loop(rd, tx, &broker, &lane, &budget, peer, &mut guard).await;
+    match ended {
         Ok(()) => {}
         // A client going away mid-frame is routine; malformed input is worth a warning.
         Err(Close::Gone(reason)) => tracing::debug!(%peer, "connection closed: {reason}"),
         Err(Close::Bad(reason)) => tracing::warn!(%peer, "closing connection: {reason}"),
+        Err(Close::Idle) => {
+            tracing::debug!(%peer, "closing connection idle for connections.max.idle.ms");
+            return; // dropping the writer aborts it: nobody reads what it would send
+        }
+        Err(Close::Shutdown) => {
+            // Answer what was read, up to the first long wait (the server closes us if even
+            // that takes too long).
+            drop(draining);
+            let _ = writer.await;
+            return;
+        }
     }
-    let _ = writer.await;
+    // The client is done sending: the writer sends what is queued unless the connection goes
+    // idle (a client that does not read) or the broker stops.
+    tokio::select! {
+        _ = &mut writer => {}
+        () = guard.idle.expired() => {}
+        () = guard.stop.fired() => {}
+    }
 }
 
-async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
+async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::Receiver<Pending>, mut draining: Stop) {
     let mut w = BufWriter::with_capacity(16 * 1024, wr);
     while let Some(p) = rx.recv().await {
-        let frame = match p {
-            Pending::Ready(b) => Some(b),
-            Pending::Wait(handle) => match handle.await {
-                Ok(Deferred::Send(b)) => Some(b),
-                Ok(Deferred::Nothing) => None,
-                Ok(Deferred::Close) => return,
-                Err(e) => {
+        let answer = match p {
+            Pending::Ready(frame, charge) => Some((frame, charge)),
+            Pending::Wait { task, long_wait } => match finished(task, long_wait, &mut draining).await {
+                // Shutting down, and this answer waits on others (a long-poll, a rebalance):
+                // close after what was already written.
+                None => {
+                    let _ = w.flush().await;
+                    return;
+                }
+                Some(Ok(Answer::Send(frame, charge))) => Some((frame, charge)),
+                Some(Ok(Answer::Nothing)) => None,
+                Some(Ok(Answer::Close)) => return,
+                Some(Err(e)) => {
                     tracing::error!("request task failed: {e}");
                     return;
                 }
             },
         };
-        for chunk in frame.iter().flat_map(|f| &f.0) {
-            if w.write_all(chunk).await.is_err() {
-                return;
+        if let Some((frame, charge)) = answer {
+            for chunk in &frame.0 {
+                if w.write_all(chunk).await.is_err() {
+                    return;
+                }
             }
+            // Given back before the flush, so the client's next request finds it free.
+            drop((frame, charge));
         }
         if rx.is_empty() && w.flush().await.is_err() {
             return;
@@ -80,27 +154,63 @@ async fn write_loop(wr: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Receiver<
     let _ = w.flush().await;
 }
 
+/// A handler task's outcome; `None` instead if it is a long wait and the broker is stopping
+/// (the task goes on detached: it has no work left, only waiting).
+async fn finished(
+    task: JoinHandle<Answer>,
+    long_wait: bool,
+    draining: &mut Stop,
+) -> Option<Result<Answer, tokio::task::JoinError>> {
+    if !long_wait {
+        return Some(task.await);
+    }
+    tokio::select! {
+        biased;
+        done = task => Some(done),
+        () = draining.fired() => None,
+    }
+}
+
 async fn read_loop(
-    mut rd: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    mut rd: BufReader<Stamped<tokio::net::tcp::OwnedReadHalf>>,
     tx: mpsc::Sender<Pending>,
     broker: &Arc<Broker>,
     lane: &Arc<Lane>,
+    budget: &Arc<ResponseBudget>,
     peer: SocketAddr,
+    guard: &mut Guard,
 ) -> Result<(), Close> {
     let max = broker.config.socket_request_max_bytes;
     loop {
-        let frame = match read_frame(&mut rd, max).await {
+        if budget.is_spent() {
+            // The client is not reading its responses as fast as it sends requests: read no
+            // more until the writer has caught up (its requests wait in the socket buffers).
+            let caught_up = guard
+                .run(async {
+                    tokio::select! {
+                        () = budget.until_unspent() => true,
+                        () = tx.closed() => false,
+                    }
+                })
+                .await?;
+            if !caught_up {
+                return Ok(()); // writer gone: the client went away
+            }
+        }
+        let frame = match guard.run(read_frame(&mut rd, max)).await? {
             Ok(Some(f)) => f,
             Ok(None) => return Ok(()),
             Err(e @ (FrameError::Io(_) | FrameError::Truncated)) => return Err(Close::Gone(e.to_string())),
             Err(e) => return Err(Close::Bad(e.to_string())),
         };
-        let pending = match dispatch(frame, broker, lane, &peer) {
+        let pending = match dispatch(frame, broker, lane, budget, &peer) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(reason) => return Err(Close::Bad(reason)),
         };
-        if tx.send(pending).await.is_err() {
+        // Cut short by shutdown too (the writer may be waiting on a long wait, and this
+        // request's work is done: only its answer is lost, as on Kafka).
+        if guard.run(tx.send(pending)).await?.is_err() {
             return Ok(()); // writer gone: the client went away
         }
     }
@@ -108,41 +218,225 @@ async fn read_loop(
 
 /// Decodes the header, finds the handler and runs it. `Err` closes the connection.
 fn dispatch(
-    mut frame: Bytes,
+    frame: Bytes,
     broker: &Arc<Broker>,
     lane: &Arc<Lane>,
+    budget: &Arc<ResponseBudget>,
     peer: &SocketAddr,
 ) -> Result<Option<Pending>, String> {
-    if frame.len() < 8 {
-        return Err(format!("frame of {} bytes is too short for a request header", frame.len()));
-    }
-    let (key, version) = (i16::from_be_bytes([frame[0], frame[1]]), i16::from_be_bytes([frame[2], frame[3]]));
-    let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
-    let Some(entry) = api::lookup(key) else {
-        return Err(format!("unknown or unsupported API key {key} (version {version})"));
+    let ready = |f: Frame| {
+        let charge = budget.charge(f.len());
+        Pending::Ready(f, charge)
     };
-    if entry.key == ApiKey::ApiVersions && version > entry.max_version {
-        return api_versions::unsupported_version_frame(correlation_id)
-            .map(|f| Some(Pending::Ready(f)))
-            .map_err(|e| e.to_string());
-    }
-    let header_version = entry.key.request_header_version(version);
-    let header = RequestHeader::decode(&mut frame, header_version)
-        .map_err(|e| format!("bad request header for API {key} v{version}: {e}"))?;
+    let (entry, version, header, body) = match request::parse(frame)? {
+        Parsed::Request { entry, version, header, body } => (entry, version, header, body),
+        Parsed::ApiVersionsTooNew { correlation_id } => {
+            return api_versions::unsupported_version_frame(correlation_id)
+                .map(|f| Some(ready(f)))
+                .map_err(|e| e.to_string());
+        }
+    };
     let ctx = RequestContext {
         broker: broker.clone(),
         lane: lane.clone(),
+        budget: budget.clone(),
         api_version: version,
-        correlation_id,
+        correlation_id: header.correlation_id,
         client_id: header.client_id.map(|s| s.to_string()),
         client_host: format!("/{}", peer.ip()),
     };
-    let body = frame.slice(0..frame.remaining());
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
         .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;
     match outcome.map_err(|e| e.to_string())? {
-        Dispatch::Ready(b) => Ok(Some(Pending::Ready(b))),
-        Dispatch::Later(fut) => Ok(Some(Pending::Wait(tokio::spawn(fut)))),
+        Dispatch::Ready(f) => Ok(Some(ready(f))),
+        Dispatch::Later(fut) => {
+            let budget = budget.clone();
+            let long_wait = entry.long_wait;
+            Ok(Some(Pending::Wait {
+                long_wait,
+                task: tokio::spawn(async move {
+                    match fut.await {
+                        // Charged the moment it exists, in the same poll that produced it.
+                        Deferred::Send(f) => {
+                            let charge = budget.charge(f.len());
+                            Answer::Send(f, charge)
+                        }
+                        Deferred::Nothing => Answer::Nothing,
+                        Deferred::Close => Answer::Close,
+                    }
+                }),
+            }))
+        }
         Dispatch::NoResponse => Ok(None),
+    }
+}
+
+/// A connection's shutdown signal: fires when the server drops (or uses) the sender. Its own
+/// channel, so polling it around every request touches nothing shared.
+pub(super) struct Stop {
+    rx: oneshot::Receiver<()>,
+    fired: bool,
+}
+
+impl Stop {
+    pub(super) fn new(rx: oneshot::Receiver<()>) -> Self {
+        Self { rx, fired: false }
+    }
+
+    /// Resolves once the broker is stopping (at once after the first time).
+    async fn fired(&mut self) {
+        if !self.fired {
+            let _ = (&mut self.rx).await;
+            self.fired = true; // a oneshot receiver must not be polled again
+        }
+    }
+}
+
+/// Cuts a connection's waits short when it goes idle or the broker stops.
+struct Guard {
+    idle: IdleTimer,
+    stop: Stop,
+}
+
+impl Guard {
+    /// Runs `f` to completion unless the connection is idle for too long first, or the
+    /// broker stops. Shutdown is checked first, so a client whose requests are always ready
+    /// cannot keep the connection reading.
+    async fn run<F: Future>(&mut self, f: F) -> Result<F::Output, Close> {
+        tokio::pin!(f);
+        tokio::select! {
+            biased;
+            () = self.stop.fired() => Err(Close::Shutdown),
+            () = self.idle.expired() => Err(Close::Idle),
+            out = &mut f => Ok(out),
+        }
+    }
+}
+
+/// When a connection last read or wrote bytes.
+struct Activity {
+    epoch: Instant,
+    /// Milliseconds since `epoch`.
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { epoch: Instant::now(), last_ms: AtomicU64::new(0) }
+    }
+
+    fn touch(&self) {
+        self.last_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// `connections.max.idle.ms`, measured on socket reads and writes as Kafka's selector does: a
+/// consumer waiting in a long-poll, or a producer whose answers trickle out to it, is not idle.
+struct IdleTimer {
+    max: Option<Duration>,
+    activity: Arc<Activity>,
+    /// One timer per connection, pushed back when it fires early (rather than reset per
+    /// byte): the reads and writes only store a timestamp.
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleTimer {
+    fn new(max: Option<Duration>, activity: Arc<Activity>) -> Self {
+        let first = max.unwrap_or(Duration::from_secs(86_400));
+        Self { max, activity, sleep: Box::pin(tokio::time::sleep(first)) }
+    }
+
+    /// Resolves once the connection has been idle for the limit (never without one).
+    async fn expired(&mut self) {
+        let Some(max) = self.max else {
+            return std::future::pending().await;
+        };
+        loop {
+            self.sleep.as_mut().await;
+            let idle = self.activity.idle_for();
+            if idle >= max {
+                return;
+            }
+            self.sleep.as_mut().reset(tokio::time::Instant::now() + (max - idle));
+        }
+    }
+}
+
+/// A socket half that notes every successful read or write in its connection's [`Activity`].
+struct Stamped<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T> Stamped<T> {
+    fn new(inner: T, activity: &Arc<Activity>) -> Self {
+        Self { inner, activity: activity.clone() }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Stamped<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Stamped<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A task that is aborted when its handle is dropped: the writer must not outlive its
+/// connection (it could wait forever on a client that does not read).
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
     }
 }

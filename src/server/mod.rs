@@ -1,68 +1,153 @@
-//! The TCP frontend: accepts connections and runs one task per connection.
+//! The TCP frontend: accepts connections within the connection limits, runs one task per
+//! connection, and shuts down gracefully: stop accepting, let every connection answer what it
+//! has read (bounded), then close the logs.
 
 pub mod connection;
 pub mod frame;
+pub mod limits;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 use crate::broker::Broker;
 use crate::config::BrokerConfig;
 use crate::topic::registry::LoadReport;
+use limits::ConnectionLimits;
+
+/// How long shutdown lets connections answer the requests they have read before closing them.
+const DRAIN: Duration = Duration::from_secs(5);
+/// Then how long it waits for handlers already running on the blocking pool (they cannot be
+/// cancelled) before giving up on a clean close.
+const STRAGGLERS: Duration = Duration::from_secs(2);
 
 /// A running broker: its address and a way to stop it.
 pub struct ServerHandle {
     pub addr: SocketAddr,
     pub broker: Arc<Broker>,
     pub load_report: LoadReport,
+    limits: Arc<ConnectionLimits>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    /// The accept loop; ends with whether every connection and handler finished.
+    task: tokio::task::JoinHandle<bool>,
 }
 
 impl ServerHandle {
-    /// Stops accepting, then flushes and checkpoints the storage.
+    /// Stops accepting; tells every connection to read no more requests and waits (up to
+    /// [`DRAIN`]) for them to answer the ones they have, closing those still busy after that;
+    /// then flushes and checkpoints the storage and marks the shutdown clean. If a handler
+    /// is still running after that (a write stuck on the disk), the logs are left as they are
+    /// for the next start to recover, and this returns an error.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        let finished = self.task.await.unwrap_or(false);
+        if !finished {
+            return Err(std::io::Error::other(
+                "requests still running after the shutdown grace period; logs left for recovery at the next start",
+            ));
+        }
         let broker = self.broker.clone();
         tokio::task::spawn_blocking(move || broker.shutdown()).await.map_err(std::io::Error::other)?
+    }
+
+    /// Connections open now (each holds a slot in the connection limits).
+    pub fn open_connections(&self) -> usize {
+        self.limits.open()
     }
 }
 
 /// Binds the listener, opens the broker and starts serving. A zero advertised port means
 /// "the port we bound" (handy for tests and ephemeral ports).
 pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
-    let listener = TcpListener::bind(config.listen).await?;
+    let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?; // as TcpListener::bind: rebind at once after a restart
+    socket.bind(config.listen)?;
+    let listener = socket.listen(config.socket_listen_backlog_size)?;
     let addr = listener.local_addr()?;
     if config.advertised_port == 0 {
         config.advertised_port = addr.port() as i32;
     }
+    let limits = Arc::new(ConnectionLimits::new(&config));
     let (broker, load_report) = {
         let config = config.clone();
         // Recovery does blocking file IO.
         tokio::task::block_in_place(|| Broker::open(config))?
     };
-    let (stop, mut stopped) = watch::channel(false);
-    let b = broker.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let b = b.clone();
-                        tokio::spawn(async move { connection::serve(stream, peer, b).await });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(accept_loop(listener, broker.clone(), limits.clone(), stopped));
+    Ok(ServerHandle { addr, broker, load_report, limits, stop, task })
+}
+
+/// Accepts until told to stop, then drains the connections. Returns whether every
+/// connection and every handler it started has finished.
+async fn accept_loop(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    limits: Arc<ConnectionLimits>,
+    mut stop: watch::Receiver<bool>,
+) -> bool {
+    // mini-redis' pattern: every connection's lane holds a clone of `open`; when `all_done`
+    // yields None, every connection and every handler it started has finished.
+    let (open, mut all_done) = mpsc::channel::<()>(1);
+    let mut conns = JoinSet::new();
+    // Each connection's own stop signal (dropping the sender stops it). Not one shared watch:
+    // a connection polls its signal around every request, and waiting on a shared `Notify`
+    // takes its lock on each poll, a lock every connection would share.
+    let mut stops: HashMap<tokio::task::Id, oneshot::Sender<()>> = HashMap::new();
+    loop {
+        tokio::select! {
+            biased;
+            () = stopping(&mut stop) => break,
+            Some(done) = conns.join_next_with_id(), if !conns.is_empty() => {
+                stops.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+            }
+            accepted = listener.accept() => match accepted {
+                // Over a limit, the connection is accepted and closed at once rather than left
+                // in the listen backlog as Kafka's acceptor does for max.connections: the
+                // client learns now (and backs off) instead of waiting out its request
+                // timeout, and the backlog does not fill with connections answered late.
+                Ok((stream, peer)) => match limits.try_acquire(peer.ip()) {
+                    Ok(slot) => {
+                        let (stop_tx, stop_rx) = oneshot::channel();
+                        let stop = connection::Stop::new(stop_rx);
+                        let session = connection::Session { broker: broker.clone(), stop, open: open.clone(), slot };
+                        stops.insert(conns.spawn(connection::serve(stream, peer, session)).id(), stop_tx);
                     }
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Err(why) => {
+                        limits.log_refusal(peer, why);
+                        drop(stream);
                     }
                 },
-                _ = stopped.changed() => break,
-            }
+                Err(e) => {
+                    // Out of file descriptors, typically: wait for some to be released.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
         }
-    });
-    Ok(ServerHandle { addr, broker, load_report, stop, task })
+    }
+    drop(listener);
+    drop(stops);
+    drop(open);
+    // The connections saw `stop` too: they read no more requests and answer those they have.
+    if tokio::time::timeout(DRAIN, all_done.recv()).await.is_ok() {
+        return true;
+    }
+    tracing::warn!(connections = conns.len(), "connections still answering after {DRAIN:?}: closing them");
+    conns.shutdown().await;
+    let done = tokio::time::timeout(STRAGGLERS, all_done.recv()).await.is_ok();
+    if !done {
+        tracing::error!("handlers still running on the blocking pool after {STRAGGLERS:?}");
+    }
+    done
+}
+
+/// Resolves when shutdown begins: the flag turns true, or the handle was dropped.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }

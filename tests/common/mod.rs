@@ -101,7 +101,8 @@ impl TestBroker {
         self.start_again(|_| {}).await;
     }
 
-    async fn start_again(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
+    /// Starts a broker on this data directory (after the previous one was stopped or taken).
+    pub async fn start_again(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
         let mut cfg = BrokerConfig::for_tests(self.dir.path());
         tweak(&mut cfg);
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
