@@ -54,6 +54,9 @@ fn produce(c: &mut Criterion) {
     });
     g.bench_function("crc32c 64KiB", |bench| bench.iter(|| batch::validate(&b).unwrap()));
     let h = BatchHeader::parse(&b).unwrap();
+    g.bench_function("framing walk only 600 records", |bench| {
+        bench.iter(|| records::walk(&h, &b, 1 << 20, |r| r.offset_delta >= 0).unwrap())
+    });
     g.bench_function("records walk 600 records", |bench| {
         bench.iter(|| validate::validate_records(&h, &b, &rules, now).unwrap())
     });

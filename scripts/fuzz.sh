@@ -32,7 +32,7 @@ for t in "${targets[@]}"; do
   echo "--- fuzz $t (${SECS}s)"
   cargo "${toolchain[@]}" fuzz run -O "$t" "$work" "corpus/$t" -- \
     -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
-    grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)|ERROR|panicked|SUMMARY|Test unit written" || true
+    grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)|DONE|ERROR|panicked|SUMMARY|Test unit written" || true
   # libFuzzer's exit status is lost in the pipe: a crash leaves an artifact behind.
   if ls "artifacts/$t"/crash-* "artifacts/$t"/leak-* "artifacts/$t"/timeout-* "artifacts/$t"/oom-* >/dev/null 2>&1; then
     echo "FAIL: fuzz target $t found a failing input (see fuzz/artifacts/$t)"

@@ -4,7 +4,8 @@
 //! states. Each batch class here was accepted before produce validated records (issue 11): a
 //! batch claiming 2^31-1 records moved the log end by 2^31-1 and a later timestamp lookup
 //! aborted the process allocating for the claimed count; a 100 KiB zstd batch of zeros
-//! inflated to gigabytes on lookup.
+//! inflated to gigabytes on lookup. The catalogue ends with a thousand idle connections and a
+//! client that pipelines fetches and never reads its answers.
 
 mod common;
 
@@ -322,6 +323,43 @@ async fn a_catalogue_of_lying_batches_and_frames_never_takes_the_broker_down() {
     assert!(peak <= PEAK_RSS_BOUND_MIB, "announced frames: peak RSS {peak} MiB (now {rss} MiB)");
     drop(stalled);
 
+    // Many idle connections and a client that pipelines big fetches and never reads.
+    raise_nofile(4096);
+    let mut idle = Vec::new();
+    for _ in 0..1000 {
+        match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => idle.push(s),
+            _ => break,
+        }
+    }
+    assert!(idle.len() >= 500, "only {} idle connections opened", idle.len());
+    let mut filler = Client::connect(addr).await;
+    create_topic(&mut filler, "big", 1).await;
+    let chunk = vec![b'x'; 256 * 1024];
+    for _ in 0..8 {
+        produce_ok(&mut filler, "big", 0, batch(&[&chunk[..]])).await;
+    }
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.set_recv_buffer_size(64 * 1024).expect("rcvbuf");
+    let mut reader_less = sock.connect(addr).await.expect("connect");
+    let mut fetch_all_of_it = fetch_request("big", 0, 0, 0);
+    fetch_all_of_it.max_bytes = 64 << 20;
+    fetch_all_of_it.topics[0].partitions[0].partition_max_bytes = 64 << 20;
+    let frame = encode_request(&fetch_all_of_it, 12, 9);
+    for _ in 0..2000 {
+        use tokio::io::AsyncWriteExt;
+        match tokio::time::timeout(Duration::from_millis(300), reader_less.write_all(&frame)).await {
+            Ok(Ok(())) => {}
+            _ => break, // the broker stopped reading this client
+        }
+    }
+    honest_round_trip(addr, 300).await;
+    broker.assert_alive("idle connections and a client that never reads");
+    let (rss, peak) = broker.rss_mib();
+    assert!(peak <= PEAK_RSS_BOUND_MIB, "idle + never-reading: peak RSS {peak} MiB (now {rss} MiB)");
+    drop(reader_less);
+    drop(idle);
+
     // Internal topics are the broker's: a client cannot write offsets records.
     let mut c = Client::connect(addr).await;
     let _ = metadata(&mut c, Some(&["__consumer_offsets"]), false, 9).await;
@@ -334,4 +372,16 @@ async fn a_catalogue_of_lying_batches_and_frames_never_takes_the_broker_down() {
     broker.assert_alive("internal topic produce");
     let (_, peak) = broker.rss_mib();
     eprintln!("hostile catalogue: broker peak RSS {peak} MiB (bound {PEAK_RSS_BOUND_MIB} MiB)");
+}
+
+/// Raises this process's soft open-files limit towards `want` (bounded by the hard limit).
+fn raise_nofile(want: u64) {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }

@@ -46,14 +46,91 @@ pub struct RecordMeta {
     pub key_len: i32,
 }
 
+/// What went wrong reading a record; small and `Copy` so the per-byte path stays cheap (the
+/// message is built once, when the walk fails).
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Underflow,
+    LongVarint,
+    LongVarlong,
+    BadLength {
+        what: &'static str,
+        n: i32,
+    },
+    NegativeRecordLength {
+        index: i32,
+        length: i32,
+    },
+    BadHeaderCount(i32),
+    SizeMismatch {
+        length: i32,
+        read: u64,
+    },
+    /// The decompressor failed or passed its bound: the source holds the error.
+    Stream,
+}
+
+const UNDERFLOW: &str = "Found invalid record structure: the records end before the batch says";
+
+impl Fault {
+    fn into_error(self, source: &mut impl Source) -> RecordsError {
+        match self {
+            Fault::Underflow => invalid(UNDERFLOW),
+            Fault::LongVarint => invalid("Found invalid record structure: varint is longer than 5 bytes"),
+            Fault::LongVarlong => invalid("Found invalid record structure: varlong is longer than 10 bytes"),
+            Fault::BadLength { what, n } => invalid(format!("Found invalid record structure: {what} length {n}")),
+            Fault::NegativeRecordLength { index, length } => {
+                invalid(format!("Invalid record size: record {index} has a negative length {length}"))
+            }
+            Fault::BadHeaderCount(n) => invalid(format!("Found invalid number of record headers {n}")),
+            Fault::SizeMismatch { length, read } => invalid(format!(
+                "Invalid record size: expected to read {length} bytes in record payload, but instead read {read}"
+            )),
+            Fault::Stream => source.take_error().unwrap_or_else(|| invalid(UNDERFLOW)),
+        }
+    }
+}
+
 /// A source of record bytes: the batch itself, or a decompressing stream.
 trait Source {
-    fn byte(&mut self) -> Result<u8, RecordsError>;
-    fn skip(&mut self, n: usize) -> Result<(), RecordsError>;
+    fn byte(&mut self) -> Result<u8, Fault>;
+    fn skip(&mut self, n: usize) -> Result<(), Fault>;
     /// Bytes consumed so far.
     fn consumed(&self) -> u64;
     /// Whether every byte has been consumed.
-    fn at_end(&mut self) -> Result<bool, RecordsError>;
+    fn at_end(&mut self) -> Result<bool, Fault>;
+    /// The stream error behind a [`Fault::Stream`].
+    fn take_error(&mut self) -> Option<RecordsError> {
+        None
+    }
+
+    /// Zigzag varint of at most 5 bytes (Kafka's ByteUtils.readVarint).
+    #[inline]
+    fn varint(&mut self) -> Result<i32, Fault> {
+        let mut raw: u32 = 0;
+        for i in 0..5 {
+            let b = self.byte()?;
+            raw |= ((b & 0x7f) as u32) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
+            }
+        }
+        Err(Fault::LongVarint)
+    }
+
+    /// Zigzag varlong of at most 10 bytes (Kafka's ByteUtils.readVarlong).
+    #[inline]
+    fn varlong(&mut self) -> Result<i64, Fault> {
+        let mut raw: u64 = 0;
+        for i in 0..10 {
+            let b = self.byte()?;
+            raw |= ((b & 0x7f) as u64) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+            }
+        }
+        Err(Fault::LongVarlong)
+    }
 }
 
 /// An uncompressed batch's record bytes, read in place.
@@ -62,27 +139,154 @@ struct SliceSource<'a> {
     pos: usize,
 }
 
-const UNDERFLOW: &str = "Found invalid record structure: the records end before the batch says";
-
 impl Source for SliceSource<'_> {
-    fn byte(&mut self) -> Result<u8, RecordsError> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| invalid(UNDERFLOW))?;
+    #[inline(always)]
+    fn byte(&mut self) -> Result<u8, Fault> {
+        let b = *self.buf.get(self.pos).ok_or(Fault::Underflow)?;
         self.pos += 1;
         Ok(b)
     }
-    fn skip(&mut self, n: usize) -> Result<(), RecordsError> {
+    #[inline(always)]
+    fn skip(&mut self, n: usize) -> Result<(), Fault> {
         if n > self.buf.len() - self.pos {
-            return Err(invalid(UNDERFLOW));
+            return Err(Fault::Underflow);
         }
         self.pos += n;
         Ok(())
     }
+    #[inline(always)]
     fn consumed(&self) -> u64 {
         self.pos as u64
     }
-    fn at_end(&mut self) -> Result<bool, RecordsError> {
+    fn at_end(&mut self) -> Result<bool, Fault> {
         Ok(self.pos == self.buf.len())
     }
+    /// One-byte varints (small lengths and deltas, most of a record's fields) take one
+    /// compare; longer ones the general loop.
+    #[inline(always)]
+    fn varint(&mut self) -> Result<i32, Fault> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(((b >> 1) as i32) ^ -((b & 1) as i32))
+            }
+            _ => {
+                let mut raw: u32 = 0;
+                for i in 0..5 {
+                    let b = self.byte()?;
+                    raw |= ((b & 0x7f) as u32) << (7 * i);
+                    if b & 0x80 == 0 {
+                        return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
+                    }
+                }
+                Err(Fault::LongVarint)
+            }
+        }
+    }
+    #[inline(always)]
+    fn varlong(&mut self) -> Result<i64, Fault> {
+        match self.buf.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(((b >> 1) as i64) ^ -((b & 1) as i64))
+            }
+            _ => {
+                let mut raw: u64 = 0;
+                for i in 0..10 {
+                    let b = self.byte()?;
+                    raw |= ((b & 0x7f) as u64) << (7 * i);
+                    if b & 0x80 == 0 {
+                        return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+                    }
+                }
+                Err(Fault::LongVarlong)
+            }
+        }
+    }
+}
+
+/// Reads the unsigned varint at `buf[*pos..]` (at most `max` bytes); `None` if it runs past
+/// the end or is too long.
+#[inline(always)]
+fn raw_varint(buf: &[u8], pos: &mut usize, max: u32) -> Option<u64> {
+    let b = *buf.get(*pos)?;
+    *pos += 1;
+    if b < 0x80 {
+        return Some(b as u64);
+    }
+    let mut raw = (b & 0x7f) as u64;
+    for i in 1..max {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        raw |= ((b & 0x7f) as u64) << (7 * i);
+        if b < 0x80 {
+            return Some(raw);
+        }
+    }
+    None
+}
+
+#[inline(always)]
+fn zigzag32(raw: u64) -> i32 {
+    let raw = raw as u32;
+    ((raw >> 1) as i32) ^ -((raw & 1) as i32)
+}
+
+#[inline(always)]
+fn zigzag64(raw: u64) -> i64 {
+    ((raw >> 1) as i64) ^ -((raw & 1) as i64)
+}
+
+/// [`next_record`] for an uncompressed batch: the record is bounds-checked once against its
+/// declared length, then its fields are read inside that slice (the produce hot path).
+#[inline(always)]
+fn next_record_in(buf: &[u8], pos: &mut usize, index: i32) -> Result<RecordMeta, Fault> {
+    let length = zigzag32(raw_varint(buf, pos, 5).ok_or(if *pos >= buf.len() {
+        Fault::Underflow
+    } else {
+        Fault::LongVarint
+    })?);
+    if length < 0 {
+        return Err(Fault::NegativeRecordLength { index, length });
+    }
+    let body = buf.get(*pos..*pos + length as usize).ok_or(Fault::Underflow)?;
+    *pos += length as usize;
+    let mut at = 0usize;
+    // Inside the record every overrun is a size mismatch (the fields do not fit the length).
+    let short = Fault::SizeMismatch { length, read: length as u64 + 1 };
+    let attributes = *body.first().ok_or(short)? as i8;
+    at += 1;
+    let timestamp_delta = zigzag64(raw_varint(body, &mut at, 10).ok_or(short)?);
+    let offset_delta = zigzag32(raw_varint(body, &mut at, 5).ok_or(short)?);
+    let field = |what: &'static str, nullable: bool, at: &mut usize| -> Result<i32, Fault> {
+        let n = zigzag32(raw_varint(body, at, 5).ok_or(short)?);
+        if n < 0 {
+            return if n == -1 && nullable { Ok(-1) } else { Err(Fault::BadLength { what, n }) };
+        }
+        *at += n as usize;
+        if *at > body.len() {
+            return Err(short);
+        }
+        Ok(n)
+    };
+    let key_len = field("key", true, &mut at)?;
+    field("value", true, &mut at)?;
+    let headers = zigzag32(raw_varint(body, &mut at, 5).ok_or(short)?);
+    if headers < 0 {
+        return Err(Fault::BadHeaderCount(headers));
+    }
+    for _ in 0..headers {
+        // Each header is at least two bytes: a count the record cannot hold stops here.
+        if at >= body.len() {
+            return Err(short);
+        }
+        field("header key", false, &mut at)?;
+        field("header value", true, &mut at)?;
+    }
+    if at != body.len() {
+        return Err(Fault::SizeMismatch { length, read: at as u64 });
+    }
+    Ok(RecordMeta { index, attributes, timestamp_delta, offset_delta, key_len })
 }
 
 /// Buffer between a decompressor and the walk.
@@ -98,46 +302,53 @@ struct StreamSource<'a> {
     /// Bytes consumed before `buf[0]`.
     base: u64,
     limit: u64,
+    error: Option<RecordsError>,
 }
 
 impl StreamSource<'_> {
     /// Refills the buffer; `false` at the end of the stream.
-    fn fill(&mut self) -> Result<bool, RecordsError> {
+    fn fill(&mut self) -> Result<bool, Fault> {
         self.base += self.len as u64;
         self.pos = 0;
         self.len = 0;
         if self.base > self.limit {
-            return Err(RecordsError::TooLarge { limit: self.limit });
+            return Err(self.fail(RecordsError::TooLarge { limit: self.limit }));
         }
         loop {
             match self.inner.read(&mut self.buf) {
                 Ok(n) => {
                     self.len = n;
                     if self.base + n as u64 > self.limit {
-                        return Err(RecordsError::TooLarge { limit: self.limit });
+                        return Err(self.fail(RecordsError::TooLarge { limit: self.limit }));
                     }
                     return Ok(n > 0);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(RecordsError::Corrupt(e.to_string())),
+                Err(e) => return Err(self.fail(RecordsError::Corrupt(e.to_string()))),
             }
         }
+    }
+
+    fn fail(&mut self, e: RecordsError) -> Fault {
+        self.error = Some(e);
+        Fault::Stream
     }
 }
 
 impl Source for StreamSource<'_> {
-    fn byte(&mut self) -> Result<u8, RecordsError> {
+    #[inline]
+    fn byte(&mut self) -> Result<u8, Fault> {
         if self.pos == self.len && !self.fill()? {
-            return Err(invalid(UNDERFLOW));
+            return Err(Fault::Underflow);
         }
         let b = self.buf[self.pos];
         self.pos += 1;
         Ok(b)
     }
-    fn skip(&mut self, mut n: usize) -> Result<(), RecordsError> {
+    fn skip(&mut self, mut n: usize) -> Result<(), Fault> {
         while n > 0 {
             if self.pos == self.len && !self.fill()? {
-                return Err(invalid(UNDERFLOW));
+                return Err(Fault::Underflow);
             }
             let step = n.min(self.len - self.pos);
             self.pos += step;
@@ -148,65 +359,44 @@ impl Source for StreamSource<'_> {
     fn consumed(&self) -> u64 {
         self.base + self.pos as u64
     }
-    fn at_end(&mut self) -> Result<bool, RecordsError> {
+    fn at_end(&mut self) -> Result<bool, Fault> {
         Ok(self.pos == self.len && !self.fill()?)
     }
-}
-
-/// Zigzag varint of at most 5 bytes (Kafka's ByteUtils.readVarint).
-fn varint(s: &mut impl Source) -> Result<i32, RecordsError> {
-    let mut raw: u32 = 0;
-    for i in 0..5 {
-        let b = s.byte()?;
-        raw |= ((b & 0x7f) as u32) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
-        }
+    fn take_error(&mut self) -> Option<RecordsError> {
+        self.error.take()
     }
-    Err(invalid("Found invalid record structure: varint is longer than 5 bytes"))
-}
-
-/// Zigzag varlong of at most 10 bytes (Kafka's ByteUtils.readVarlong).
-fn varlong(s: &mut impl Source) -> Result<i64, RecordsError> {
-    let mut raw: u64 = 0;
-    for i in 0..10 {
-        let b = s.byte()?;
-        raw |= ((b & 0x7f) as u64) << (7 * i);
-        if b & 0x80 == 0 {
-            return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-        }
-    }
-    Err(invalid("Found invalid record structure: varlong is longer than 10 bytes"))
 }
 
 /// A length field: -1 (null) or a non-negative length that is then skipped.
-fn skip_field(s: &mut impl Source, what: &str, nullable: bool) -> Result<i32, RecordsError> {
-    let n = varint(s)?;
+#[inline(always)]
+fn skip_field(s: &mut impl Source, what: &'static str, nullable: bool) -> Result<i32, Fault> {
+    let n = s.varint()?;
     if n < 0 {
         if n == -1 && nullable {
             return Ok(-1);
         }
-        return Err(invalid(format!("Found invalid record structure: {what} length {n}")));
+        return Err(Fault::BadLength { what, n });
     }
     s.skip(n as usize)?;
     Ok(n)
 }
 
 /// Reads one record's framing, checking that its fields fill exactly its declared length.
-fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, RecordsError> {
-    let length = varint(s)?;
+#[inline(always)]
+fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, Fault> {
+    let length = s.varint()?;
     if length < 0 {
-        return Err(invalid(format!("Invalid record size: record {index} has a negative length {length}")));
+        return Err(Fault::NegativeRecordLength { index, length });
     }
     let start = s.consumed();
     let attributes = s.byte()? as i8;
-    let timestamp_delta = varlong(s)?;
-    let offset_delta = varint(s)?;
+    let timestamp_delta = s.varlong()?;
+    let offset_delta = s.varint()?;
     let key_len = skip_field(s, "key", true)?;
     skip_field(s, "value", true)?;
-    let headers = varint(s)?;
+    let headers = s.varint()?;
     if headers < 0 {
-        return Err(invalid(format!("Found invalid number of record headers {headers}")));
+        return Err(Fault::BadHeaderCount(headers));
     }
     for _ in 0..headers {
         // Each header is at least two bytes; a count the record cannot hold fails on the
@@ -219,9 +409,7 @@ fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, RecordsErr
     }
     let read = s.consumed() - start;
     if read != length as u64 {
-        return Err(invalid(format!(
-            "Invalid record size: expected to read {length} bytes in record payload, but instead read {read}"
-        )));
+        return Err(Fault::SizeMismatch { length, read });
     }
     Ok(RecordMeta { index, attributes, timestamp_delta, offset_delta, key_len })
 }
@@ -281,7 +469,7 @@ pub fn walk(
 ) -> Result<(), RecordsError> {
     let payload = batch.get(HEADER_LEN..).ok_or_else(|| invalid(UNDERFLOW))?;
     match header.compression() {
-        compression::NONE => walk_source(header, &mut SliceSource { buf: payload, pos: 0 }, &mut f),
+        compression::NONE => walk_slice(header, payload, &mut f),
         codec => {
             let block_limit = usize::try_from(limit).unwrap_or(usize::MAX);
             let inner = compression::reader(codec, payload, block_limit).map_err(|e| match e.kind() {
@@ -295,6 +483,7 @@ pub fn walk(
                 len: 0,
                 base: 0,
                 limit,
+                error: None,
             };
             walk_source(header, &mut src, &mut f)
         }
@@ -329,6 +518,27 @@ pub fn first_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, limit: u64) -> 
     found.or(Some((h.base_offset, h.max_timestamp)))
 }
 
+fn walk_slice(header: &BatchHeader, buf: &[u8], f: &mut impl FnMut(&RecordMeta) -> bool) -> Result<(), RecordsError> {
+    let count = header.records_count;
+    if count < 0 {
+        return Err(invalid(format!("Invalid reported count for record batch: {count}")));
+    }
+    let mut pos = 0;
+    for index in 0..count {
+        let r = match next_record_in(buf, &mut pos, index) {
+            Ok(r) => r,
+            Err(fault) => return Err(fault.into_error(&mut SliceSource { buf, pos })),
+        };
+        if !f(&r) {
+            return Ok(());
+        }
+    }
+    if pos != buf.len() {
+        return Err(invalid("Incorrect declared batch size, records still remaining in file"));
+    }
+    Ok(())
+}
+
 fn walk_source(
     header: &BatchHeader,
     s: &mut impl Source,
@@ -339,15 +549,19 @@ fn walk_source(
         return Err(invalid(format!("Invalid reported count for record batch: {count}")));
     }
     for index in 0..count {
-        let r = next_record(s, index)?;
+        let r = match next_record(s, index) {
+            Ok(r) => r,
+            Err(fault) => return Err(fault.into_error(s)),
+        };
         if !f(&r) {
             return Ok(());
         }
     }
-    if !s.at_end()? {
-        return Err(invalid("Incorrect declared batch size, records still remaining in file"));
+    match s.at_end() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(invalid("Incorrect declared batch size, records still remaining in file")),
+        Err(fault) => Err(fault.into_error(s)),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -410,5 +624,52 @@ pub(crate) mod tests {
         many_headers[last] = 0xfe; // 2^31-ish headers, as a 5-byte varint
         many_headers.extend_from_slice(&[0xff, 0xff, 0xff, 0x0f]);
         assert!(metas(&many_headers, 1).is_err());
+    }
+
+    /// The uncompressed fast path and the general (streaming) walk agree on every input:
+    /// same records, same accept/refuse.
+    mod agree {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn both(payload: &[u8], count: i32) -> (Result<Vec<RecordMeta>, ()>, Result<Vec<RecordMeta>, ()>) {
+            let h = BatchHeader {
+                records_count: count,
+                ..batch::BatchHeader::parse(&batch::build_batch(0, 1, 0, b"")).unwrap()
+            };
+            let mut fast = Vec::new();
+            let a = walk_slice(&h, payload, &mut |r| {
+                fast.push(*r);
+                true
+            });
+            let mut slow = Vec::new();
+            let b = walk_source(&h, &mut SliceSource { buf: payload, pos: 0 }, &mut |r| {
+                slow.push(*r);
+                true
+            });
+            (a.map(|()| fast).map_err(drop), b.map(|()| slow).map_err(drop))
+        }
+
+        proptest! {
+            #[test]
+            fn fast_and_general_walks_agree(
+                recs in proptest::collection::vec((any::<i64>(), proptest::option::of(proptest::collection::vec(any::<u8>(), 0..8)), proptest::collection::vec(any::<u8>(), 0..40), 0usize..3), 1..8),
+                edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+                count_skew in -2i32..3,
+            ) {
+                let mut payload = Vec::new();
+                for (i, (ts, k, v, h)) in recs.iter().enumerate() {
+                    let hs: Vec<(&[u8], Option<&[u8]>)> = (0..*h).map(|_| (&b"hk"[..], Some(&b"hv"[..]))).collect();
+                    encode_record(&mut payload, *ts, i as i32, k.as_deref(), Some(v), &hs);
+                }
+                for (at, byte) in edits {
+                    let i = at % payload.len();
+                    payload[i] = byte;
+                }
+                let (fast, general) = both(&payload, recs.len() as i32 + count_skew);
+                prop_assert_eq!(fast, general);
+            }
+        }
     }
 }

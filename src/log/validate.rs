@@ -77,6 +77,8 @@ pub fn validate_records(
     let mut max_timestamp = -1i64;
     let mut structural: Option<String> = None;
     let batch_says_append_time = header.attributes & ATTR_TIMESTAMP_TYPE != 0;
+    let earliest = now_ms.saturating_sub(rules.timestamp_before_max_ms);
+    let latest = now_ms.saturating_add(rules.timestamp_after_max_ms);
     let walked = records::walk(header, batch, rules.max_uncompressed_bytes, |r| {
         let mut fail = |message: String, timestamp: bool| {
             bad_timestamp |= timestamp;
@@ -104,8 +106,7 @@ pub fn validate_records(
         if rules.compacted && r.key_len < 0 {
             fail("Compacted topic cannot accept message without key".into(), false);
         } else if !rules.log_append_time && ts != -1 {
-            let before = now_ms.saturating_sub(rules.timestamp_before_max_ms);
-            let after = now_ms.saturating_add(rules.timestamp_after_max_ms);
+            let (before, after) = (earliest, latest);
             if ts < before || ts > after {
                 fail(
                     format!(
