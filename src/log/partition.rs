@@ -30,6 +30,9 @@ use super::validate::RecordRules;
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
+/// A read's unused tail beyond this is returned to the allocator (see [`Partition::read`]).
+const SHRINK_TAIL: usize = 256 * 1024;
+
 /// The leader epoch this single-node broker stamps on batches and reports in metadata.
 pub const LEADER_EPOCH: i32 = 0;
 
@@ -723,17 +726,19 @@ impl Partition {
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
-                    let mut records = vec![0u8; n as usize];
-                    std::os::unix::fs::FileExt::read_exact_at(&*file, &mut records, pos)?;
+                    let mut records = read_bytes_at(&file, pos, n as usize)?;
                     let whole = whole_batches_len(&records);
-                    if whole < records.len() {
-                        // Give the cut-off tail back (glibc shrinks in place): the response
-                        // holds these bytes until written, and a fetch over many partitions
-                        // would otherwise pin up to `max_bytes` each for far fewer bytes sent.
+                    if n as usize - whole > SHRINK_TAIL {
+                        // The response holds these bytes until written: a large cut-off tail
+                        // (a big batch that did not fit) is not kept alive with it, so a fetch
+                        // over many partitions does not pin up to `max_bytes` each for far
+                        // fewer bytes sent. A small tail (part of a normal batch) is just cut:
+                        // copying or shrinking every read made 1 MiB fetches 50% slower.
+                        records = Bytes::copy_from_slice(&records[..whole]);
+                    } else {
                         records.truncate(whole);
-                        records.shrink_to_fit();
                     }
-                    return Ok(ReadResult { records: Bytes::from(records), offsets });
+                    return Ok(ReadResult { records, offsets });
                 }
                 pos += len;
             }
