@@ -367,15 +367,21 @@ impl Source for StreamSource<'_> {
     }
 }
 
-/// A length field: -1 (null) or a non-negative length that is then skipped.
+/// A length field: -1 (null) or a non-negative length that is then skipped. `end` is where
+/// the record ends (in bytes consumed): a field reaching past it fails before anything is
+/// skipped, so a lying length never makes a stream inflate what the record cannot hold.
 #[inline(always)]
-fn skip_field(s: &mut impl Source, what: &'static str, nullable: bool) -> Result<i32, Fault> {
+fn skip_field(s: &mut impl Source, what: &'static str, nullable: bool, end: u64, length: i32) -> Result<i32, Fault> {
     let n = s.varint()?;
     if n < 0 {
         if n == -1 && nullable {
             return Ok(-1);
         }
         return Err(Fault::BadLength { what, n });
+    }
+    let read = s.consumed() + n as u64;
+    if read > end {
+        return Err(Fault::SizeMismatch { length, read: read - (end - length as u64) });
     }
     s.skip(n as usize)?;
     Ok(n)
@@ -392,8 +398,9 @@ fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, Fault> {
     let attributes = s.byte()? as i8;
     let timestamp_delta = s.varlong()?;
     let offset_delta = s.varint()?;
-    let key_len = skip_field(s, "key", true)?;
-    skip_field(s, "value", true)?;
+    let end = start + length as u64;
+    let key_len = skip_field(s, "key", true, end, length)?;
+    skip_field(s, "value", true, end, length)?;
     let headers = s.varint()?;
     if headers < 0 {
         return Err(Fault::BadHeaderCount(headers));
@@ -401,11 +408,11 @@ fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, Fault> {
     for _ in 0..headers {
         // Each header is at least two bytes; a count the record cannot hold fails on the
         // bytes, not on memory (nothing is allocated per header).
-        if s.consumed() - start > length as u64 {
-            break;
+        if s.consumed() >= end {
+            return Err(Fault::SizeMismatch { length, read: length as u64 + 1 });
         }
-        skip_field(s, "header key", false)?;
-        skip_field(s, "header value", true)?;
+        skip_field(s, "header key", false, end, length)?;
+        skip_field(s, "header value", true, end, length)?;
     }
     let read = s.consumed() - start;
     if read != length as u64 {
@@ -608,6 +615,22 @@ pub(crate) mod tests {
         let body = record(0, 0, None, b"v", 0);
         assert!(matches!(metas(&body, i32::MAX), Err(RecordsError::Invalid(_))));
         assert!(matches!(metas(&body, 0), Err(RecordsError::Invalid(m)) if m.contains("remaining")));
+    }
+
+    /// A header count larger than the headers present, in a record whose bytes end right
+    /// after the ones it has, is refused by both walks (not read as fewer headers).
+    #[test]
+    fn a_header_count_past_the_record_end_is_invalid() {
+        let mut r = Vec::new();
+        encode_record(&mut r, 0, 0, None, Some(b"v"), &[(b"h", None)]);
+        // The header count is the byte before the one header (key len 1, 'h', value -1).
+        let at = r.len() - 4;
+        assert_eq!(r[at], 2, "header count 1 (zigzag)");
+        r[at] = 4; // claims 2 headers
+        assert!(matches!(metas(&r, 1), Err(RecordsError::Invalid(_))));
+        let h = BatchHeader { records_count: 1, ..BatchHeader::parse(&batch::build_batch(0, 1, 0, b"")).unwrap() };
+        let general = walk_source(&h, &mut SliceSource { buf: &r, pos: 0 }, &mut |_| true);
+        assert!(matches!(general, Err(RecordsError::Invalid(_))));
     }
 
     #[test]
