@@ -9,20 +9,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 1 << 30,
-        segment_ms: i64::MAX / 2,
-        index_interval: 4096,
-        max_message_bytes: 1 << 20,
-        log_append_time: false,
-        retention_ms: -1,
-        retention_bytes: -1,
-        delete_retention: true,
-        compacted: false,
-        timestamp_before_max_ms: i64::MAX,
-        timestamp_after_max_ms: i64::MAX,
-        max_uncompressed_bytes: 64 << 20,
-    }
+    LogConfig { index_interval: 4096, ..LogConfig::for_tests(1 << 30) }
 }
 
 /// A ~64 KiB batch of 600 records with 100-byte values, as a producer sends them.

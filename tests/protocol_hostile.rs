@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use brook::log::batch::{build_batch, compute_crc};
-use brook::log::records::encode_record;
+use brook::log::records::{encode_record, put_varint};
 use bytes::{BufMut, Bytes, BytesMut};
 use common::*;
 use kafka_protocol::error::ResponseError as E;
@@ -138,15 +138,6 @@ impl Write for Sink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
 }
 
 /// One record whose value is `zeros` zero bytes, compressed with `codec` (1 gzip, 3 lz4,

@@ -9,20 +9,7 @@ use brook::log::{LogConfig, Partition};
 use libfuzzer_sys::fuzz_target;
 
 fn config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 1 << 20,
-        segment_ms: i64::MAX / 2,
-        index_interval: 64,
-        max_message_bytes: 1 << 20,
-        log_append_time: false,
-        retention_ms: -1,
-        retention_bytes: -1,
-        delete_retention: true,
-        compacted: false,
-        timestamp_before_max_ms: i64::MAX,
-        timestamp_after_max_ms: i64::MAX,
-        max_uncompressed_bytes: 1 << 20,
-    }
+    LogConfig { index_interval: 64, max_uncompressed_bytes: 1 << 20, ..LogConfig::for_tests(1 << 20) }
 }
 
 /// Splits the input into four files at the lengths its first four bytes give.

@@ -69,12 +69,9 @@ impl LogConfig {
             max_batch_bytes: self.max_message_bytes,
         }
     }
-}
 
-#[cfg(test)]
-impl LogConfig {
-    /// Test settings: `segment_bytes` per segment, an index entry every 256 bytes, no
-    /// time-based roll, no retention limits.
+    /// Settings for tests, benchmarks and fuzzing: `segment_bytes` per segment, an index
+    /// entry every 256 bytes, no time-based roll, no retention or timestamp limits.
     pub fn for_tests(segment_bytes: u64) -> Self {
         Self {
             segment_bytes,

@@ -112,7 +112,7 @@ trait Source {
             let b = self.byte()?;
             raw |= ((b & 0x7f) as u32) << (7 * i);
             if b & 0x80 == 0 {
-                return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
+                return Ok(zigzag32(raw as u64));
             }
         }
         Err(Fault::LongVarint)
@@ -126,14 +126,15 @@ trait Source {
             let b = self.byte()?;
             raw |= ((b & 0x7f) as u64) << (7 * i);
             if b & 0x80 == 0 {
-                return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
+                return Ok(zigzag64(raw));
             }
         }
         Err(Fault::LongVarlong)
     }
 }
 
-/// An uncompressed batch's record bytes, read in place.
+/// An uncompressed batch's record bytes through the general walk (the produce path uses
+/// [`next_record_in`]; this one checks that both agree, and builds error messages).
 struct SliceSource<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -160,48 +161,6 @@ impl Source for SliceSource<'_> {
     }
     fn at_end(&mut self) -> Result<bool, Fault> {
         Ok(self.pos == self.buf.len())
-    }
-    /// One-byte varints (small lengths and deltas, most of a record's fields) take one
-    /// compare; longer ones the general loop.
-    #[inline(always)]
-    fn varint(&mut self) -> Result<i32, Fault> {
-        match self.buf.get(self.pos) {
-            Some(&b) if b < 0x80 => {
-                self.pos += 1;
-                Ok(((b >> 1) as i32) ^ -((b & 1) as i32))
-            }
-            _ => {
-                let mut raw: u32 = 0;
-                for i in 0..5 {
-                    let b = self.byte()?;
-                    raw |= ((b & 0x7f) as u32) << (7 * i);
-                    if b & 0x80 == 0 {
-                        return Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32));
-                    }
-                }
-                Err(Fault::LongVarint)
-            }
-        }
-    }
-    #[inline(always)]
-    fn varlong(&mut self) -> Result<i64, Fault> {
-        match self.buf.get(self.pos) {
-            Some(&b) if b < 0x80 => {
-                self.pos += 1;
-                Ok(((b >> 1) as i64) ^ -((b & 1) as i64))
-            }
-            _ => {
-                let mut raw: u64 = 0;
-                for i in 0..10 {
-                    let b = self.byte()?;
-                    raw |= ((b & 0x7f) as u64) << (7 * i);
-                    if b & 0x80 == 0 {
-                        return Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64));
-                    }
-                }
-                Err(Fault::LongVarlong)
-            }
-        }
     }
 }
 
@@ -421,7 +380,8 @@ fn next_record(s: &mut impl Source, index: i32) -> Result<RecordMeta, Fault> {
     Ok(RecordMeta { index, attributes, timestamp_delta, offset_delta, key_len })
 }
 
-fn put_varint(out: &mut Vec<u8>, v: i64) {
+/// Appends `v` as a zigzag varint (the record format's integers).
+pub fn put_varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
