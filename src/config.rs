@@ -440,8 +440,8 @@ impl BrokerConfig {
         if self.fetch_max_bytes < 1024 {
             return Err(invalid("fetch_max_bytes", "must be at least 1024"));
         }
-        if self.max_in_flight_requests_per_connection < 1 {
-            return Err(invalid("max_in_flight_requests_per_connection", "must be at least 1"));
+        if !(1..=4096).contains(&self.max_in_flight_requests_per_connection) {
+            return Err(invalid("max_in_flight_requests_per_connection", "must be within 1..=4096"));
         }
         Ok(())
     }

@@ -35,7 +35,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    let served = runtime.block_on(serve(config));
+    // Dropping the runtime would wait for every thread, and one stuck in a system call (a
+    // write held by a failing disk) never returns: exit regardless after a short grace.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("brook: {e}");

@@ -307,3 +307,22 @@ async fn log_append_time_topics() {
     assert_eq!(recs.iter().map(|r| r.timestamp).collect::<Vec<_>>(), vec![1000, 1001]);
     b.stop().await;
 }
+
+/// KIP-74: a fetch whose `max_bytes` (and partition limit) is 0 still returns the first
+/// batch whole, so a consumer always progresses (review finding: the response budget made a
+/// zero limit return nothing, forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_max_bytes_fetch_still_returns_the_first_batch() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "zero", 1).await;
+    produce_ok(&mut c, "zero", 0, batch(&[b"first"])).await;
+    produce_ok(&mut c, "zero", 0, batch(&[b"second"])).await;
+    let mut req = fetch_request("zero", 0, 0, 0);
+    req.max_bytes = 0;
+    req.topics[0].partitions[0].partition_max_bytes = 0;
+    let p = fetch_with(&mut c, req, 12).await;
+    let got = decode_records(&p.records);
+    assert_eq!(got.len(), 1, "exactly the first batch");
+    assert_eq!(got[0].value.as_deref(), Some(&b"first"[..]));
+}

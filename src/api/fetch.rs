@@ -98,7 +98,8 @@ fn empty_partition(index: i32, code: i16) -> PartitionData {
 /// Reads at most what `budget` allows now (nothing at all if the client has not read what it
 /// was already sent).
 fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse>, usize, bool) {
-    let limit = plan.max_bytes.min(budget.fetch_allowance());
+    let allowance = budget.fetch_allowance();
+    let limit = plan.max_bytes.min(allowance);
     let mut total = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(plan.topics.len());
@@ -122,7 +123,9 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
             // cannot add up past the response's.
             let room = limit.saturating_sub(total).min(w.max_bytes);
             let aborted = plan.committed.then(Vec::new);
-            match part.read(w.fetch_offset, room, total == 0 && limit > 0) {
+            // KIP-74: the first batch goes whole even past `max_bytes` (0 included), so the
+            // consumer progresses; not while the client has not read what it was sent.
+            match part.read(w.fetch_offset, room, total == 0 && allowance > 0) {
                 Ok(r) => {
                     total += r.records.len();
                     parts.push(
@@ -192,16 +195,18 @@ impl Handler for Fetch {
         if total >= min_bytes.max(1) || any_error || req.max_wait_ms <= 0 || watchers.is_empty() {
             return Reply::Now(response(topics));
         }
+        // Nothing read is held while waiting (the response budget does not count a waiting
+        // fetch, and a client could park many): the answer is read again when it is due.
+        drop(topics);
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms as u64);
         let budget = ctx.budget.clone();
         Reply::Later(
             async move {
-                let mut last = topics;
                 loop {
                     let changed = select_all(watchers.iter_mut().map(|w| w.changed().boxed()));
                     match tokio::time::timeout_at(deadline, changed).await {
-                        Err(_) => return response(last),
-                        Ok((Err(_), _, _)) => return response(last), // partition deleted
+                        // Deadline, or a partition deleted: answer with what is there now.
+                        Err(_) | Ok((Err(_), _, _)) => return response(read_all(&plan, &budget).0),
                         Ok(_) => {}
                     }
                     for w in &mut watchers {
@@ -211,7 +216,6 @@ impl Handler for Fetch {
                     if total >= min_bytes.max(1) || any_error {
                         return response(topics);
                     }
-                    last = topics;
                 }
             }
             .boxed(),

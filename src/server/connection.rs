@@ -49,14 +49,27 @@ enum Close {
 /// A response on its way to the writer, holding its bytes against the connection's budget.
 enum Pending {
     Ready(Frame, Charge),
-    /// A handler's task; `long_wait`: [`crate::api::Handler::LONG_WAIT`], not awaited at shutdown.
-    Wait {
-        task: JoinHandle<Answer>,
-        long_wait: bool,
-    },
+    Wait(HandlerTask),
 }
 
 /// What a waiting handler's task ends with ([`Deferred`] with its frame charged).
+/// A handler's task. `long_wait` ([`crate::api::Handler::LONG_WAIT`]: a long-poll, a
+/// rebalance) is not awaited at shutdown, and is aborted once its answer is no longer wanted
+/// (the connection ended, or the broker stops): it holds only waiting, and a client could
+/// otherwise park such tasks beyond its own connection and its connection limits.
+struct HandlerTask {
+    task: JoinHandle<Answer>,
+    long_wait: bool,
+}
+
+impl Drop for HandlerTask {
+    fn drop(&mut self) {
+        if self.long_wait {
+            self.task.abort();
+        }
+    }
+}
+
 enum Answer {
     Send(Frame, Charge),
     Nothing,
@@ -122,7 +135,7 @@ async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::
     while let Some(p) = rx.recv().await {
         let answer = match p {
             Pending::Ready(frame, charge) => Some((frame, charge)),
-            Pending::Wait { task, long_wait } => match finished(task, long_wait, &mut draining).await {
+            Pending::Wait(task) => match finished(task, &mut draining).await {
                 // Shutting down, and this answer waits on others (a long-poll, a rebalance):
                 // close after what was already written.
                 None => {
@@ -156,17 +169,13 @@ async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::
 
 /// A handler task's outcome; `None` instead if it is a long wait and the broker is stopping
 /// (the task goes on detached: it has no work left, only waiting).
-async fn finished(
-    task: JoinHandle<Answer>,
-    long_wait: bool,
-    draining: &mut Stop,
-) -> Option<Result<Answer, tokio::task::JoinError>> {
-    if !long_wait {
-        return Some(task.await);
+async fn finished(mut t: HandlerTask, draining: &mut Stop) -> Option<Result<Answer, tokio::task::JoinError>> {
+    if !t.long_wait {
+        return Some((&mut t.task).await);
     }
     tokio::select! {
         biased;
-        done = task => Some(done),
+        done = &mut t.task => Some(done),
         () = draining.fired() => None,
     }
 }
@@ -252,7 +261,7 @@ fn dispatch(
         Dispatch::Later(fut) => {
             let budget = budget.clone();
             let long_wait = entry.long_wait;
-            Ok(Some(Pending::Wait {
+            Ok(Some(Pending::Wait(HandlerTask {
                 long_wait,
                 task: tokio::spawn(async move {
                     match fut.await {
@@ -265,7 +274,7 @@ fn dispatch(
                         Deferred::Close => Answer::Close,
                     }
                 }),
-            }))
+            })))
         }
         Dispatch::NoResponse => Ok(None),
     }
@@ -438,5 +447,34 @@ impl<T> Future for AbortOnDrop<T> {
     type Output = Result<T, tokio::task::JoinError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A long wait whose answer is no longer wanted (its connection ended) is aborted, so it
+    /// releases what it holds; other handler tasks run to completion.
+    #[tokio::test]
+    async fn dropping_a_long_wait_aborts_it_and_only_it() {
+        let held = Arc::new(());
+        let spawn = |held: Arc<()>, long_wait: bool| HandlerTask {
+            long_wait,
+            task: tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                drop(held);
+                Answer::Nothing
+            }),
+        };
+        drop(spawn(held.clone(), true));
+        drop(spawn(held.clone(), false));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(Arc::strong_count(&held), 2, "the long wait let go at once, the other still runs");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(Arc::strong_count(&held), 1, "the other finished");
     }
 }

@@ -139,8 +139,10 @@ async fn accept_loop(
         return true;
     }
     tracing::warn!(connections = conns.len(), "connections still answering after {DRAIN:?}: closing them");
-    conns.shutdown().await;
-    let done = tokio::time::timeout(STRAGGLERS, all_done.recv()).await.is_ok();
+    // Aborting waits for each task to stop, which a task blocked in a write to a failing
+    // disk never does: bounded like the rest.
+    let aborted = tokio::time::timeout(STRAGGLERS, conns.shutdown()).await.is_ok();
+    let done = aborted && tokio::time::timeout(STRAGGLERS, all_done.recv()).await.is_ok();
     if !done {
         tracing::error!("handlers still running on the blocking pool after {STRAGGLERS:?}");
     }
