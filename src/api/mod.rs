@@ -91,6 +91,10 @@ impl RequestContext {
 pub struct Lane {
     tail: parking_lot::Mutex<Option<oneshot::Receiver<()>>>,
     _open: Option<tokio::sync::mpsc::Sender<()>>,
+    /// What the connection holds until its last handler is done (its place in the
+    /// connection limits): a client that disconnects with requests queued here cannot open
+    /// new connections past the limits while those still run.
+    _held: Option<Box<dyn Send + Sync>>,
 }
 
 /// A place in a [`Lane`]: wait for `prev`, drop `done` when finished.
@@ -110,9 +114,9 @@ impl Turn {
 }
 
 impl Lane {
-    /// A lane that keeps `open` (a token the server counts) until it is dropped.
-    pub fn tracked(open: tokio::sync::mpsc::Sender<()>) -> Self {
-        Self { tail: Default::default(), _open: Some(open) }
+    /// A lane that keeps `open` (a token the server counts) and `held` until it is dropped.
+    pub fn tracked(open: tokio::sync::mpsc::Sender<()>, held: impl Send + Sync + 'static) -> Self {
+        Self { tail: Default::default(), _open: Some(open), _held: Some(Box::new(held)) }
     }
 
     fn turn(&self) -> Turn {

@@ -84,12 +84,13 @@ pub(super) struct Session {
     /// Held (by the connection's [`Lane`]) until the connection and every handler it started
     /// are done; shutdown waits for all of them.
     pub open: mpsc::Sender<()>,
-    /// The connection's place in the connection limits, given back when this task ends.
+    /// The connection's place in the connection limits, given back when the connection and
+    /// every handler it started are done (it is held by the connection's [`Lane`]).
     pub slot: ConnectionSlot,
 }
 
 pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session) {
-    let Session { broker, stop, open, slot: _slot } = session;
+    let Session { broker, stop, open, slot } = session;
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
     let activity = Arc::new(Activity::new());
@@ -98,7 +99,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     // Fires (dropped) when the broker stops: the writer then no longer waits for long waits.
     let (draining, drain) = oneshot::channel::<()>();
     let mut writer = AbortOnDrop(tokio::spawn(write_loop(Stamped::new(wr, &activity), rx, Stop::new(drain))));
-    let lane = Arc::new(Lane::tracked(open));
+    let lane = Arc::new(Lane::tracked(open, slot));
     let mut guard = Guard { idle: IdleTimer::new(broker.config.connections_max_idle, activity.clone()), stop };
     // Small: the read buffer is zero-filled up front (all of it resident per idle connection),
     // and frames longer than it are read straight into their own buffer anyway.
