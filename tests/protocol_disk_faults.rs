@@ -302,6 +302,35 @@ async fn an_offset_commit_that_cannot_be_fsynced_is_answered_retriably() {
     assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
 }
 
+/// DeleteGroups and OffsetDelete write tombstones to `__consumer_offsets`: when those cannot
+/// be fsynced they are answered with the retriable NOT_COORDINATOR, not success (the
+/// deletion would come back after a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_deletions_that_cannot_be_fsynced_are_not_answered_as_done() {
+    use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
+    use kafka_protocol::messages::{DeleteGroupsRequest, GroupId, OffsetDeleteRequest};
+    let mut b = quiet_broker().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    commit_standalone(&mut c, "g", &[("t", 0, 5, None)]).await;
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    let home = broker.groups.partition_for("g").expect("offsets partition");
+    let eio = faults::arm(Point::Fsync, home.dir(), Fault::eio());
+    let req = OffsetDeleteRequest::default().with_group_id(GroupId(sb("g"))).with_topics(vec![
+        OffsetDeleteRequestTopic::default()
+            .with_name(tn("t"))
+            .with_partitions(vec![OffsetDeleteRequestPartition::default().with_partition_index(0)]),
+    ]);
+    let resp = c.call(&req, 0).await;
+    assert_eq!(resp.error_code, ResponseError::NotCoordinator.code(), "offset delete");
+    let resp = c.call(&DeleteGroupsRequest::default().with_groups_names(vec![GroupId(sb("g"))]), 2).await;
+    // The offsets partition is poisoned by now: the group's tombstone cannot even be written.
+    assert_ne!(resp.results[0].error_code, 0, "delete groups is not answered as done");
+    assert!(eio.hits() >= 1);
+    drop((eio, home, broker, c));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
+}
+
 /// acks=1 in `acks` durability is answered once written, before its fsync (as documented);
 /// when the background fsync round then fails, the partition refuses further writes, and
 /// the acknowledged record survives the restart.

@@ -1,6 +1,7 @@
 //! DeleteGroups (key 42): removes empty groups and their committed offsets.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
 
@@ -41,7 +42,15 @@ impl Handler for DeleteGroups {
         let broker = ctx.broker.clone();
         Reply::Later(
             async move {
-                let _ = broker.commit(durable).await;
+                let mut resp = resp;
+                if let Err(e) = broker.commit(durable).await {
+                    // The tombstones are not durable: the deletions that were answered with
+                    // success are retriable failures instead (they come back after a restart).
+                    tracing::error!("group deletion not durable: {e}");
+                    for r in resp.results.iter_mut().filter(|r| r.error_code == NONE) {
+                        r.error_code = E::NotCoordinator.code();
+                    }
+                }
                 resp
             }
             .boxed(),

@@ -71,8 +71,14 @@ impl Handler for OffsetDelete {
         let broker = ctx.broker.clone();
         Reply::Later(
             async move {
-                let _ = broker.commit(vec![part]).await;
-                resp
+                match broker.commit(vec![part]).await {
+                    Ok(()) => resp,
+                    // Not durable: retriable for the client, as an OffsetCommit that failed so.
+                    Err(e) => {
+                        tracing::error!("offset delete not durable: {e}");
+                        OffsetDeleteResponse::default().with_error_code(E::NotCoordinator.code())
+                    }
+                }
             }
             .boxed(),
         )
