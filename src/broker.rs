@@ -186,8 +186,15 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 tracing::warn!("fsync of rolled segments failed: {e}");
             }
         }
+        // Retention and checkpoints hold `stopped` while they run: shutdown, which sets it,
+        // waits for them, and none starts once the logs are being closed (a checkpoint built
+        // before the final flush must not land after the clean-shutdown marker).
         if last_retention.elapsed() >= retention_every {
             last_retention = tokio::time::Instant::now();
+            let stopped = b.stopped.lock();
+            if *stopped {
+                return;
+            }
             let now = crate::util::now_ms();
             for p in b.topics.all_partitions() {
                 p.enforce_retention(now);
@@ -196,7 +203,14 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {
             last_checkpoint = tokio::time::Instant::now();
             let b2 = b.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || b2.topics.write_checkpoints()).await {
+            let written = tokio::task::spawn_blocking(move || {
+                let stopped = b2.stopped.lock();
+                if *stopped {
+                    return Ok(());
+                }
+                b2.topics.write_checkpoints()
+            });
+            if let Ok(Err(e)) = written.await {
                 tracing::warn!("cannot write recovery checkpoints: {e}");
             }
         }
