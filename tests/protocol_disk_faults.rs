@@ -295,6 +295,9 @@ async fn an_offset_commit_that_cannot_be_fsynced_is_answered_retriably() {
     let codes = commit(&mut c, "g", -1, "", None, &[("t", 0, 5, None)]).await;
     assert_eq!(codes, [("t".to_string(), 0, ResponseError::NotCoordinator.code())]);
     assert!(eio.hits() >= 1);
+    // Answered as failed, so not served as committed either (Kafka applies it only once
+    // written).
+    assert_eq!(committed(&mut c, "g", "t", 0).await, -1, "the failed commit is not visible");
     commit_standalone(&mut c, &elsewhere, &[("t", 0, 7, None)]).await;
     assert_eq!(committed(&mut c, &elsewhere, "t", 0).await, 7);
     send_ok(&mut c, "t", 0, "still producing", -1).await;

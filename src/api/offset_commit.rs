@@ -92,8 +92,8 @@ impl Handler for OffsetCommit {
         let code_of = move |bad: &HashSet<(String, i32, i16)>, t: &str, p: i32, ok: i16| {
             bad.iter().find(|(bt, bp, _)| bt == t && *bp == p).map(|(_, _, c)| *c).unwrap_or(ok)
         };
-        let part = match coord.store_offsets(&mut g, offsets) {
-            Ok(p) => p,
+        let (part, undo) = match coord.store_offsets(&mut g, offsets) {
+            Ok(stored) => stored,
             Err(e) => {
                 tracing::error!(group = %g.id, "cannot store offsets: {e}");
                 return Reply::Now(response(&req, |t, p| code_of(&bad, t, p, E::CoordinatorNotAvailable.code())));
@@ -111,6 +111,7 @@ impl Handler for OffsetCommit {
                     // them (the Java consumer fails the commit as unexpected).
                     Err(e) => {
                         tracing::error!("offset commit not durable: {e}");
+                        undo.apply(&mut group.lock());
                         E::NotCoordinator.code()
                     }
                 };

@@ -43,6 +43,24 @@ pub struct GroupConfig {
 
 pub type GroupRef = Arc<Mutex<Group>>;
 
+/// What [`GroupCoordinator::store_offsets`] changed in memory, to take back if the records
+/// never become durable: a commit answered as failed must not be served by OffsetFetch.
+pub struct OffsetsUndo(Vec<((String, i32), Option<OffsetValue>, OffsetValue)>);
+
+impl OffsetsUndo {
+    /// Restores each offset this commit set, unless a later commit has replaced it since.
+    pub fn apply(self, g: &mut Group) {
+        for (key, prev, set) in self.0.into_iter().rev() {
+            if g.offsets.get(&key) == Some(&set) {
+                match prev {
+                    Some(p) => g.offsets.insert(key, p),
+                    None => g.offsets.remove(&key),
+                };
+            }
+        }
+    }
+}
+
 pub struct GroupCoordinator {
     groups: DashMap<String, GroupRef>,
     topics: Arc<TopicRegistry>,
@@ -243,14 +261,16 @@ impl GroupCoordinator {
         &self,
         g: &mut Group,
         offsets: Vec<(String, i32, OffsetValue)>,
-    ) -> Result<Arc<Partition>, String> {
+    ) -> Result<(Arc<Partition>, OffsetsUndo), String> {
         let records =
             offsets.iter().map(|(t, p, v)| (codec::offset_key(&g.id, t, *p), Some(codec::offset_value(v)))).collect();
         let part = self.append(&g.id, records)?;
+        let mut undo = Vec::with_capacity(offsets.len());
         for (t, p, v) in offsets {
-            g.offsets.insert((t, p), v);
+            let prev = g.offsets.insert((t.clone(), p), v.clone());
+            undo.push(((t, p), prev, v));
         }
-        Ok(part)
+        Ok((part, OffsetsUndo(undo)))
     }
 
     /// Forgets every group's committed offsets for a deleted topic (tombstones included), as
