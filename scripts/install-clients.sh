@@ -5,6 +5,7 @@
 #   .cache/venv           Python venv with confluent-kafka + kafka-python
 #   .cache/java/*.jar     Apache kafka-clients 3.9.1 + compression libs + slf4j-api,
 #                         taken from the PyPI wheel shigawire-apache-flink-libraries
+#   .cache/node           kafkajs 2.2.4 (npm, with the machine's Node.js)
 #   .cache/tansu/tansu    Tansu 0.6.0 peer broker (development aid only, optional:
 #                         pass --with-tansu or set WITH_TANSU=1)
 #
@@ -96,6 +97,18 @@ EOF
   log "kafka-clients version: $ver"
 fi
 command -v javac >/dev/null 2>&1 || log "WARNING: javac not found (Java 17 JDK needed for compat-tests/java)"
+
+# ---------------------------------------------------------------- kafkajs
+if [ -f "$CACHE/node/node_modules/kafkajs/package.json" ]; then
+  log "kafkajs present"
+elif command -v npm >/dev/null 2>&1; then
+  mkdir -p "$CACHE/node"
+  log "installing kafkajs 2.2.4 (npm)"
+  (cd "$CACHE/node" && npm install --silent --no-audit --no-fund kafkajs@2.2.4 >/dev/null) \
+    || log "WARNING: npm install kafkajs failed (compat-tests/kafkajs will fail)"
+else
+  log "WARNING: npm not found (Node.js needed for compat-tests/kafkajs)"
+fi
 
 # ---------------------------------------------------------------- Tansu (optional)
 if [ "$WITH_TANSU" = 1 ]; then
