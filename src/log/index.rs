@@ -45,6 +45,11 @@ impl Entry for (i64, u32) {
     }
 }
 
+/// Most index entries a segment of `segment_len` bytes can have: one per batch at most.
+fn max_entries(segment_len: u64) -> u64 {
+    segment_len / super::batch::HEADER_LEN as u64 + 1
+}
+
 /// Entries in memory plus how many of them are already in the file.
 ///
 /// Reads only ever use the entries in memory; the file matters at the next startup, where
@@ -83,7 +88,14 @@ impl<T: Entry> EntryFile<T> {
     }
 
     /// Loads the file; the flag is false when its length is not a whole number of entries.
-    fn load(path: PathBuf) -> (Self, bool) {
+    /// Reads the file, unless it is longer than `max_entries` entries could be (a damaged
+    /// or foreign file is not read into memory whatever its size: it counts as invalid and
+    /// is rebuilt). The flag says whether the file is whole entries within that bound.
+    fn load(path: PathBuf, max_entries: u64) -> (Self, bool) {
+        let too_long = std::fs::metadata(&path).is_ok_and(|m| m.len() > max_entries.saturating_mul(T::SIZE as u64));
+        if too_long {
+            return (Self { path, entries: Vec::new(), persisted: 0, stale: false }, false);
+        }
         let data = std::fs::read(&path).unwrap_or_default();
         let aligned = data.len().is_multiple_of(T::SIZE);
         let entries: Vec<T> = data.chunks_exact(T::SIZE).map(T::decode).collect();
@@ -171,7 +183,8 @@ impl OffsetIndex {
     /// fails the consistency checks (increasing offsets and positions within `segment_len`).
     pub fn open(path: PathBuf, segment_len: u64) -> io::Result<(Self, bool)> {
         let exists = path.exists();
-        let (mut f, aligned) = EntryFile::<(u32, u32)>::load(path);
+        // Entries point at distinct batches, each at least a batch header long.
+        let (mut f, aligned) = EntryFile::<(u32, u32)>::load(path, max_entries(segment_len));
         let ordered = f.entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1);
         let inside = f.entries.last().is_none_or(|e| (e.1 as u64) < segment_len);
         let valid = exists && aligned && ordered && inside;
@@ -236,9 +249,9 @@ impl OffsetIndex {
 
 impl TimeIndex {
     /// Opens a time index; see [`OffsetIndex::open`] for the validity rule.
-    pub fn open(path: PathBuf, max_rel: u32) -> io::Result<(Self, bool)> {
+    pub fn open(path: PathBuf, max_rel: u32, segment_len: u64) -> io::Result<(Self, bool)> {
         let exists = path.exists();
-        let (mut f, aligned) = EntryFile::<(i64, u32)>::load(path);
+        let (mut f, aligned) = EntryFile::<(i64, u32)>::load(path, max_entries(segment_len));
         let ordered = f.entries.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1);
         let inside = f.entries.last().is_none_or(|e| e.1 <= max_rel);
         let valid = exists && aligned && ordered && inside;
@@ -297,6 +310,24 @@ impl TimeIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An index file longer than its segment could need is neither trusted nor read into
+    /// memory: it counts as invalid (and is rebuilt from the segment).
+    #[test]
+    fn an_index_longer_than_its_segment_allows_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let entries: Vec<u8> =
+            (0..100_000u32).flat_map(|i| [i.to_be_bytes(), (i * 64).to_be_bytes()].concat()).collect();
+        std::fs::write(&p, &entries).unwrap();
+        let (idx, valid) = OffsetIndex::open(p.clone(), 10_000).unwrap();
+        assert!(!valid);
+        assert!(idx.is_empty());
+        let t = dir.path().join("0.timeindex");
+        std::fs::write(&t, vec![0u8; 12 * 1000]).unwrap();
+        let (ti, valid) = TimeIndex::open(t, u32::MAX, 6_100).unwrap();
+        assert!(!valid && ti.last().is_none());
+    }
 
     #[test]
     fn offset_index_lookup_and_reload() {
@@ -377,7 +408,7 @@ mod tests {
     #[test]
     fn time_index_lookup() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut t, _) = TimeIndex::open(dir.path().join("0.timeindex"), 1000).unwrap();
+        let (mut t, _) = TimeIndex::open(dir.path().join("0.timeindex"), 1000, 1 << 20).unwrap();
         t.maybe_append(100, 0);
         t.maybe_append(200, 10);
         t.maybe_append(150, 20); // not larger: ignored

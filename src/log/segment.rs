@@ -184,7 +184,7 @@ impl Segment {
         let size = file.metadata()?.len();
         let (index, ok_index) = OffsetIndex::open(dir.join(format!("{stem}.index")), size)?;
         let max_rel = u32::MAX;
-        let (time_index, ok_time) = TimeIndex::open(dir.join(format!("{stem}.timeindex")), max_rel)?;
+        let (time_index, ok_time) = TimeIndex::open(dir.join(format!("{stem}.timeindex")), max_rel, size)?;
         let mut seg = Self {
             base_offset,
             log_path,
