@@ -1,8 +1,10 @@
 """kafka-python compatibility checks (pure-python client, its own protocol code).
 
-Consumers have no group_id and use assign() + seek: no consumer-group API.
+Most consumers have no group_id and use assign() + seek; one check runs a consumer group with
+kafka-python's CooperativeStickyAssignor (issue 12's reported scenario).
 """
 import sys
+import threading
 import time
 
 import kafka
@@ -114,12 +116,60 @@ def t_three_partitions():
             f"got {len(got)}/{len(recs)}, partitions used {sorted({p for v in parts.values() for p in v})}")
 
 
+def t_cooperative_group(delay_s):
+    """Two consumers, CooperativeStickyAssignor, 4 partitions: the second joins `delay_s` after
+    the first, so the first must give up two partitions in a cooperative follow-up round."""
+    try:
+        from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+    except ImportError:
+        R.check("cooperative group: kafka-python has CooperativeStickyAssignor", False, kafka.__version__)
+        return
+    topic = uniq("kp-coop")
+    create_topic(topic, 4)
+    recs = [Rec(f"k{i}".encode(), str(i).encode(), [], 1_700_000_000_000 + i) for i in range(400)]
+    produce(topic, recs)
+    consumed = [set(), set()]
+    final = [[], []]
+    stop = threading.Event()
+
+    def member(i):
+        c = KafkaConsumer(topic, bootstrap_servers=bootstrap(), group_id=f"g-{topic}", client_id=f"coop-{i}",
+                          auto_offset_reset="earliest", partition_assignment_strategy=[CooperativeStickyAssignor],
+                          session_timeout_ms=10000, heartbeat_interval_ms=1000)
+        try:
+            while not stop.is_set():
+                for rs in c.poll(timeout_ms=200).values():
+                    consumed[i].update(r.value for r in rs)
+                final[i] = sorted(tp.partition for tp in c.assignment())
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=member, args=(i,), daemon=True) for i in (0, 1)]
+    threads[0].start()
+    time.sleep(delay_s)
+    threads[1].start()
+    deadline = Deadline(40)
+    while not deadline.expired():
+        if len(consumed[0] | consumed[1]) == 400 and final[0] and final[1] and sorted(final[0] + final[1]) == [0, 1, 2, 3]:
+            break
+        time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join(15)
+    total = len(consumed[0] | consumed[1])
+    R.check(f"cooperative-sticky group (second member after {delay_s}s): partitions split 2/2, all 400 consumed",
+            total == 400 and len(final[0]) == 2 and len(final[1]) == 2 and sorted(final[0] + final[1]) == [0, 1, 2, 3],
+            f"consumed {total}, assignments {final}")
+
+
 def main():
     log(f"kafka-python {kafka.__version__}")
     R.run("roundtrip", t_roundtrip)
     R.run("roundtrip-gzip", t_roundtrip, "gzip")
     R.run("idempotent", t_idempotent)
     R.run("3-partitions", t_three_partitions)
+    R.run("cooperative-group-together", t_cooperative_group, 0)
+    R.run("cooperative-group-late", t_cooperative_group, 4)
     return R.finish()
 
 
