@@ -73,7 +73,9 @@ enum Fault {
 const UNDERFLOW: &str = "Found invalid record structure: the records end before the batch says";
 
 impl Fault {
-    fn into_error(self, source: &mut impl Source) -> RecordsError {
+    /// The message for this fault; `stream` is the decompressor's error behind a
+    /// [`Fault::Stream`].
+    fn into_error(self, stream: Option<RecordsError>) -> RecordsError {
         match self {
             Fault::Underflow => invalid(UNDERFLOW),
             Fault::LongVarint => invalid("Found invalid record structure: varint is longer than 5 bytes"),
@@ -86,7 +88,7 @@ impl Fault {
             Fault::SizeMismatch { length, read } => invalid(format!(
                 "Invalid record size: expected to read {length} bytes in record payload, but instead read {read}"
             )),
-            Fault::Stream => source.take_error().unwrap_or_else(|| invalid(UNDERFLOW)),
+            Fault::Stream => stream.unwrap_or_else(|| invalid(UNDERFLOW)),
         }
     }
 }
@@ -104,63 +106,30 @@ trait Source {
         None
     }
 
+    /// Unsigned varint of at most `max` bytes; `too_long` past that.
+    #[inline]
+    fn uvarint(&mut self, max: u32, too_long: Fault) -> Result<u64, Fault> {
+        let mut raw: u64 = 0;
+        for i in 0..max {
+            let b = self.byte()?;
+            raw |= ((b & 0x7f) as u64) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(raw);
+            }
+        }
+        Err(too_long)
+    }
+
     /// Zigzag varint of at most 5 bytes (Kafka's ByteUtils.readVarint).
     #[inline]
     fn varint(&mut self) -> Result<i32, Fault> {
-        let mut raw: u32 = 0;
-        for i in 0..5 {
-            let b = self.byte()?;
-            raw |= ((b & 0x7f) as u32) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(zigzag32(raw as u64));
-            }
-        }
-        Err(Fault::LongVarint)
+        self.uvarint(5, Fault::LongVarint).map(zigzag32)
     }
 
     /// Zigzag varlong of at most 10 bytes (Kafka's ByteUtils.readVarlong).
     #[inline]
     fn varlong(&mut self) -> Result<i64, Fault> {
-        let mut raw: u64 = 0;
-        for i in 0..10 {
-            let b = self.byte()?;
-            raw |= ((b & 0x7f) as u64) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(zigzag64(raw));
-            }
-        }
-        Err(Fault::LongVarlong)
-    }
-}
-
-/// An uncompressed batch's record bytes through the general walk (the produce path uses
-/// [`next_record_in`]; this one checks that both agree, and builds error messages).
-struct SliceSource<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Source for SliceSource<'_> {
-    #[inline(always)]
-    fn byte(&mut self) -> Result<u8, Fault> {
-        let b = *self.buf.get(self.pos).ok_or(Fault::Underflow)?;
-        self.pos += 1;
-        Ok(b)
-    }
-    #[inline(always)]
-    fn skip(&mut self, n: usize) -> Result<(), Fault> {
-        if n > self.buf.len() - self.pos {
-            return Err(Fault::Underflow);
-        }
-        self.pos += n;
-        Ok(())
-    }
-    #[inline(always)]
-    fn consumed(&self) -> u64 {
-        self.pos as u64
-    }
-    fn at_end(&mut self) -> Result<bool, Fault> {
-        Ok(self.pos == self.buf.len())
+        self.uvarint(10, Fault::LongVarlong).map(zigzag64)
     }
 }
 
@@ -494,7 +463,7 @@ fn walk_slice(header: &BatchHeader, buf: &[u8], f: &mut impl FnMut(&RecordMeta) 
     for index in 0..count {
         let r = match next_record_in(buf, &mut pos, index) {
             Ok(r) => r,
-            Err(fault) => return Err(fault.into_error(&mut SliceSource { buf, pos })),
+            Err(fault) => return Err(fault.into_error(None)),
         };
         if !f(&r) {
             return Ok(());
@@ -518,7 +487,7 @@ fn walk_source(
     for index in 0..count {
         let r = match next_record(s, index) {
             Ok(r) => r,
-            Err(fault) => return Err(fault.into_error(s)),
+            Err(fault) => return Err(fault.into_error(s.take_error())),
         };
         if !f(&r) {
             return Ok(());
@@ -527,7 +496,7 @@ fn walk_source(
     match s.at_end() {
         Ok(true) => Ok(()),
         Ok(false) => Err(invalid("Incorrect declared batch size, records still remaining in file")),
-        Err(fault) => Err(fault.into_error(s)),
+        Err(fault) => Err(fault.into_error(s.take_error())),
     }
 }
 
@@ -535,6 +504,37 @@ fn walk_source(
 pub(crate) mod tests {
     use super::*;
     use crate::log::batch;
+
+    /// An uncompressed batch through the general walk, to check it agrees with the produce
+    /// path's [`next_record_in`].
+    struct SliceSource<'a> {
+        buf: &'a [u8],
+        pos: usize,
+    }
+
+    impl Source for SliceSource<'_> {
+        #[inline(always)]
+        fn byte(&mut self) -> Result<u8, Fault> {
+            let b = *self.buf.get(self.pos).ok_or(Fault::Underflow)?;
+            self.pos += 1;
+            Ok(b)
+        }
+        #[inline(always)]
+        fn skip(&mut self, n: usize) -> Result<(), Fault> {
+            if n > self.buf.len() - self.pos {
+                return Err(Fault::Underflow);
+            }
+            self.pos += n;
+            Ok(())
+        }
+        #[inline(always)]
+        fn consumed(&self) -> u64 {
+            self.pos as u64
+        }
+        fn at_end(&mut self) -> Result<bool, Fault> {
+            Ok(self.pos == self.buf.len())
+        }
+    }
 
     /// One encoded record with `headers` one-byte-key headers.
     pub(crate) fn record(
