@@ -157,3 +157,27 @@ async fn list_offsets_duplicate_partitions_are_invalid_request() {
     assert_eq!(got, vec![(0, 42, -1), (1, 0, 2), (0, 42, -1)]);
     b.stop().await;
 }
+
+/// A CreateTime batch whose header `maxTimestamp` is lower than its records' largest (a
+/// client bug) is stored with the header corrected, as Kafka's LogValidator does: the time
+/// index and MAX_TIMESTAMP see the true largest timestamp, and the fetched batch says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_max_timestamp_in_the_header_is_corrected() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "lying-max", 1).await;
+    let now = now_ms();
+    let honest =
+        batch_full(&[(b"x", now - 3000), (b"y", now - 1000), (b"z", now - 2000)], NO_PRODUCER, Compression::None);
+    let mut lying = honest.to_vec();
+    lying[35..43].copy_from_slice(&(now - 3000).to_be_bytes()); // maxTimestamp = the first record's
+    let crc = brook::log::batch::compute_crc(&lying);
+    lying[17..21].copy_from_slice(&crc.to_be_bytes());
+    produce_ok(&mut c, "lying-max", 0, bytes::Bytes::from(lying)).await;
+    let max = list_offsets_v(&mut c, "lying-max", 0, -3, 7).await;
+    assert_eq!((max.offset, max.timestamp), (1, now - 1000), "MAX_TIMESTAMP finds the true largest");
+    let fetched = fetch(&mut c, "lying-max", 0, 0).await.records.expect("records");
+    let stored_max = i64::from_be_bytes(fetched[35..43].try_into().unwrap());
+    assert_eq!(stored_max, now - 1000, "the stored header carries the records' largest timestamp");
+    assert_eq!(decode_records(&Some(fetched)).len(), 3);
+}
