@@ -291,3 +291,48 @@ async fn group_metadata_survives_restarts() {
     }
     b.stop().await;
 }
+
+/// Brook writes `__consumer_offsets` uncompressed and clients cannot produce to it, so a
+/// compressed batch found there at startup is damage: replay skips it instead of inflating
+/// whatever it claims (here it would forge a committed offset), and loads the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_batch_in_the_offsets_topic_is_skipped_at_replay() {
+    use brook::group::codec::{offset_key, offset_value, OffsetValue};
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    commit_standalone(&mut c, "honest", &[("t", 0, 7, None)]).await;
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    let part = broker.groups.partition_for("forged").expect("offsets partition");
+    let value = OffsetValue { offset: 42, leader_epoch: -1, metadata: String::new(), commit_timestamp: now_ms() };
+    let record = Record {
+        transactional: false,
+        control: false,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: now_ms(),
+        key: Some(offset_key("forged", "t", 0)),
+        value: Some(offset_value(&value)),
+        headers: Default::default(),
+    };
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        [record].iter(),
+        &RecordEncodeOptions { version: 2, compression: Compression::Gzip },
+    )
+    .expect("encode");
+    let forged = buf.freeze();
+    part.append(brook::log::batch::BatchHeader::parse(&forged).expect("header"), forged).expect("append");
+    drop((part, broker, c));
+    b.restart().await;
+    let mut c = b.client().await;
+    assert_eq!(committed(&mut c, "forged", "t", 0).await, -1, "the compressed batch is not replayed");
+    assert_eq!(committed(&mut c, "honest", "t", 0).await, 7, "the rest of the topic is");
+}
