@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod compression;
+pub mod config;
 pub mod faults;
 pub mod flush;
 pub mod index;

@@ -1,0 +1,224 @@
+//! One partition's log: ordered segments, offsets (log start, high watermark, log end),
+//! idempotent-producer state, durability bookkeeping and startup recovery.
+//!
+//! Concurrency: a short `parking_lot::Mutex` per partition guards the segment list and
+//! offsets. Appends take it twice: to check and place the batch (and, rarely, to roll the
+//! segment), and to publish it once written; the `writev` itself runs outside it, under the
+//! partition's append lock (one append at a time), so a write that blocks in the page cache
+//! (writeback holding the page) holds up only the partition's other appends, not its
+//! readers or the fsync rounds. Reads hold the state lock only to locate a file range and
+//! then read with `pread` outside it. Different partitions never contend.
+
+mod append;
+mod read;
+mod recovery;
+mod retention;
+mod sync;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::log::batch::{self, BatchHeader};
+use crate::log::faults::{self, Point};
+use crate::log::records;
+use crate::log::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
+use crate::log::validate::RecordRules;
+use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
+use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
+
+/// The leader epoch this single-node broker stamps on batches and reports in metadata.
+pub const LEADER_EPOCH: i32 = 0;
+
+pub use super::config::LogConfig;
+pub use sync::FlushTicket;
+
+/// The last fsynced position of a partition: recovery validates only what follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryPoint {
+    pub offset: i64,
+    pub segment: i64,
+    pub position: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub base_offset: i64,
+    /// The broker timestamp for LogAppendTime topics, -1 otherwise.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("offset {offset} is out of range [{log_start}, {high_watermark}]")]
+    OffsetOutOfRange { offset: i64, log_start: i64, high_watermark: i64 },
+    #[error("storage error: {0}")]
+    Storage(#[from] io::Error),
+}
+
+/// Offsets a fetch or list-offsets response reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    pub log_start: i64,
+    pub high_watermark: i64,
+    pub last_stable: i64,
+    pub log_end: i64,
+}
+
+#[derive(Debug)]
+pub struct ReadResult {
+    pub records: Bytes,
+    pub offsets: Offsets,
+}
+
+/// What startup recovery found, for the log line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RecoveryReport {
+    pub segments: usize,
+    pub truncated_bytes: u64,
+    pub validated_bytes: u64,
+    pub indexes_rebuilt: usize,
+    pub dropped_segments: usize,
+    pub producers: usize,
+}
+
+pub struct Partition {
+    pub topic: Arc<str>,
+    pub index: i32,
+    dir: PathBuf,
+    /// In `sync` durability the high watermark only advances past fsynced data.
+    sync_mode: bool,
+    /// Held for a whole append, so appends are placed, written and published one at a time.
+    append_lock: Mutex<()>,
+    /// When the write in progress began ([`monotonic_us`], at least 1), or 0 when none is.
+    write_began: AtomicU64,
+    /// Tests hold this to stop appends between placing and writing a batch.
+    #[cfg(test)]
+    write_gate: Mutex<()>,
+    log: Mutex<PartitionLog>,
+    flush_lock: Mutex<()>,
+    hw_tx: watch::Sender<i64>,
+    dirty: AtomicBool,
+}
+
+struct PartitionLog {
+    config: LogConfig,
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    high_watermark: i64,
+    /// (segment base, byte position) of the high watermark: readers never see past it.
+    hw_position: (i64, u64),
+    producers: ProducerStateTable,
+    /// Rolled segments whose data is not yet fsynced.
+    unflushed: Vec<Arc<File>>,
+    recovery_point: RecoveryPoint,
+    /// Set after a write or fsync failure: the partition refuses writes rather than pretend.
+    poisoned: Option<String>,
+}
+
+pub(super) fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
+    dir.join(format!("{}.snapshot", segment::file_stem(offset)))
+}
+
+pub(super) fn list_by_ext(dir: &Path, ext: &str) -> io::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some(ext) {
+            if let Some(n) = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<i64>().ok()) {
+                out.push(n);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl PartitionLog {
+    fn active(&self) -> &Segment {
+        self.segments.values().next_back().expect("a partition always has an active segment")
+    }
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments.values_mut().next_back().expect("a partition always has an active segment")
+    }
+    fn offsets(&self) -> Offsets {
+        Offsets {
+            log_start: self.log_start_offset,
+            high_watermark: self.high_watermark,
+            last_stable: self.high_watermark,
+            log_end: self.log_end_offset,
+        }
+    }
+    /// Byte range of `seg` that readers may see.
+    fn visible_end(&self, seg: &Segment) -> u64 {
+        let (hw_seg, hw_pos) = self.hw_position;
+        if seg.base_offset < hw_seg {
+            seg.size()
+        } else if seg.base_offset == hw_seg {
+            hw_pos.min(seg.size())
+        } else {
+            0
+        }
+    }
+}
+
+impl Partition {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn set_config(&self, config: LogConfig) {
+        self.log.lock().config = config;
+    }
+
+    /// The rules a batch produced here must pass (read once per produce, before the append).
+    pub fn record_rules(&self) -> RecordRules {
+        self.log.lock().config.record_rules()
+    }
+
+    pub fn offsets(&self) -> Offsets {
+        self.log.lock().offsets()
+    }
+
+    pub fn recovery_point(&self) -> RecoveryPoint {
+        self.log.lock().recovery_point
+    }
+
+    /// Receiver that changes whenever the high watermark advances (wakes long-poll fetches).
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.hw_tx.subscribe()
+    }
+
+    /// Whether rolled segments still await their fsync.
+    pub fn has_unflushed_segments(&self) -> bool {
+        !self.log.lock().unflushed.is_empty()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+}
