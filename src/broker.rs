@@ -62,7 +62,7 @@ impl Broker {
     pub fn commit(
         &self,
         partitions: Vec<Arc<crate::log::Partition>>,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<(), crate::error::StorageError>> + Send + 'static {
         let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
         self.group_commit.sync(wanted)
     }
@@ -72,7 +72,7 @@ impl Broker {
     pub fn commit_each(
         &self,
         partitions: Vec<Arc<crate::log::Partition>>,
-    ) -> impl std::future::Future<Output = Vec<Result<(), String>>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Vec<Result<(), crate::error::StorageError>>> + Send + 'static {
         let n = partitions.len();
         let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
         let each = self.group_commit.sync_each(wanted);

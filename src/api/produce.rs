@@ -13,6 +13,7 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 use crate::log::batch::{self, BatchError, BatchHeader};
 use crate::log::validate::{self, ValidationError};
 use crate::log::{AppendError, AppendResult, Partition};
@@ -230,7 +231,7 @@ impl Handler for Produce {
                     for t in resp.responses.iter_mut().filter(|t| *part.topic == *t.name.0) {
                         for p in t.partition_responses.iter_mut().filter(|p| p.index == part.index) {
                             if p.error_code == NONE {
-                                *p = partition_error(p.index, E::KafkaStorageError.code(), Some(e.clone()));
+                                *p = partition_error(p.index, e.code(), Some(e.to_string()));
                             }
                         }
                     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::faults::{self, Point};
+use crate::error::StorageError;
 use super::Partition;
 
 struct SyncRequest {
@@ -19,7 +20,7 @@ struct SyncRequest {
     /// Only rolled segments must be durable (the active one may stay in the page cache).
     rolled_only: bool,
     /// The outcome for each of `partitions`, in order.
-    done: oneshot::Sender<Vec<Result<(), String>>>,
+    done: oneshot::Sender<Vec<Result<(), StorageError>>>,
 }
 
 /// Handle to the group-commit thread.
@@ -53,7 +54,7 @@ impl GroupCommit {
     /// Waits until everything appended to `partitions` so far is fsynced. The request joins
     /// the queue when this is called, not when the future is first polled, so a caller that
     /// spawns the wait still gets the earliest round (and rounds follow call order).
-    pub fn sync(&self, partitions: Vec<Arc<Partition>>) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    pub fn sync(&self, partitions: Vec<Arc<Partition>>) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
         first_error(self.request(partitions, false))
     }
 
@@ -62,7 +63,7 @@ impl GroupCommit {
     pub fn sync_each(
         &self,
         partitions: Vec<Arc<Partition>>,
-    ) -> impl Future<Output = Vec<Result<(), String>>> + Send + 'static {
+    ) -> impl Future<Output = Vec<Result<(), StorageError>>> + Send + 'static {
         self.request(partitions, false)
     }
 
@@ -70,7 +71,7 @@ impl GroupCommit {
     pub fn sync_rolled(
         &self,
         partitions: Vec<Arc<Partition>>,
-    ) -> impl Future<Output = Result<(), String>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
         first_error(self.request(partitions, true))
     }
 
@@ -78,8 +79,7 @@ impl GroupCommit {
         &self,
         partitions: Vec<Arc<Partition>>,
         rolled_only: bool,
-    ) -> impl Future<Output = Vec<Result<(), String>>> + Send + 'static {
-        const GONE: &str = "broker is shutting down";
+    ) -> impl Future<Output = Vec<Result<(), StorageError>>> + Send + 'static {
         let n = partitions.len();
         let queued = if partitions.is_empty() {
             None
@@ -88,7 +88,7 @@ impl GroupCommit {
             Some(self.tx.send(SyncRequest { partitions, rolled_only, done }).map(|()| wait))
         };
         async move {
-            let gone = || vec![Err(GONE.to_string()); n];
+            let gone = || vec![Err(StorageError::shutting_down()); n];
             match queued {
                 None => Vec::new(),
                 Some(Ok(wait)) => wait.await.unwrap_or_else(|_| gone()),
@@ -99,7 +99,7 @@ impl GroupCommit {
 }
 
 /// The first failure among per-partition outcomes.
-async fn first_error(each: impl Future<Output = Vec<Result<(), String>>>) -> Result<(), String> {
+async fn first_error(each: impl Future<Output = Vec<Result<(), StorageError>>>) -> Result<(), StorageError> {
     each.await.into_iter().find(Result::is_err).unwrap_or(Ok(()))
 }
 
@@ -127,7 +127,7 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File
             Some((fs, dir)) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs, dir),
             _ => unique
                 .iter()
-                .map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() }.map_err(|e| e.to_string()))
+                .map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() })
                 .collect(),
         };
         for req in round {
@@ -144,7 +144,7 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File
 /// Rounds with at least this many partitions use one `syncfs` instead of an `fdatasync` each.
 const SYNCFS_MIN_PARTITIONS: usize = 2;
 
-fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File, dir: &std::path::Path) -> Vec<Result<(), String>> {
+fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File, dir: &std::path::Path) -> Vec<Result<(), StorageError>> {
     let tickets: Vec<_> = parts.iter().map(|(p, active)| p.begin_flush(*active)).collect();
     // syncfs reports any writeback error on the file system since `fs` was opened; on error
     // each file's own fdatasync tells which partitions are affected.
@@ -153,12 +153,12 @@ fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File, dir: &std::pat
         .iter()
         .zip(tickets)
         .map(|((p, _), t)| {
-            let t = t.map_err(|e| e.to_string())?;
+            let t = t?;
             let synced = match &all {
                 Ok(()) => Ok(()),
                 Err(_) => p.sync_files(&t.files),
             };
-            p.finish_flush(t, synced).map_err(|e| e.to_string())
+            p.finish_flush(t, synced)
         })
         .collect()
 }

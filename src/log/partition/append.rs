@@ -32,7 +32,7 @@ impl Partition {
             let h = &prepared.header;
             if log.active().should_roll(prepared.bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now) {
                 if let Err(e) = self.roll(&mut log, now) {
-                    return Err(self.poison(&mut log, "segment roll", e));
+                    return Err(AppendError::Storage(self.poison(&mut log, StorageOp::Roll, e)));
                 }
             }
             let append_time = log.config.log_append_time.then_some(now);
@@ -55,7 +55,7 @@ impl Partition {
         }
         let h = prepared.header;
         if let Err(e) = written.and_then(|()| log.active_mut().finish_append(&h, pos, prepared.bytes.len() as u64)) {
-            return Err(self.poison(&mut log, "append", e));
+            return Err(AppendError::Storage(self.poison(&mut log, StorageOp::Append, e)));
         }
         log.producers.record(&h);
         log.log_end_offset = h.next_offset();
@@ -104,11 +104,11 @@ impl Partition {
         PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH), bytes }
     }
 
-    pub(super) fn poison(&self, log: &mut PartitionLog, what: &str, e: io::Error) -> AppendError {
-        let reason = format!("{what} failed on {}: {e}", self.dir.display());
-        tracing::error!(topic = %self.topic, partition = self.index, "{reason}; partition refuses further writes");
-        log.poisoned = Some(reason.clone());
-        AppendError::Storage(reason)
+    pub(super) fn poison(&self, log: &mut PartitionLog, op: StorageOp, e: io::Error) -> StorageError {
+        let error = StorageError::new(op, Some(&self.dir), &e);
+        tracing::error!(topic = %self.topic, partition = self.index, disk_full = error.is_disk_full(), "{error}; partition refuses further writes");
+        log.poisoned = Some(error.clone());
+        error
     }
 
     /// Starts a new active segment at the log end. Only a failure to create it (or to make

@@ -36,6 +36,7 @@ use crate::log::records;
 use crate::log::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
 use crate::log::validate::RecordRules;
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
+use crate::error::{ErrorCode, StorageContext, StorageError, StorageOp};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
 /// The leader epoch this single-node broker stamps on batches and reports in metadata.
@@ -67,16 +68,37 @@ pub enum AppendError {
     MessageTooLarge { size: usize, max: usize },
     #[error(transparent)]
     Producer(#[from] ProducerError),
-    #[error("storage error: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(StorageError),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("offset {offset} is out of range [{log_start}, {high_watermark}]")]
     OffsetOutOfRange { offset: i64, log_start: i64, high_watermark: i64 },
-    #[error("storage error: {0}")]
-    Storage(#[from] io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl ErrorCode for AppendError {
+    fn code(&self) -> i16 {
+        use kafka_protocol::error::ResponseError as E;
+        match self {
+            AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
+            AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
+            AppendError::Producer(ProducerError::OutOfOrder { .. }) => E::OutOfOrderSequenceNumber.code(),
+            AppendError::Storage(e) => e.code(),
+        }
+    }
+}
+
+impl ErrorCode for ReadError {
+    fn code(&self) -> i16 {
+        match self {
+            ReadError::OffsetOutOfRange { .. } => kafka_protocol::error::ResponseError::OffsetOutOfRange.code(),
+            ReadError::Storage(e) => e.code(),
+        }
+    }
 }
 
 /// Offsets a fetch or list-offsets response reports.
@@ -137,7 +159,7 @@ struct PartitionLog {
     unflushed: Vec<Arc<File>>,
     recovery_point: RecoveryPoint,
     /// Set after a write or fsync failure: the partition refuses writes rather than pretend.
-    poisoned: Option<String>,
+    poisoned: Option<StorageError>,
 }
 
 pub(super) fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {

@@ -50,7 +50,7 @@ impl Partition {
                 lower = Bound::Excluded(seg.base_offset);
                 (seg.file(), seg.lookup(offset), log.visible_end(seg), offsets)
             };
-            while let Some(h) = read_header_at(&file, pos, end)? {
+            while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
                 let len = h.total_len() as u64;
                 if h.last_offset() >= offset {
                     if !min_one_batch && len as usize > max_bytes {
@@ -58,7 +58,7 @@ impl Partition {
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
-                    let mut records = read_bytes_at(&file, pos, n as usize)?;
+                    let mut records = read_bytes_at(&file, pos, n as usize).storage(StorageOp::Read, Some(&self.dir))?;
                     let whole = whole_batches_len(&records);
                     if n as usize - whole > SHRINK_TAIL {
                         // The response holds these bytes until written: a large cut-off tail
@@ -82,7 +82,7 @@ impl Partition {
 
     /// Calls `f` with every whole batch from `from` up to the high watermark, in order
     /// (used to replay internal topics such as `__consumer_offsets` at startup).
-    pub fn for_each_batch(&self, from: i64, mut f: impl FnMut(Bytes)) -> io::Result<()> {
+    pub fn for_each_batch(&self, from: i64, mut f: impl FnMut(Bytes)) -> Result<(), StorageError> {
         let mut next = from.max(self.offsets().log_start);
         loop {
             let mut buf = match self.read(next, 1 << 20, true) {
@@ -117,7 +117,7 @@ impl Partition {
     }
 
     /// ListOffsets by timestamp: the first record with timestamp >= `ts`, as (offset, timestamp).
-    pub fn offset_for_timestamp(&self, ts: i64) -> io::Result<Option<(i64, i64)>> {
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError> {
         let (found, limit) = {
             let log = self.log.lock();
             let found =
@@ -132,9 +132,9 @@ impl Partition {
         let Some((file, mut pos, end)) = found else {
             return Ok(None);
         };
-        while let Some(h) = read_header_at(&file, pos, end)? {
+        while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
             if h.max_timestamp >= ts && !h.is_control() {
-                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                let bytes = Self::read_batch(&file, pos, &h, end).storage(StorageOp::Read, Some(&self.dir))?;
                 return Ok(records::first_at_or_after(&h, &bytes, ts, limit));
             }
             pos += h.total_len() as u64;
@@ -143,7 +143,7 @@ impl Partition {
     }
 
     /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp, as (offset, timestamp).
-    pub fn max_timestamp_offset(&self) -> io::Result<Option<(i64, i64)>> {
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, StorageError> {
         let (found, limit) = {
             let log = self.log.lock();
             let mut best: Option<&Segment> = None;
@@ -169,9 +169,9 @@ impl Partition {
         let Some((file, mut pos, end, target, max_ts)) = found else {
             return Ok(None);
         };
-        while let Some(h) = read_header_at(&file, pos, end)? {
+        while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
             if h.base_offset >= target && h.max_timestamp == max_ts {
-                let bytes = Self::read_batch(&file, pos, &h, end)?;
+                let bytes = Self::read_batch(&file, pos, &h, end).storage(StorageOp::Read, Some(&self.dir))?;
                 return Ok(records::first_at_or_after(&h, &bytes, max_ts, limit));
             }
             pos += h.total_len() as u64;

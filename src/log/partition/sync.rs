@@ -16,16 +16,16 @@ pub struct FlushTicket<'a> {
 impl Partition {
     /// Fsyncs everything written so far (blocking; call from a blocking thread). Advances the
     /// recovery point and, in `sync` durability, the high watermark.
-    pub fn flush(&self) -> io::Result<()> {
+    pub fn flush(&self) -> Result<(), StorageError> {
         self.flush_inner(true)
     }
 
     /// Fsyncs only rolled segments (the `os` durability mode's background duty).
-    pub fn flush_rolled(&self) -> io::Result<()> {
+    pub fn flush_rolled(&self) -> Result<(), StorageError> {
         self.flush_inner(false)
     }
 
-    fn flush_inner(&self, active_too: bool) -> io::Result<()> {
+    fn flush_inner(&self, active_too: bool) -> Result<(), StorageError> {
         let ticket = self.begin_flush(active_too)?;
         let synced = self.sync_files(&ticket.files);
         self.finish_flush(ticket, synced)
@@ -46,11 +46,11 @@ impl Partition {
     /// reach the disk and which position that makes durable. The caller makes the files
     /// durable (one `fdatasync` each, or one `syncfs` for a whole group-commit round) and
     /// hands the outcome to [`Partition::finish_flush`].
-    pub fn begin_flush(&self, active_too: bool) -> io::Result<FlushTicket<'_>> {
+    pub fn begin_flush(&self, active_too: bool) -> Result<FlushTicket<'_>, StorageError> {
         let serial = self.flush_lock.lock();
         let mut log = self.log.lock();
         if let Some(reason) = &log.poisoned {
-            return Err(io::Error::other(reason.clone()));
+            return Err(reason.clone());
         }
         let mut files = std::mem::take(&mut log.unflushed);
         let active = log.active();
@@ -66,11 +66,10 @@ impl Partition {
 
     /// Second half of a flush: on success advances the recovery point and, in `sync`
     /// durability, the high watermark; on failure poisons the partition.
-    pub fn finish_flush(&self, ticket: FlushTicket<'_>, synced: io::Result<()>) -> io::Result<()> {
+    pub fn finish_flush(&self, ticket: FlushTicket<'_>, synced: io::Result<()>) -> Result<(), StorageError> {
         let mut log = self.log.lock();
         if let Err(e) = synced {
-            let err = self.poison(&mut log, "fsync", e);
-            return Err(io::Error::other(err.to_string()));
+            return Err(self.poison(&mut log, StorageOp::Fsync, e));
         }
         let target = ticket.target;
         if target.offset >= log.recovery_point.offset {
