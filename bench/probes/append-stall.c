@@ -1,4 +1,4 @@
-/* Append-stall probe (BENCHMARKS.md, (e)): 100 B appends at ~1,000/s into a fallocated file
+/* Append-stall probe (docs/decisions.md, "Append stalls"): 100 B appends at ~1,000/s into a fallocated file
  * while a second thread writes 64 KiB chunks with a syncfs every 1 MiB; a watcher prints the
  * kernel stack of any append blocked over 10 ms. Run with extra bulk writers beside it, e.g.
  *   gcc -O2 -pthread -o /tmp/stall bench/probes/append-stall.c

@@ -1,4 +1,4 @@
-/* Direct vs buffered appends (BENCHMARKS.md, tried and dropped): writes SIZE MiB of ~56 KiB
+/* Direct vs buffered appends (docs/decisions.md, "Dropped: O_DIRECT appends"): writes SIZE MiB of ~56 KiB
  * batches and reports process and machine CPU per byte.
  *   gcc -O2 -o /tmp/dio bench/probes/direct-vs-buffered.c && /tmp/dio MODE 1024 /work/dio.dat
  * MODE 0: buffered O_APPEND into a KEEP_SIZE reservation (what Brook does); 1: O_DIRECT from
