@@ -1,28 +1,31 @@
-//! The broker: configuration, topic registry, producer ids and durability machinery, shared
-//! by every connection. Also owns the background maintenance job.
+//! The broker: the layers every connection shares, wired together once. Handlers reach
+//! storage only through them: the [`MetadataCache`] (what Metadata and FindCoordinator
+//! answer), the [`TopicRegistry`] (the durable topic metadata), the [`ReplicaManager`]
+//! (appends with acks and durability, reads with leader-epoch checks) over the
+//! [`LogManager`] (the partitions' logs), the group coordinator and the producer ids.
+//! Also owns the background jobs (group timers, flushes, retention, checkpoints).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cluster::MetadataCache;
 use crate::config::{BrokerConfig, Durability};
 use crate::group::GroupCoordinator;
-use crate::log::flush::{GroupCommit, DEFAULT_TICK};
+use crate::log::flush::DEFAULT_TICK;
+use crate::log::LogManager;
 use crate::producer::ids::ProducerIdAllocator;
+use crate::replica::ReplicaManager;
 use crate::topic::registry::LoadReport;
 use crate::topic::TopicRegistry;
 
 pub struct Broker {
     pub config: Arc<BrokerConfig>,
+    pub metadata: MetadataCache,
     pub topics: Arc<TopicRegistry>,
+    pub logs: Arc<LogManager>,
+    pub replicas: Arc<ReplicaManager>,
     pub groups: GroupCoordinator,
     pub producer_ids: ProducerIdAllocator,
-    pub cluster_id: String,
-    group_commit: GroupCommit,
-    /// acks=0/1 bytes appended in `acks` mode since the last background round began.
-    unflushed_bytes: AtomicU64,
-    /// A background round is running (at most one at a time).
-    background_flushing: AtomicBool,
     /// Set by [`Broker::shutdown`] before the logs close; the group timer holds the lock for
     /// its tick (which may append group records), so none appends after the final flush,
     /// even if a task still holds the broker then.
@@ -35,20 +38,21 @@ impl Broker {
         let config = Arc::new(config);
         std::fs::create_dir_all(&config.data_dir)?;
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
-        let (topics, report) = TopicRegistry::open(config.clone())?;
+        let logs = Arc::new(LogManager::open(config.clone())?);
+        let (topics, report) = TopicRegistry::open(config.clone(), logs.clone())?;
         let topics = Arc::new(topics);
+        let metadata = MetadataCache::new(&config, cluster_id, logs.clone());
+        let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
-        let groups = GroupCoordinator::open(topics.clone(), config.group_config())?;
-        let group_commit = GroupCommit::start(&config.data_dir)?;
+        let groups = GroupCoordinator::open(topics.clone(), logs.clone(), config.group_config())?;
         let broker = Arc::new(Self {
             config,
+            metadata,
             topics,
+            logs,
+            replicas,
             groups,
             producer_ids,
-            cluster_id,
-            group_commit,
-            unflushed_bytes: AtomicU64::new(0),
-            background_flushing: AtomicBool::new(false),
             stopped: parking_lot::Mutex::new(false),
         });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
@@ -56,70 +60,11 @@ impl Broker {
         Ok((broker, report))
     }
 
-    /// Makes appends to `partitions` durable per the configured mode before acknowledging:
-    /// waits for a group-commit round in `acks`/`sync`, returns at once in `interval`/`os`.
-    /// The round is asked for at the call (see [`GroupCommit::sync`]); the future only waits.
-    pub fn commit(
-        &self,
-        partitions: Vec<Arc<crate::log::Partition>>,
-    ) -> impl std::future::Future<Output = Result<(), crate::error::StorageError>> + Send + 'static {
-        let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
-        self.group_commit.sync(wanted)
-    }
-
-    /// [`Broker::commit`] with an outcome per partition, in the order given (produce answers
-    /// each partition on its own: one partition's failed fsync must not fail the others).
-    pub fn commit_each(
-        &self,
-        partitions: Vec<Arc<crate::log::Partition>>,
-    ) -> impl std::future::Future<Output = Vec<Result<(), crate::error::StorageError>>> + Send + 'static {
-        let n = partitions.len();
-        let wanted = if self.config.durability.group_commit() { partitions } else { Vec::new() };
-        let each = self.group_commit.sync_each(wanted);
-        async move {
-            let mut each = each.await;
-            each.resize(n, Ok(()));
-            each
-        }
-    }
-
-    /// Notes `bytes` of acks=0/1 data written without an fsync in `acks` mode; once
-    /// `flush_bytes` of it has piled up, a background round starts without waiting for the
-    /// flush interval. This keeps every round small on a busy broker, and so the wait of the
-    /// acks=all produces and offset commits queued behind one.
-    pub fn note_unflushed(self: &Arc<Self>, bytes: u64) {
-        if self.config.durability != Durability::Acks {
-            return;
-        }
-        let total = self.unflushed_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if total >= self.config.flush_bytes && !self.background_flushing.swap(true, Ordering::AcqRel) {
-            let b = self.clone();
-            tokio::spawn(async move { b.flush_dirty().await });
-        }
-    }
-
-    /// One background round over every partition holding unflushed data (or segments rolled
-    /// since the last round). The caller holds `background_flushing`; this releases it.
-    async fn flush_dirty(&self) {
-        self.unflushed_bytes.store(0, Ordering::Relaxed);
-        // A poisoned partition (its failure already logged) stays dirty: leave it out.
-        let dirty: Vec<_> = self
-            .topics
-            .all_partitions()
-            .into_iter()
-            .filter(|p| (p.is_dirty() || p.has_unflushed_segments()) && !p.is_poisoned())
-            .collect();
-        if let Err(e) = self.group_commit.sync(dirty).await {
-            tracing::warn!("background flush failed: {e}");
-        }
-        self.background_flushing.store(false, Ordering::Release);
-    }
-
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker). Stops
     /// the background jobs first (waiting for a group timer tick in progress).
     pub fn shutdown(&self) -> std::io::Result<()> {
         *self.stopped.lock() = true;
-        self.topics.shutdown()
+        self.logs.shutdown()
     }
 }
 
@@ -138,7 +83,7 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
             b.groups.tick()
         };
         if !touched.is_empty() {
-            tokio::spawn(b.commit(touched));
+            tokio::spawn(b.replicas.wait_durable(touched));
         }
     }
 }
@@ -172,19 +117,10 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
         // again).
         let flush_dirty = matches!(b.config.durability, Durability::Interval | Durability::Acks)
             && last_flush.elapsed() >= b.config.flush_interval;
-        if flush_dirty && !b.background_flushing.swap(true, Ordering::AcqRel) {
+        if flush_dirty && b.replicas.flush_dirty_if_idle().await {
             last_flush = tokio::time::Instant::now();
-            b.flush_dirty().await;
         } else {
-            let rolled: Vec<_> = b
-                .topics
-                .all_partitions()
-                .into_iter()
-                .filter(|p| p.has_unflushed_segments() && !p.is_poisoned())
-                .collect();
-            if let Err(e) = b.group_commit.sync_rolled(rolled).await {
-                tracing::warn!("fsync of rolled segments failed: {e}");
-            }
+            b.replicas.flush_rolled().await;
         }
         // Retention and checkpoints hold `stopped` while they run: shutdown, which sets it,
         // waits for them, and none starts once the logs are being closed (a checkpoint built
@@ -195,10 +131,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
             if *stopped {
                 return;
             }
-            let now = crate::util::now_ms();
-            for p in b.topics.all_partitions() {
-                p.enforce_retention(now);
-            }
+            b.logs.enforce_retention(crate::util::now_ms());
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {
             last_checkpoint = tokio::time::Instant::now();
@@ -208,7 +141,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 if *stopped {
                     return Ok(());
                 }
-                b2.topics.write_checkpoints()
+                b2.logs.write_checkpoints()
             });
             if let Ok(Err(e)) = written.await {
                 tracing::warn!("cannot write recovery checkpoints: {e}");

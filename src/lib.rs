@@ -6,11 +6,13 @@
 
 pub mod api;
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod group;
 pub mod log;
 pub mod producer;
+pub mod replica;
 pub mod server;
 pub mod topic;
 pub mod util;

@@ -33,8 +33,7 @@ fn partition_dir(b: &TestBroker, topic: &str, p: i32) -> PathBuf {
 }
 
 fn partition(b: &TestBroker, topic: &str, p: i32) -> Arc<Partition> {
-    let t = b.handle.as_ref().expect("running").broker.topics.get(topic).expect("topic exists");
-    t.partition(p).expect("partition exists")
+    b.handle.as_ref().expect("running").broker.logs.get(topic, p).expect("partition exists")
 }
 
 /// Produces one record holding `value`; returns the error code.
@@ -457,7 +456,7 @@ async fn index_write_failures_never_make_a_read_wrong() {
     // The periodic checkpoint: index write failures are logged, the recovery point (past
     // everything, all of it fsynced) is written, so recovery will trust the index files.
     let broker = b.handle.as_ref().expect("running").broker.clone();
-    broker.topics.write_checkpoints().expect("checkpoint written");
+    broker.logs.write_checkpoints().expect("checkpoint written");
     assert!(time_fails.hits() >= 1);
     assert_eq!(list_offsets(&mut c, "i", 0, late).await.offset, 20);
 
@@ -480,7 +479,7 @@ async fn index_write_failures_never_make_a_read_wrong() {
     assert!(p.persist_indexes().is_err());
     assert_eq!(torn.hits(), 1);
     let broker = b.handle.as_ref().expect("running").broker.clone();
-    broker.topics.write_checkpoints().expect("the next write succeeds");
+    broker.logs.write_checkpoints().expect("the next write succeeds");
     assert_eq!(std::fs::metadata(&offset_index).unwrap().len() % 8, 0, "no torn entry left");
     assert_eq!(std::fs::metadata(&time_index).unwrap().len() % 12, 0, "no torn entry left");
     drop((torn, p, c, broker));
@@ -521,7 +520,7 @@ async fn snapshot_and_checkpoint_failures_lose_nothing() {
     assert!(files_with_ext(&dir, "log").len() >= 2);
     send_ok(&mut c, "other", 0, "o0", -1).await;
     let broker = b.handle.as_ref().expect("running").broker.clone();
-    assert!(broker.topics.write_checkpoints().is_err(), "the checkpoint write fails");
+    assert!(broker.logs.write_checkpoints().is_err(), "the checkpoint write fails");
     assert!(checkpoints.hits() >= 1);
     drop(broker);
     assert!(files_with_ext(&dir, "tmp").is_empty() && files_with_ext(&data, "tmp").is_empty(), "no temp files left");

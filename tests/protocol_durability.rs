@@ -13,8 +13,8 @@ use kafka_protocol::messages::ProduceRequest;
 
 /// Offset up to which `topic`/`partition` is known to be fsynced.
 fn durable_offset(b: &TestBroker, topic: &str, partition: i32) -> i64 {
-    let t = b.handle.as_ref().expect("running").broker.topics.get(topic).expect("topic exists");
-    t.partition(partition).expect("partition exists").recovery_point().offset
+    let logs = &b.handle.as_ref().expect("running").broker.logs;
+    logs.get(topic, partition).expect("partition exists").recovery_point().offset
 }
 
 /// Produces 3 records with `acks` and returns the log end offset after them.

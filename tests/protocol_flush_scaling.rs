@@ -38,13 +38,14 @@ async fn interval_flush_of_many_partitions_needs_no_thread_per_partition() {
         let baseline = threads();
         let resp = c.call(&req, PRODUCE_V).await;
         assert!(resp.responses[0].partition_responses.iter().all(|p| p.error_code == 0), "{resp:?}");
-        let topic = b.handle.as_ref().expect("running").broker.topics.get("many").expect("topic exists");
+        let logs = &b.handle.as_ref().expect("running").broker.logs;
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut most = baseline;
         loop {
             most = most.max(threads());
-            let pending =
-                (0..PARTITIONS).filter(|&p| topic.partition(p).expect("partition").recovery_point().offset < 1).count();
+            let pending = (0..PARTITIONS)
+                .filter(|&p| logs.get("many", p).expect("partition").recovery_point().offset < 1)
+                .count();
             if pending == 0 {
                 break;
             }

@@ -43,7 +43,7 @@ impl Handler for DeleteGroups {
         Reply::Later(
             async move {
                 let mut resp = resp;
-                if let Err(e) = broker.commit(durable).await {
+                if let Err(e) = broker.replicas.wait_durable(durable).await {
                     // The tombstones are not durable: the deletions that were answered with
                     // success are retriable failures instead (they come back after a restart).
                     tracing::error!("group deletion not durable: {e}");

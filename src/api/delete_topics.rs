@@ -26,7 +26,7 @@ fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> Deleta
         Ok(id) => {
             let touched = broker.groups.on_topic_deleted(&name.0);
             if !touched.is_empty() {
-                tokio::spawn(broker.commit(touched));
+                tokio::spawn(broker.replicas.wait_durable(touched));
             }
             result(Some(name), id, NONE, None, version)
         }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{Handler, Reply, RequestContext, ResponseBudget, NONE};
 use crate::broker::Broker;
-use crate::log::partition::LEADER_EPOCH;
+use crate::error::ErrorCode;
 use crate::log::{Partition, ReadError};
 
 pub struct Fetch;
@@ -36,7 +36,6 @@ struct Wanted {
     part: Result<Arc<Partition>, i16>,
     fetch_offset: i64,
     max_bytes: usize,
-    leader_epoch: i32,
 }
 
 struct WantedTopic {
@@ -66,14 +65,15 @@ fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
                 .iter()
                 .map(|fp| Wanted {
                     index: fp.partition,
-                    part: topic.as_ref().and_then(|t| t.partition(fp.partition)).ok_or(if topic.is_some() {
-                        E::UnknownTopicOrPartition.code()
-                    } else {
-                        missing
-                    }),
+                    part: match &topic {
+                        Some(t) => broker
+                            .replicas
+                            .partition_at_epoch(&t.name, fp.partition, fp.current_leader_epoch)
+                            .map_err(|e| e.code()),
+                        None => Err(missing),
+                    },
                     fetch_offset: fp.fetch_offset,
                     max_bytes: fp.partition_max_bytes.max(0) as usize,
-                    leader_epoch: fp.current_leader_epoch,
                 })
                 .collect();
             WantedTopic { name: ft.topic.clone(), id: ft.topic_id, partitions }
@@ -114,11 +114,6 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
                     continue;
                 }
             };
-            if w.leader_epoch > LEADER_EPOCH {
-                any_error = true;
-                parts.push(empty_partition(w.index, E::UnknownLeaderEpoch.code()));
-                continue;
-            }
             // Each partition gets what the response has left, so the partitions' own limits
             // cannot add up past the response's.
             let room = limit.saturating_sub(total).min(w.max_bytes);

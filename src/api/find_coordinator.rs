@@ -1,4 +1,5 @@
-//! FindCoordinator (key 10): this broker coordinates every group (and, later, transaction).
+//! FindCoordinator (key 10): the node leading the `__consumer_offsets` partition a group
+//! hashes to (the metadata cache says which; creating the topic on first use, as Kafka).
 //! v4+ batches several keys in one request.
 
 use kafka_protocol::error::ResponseError as E;
@@ -8,23 +9,26 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
+use crate::cluster::Node;
 
 pub struct FindCoordinator;
 
 const KEY_TYPE_GROUP: i8 = 0;
 
-/// (error code, message) for one key; the coordinator is always this node.
-fn check(broker: &Broker, key: &str, key_type: i8) -> (i16, Option<String>) {
+/// The coordinator of one key, or the (error code, message) to answer instead.
+fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)> {
     if key_type != KEY_TYPE_GROUP {
-        return (E::CoordinatorNotAvailable.code(), Some("transactions and share groups are not supported yet".into()));
+        return Err((E::CoordinatorNotAvailable.code(), "transactions and share groups are not supported yet".into()));
     }
     if key.is_empty() {
-        return (E::InvalidRequest.code(), Some("group id must not be empty".into()));
+        return Err((E::InvalidRequest.code(), "group id must not be empty".into()));
     }
-    match broker.groups.offsets_topic() {
-        Ok(_) => (NONE, None),
-        Err(e) => (E::CoordinatorNotAvailable.code(), Some(e)),
-    }
+    let topic = broker.groups.offsets_topic().map_err(|e| (E::CoordinatorNotAvailable.code(), e.to_string()))?;
+    broker
+        .metadata
+        .coordinator_for(Some(&topic), key)
+        .cloned()
+        .ok_or_else(|| (E::CoordinatorNotAvailable.code(), "the coordinator's partition has no leader".into()))
 }
 
 impl Handler for FindCoordinator {
@@ -36,33 +40,33 @@ impl Handler for FindCoordinator {
 
     fn handle(ctx: &RequestContext, req: FindCoordinatorRequest) -> Reply<FindCoordinatorResponse> {
         let b = &ctx.broker;
-        let (node, host, port) =
-            (BrokerId(b.config.node_id), sb(b.config.advertised_host.clone()), b.config.advertised_port);
         if ctx.api_version >= 4 {
             let coordinators = req
                 .coordinator_keys
                 .iter()
                 .map(|k| {
-                    let (code, msg) = check(b, k, req.key_type);
-                    let c = Coordinator::default()
-                        .with_key(k.clone())
-                        .with_error_code(code)
-                        .with_error_message(msg.map(sb));
-                    if code == NONE {
-                        c.with_node_id(node).with_host(host.clone()).with_port(port)
-                    } else {
-                        c.with_node_id(BrokerId(-1)).with_host(StrBytes::default()).with_port(-1)
+                    let c = Coordinator::default().with_key(k.clone());
+                    match find(b, k, req.key_type) {
+                        Ok(n) => {
+                            c.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port)
+                        }
+                        Err((code, msg)) => c
+                            .with_error_code(code)
+                            .with_error_message(Some(sb(msg)))
+                            .with_node_id(BrokerId(-1))
+                            .with_host(StrBytes::default())
+                            .with_port(-1),
                     }
                 })
                 .collect();
             return Reply::Now(FindCoordinatorResponse::default().with_coordinators(coordinators));
         }
-        let (code, msg) = check(b, &req.key, req.key_type);
-        let resp = FindCoordinatorResponse::default().with_error_code(code).with_error_message(msg.map(sb));
-        Reply::Now(if code == NONE {
-            resp.with_node_id(node).with_host(host).with_port(port)
-        } else {
-            resp.with_node_id(BrokerId(-1)).with_port(-1)
+        let resp = FindCoordinatorResponse::default();
+        Reply::Now(match find(b, &req.key, req.key_type) {
+            Ok(n) => resp.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port),
+            Err((code, msg)) => {
+                resp.with_error_code(code).with_error_message(Some(sb(msg))).with_node_id(BrokerId(-1)).with_port(-1)
+            }
         })
     }
 

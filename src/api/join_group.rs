@@ -111,7 +111,7 @@ impl Handler for JoinGroup {
             Pending::Now(o) if durable.is_none() => Reply::Now(for_version(response(o), v)),
             Pending::Now(o) => Reply::Later(
                 async move {
-                    let _ = broker.commit(durable.into_iter().collect()).await;
+                    let _ = broker.replicas.wait_durable(durable.into_iter().collect()).await;
                     for_version(response(o), v)
                 }
                 .boxed(),

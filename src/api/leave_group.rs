@@ -18,7 +18,7 @@ fn durably(
     let Some(part) = durable else { return Reply::Now(resp) };
     let broker = ctx.broker.clone();
     Reply::Later(Box::pin(async move {
-        let _ = broker.commit(vec![part]).await;
+        let _ = broker.replicas.wait_durable(vec![part]).await;
         resp
     }))
 }

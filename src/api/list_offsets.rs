@@ -6,7 +6,7 @@ use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionRespon
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
 use super::{duplicates, Handler, Reply, RequestContext, NONE};
-use crate::log::partition::LEADER_EPOCH;
+use crate::error::ErrorCode;
 use crate::log::Partition;
 
 pub struct ListOffsets;
@@ -26,9 +26,9 @@ fn answer(index: i32, code: i16, offset: i64, timestamp: i64) -> ListOffsetsPart
 }
 
 /// `leader_epoch` exists from v4 on; the encoder rejects it when set for older versions.
-fn with_epoch(mut r: ListOffsetsPartitionResponse, version: i16) -> ListOffsetsPartitionResponse {
+fn with_epoch(mut r: ListOffsetsPartitionResponse, part: &Partition, version: i16) -> ListOffsetsPartitionResponse {
     if version >= 4 && r.error_code == NONE && r.offset >= 0 {
-        r.leader_epoch = LEADER_EPOCH;
+        r.leader_epoch = part.leader_epoch();
     }
     r
 }
@@ -47,7 +47,7 @@ fn lookup(part: &Partition, index: i32, timestamp: i64, committed: bool) -> List
         Ok(None) => answer(index, NONE, -1, -1),
         Err(e) => {
             tracing::error!(topic = %part.topic, partition = index, "list offsets failed: {e}");
-            answer(index, E::KafkaStorageError.code(), -1, -1)
+            answer(index, e.code(), -1, -1)
         }
     }
 }
@@ -65,21 +65,25 @@ impl Handler for ListOffsets {
             .topics
             .into_iter()
             .map(|t| {
-                let topic = ctx.broker.topics.get(&t.name.0);
                 let dup = duplicates(t.partitions.iter().map(|p| p.partition_index));
                 let parts = t
                     .partitions
                     .iter()
-                    .map(|p| match topic.as_ref().and_then(|tp| tp.partition(p.partition_index)) {
-                        _ if dup.contains(&p.partition_index) => {
-                            answer(p.partition_index, E::InvalidRequest.code(), -1, -1)
+                    .map(|p| {
+                        if dup.contains(&p.partition_index) {
+                            return answer(p.partition_index, E::InvalidRequest.code(), -1, -1);
                         }
-                        None => answer(p.partition_index, E::UnknownTopicOrPartition.code(), -1, -1),
-                        Some(_) if p.current_leader_epoch > LEADER_EPOCH => {
-                            answer(p.partition_index, E::UnknownLeaderEpoch.code(), -1, -1)
-                        }
-                        Some(part) => {
-                            with_epoch(lookup(&part, p.partition_index, p.timestamp, committed), ctx.api_version)
+                        match ctx.broker.replicas.partition_at_epoch(
+                            &t.name.0,
+                            p.partition_index,
+                            p.current_leader_epoch,
+                        ) {
+                            Err(e) => answer(p.partition_index, e.code(), -1, -1),
+                            Ok(part) => with_epoch(
+                                lookup(&part, p.partition_index, p.timestamp, committed),
+                                &part,
+                                ctx.api_version,
+                            ),
                         }
                     })
                     .collect();

@@ -12,23 +12,26 @@ use uuid::Uuid;
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
-use crate::log::partition::LEADER_EPOCH;
 use crate::topic::{validate_name, Topic, TopicError};
 
 pub struct Metadata;
 
 /// The metadata entry of an existing topic.
 pub fn topic_entry(broker: &Broker, t: &Topic, version: i16) -> MetadataResponseTopic {
-    let node = BrokerId(broker.config.node_id);
+    let ids = |v: Vec<i32>| v.into_iter().map(BrokerId).collect::<Vec<_>>();
     let partitions = (0..t.partition_count())
-        .map(|p| {
-            MetadataResponsePartition::default()
-                .with_error_code(NONE)
-                .with_partition_index(p)
-                .with_leader_id(node)
-                .with_leader_epoch(LEADER_EPOCH)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
+        .filter_map(|p| {
+            let s = broker.metadata.partition_state(t, p)?;
+            Some(
+                MetadataResponsePartition::default()
+                    .with_error_code(NONE)
+                    .with_partition_index(p)
+                    .with_leader_id(BrokerId(s.leader))
+                    .with_leader_epoch(s.leader_epoch)
+                    .with_replica_nodes(ids(s.replicas))
+                    .with_isr_nodes(ids(s.isr))
+                    .with_offline_replicas(ids(s.offline_replicas)),
+            )
         })
         .collect();
     let mut entry = MetadataResponseTopic::default()
@@ -82,15 +85,23 @@ impl Handler for Metadata {
                 });
             }
         }
-        let me = MetadataResponseBroker::default()
-            .with_node_id(BrokerId(cfg.node_id))
-            .with_host(sb(cfg.advertised_host.clone()))
-            .with_port(cfg.advertised_port);
+        let brokers = broker
+            .metadata
+            .alive_nodes()
+            .iter()
+            .map(|n| {
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(n.id))
+                    .with_host(sb(n.host.clone()))
+                    .with_port(n.port)
+                    .with_rack(n.rack.clone().map(sb))
+            })
+            .collect();
         Reply::Now(
             MetadataResponse::default()
-                .with_brokers(vec![me])
-                .with_cluster_id(Some(sb(broker.cluster_id.clone())))
-                .with_controller_id(BrokerId(cfg.node_id))
+                .with_brokers(brokers)
+                .with_cluster_id(Some(sb(broker.metadata.cluster_id().to_string())))
+                .with_controller_id(BrokerId(broker.metadata.controller_id()))
                 .with_topics(topics),
         )
     }

@@ -66,7 +66,7 @@ impl Handler for OffsetCommit {
             let topic = broker.topics.get(&t.name.0);
             for p in &t.partitions {
                 let meta = p.committed_metadata.as_deref().unwrap_or("");
-                let code = if topic.as_ref().and_then(|tp| tp.partition(p.partition_index)).is_none() {
+                let code = if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
                     E::UnknownTopicOrPartition.code()
                 } else if meta.len() > coord.config.max_metadata_bytes {
                     E::OffsetMetadataTooLarge.code()
@@ -103,7 +103,7 @@ impl Handler for OffsetCommit {
         let broker = broker.clone();
         Reply::Later(
             async move {
-                let ok = match broker.commit(vec![part]).await {
+                let ok = match broker.replicas.wait_durable(vec![part]).await {
                     Ok(()) => NONE,
                     // As Kafka answers a commit whose offsets partition failed to store it:
                     // clients treat NOT_COORDINATOR as retriable (look the coordinator up

@@ -71,7 +71,7 @@ impl Handler for OffsetDelete {
         let broker = ctx.broker.clone();
         Reply::Later(
             async move {
-                match broker.commit(vec![part]).await {
+                match broker.replicas.wait_durable(vec![part]).await {
                     Ok(()) => resp,
                     // Not durable: retriable for the client, as an OffsetCommit that failed so.
                     Err(e) => {

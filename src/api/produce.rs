@@ -1,9 +1,7 @@
-//! Produce (key 0): validate each partition's record batch (header, CRC32C, then the records'
-//! framing, counts and timestamps, walked in place or through a bounded decompressor), append
-//! it verbatim with broker-assigned offsets, and acknowledge per `acks` once the configured
-//! durability is met.
-
-use std::sync::Arc;
+//! Produce (key 0): hands each partition's record batch to the replica manager (which finds
+//! the partition, lets the log validate and append it verbatim with broker-assigned
+//! offsets, and arranges the durability `acks` asks for), and turns the outcomes into the
+//! response: the only place produce errors become codes and messages.
 
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
@@ -14,15 +12,14 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::error::ErrorCode;
-use crate::log::batch::{self, BatchError, BatchHeader};
-use crate::log::validate::{self, ValidationError};
-use crate::log::{AppendError, AppendResult, Partition};
-use crate::producer::state::ProducerError;
+use crate::log::validate::ValidationError;
+use crate::log::{AppendError, AppendResult};
+use crate::replica::{AppendOrigin, ProduceEntry, ProduceError};
 
 pub struct Produce;
 
 /// An append writing for longer than this is held up by the page cache (see
-/// [`Partition::write_stalled`]).
+/// [`crate::log::Partition::write_stalled`]).
 const STALLED: std::time::Duration = std::time::Duration::from_millis(2);
 
 fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
@@ -35,95 +32,40 @@ fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionP
         .with_error_message(message.map(sb))
 }
 
-fn batch_error_code(e: &BatchError) -> i16 {
-    match e {
-        BatchError::Truncated | BatchError::CrcMismatch { .. } => E::CorruptMessage.code(),
-        BatchError::UnsupportedMagic(_) | BatchError::Invalid(_) => E::InvalidRecord.code(),
-    }
-}
-
-fn append_error_code(e: &AppendError) -> i16 {
-    match e {
-        AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
-        AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
-        AppendError::Producer(ProducerError::OutOfOrder { .. }) => E::OutOfOrderSequenceNumber.code(),
-        AppendError::Storage(_) => E::KafkaStorageError.code(),
-    }
-}
-
-/// A partition's batch refused: the error code, Kafka's message and (KIP-467) the records at
-/// fault.
-struct Rejected {
-    code: i16,
-    message: String,
-    record_errors: Vec<BatchIndexAndErrorMessage>,
-}
-
-impl Rejected {
-    fn new(code: i16, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), record_errors: Vec::new() }
-    }
-
-    fn response(self, index: i32) -> PartitionProduceResponse {
-        partition_error(index, self.code, Some(self.message)).with_record_errors(self.record_errors)
-    }
-}
-
-impl From<ValidationError> for Rejected {
-    fn from(e: ValidationError) -> Self {
-        let message = e.to_string();
-        let (code, errors) = match e {
-            ValidationError::InvalidRecord { record_errors, .. } => (E::InvalidRecord.code(), record_errors),
-            ValidationError::InvalidTimestamp { record_errors } => (E::InvalidTimestamp.code(), record_errors),
-            ValidationError::Corrupt(_) => (E::CorruptMessage.code(), Vec::new()),
-        };
-        let record_errors = errors
+/// One partition's answer: its offsets, or its error with Kafka's message and (KIP-467) the
+/// records at fault.
+fn partition_response(index: i32, result: Result<AppendResult, ProduceError>) -> PartitionProduceResponse {
+    let e = match result {
+        Ok(r) => {
+            return PartitionProduceResponse::default()
+                .with_index(index)
+                .with_error_code(NONE)
+                .with_base_offset(r.base_offset)
+                .with_log_append_time_ms(r.log_append_time)
+                .with_log_start_offset(r.log_start_offset)
+        }
+        Err(e) => e,
+    };
+    let code = e.code();
+    let message = match &e {
+        // Kafka answers an unknown partition without a message.
+        ProduceError::Partition(_) => None,
+        _ => Some(e.to_string()),
+    };
+    let record_errors = match e {
+        ProduceError::Append(AppendError::Invalid(
+            ValidationError::InvalidRecord { record_errors, .. } | ValidationError::InvalidTimestamp { record_errors },
+        )) => record_errors
             .into_iter()
             .map(|r| {
                 BatchIndexAndErrorMessage::default()
                     .with_batch_index(r.batch_index)
                     .with_batch_index_error_message(Some(sb(r.message)))
             })
-            .collect();
-        Self { code, message, record_errors }
-    }
-}
-
-/// Validates and appends one partition's payload.
-fn produce_partition(part: &Partition, records: Option<bytes::Bytes>) -> Result<AppendResult, Rejected> {
-    let records =
-        records.ok_or_else(|| Rejected::new(E::InvalidRecord.code(), "produce request carries no records"))?;
-    let mut batches = batch::split_batches(records).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?;
-    if batches.len() != 1 {
-        return Err(Rejected::new(
-            E::InvalidRecord.code(),
-            "Produce requests (v3+) must carry exactly one record batch per partition",
-        ));
-    }
-    let (header, bytes) = batches.pop().expect("exactly one batch");
-    batch::validate_produced(&header).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?;
-    if header.is_transactional() {
-        return Err(Rejected::new(
-            E::InvalidTxnState.code(),
-            "transactional produce needs a transaction (not yet supported)",
-        ));
-    }
-    let rules = part.record_rules();
-    // Size first (Kafka's order): an oversized batch is refused without reading its records.
-    if bytes.len() > rules.max_batch_bytes {
-        let e = AppendError::MessageTooLarge { size: bytes.len(), max: rules.max_batch_bytes };
-        return Err(Rejected::new(append_error_code(&e), e.to_string()));
-    }
-    let validated = validate::validate_records(&header, &bytes, &rules, crate::util::now_ms())?;
-    let (header, bytes) = if validated.header_needs_fix(&header, &rules) {
-        // A wrong maxTimestamp is corrected, as Kafka does, in a copy (honest clients never
-        // need this); the time index and retention read the header.
-        let fixed = batch::with_create_time_max(&bytes, validated.max_timestamp);
-        (BatchHeader::parse(&fixed).map_err(|e| Rejected::new(batch_error_code(&e), e.to_string()))?, fixed)
-    } else {
-        (header, bytes)
+            .collect(),
+        _ => Vec::new(),
     };
-    part.append(header, bytes).map_err(|e| Rejected::new(append_error_code(&e), e.to_string()))
+    partition_error(index, code, message).with_record_errors(record_errors)
 }
 
 impl Handler for Produce {
@@ -138,9 +80,9 @@ impl Handler for Produce {
     /// pool instead, still in request order. Normal appends take microseconds.
     fn on_blocking_pool(ctx: &RequestContext, req: &ProduceRequest) -> bool {
         let stalled = req.topic_data.iter().any(|td| {
-            ctx.broker.topics.get(&td.name.0).is_some_and(|t| {
-                td.partition_data.iter().any(|pd| t.partition(pd.index).is_some_and(|p| p.write_stalled(STALLED)))
-            })
+            td.partition_data
+                .iter()
+                .any(|pd| ctx.broker.replicas.partition(&td.name.0, pd.index).is_ok_and(|p| p.write_stalled(STALLED)))
         });
         if stalled {
             tracing::debug!(
@@ -155,84 +97,44 @@ impl Handler for Produce {
         if !(-1..=1).contains(&req.acks) {
             return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
         }
-        let broker = &ctx.broker;
-        let mut appended: Vec<Arc<Partition>> = Vec::new();
-        let mut appended_bytes = 0u64;
-        let mut responses = Vec::with_capacity(req.topic_data.len());
-        for td in req.topic_data {
-            let topic = broker.topics.get(&td.name.0);
-            let mut parts = Vec::with_capacity(td.partition_data.len());
-            for pd in td.partition_data {
-                let Some(part) = topic.as_ref().and_then(|t| t.partition(pd.index)) else {
-                    parts.push(partition_error(pd.index, E::UnknownTopicOrPartition.code(), None));
-                    continue;
-                };
-                if topic.as_ref().is_some_and(|t| t.internal) {
-                    // Kafka: clients cannot append to internal topics (the broker writes them).
-                    let message = format!("Cannot append to internal topic {}", td.name.0.as_str());
-                    parts.push(partition_error(pd.index, E::InvalidTopicException.code(), Some(message)));
-                    continue;
-                }
-                let len = pd.records.as_ref().map_or(0, |r| r.len() as u64);
-                match produce_partition(&part, pd.records) {
-                    Ok(r) => {
-                        appended_bytes += len;
-                        // A duplicate's original may still await its fsync: wait for it too.
-                        appended.push(part.clone());
-                        parts.push(
-                            PartitionProduceResponse::default()
-                                .with_index(pd.index)
-                                .with_error_code(NONE)
-                                .with_base_offset(r.base_offset)
-                                .with_log_append_time_ms(r.log_append_time)
-                                .with_log_start_offset(r.log_start_offset),
-                        );
-                    }
-                    Err(rejected) => {
-                        tracing::debug!(
-                            topic = %td.name.0,
-                            partition = pd.index,
-                            code = rejected.code,
-                            "produce rejected: {}",
-                            rejected.message
-                        );
-                        parts.push(rejected.response(pd.index));
-                    }
-                }
-            }
-            responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
-        }
-        let durability = broker.config.durability;
-        if !durability.fsync_before_ack(req.acks) {
-            broker.note_unflushed(appended_bytes);
-            if durability.fsync_before_visible() && !appended.is_empty() {
-                // Nobody waits for the fsync, but it must still happen for the high watermark
-                // (and so consumers) to move past this data.
-                tokio::spawn(broker.commit(appended.clone()));
-            }
-        }
+        let entries = req.topic_data.iter().flat_map(|td| {
+            td.partition_data.iter().map(|pd| ProduceEntry {
+                topic: td.name.0.as_str(),
+                partition: pd.index,
+                records: pd.records.clone(),
+            })
+        });
+        let outcome = ctx.broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
         if req.acks == 0 {
             return Reply::None;
         }
-        let resp = ProduceResponse::default().with_responses(responses);
-        if appended.is_empty() || !durability.fsync_before_ack(req.acks) {
-            return Reply::Now(resp);
+        let mut results = outcome.results.into_iter();
+        let mut responses = Vec::with_capacity(req.topic_data.len());
+        for td in req.topic_data {
+            let mut parts = Vec::with_capacity(td.partition_data.len());
+            for pd in &td.partition_data {
+                let Some(result) = results.next() else { break };
+                if let Err(e) = &result {
+                    tracing::debug!(topic = %td.name.0, partition = pd.index, code = e.code(), "produce rejected: {e}");
+                }
+                parts.push(partition_response(pd.index, result));
+            }
+            responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
         }
-        // Joins the fsync round now, in request order, rather than when the task first runs.
-        let durable = broker.commit_each(appended.clone());
+        let resp = ProduceResponse::default().with_responses(responses);
+        let Some(durable) = outcome.durable else { return Reply::Now(resp) };
         Reply::Later(
             async move {
                 let mut resp = resp;
                 // Only the partitions whose fsync failed are answered with the error: the
                 // others are durable, and an error would make the client send them again.
-                for (part, outcome) in appended.iter().zip(durable.await) {
-                    let Err(e) = outcome else { continue };
-                    tracing::error!(topic = %part.topic, partition = part.index, "fsync before acknowledging failed: {e}");
-                    for t in resp.responses.iter_mut().filter(|t| *part.topic == *t.name.0) {
-                        for p in t.partition_responses.iter_mut().filter(|p| p.index == part.index) {
-                            if p.error_code == NONE {
-                                *p = partition_error(p.index, e.code(), Some(e.to_string()));
-                            }
+                let mut outcomes = durable.await.into_iter();
+                for t in resp.responses.iter_mut() {
+                    for p in t.partition_responses.iter_mut() {
+                        let Some(Err(e)) = outcomes.next() else { continue };
+                        if p.error_code == NONE {
+                            tracing::error!(topic = %t.name.0, partition = p.index, "fsync before acknowledging failed: {e}");
+                            *p = partition_error(p.index, e.code(), Some(e.to_string()));
                         }
                     }
                 }
@@ -257,6 +159,7 @@ impl Handler for Produce {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use bytes::{Bytes, BytesMut};
@@ -289,7 +192,8 @@ mod tests {
     async fn a_produce_behind_a_stuck_write_leaves_the_async_worker() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
-        let part = broker.topics.create("t", 1, 1, &[], false).expect("topic").partition(0).expect("partition");
+        broker.topics.create("t", 1, 1, &[], false).expect("topic");
+        let part = broker.logs.get("t", 0).expect("partition");
         let hold = part.hold_writes();
         let stuck = {
             let part = part.clone();

@@ -52,7 +52,7 @@ impl Handler for SyncGroup {
                 async move {
                     // The assignment is durable before anyone acts on it.
                     if let Some(p) = durable {
-                        let _ = broker.commit(vec![p]).await;
+                        let _ = broker.replicas.wait_durable(vec![p]).await;
                     }
                     response(rx.await.unwrap_or_else(|_| SyncOutcome::error(E::RebalanceInProgress.code())))
                 }

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::codec::{self, Key, OffsetValue};
 use super::state::{Group, GroupState, GroupTimings};
 use crate::log::batch;
+use crate::log::LogManager;
 use crate::log::Partition;
 use crate::topic::{Topic, TopicRegistry};
 use crate::util::now_ms;
@@ -64,21 +65,17 @@ impl OffsetsUndo {
 pub struct GroupCoordinator {
     groups: DashMap<String, GroupRef>,
     topics: Arc<TopicRegistry>,
+    logs: Arc<LogManager>,
     /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
     offsets_topic: Mutex<Option<Arc<Topic>>>,
     pub config: GroupConfig,
 }
 
-/// Kafka's `String.hashCode` (UTF-16 units), to place groups on the same partition as Kafka.
-fn java_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32))
-}
-
 impl GroupCoordinator {
     /// Replays `__consumer_offsets` (if it exists) into memory.
-    pub fn open(topics: Arc<TopicRegistry>, config: GroupConfig) -> std::io::Result<Self> {
+    pub fn open(topics: Arc<TopicRegistry>, logs: Arc<LogManager>, config: GroupConfig) -> std::io::Result<Self> {
         let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
-        let coord = Self { groups: DashMap::new(), topics, offsets_topic, config };
+        let coord = Self { groups: DashMap::new(), topics, logs, offsets_topic, config };
         coord.load()?;
         Ok(coord)
     }
@@ -108,8 +105,10 @@ impl GroupCoordinator {
     fn load(&self) -> std::io::Result<()> {
         let now = Instant::now();
         let mut loaded = 0usize;
-        let Some(topic) = self.offsets_topic.lock().clone() else { return Ok(()) };
-        for part in topic.partitions() {
+        if self.offsets_topic.lock().is_none() {
+            return Ok(());
+        }
+        for part in self.logs.partitions(OFFSETS_TOPIC) {
             part.for_each_batch(0, |batch| {
                 // Brook writes this topic uncompressed (and clients cannot produce to it): a
                 // compressed batch here is damage, and is not inflated whatever it claims.
@@ -173,9 +172,8 @@ impl GroupCoordinator {
     /// The `__consumer_offsets` partition that owns `group`.
     pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, String> {
         let topic = self.offsets_topic()?;
-        let n = topic.partition_count().max(1);
-        let idx = (java_hash(group) & 0x7fff_ffff) % n;
-        topic.partition(idx).ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition {idx}"))
+        let idx = crate::cluster::coordinator_partition(group, topic.partition_count());
+        self.logs.get(OFFSETS_TOPIC, idx).ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition {idx}"))
     }
 
     /// Appends key/value records (None = tombstone) for `group` as one batch.

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::faults::{self, Point};
-use crate::error::StorageError;
 use super::Partition;
+use crate::error::StorageError;
 
 struct SyncRequest {
     partitions: Vec<Arc<Partition>>,
@@ -54,7 +54,10 @@ impl GroupCommit {
     /// Waits until everything appended to `partitions` so far is fsynced. The request joins
     /// the queue when this is called, not when the future is first polled, so a caller that
     /// spawns the wait still gets the earliest round (and rounds follow call order).
-    pub fn sync(&self, partitions: Vec<Arc<Partition>>) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
+    pub fn sync(
+        &self,
+        partitions: Vec<Arc<Partition>>,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
         first_error(self.request(partitions, false))
     }
 
@@ -125,10 +128,7 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File
         }
         let results = match &fs {
             Some((fs, dir)) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs, dir),
-            _ => unique
-                .iter()
-                .map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() })
-                .collect(),
+            _ => unique.iter().map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() }).collect(),
         };
         for req in round {
             let each = req
@@ -144,7 +144,11 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File
 /// Rounds with at least this many partitions use one `syncfs` instead of an `fdatasync` each.
 const SYNCFS_MIN_PARTITIONS: usize = 2;
 
-fn flush_with_syncfs(parts: &[(Arc<Partition>, bool)], fs: &File, dir: &std::path::Path) -> Vec<Result<(), StorageError>> {
+fn flush_with_syncfs(
+    parts: &[(Arc<Partition>, bool)],
+    fs: &File,
+    dir: &std::path::Path,
+) -> Vec<Result<(), StorageError>> {
     let tickets: Vec<_> = parts.iter().map(|(p, active)| p.begin_flush(*active)).collect();
     // syncfs reports any writeback error on the file system since `fs` was opened; on error
     // each file's own fdatasync tells which partitions are affected.
@@ -196,7 +200,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
             }
             assert!(parts.iter().all(|p| p.offsets().high_watermark == 1), "the round ran without a poll");
-            assert_eq!(futures::executor::block_on(wait), Ok(()));
+            assert!(futures::executor::block_on(wait).is_ok());
         }
     }
 }

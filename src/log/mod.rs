@@ -6,9 +6,13 @@ pub mod config;
 pub mod faults;
 pub mod flush;
 pub mod index;
+pub mod leader_epoch;
+pub mod manager;
 pub mod partition;
 pub mod records;
 pub mod segment;
 pub mod validate;
 
-pub use partition::{AppendError, AppendResult, LogConfig, Offsets, Partition, ReadError, RecoveryPoint};
+pub use config::LogConfig;
+pub use manager::LogManager;
+pub use partition::{AppendError, AppendResult, Offsets, Partition, ReadError, RecoveryPoint};

@@ -3,37 +3,33 @@
 pub mod config;
 pub mod registry;
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crate::log::Partition;
 use config::TopicConfigs;
 
 pub use registry::{TopicError, TopicRegistry};
 
-/// A topic and its partitions. Partitions only grow (CreatePartitions).
+/// A topic's metadata. Partitions only grow (CreatePartitions); their logs belong to the
+/// [`crate::log::LogManager`].
 pub struct Topic {
     pub name: Arc<str>,
     pub id: Uuid,
     pub internal: bool,
     configs: RwLock<TopicConfigs>,
-    partitions: RwLock<Vec<Arc<Partition>>>,
+    partition_count: AtomicI32,
 }
 
 impl Topic {
-    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
-        if index < 0 {
-            return None;
-        }
-        self.partitions.read().get(index as usize).cloned()
-    }
-    pub fn partitions(&self) -> Vec<Arc<Partition>> {
-        self.partitions.read().clone()
-    }
     pub fn partition_count(&self) -> i32 {
-        self.partitions.read().len() as i32
+        self.partition_count.load(Ordering::Acquire)
+    }
+    /// Whether `index` names one of this topic's partitions.
+    pub fn has_partition(&self, index: i32) -> bool {
+        (0..self.partition_count()).contains(&index)
     }
     pub fn configs(&self) -> TopicConfigs {
         self.configs.read().clone()

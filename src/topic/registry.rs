@@ -1,10 +1,11 @@
-//! The topic registry: looks topics up by name or id without a global lock (DashMap), and
-//! persists topic metadata (`topics.json`, written atomically) so it survives restarts.
-//! Admin operations (create, delete, add partitions) are serialised by one mutex; the
-//! produce/fetch path never takes it.
+//! The topic registry: the durable metadata store of topics (names, ids, partition counts,
+//! configs in `topics.json`, written atomically), looked up by name or id without a global
+//! lock (DashMap). Admin operations (create, delete, add partitions, configs) are serialised
+//! by one mutex and ask the [`LogManager`] for the logs; the produce/fetch path never takes
+//! it. (With a controller quorum this becomes the replicated metadata log.)
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -15,14 +16,11 @@ use uuid::Uuid;
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
 use crate::config::BrokerConfig;
-use crate::log::faults::Point;
 use crate::log::partition::RecoveryReport;
-use crate::log::{Partition, RecoveryPoint};
-use crate::util::{write_atomic, write_atomic_failpoint};
+use crate::log::LogManager;
+use crate::util::write_atomic;
 
 const TOPICS_FILE: &str = "topics.json";
-const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
-const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
@@ -88,29 +86,17 @@ pub struct LoadReport {
 pub struct TopicRegistry {
     data_dir: PathBuf,
     broker: Arc<BrokerConfig>,
+    logs: Arc<LogManager>,
     by_name: DashMap<Arc<str>, Arc<Topic>>,
     by_id: DashMap<Uuid, Arc<Topic>>,
     admin: Mutex<()>,
-    /// The last checkpoint written, to skip rewriting an unchanged file.
-    last_checkpoint: Mutex<Vec<u8>>,
-}
-
-fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
-    data_dir.join(format!("{topic}-{p}"))
 }
 
 impl TopicRegistry {
-    /// Loads every topic in `data_dir`, recovering each partition's log.
-    pub fn open(broker: Arc<BrokerConfig>) -> std::io::Result<(Self, LoadReport)> {
+    /// Loads every topic in `data_dir`, opening (recovering) each partition's log.
+    pub fn open(broker: Arc<BrokerConfig>, logs: Arc<LogManager>) -> std::io::Result<(Self, LoadReport)> {
         let data_dir = broker.data_dir.clone();
-        std::fs::create_dir_all(&data_dir)?;
-        let mut report = LoadReport::default();
-        let clean_marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
-        report.clean_shutdown = clean_marker.exists();
-        let checkpoints: HashMap<String, RecoveryPoint> = std::fs::read(data_dir.join(CHECKPOINT_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let mut report = LoadReport { clean_shutdown: logs.had_clean_shutdown(), ..LoadReport::default() };
         let file: TopicsFile = match std::fs::read(data_dir.join(TOPICS_FILE)) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{TOPICS_FILE}: {e}")))?,
@@ -118,54 +104,35 @@ impl TopicRegistry {
             Err(e) => return Err(e),
         };
         let reg = Self {
-            data_dir: data_dir.clone(),
+            data_dir,
             broker: broker.clone(),
+            logs: logs.clone(),
             by_name: DashMap::new(),
             by_id: DashMap::new(),
             admin: Mutex::new(()),
-            last_checkpoint: Mutex::new(Vec::new()),
         };
-        remove_deleted_dirs(&data_dir);
         for rec in file.topics {
             let name: Arc<str> = rec.name.as_str().into();
-            // Grows as partitions open: the count in topics.json is not trusted for memory.
-            let mut parts = Vec::new();
-            for p in 0..rec.partitions {
-                let dir = partition_dir(&data_dir, &rec.name, p);
-                let key = format!("{}-{p}", rec.name);
-                let (part, rep) = Partition::open(
-                    dir,
-                    name.clone(),
-                    p,
-                    rec.configs.log_config(&broker),
-                    checkpoints.get(&key).copied(),
-                    broker.durability.fsync_before_visible(),
-                )?;
-                if rep.truncated_bytes > 0 || rep.dropped_segments > 0 {
-                    tracing::warn!(topic = %rec.name, partition = p, truncated_bytes = rep.truncated_bytes, dropped_segments = rep.dropped_segments, "recovered a torn or corrupt log tail");
-                }
-                report.recovery.truncated_bytes += rep.truncated_bytes;
-                report.recovery.validated_bytes += rep.validated_bytes;
-                report.recovery.segments += rep.segments;
-                report.recovery.indexes_rebuilt += rep.indexes_rebuilt;
-                report.recovery.dropped_segments += rep.dropped_segments;
-                report.recovery.producers += rep.producers;
-                parts.push(Arc::new(part));
-                report.partitions += 1;
-            }
+            logs.load(
+                &name,
+                rec.partitions.max(0),
+                rec.internal,
+                &rec.configs.log_config(&broker),
+                &mut report.recovery,
+            )?;
+            report.partitions += rec.partitions.max(0) as usize;
             let topic = Arc::new(Topic {
                 name: name.clone(),
                 id: rec.id,
                 internal: rec.internal,
                 configs: RwLock::new(rec.configs),
-                partitions: RwLock::new(parts),
+                partition_count: AtomicI32::new(rec.partitions.max(0)),
             });
             reg.by_id.insert(rec.id, topic.clone());
             reg.by_name.insert(name, topic);
             report.topics += 1;
         }
-        // From here on a crash is unclean until the next graceful shutdown.
-        let _ = std::fs::remove_file(&clean_marker);
+        logs.startup_complete();
         Ok((reg, report))
     }
 
@@ -184,10 +151,6 @@ impl TopicRegistry {
         v
     }
 
-    pub fn all_partitions(&self) -> Vec<Arc<Partition>> {
-        self.by_name.iter().flat_map(|e| e.value().partitions()).collect()
-    }
-
     fn persist(&self) -> std::io::Result<()> {
         let topics = self
             .list()
@@ -202,23 +165,6 @@ impl TopicRegistry {
             .collect();
         let bytes = serde_json::to_vec_pretty(&TopicsFile { version: 1, topics }).map_err(std::io::Error::other)?;
         write_atomic(&self.data_dir.join(TOPICS_FILE), &bytes)
-    }
-
-    fn open_partition(&self, name: &Arc<str>, p: i32, configs: &TopicConfigs) -> std::io::Result<Arc<Partition>> {
-        let dir = partition_dir(&self.data_dir, name, p);
-        // A fresh partition must not inherit files left by an older topic of the same name.
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        let (part, _) = Partition::open(
-            dir,
-            name.clone(),
-            p,
-            configs.log_config(&self.broker),
-            None,
-            self.broker.durability.fsync_before_visible(),
-        )?;
-        Ok(Arc::new(part))
     }
 
     /// Checks a create request without side effects.
@@ -274,26 +220,27 @@ impl TopicRegistry {
         let partitions = if partitions == -1 { self.broker.num_partitions } else { partitions };
         let configs = self.check_create(name, partitions, replication, configs)?;
         let name: Arc<str> = name.into();
-        let make = |parts| Topic {
+        let topic = Arc::new(Topic {
             name: name.clone(),
             id: Uuid::new_v4(),
             internal: name.starts_with("__"),
             configs: RwLock::new(configs.clone()),
-            partitions: RwLock::new(parts),
-        };
+            partition_count: AtomicI32::new(if validate_only { 0 } else { partitions }),
+        });
         if validate_only {
-            return Ok(Arc::new(make(Vec::new())));
+            return Ok(topic);
         }
-        let mut parts = Vec::with_capacity(partitions as usize);
-        for p in 0..partitions {
-            parts.push(self.open_partition(&name, p, &configs)?);
+        // Logs first, then the metadata that makes them visible.
+        if let Err(e) = self.logs.create(&name, 0, partitions, topic.internal, &configs.log_config(&self.broker)) {
+            self.logs.delete(&name, &topic.id.simple().to_string());
+            return Err(e.into());
         }
-        let topic = Arc::new(make(parts));
         self.by_id.insert(topic.id, topic.clone());
         self.by_name.insert(name.clone(), topic.clone());
         if let Err(e) = self.persist() {
             self.by_name.remove(&name);
             self.by_id.remove(&topic.id);
+            self.logs.delete(&name, &topic.id.simple().to_string());
             return Err(e.into());
         }
         tracing::info!(topic = %name, partitions, id = %topic.id, "created topic");
@@ -306,17 +253,7 @@ impl TopicRegistry {
         let (_, topic) = self.by_name.remove(name).ok_or(TopicError::Unknown)?;
         self.by_id.remove(&topic.id);
         self.persist()?;
-        for p in topic.partitions() {
-            let dir = p.dir().to_path_buf();
-            let doomed = dir.with_file_name(format!(
-                "{}.{}-delete",
-                dir.file_name().and_then(|s| s.to_str()).unwrap_or("x"),
-                topic.id.simple()
-            ));
-            if std::fs::rename(&dir, &doomed).is_ok() {
-                let _ = std::fs::remove_dir_all(&doomed);
-            }
-        }
+        self.logs.delete(name, &topic.id.simple().to_string());
         tracing::info!(topic = %name, id = %topic.id, "deleted topic");
         Ok(topic.id)
     }
@@ -340,11 +277,8 @@ impl TopicRegistry {
             return Ok(());
         }
         let configs = topic.configs();
-        let mut new = Vec::new();
-        for p in current..total {
-            new.push(self.open_partition(&topic.name, p, &configs)?);
-        }
-        topic.partitions.write().extend(new);
+        self.logs.create(&topic.name, current, total, topic.internal, &configs.log_config(&self.broker))?;
+        topic.partition_count.store(total, Ordering::Release);
         self.persist()?;
         tracing::info!(topic = %name, from = current, to = total, "added partitions");
         Ok(())
@@ -370,62 +304,8 @@ impl TopicRegistry {
             *topic.configs.write() = old;
             return Err(e.into());
         }
-        let log_config = configs.log_config(&self.broker);
-        for p in topic.partitions() {
-            p.set_config(log_config.clone());
-        }
+        self.logs.set_config(name, &configs.log_config(&self.broker));
         tracing::info!(topic = %name, configs = ?configs.0, "altered topic configs");
         Ok(())
-    }
-
-    /// Writes every partition's recovery point (last fsynced position) atomically.
-    pub fn write_checkpoints(&self) -> std::io::Result<()> {
-        let mut map = BTreeMap::new();
-        for t in self.list() {
-            for p in t.partitions() {
-                if let Err(e) = p.persist_indexes() {
-                    tracing::warn!(topic = %t.name, partition = p.index, "cannot write index files: {e}");
-                }
-                map.insert(format!("{}-{}", t.name, p.index), p.recovery_point());
-            }
-        }
-        let bytes = serde_json::to_vec(&map).map_err(std::io::Error::other)?;
-        let mut last = self.last_checkpoint.lock();
-        if *last == bytes {
-            return Ok(());
-        }
-        write_atomic_failpoint(Point::CheckpointWrite, &self.data_dir.join(CHECKPOINT_FILE), &bytes)?;
-        *last = bytes;
-        Ok(())
-    }
-
-    /// Graceful shutdown: flush everything, snapshot producer state, checkpoint, mark clean.
-    /// A partition that cannot be closed (poisoned by a write or fsync failure, or failing
-    /// now) does not stop the others from closing nor the checkpoint (which keeps its last
-    /// good recovery point); the shutdown then reports the first error and is not marked
-    /// clean.
-    pub fn shutdown(&self) -> std::io::Result<()> {
-        let mut first_error = None;
-        for p in self.all_partitions() {
-            if let Err(e) = p.close() {
-                tracing::error!(topic = %p.topic, partition = p.index, "cannot close the partition cleanly: {e}");
-                first_error.get_or_insert(e);
-            }
-        }
-        self.write_checkpoints()?;
-        match first_error {
-            Some(e) => Err(e),
-            None => write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b""),
-        }
-    }
-}
-
-fn remove_deleted_dirs(data_dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(data_dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_str().is_some_and(|n| n.ends_with("-delete")) {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
     }
 }

@@ -4,6 +4,38 @@
 use super::*;
 
 impl Partition {
+    /// A producer's batch, as the leader appends it (Kafka's `appendAsLeader`): exactly one
+    /// batch, its header and CRC checked, then its records (framing, counts, timestamps, keys
+    /// on compacted topics, walked in place or through a bounded decompressor, Kafka's
+    /// LogValidator), then appended verbatim with broker-assigned offsets.
+    pub fn append_as_leader(&self, records: Option<Bytes>) -> Result<AppendResult, AppendError> {
+        let records = records.ok_or(AppendError::NoRecords)?;
+        let mut batches = batch::split_batches(records)?;
+        if batches.len() != 1 {
+            return Err(AppendError::NotOneBatch);
+        }
+        let (header, bytes) = batches.pop().expect("exactly one batch");
+        batch::validate_produced(&header)?;
+        if header.is_transactional() {
+            return Err(AppendError::Transactional);
+        }
+        let rules = self.record_rules();
+        // Size first (Kafka's order): an oversized batch is refused without reading its records.
+        if bytes.len() > rules.max_batch_bytes {
+            return Err(AppendError::MessageTooLarge { size: bytes.len(), max: rules.max_batch_bytes });
+        }
+        let validated = validate::validate_records(&header, &bytes, &rules, now_ms())?;
+        let (header, bytes) = if validated.header_needs_fix(&header, &rules) {
+            // A wrong maxTimestamp is corrected, as Kafka does, in a copy (honest clients never
+            // need this); the time index and retention read the header.
+            let fixed = batch::with_create_time_max(&bytes, validated.max_timestamp);
+            (BatchHeader::parse(&fixed)?, fixed)
+        } else {
+            (header, bytes)
+        };
+        self.append(header, bytes)
+    }
+
     /// Validated batch from a producer -> assigned offsets. Retries of an idempotent batch
     /// are answered with the original offsets and not written again.
     pub fn append(&self, header: BatchHeader, bytes: Bytes) -> Result<AppendResult, AppendError> {
@@ -27,7 +59,15 @@ impl Partition {
                     });
                 }
             }
-            let prepared = self.prepare(&log, header, bytes, now);
+            let epoch = self.leader_epoch();
+            if log.epochs.latest_epoch() != Some(epoch) {
+                // The first batch of a new leader epoch: the cache records where it starts.
+                let leo = log.log_end_offset;
+                if let Err(e) = log.epochs.assign(epoch, leo) {
+                    return Err(AppendError::Storage(self.poison(&mut log, StorageOp::Checkpoint, e)));
+                }
+            }
+            let prepared = self.prepare(&log, header, bytes, epoch, now);
             let (seg_bytes, seg_ms) = (log.config.segment_bytes, log.config.segment_ms);
             let h = &prepared.header;
             if log.active().should_roll(prepared.bytes.len() as u64, h.last_offset(), seg_bytes, seg_ms, now) {
@@ -89,11 +129,11 @@ impl Partition {
 
     /// The batch as stored: broker-assigned offsets and leader epoch (and the append time, if
     /// the topic uses it) patched into its header.
-    fn prepare(&self, log: &PartitionLog, header: BatchHeader, bytes: Bytes, now: i64) -> PreparedBatch {
+    fn prepare(&self, log: &PartitionLog, header: BatchHeader, bytes: Bytes, epoch: i32, now: i64) -> PreparedBatch {
         let base = log.log_end_offset;
         let mut h = header;
         h.base_offset = base;
-        h.partition_leader_epoch = LEADER_EPOCH;
+        h.partition_leader_epoch = epoch;
         let bytes = if log.config.log_append_time {
             h.max_timestamp = now;
             h.attributes |= batch::ATTR_TIMESTAMP_TYPE;
@@ -101,7 +141,7 @@ impl Partition {
         } else {
             bytes
         };
-        PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, LEADER_EPOCH), bytes }
+        PreparedBatch { header: h, prefix: batch::patched_prefix(&bytes, base, epoch), bytes }
     }
 
     pub(super) fn poison(&self, log: &mut PartitionLog, op: StorageOp, e: io::Error) -> StorageError {

@@ -22,7 +22,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -30,17 +30,15 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::log::batch::{self, BatchHeader};
+use crate::error::{ErrorCode, StorageContext, StorageError, StorageOp};
+use crate::log::batch::{self, BatchError, BatchHeader};
 use crate::log::faults::{self, Point};
+use crate::log::leader_epoch::LeaderEpochCache;
 use crate::log::records;
 use crate::log::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
-use crate::log::validate::RecordRules;
+use crate::log::validate::{self, RecordRules, ValidationError};
 use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
-use crate::error::{ErrorCode, StorageContext, StorageError, StorageOp};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
-
-/// The leader epoch this single-node broker stamps on batches and reports in metadata.
-pub const LEADER_EPOCH: i32 = 0;
 
 pub use super::config::LogConfig;
 pub use sync::FlushTicket;
@@ -64,6 +62,16 @@ pub struct AppendResult {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
+    #[error("produce request carries no records")]
+    NoRecords,
+    #[error("{0}")]
+    Batch(#[from] BatchError),
+    #[error("Produce requests (v3+) must carry exactly one record batch per partition")]
+    NotOneBatch,
+    #[error("transactional produce needs a transaction (not yet supported)")]
+    Transactional,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
     MessageTooLarge { size: usize, max: usize },
     #[error(transparent)]
@@ -84,6 +92,13 @@ impl ErrorCode for AppendError {
     fn code(&self) -> i16 {
         use kafka_protocol::error::ResponseError as E;
         match self {
+            AppendError::NoRecords | AppendError::NotOneBatch => E::InvalidRecord.code(),
+            AppendError::Batch(BatchError::Truncated | BatchError::CrcMismatch { .. }) => E::CorruptMessage.code(),
+            AppendError::Batch(BatchError::UnsupportedMagic(_) | BatchError::Invalid(_)) => E::InvalidRecord.code(),
+            AppendError::Transactional => E::InvalidTxnState.code(),
+            AppendError::Invalid(ValidationError::InvalidRecord { .. }) => E::InvalidRecord.code(),
+            AppendError::Invalid(ValidationError::InvalidTimestamp { .. }) => E::InvalidTimestamp.code(),
+            AppendError::Invalid(ValidationError::Corrupt(_)) => E::CorruptMessage.code(),
             AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
             AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
             AppendError::Producer(ProducerError::OutOfOrder { .. }) => E::OutOfOrderSequenceNumber.code(),
@@ -144,6 +159,9 @@ pub struct Partition {
     flush_lock: Mutex<()>,
     hw_tx: watch::Sender<i64>,
     dirty: AtomicBool,
+    /// The current leader epoch, stamped on every batch appended (a single node keeps the
+    /// one its checkpoint last recorded; replication will move it on leader changes).
+    leader_epoch: AtomicI32,
 }
 
 struct PartitionLog {
@@ -160,6 +178,8 @@ struct PartitionLog {
     recovery_point: RecoveryPoint,
     /// Set after a write or fsync failure: the partition refuses writes rather than pretend.
     poisoned: Option<StorageError>,
+    /// Where each leader epoch starts (`leader-epoch-checkpoint`).
+    epochs: LeaderEpochCache,
 }
 
 pub(super) fn snapshot_path(dir: &Path, offset: i64) -> PathBuf {
@@ -220,6 +240,18 @@ impl Partition {
     /// The rules a batch produced here must pass (read once per produce, before the append).
     pub fn record_rules(&self) -> RecordRules {
         self.log.lock().config.record_rules()
+    }
+
+    /// The current leader epoch (what Metadata reports and batches are stamped with).
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch.load(Ordering::Relaxed)
+    }
+
+    /// OffsetForLeaderEpoch: the largest epoch <= `epoch` this log knows and the offset where
+    /// the epoch after it starts (the log end for the latest); `None` if unknown.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        let log = self.log.lock();
+        log.epochs.end_offset_for(epoch, log.log_end_offset)
     }
 
     pub fn offsets(&self) -> Offsets {

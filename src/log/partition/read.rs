@@ -58,7 +58,8 @@ impl Partition {
                     }
                     let want = (max_bytes as u64).max(if min_one_batch { len } else { 0 });
                     let n = want.min(end - pos);
-                    let mut records = read_bytes_at(&file, pos, n as usize).storage(StorageOp::Read, Some(&self.dir))?;
+                    let mut records =
+                        read_bytes_at(&file, pos, n as usize).storage(StorageOp::Read, Some(&self.dir))?;
                     let whole = whole_batches_len(&records);
                     if n as usize - whole > SHRINK_TAIL {
                         // The response holds these bytes until written: a large cut-off tail

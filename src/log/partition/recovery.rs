@@ -66,8 +66,17 @@ impl Partition {
             unflushed: Vec::new(),
             recovery_point,
             poisoned: None,
+            epochs: LeaderEpochCache::load(&dir),
         };
         Self::restore_producers(&dir, &mut log)?;
+        // The epoch cache follows the log: epochs past a cut-off tail go, and a log written
+        // before the cache existed (every batch stamped 0) gets epoch 0 from its start.
+        log.epochs.truncate_from_end(log.log_end_offset)?;
+        log.epochs.truncate_from_start(log.log_start_offset)?;
+        if log.epochs.latest_epoch().is_none() && log.log_end_offset > log.log_start_offset {
+            log.epochs.assign(0, log.log_start_offset)?;
+        }
+        let leader_epoch = log.epochs.latest_epoch().unwrap_or(0);
         report.producers = log.producers.len();
         let (hw_tx, _) = watch::channel(log_end_offset);
         Ok((
@@ -84,6 +93,7 @@ impl Partition {
                 flush_lock: Mutex::new(()),
                 hw_tx,
                 dirty: AtomicBool::new(false),
+                leader_epoch: AtomicI32::new(leader_epoch),
             },
             report,
         ))

@@ -32,6 +32,9 @@ impl Partition {
             total -= seg.size();
             seg.delete_files();
             log.log_start_offset = next;
+            if let Err(e) = log.epochs.truncate_from_start(next) {
+                tracing::warn!(topic = %self.topic, partition = self.index, "cannot rewrite the leader-epoch checkpoint (OffsetForLeaderEpoch may answer below the log start until the next change): {e}");
+            }
             if log.recovery_point.segment == base {
                 log.recovery_point = RecoveryPoint { offset: next, segment: next, position: 0 };
             }

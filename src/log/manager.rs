@@ -1,0 +1,262 @@
+//! The log manager (Kafka's `LogManager`): owns every partition's log in the data
+//! directory. It opens (recovering) them at startup, creates and deletes them when topics
+//! change, runs retention (and, later, the cleaner), writes the recovery-point checkpoint,
+//! and closes them at shutdown, writing the clean-shutdown marker the next start reads.
+//!
+//! Lookups on the produce/fetch path take no global lock: a `DashMap` by topic name, then
+//! the topic's partition vector under a read lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+
+use super::faults::Point;
+use super::partition::RecoveryReport;
+use super::{LogConfig, Partition, RecoveryPoint};
+use crate::config::BrokerConfig;
+use crate::util::{write_atomic, write_atomic_failpoint};
+
+pub const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
+pub const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+
+/// One topic's partition logs (they only grow, by CreatePartitions).
+struct TopicLogs {
+    internal: bool,
+    partitions: RwLock<Vec<Arc<Partition>>>,
+}
+
+pub struct LogManager {
+    data_dir: PathBuf,
+    broker: Arc<BrokerConfig>,
+    topics: DashMap<Arc<str>, Arc<TopicLogs>>,
+    /// Recovery points read at startup (consumed as partitions open).
+    checkpoints: Mutex<HashMap<String, RecoveryPoint>>,
+    /// Whether the previous run ended with a graceful shutdown (its marker was present).
+    clean_shutdown: bool,
+    /// The last checkpoint written, to skip rewriting an unchanged file.
+    last_checkpoint: Mutex<Vec<u8>>,
+}
+
+fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
+    data_dir.join(format!("{topic}-{p}"))
+}
+
+impl LogManager {
+    /// Prepares the data directory: reads the recovery checkpoint and the clean-shutdown
+    /// marker (then removes it: from here on a crash is unclean), removes directories of
+    /// deleted topics. Partitions open with [`LogManager::load`].
+    pub fn open(broker: Arc<BrokerConfig>) -> std::io::Result<Self> {
+        let data_dir = broker.data_dir.clone();
+        std::fs::create_dir_all(&data_dir)?;
+        let marker = data_dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean_shutdown = marker.exists();
+        let checkpoints: HashMap<String, RecoveryPoint> = std::fs::read(data_dir.join(CHECKPOINT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        remove_deleted_dirs(&data_dir);
+        Ok(Self {
+            data_dir,
+            broker,
+            topics: DashMap::new(),
+            checkpoints: Mutex::new(checkpoints),
+            clean_shutdown,
+            last_checkpoint: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether the previous run shut down gracefully.
+    pub fn had_clean_shutdown(&self) -> bool {
+        self.clean_shutdown
+    }
+
+    /// Marks the start complete: a crash from now on is unclean until the next graceful
+    /// shutdown writes the marker again.
+    pub fn startup_complete(&self) {
+        let _ = std::fs::remove_file(self.data_dir.join(CLEAN_SHUTDOWN_FILE));
+        self.checkpoints.lock().clear();
+    }
+
+    /// Opens the existing logs of a topic at startup, recovering each after its checkpointed
+    /// recovery point. After a clean shutdown the checkpoint covers the whole log, so no
+    /// byte is validated again; after a crash what follows it is.
+    pub fn load(
+        &self,
+        name: &Arc<str>,
+        count: i32,
+        internal: bool,
+        config: &LogConfig,
+        report: &mut RecoveryReport,
+    ) -> std::io::Result<()> {
+        // Grows as partitions open: the count in topics.json is not trusted for memory.
+        let mut parts = Vec::new();
+        for p in 0..count {
+            let dir = partition_dir(&self.data_dir, name, p);
+            let rp = self.checkpoints.lock().get(&format!("{name}-{p}")).copied();
+            let (part, rep) = Partition::open(
+                dir,
+                name.clone(),
+                p,
+                config.clone(),
+                rp,
+                self.broker.durability.fsync_before_visible(),
+            )?;
+            if rep.truncated_bytes > 0 || rep.dropped_segments > 0 {
+                tracing::warn!(topic = %name, partition = p, truncated_bytes = rep.truncated_bytes, dropped_segments = rep.dropped_segments, clean_shutdown = self.clean_shutdown, "recovered a torn or corrupt log tail");
+            }
+            report.truncated_bytes += rep.truncated_bytes;
+            report.validated_bytes += rep.validated_bytes;
+            report.segments += rep.segments;
+            report.indexes_rebuilt += rep.indexes_rebuilt;
+            report.dropped_segments += rep.dropped_segments;
+            report.producers += rep.producers;
+            parts.push(Arc::new(part));
+        }
+        self.topics.insert(name.clone(), Arc::new(TopicLogs { internal, partitions: RwLock::new(parts) }));
+        Ok(())
+    }
+
+    /// Creates fresh, empty logs for partitions `from..to` of a topic (a new topic, or new
+    /// partitions). Nothing is registered if one fails.
+    pub fn create(
+        &self,
+        name: &Arc<str>,
+        from: i32,
+        to: i32,
+        internal: bool,
+        config: &LogConfig,
+    ) -> std::io::Result<()> {
+        let mut new = Vec::new();
+        for p in from..to {
+            let dir = partition_dir(&self.data_dir, name, p);
+            // A fresh partition must not inherit files left by an older topic of the same name.
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            let (part, _) = Partition::open(
+                dir,
+                name.clone(),
+                p,
+                config.clone(),
+                None,
+                self.broker.durability.fsync_before_visible(),
+            )?;
+            new.push(Arc::new(part));
+        }
+        match self.topics.get(name) {
+            Some(t) => t.partitions.write().extend(new),
+            None => {
+                self.topics.insert(name.clone(), Arc::new(TopicLogs { internal, partitions: RwLock::new(new) }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Unregisters a topic's logs and removes their directories (renamed first, so a crash
+    /// midway leaves only `*-delete` directories, removed at the next start). `tag` makes the
+    /// renamed names unique (the topic id).
+    pub fn delete(&self, name: &str, tag: &str) {
+        let Some((_, logs)) = self.topics.remove(name) else { return };
+        for p in logs.partitions.read().iter() {
+            let dir = p.dir().to_path_buf();
+            let doomed =
+                dir.with_file_name(format!("{}.{tag}-delete", dir.file_name().and_then(|s| s.to_str()).unwrap_or("x")));
+            if std::fs::rename(&dir, &doomed).is_ok() {
+                let _ = std::fs::remove_dir_all(&doomed);
+            }
+        }
+    }
+
+    /// A partition's log (the produce/fetch lookup).
+    pub fn get(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
+        if index < 0 {
+            return None;
+        }
+        self.topics.get(topic)?.partitions.read().get(index as usize).cloned()
+    }
+
+    /// [`LogManager::get`], with whether the topic is internal (one lookup for produce).
+    pub fn get_with_kind(&self, topic: &str, index: i32) -> Option<(Arc<Partition>, bool)> {
+        if index < 0 {
+            return None;
+        }
+        let t = self.topics.get(topic)?;
+        let p = t.partitions.read().get(index as usize).cloned()?;
+        Some((p, t.internal))
+    }
+
+    /// A topic's logs, by partition index.
+    pub fn partitions(&self, topic: &str) -> Vec<Arc<Partition>> {
+        self.topics.get(topic).map(|t| t.partitions.read().clone()).unwrap_or_default()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        self.topics.iter().flat_map(|e| e.value().partitions.read().clone()).collect()
+    }
+
+    /// Applies changed topic configs to every partition of the topic.
+    pub fn set_config(&self, topic: &str, config: &LogConfig) {
+        for p in self.partitions(topic) {
+            p.set_config(config.clone());
+        }
+    }
+
+    /// One retention pass over every partition.
+    pub fn enforce_retention(&self, now_ms: i64) {
+        for p in self.all() {
+            p.enforce_retention(now_ms);
+        }
+    }
+
+    /// Writes every partition's recovery point (last fsynced position) atomically.
+    pub fn write_checkpoints(&self) -> std::io::Result<()> {
+        let mut map = BTreeMap::new();
+        for p in self.all() {
+            if let Err(e) = p.persist_indexes() {
+                tracing::warn!(topic = %p.topic, partition = p.index, "cannot write index files: {e}");
+            }
+            map.insert(format!("{}-{}", p.topic, p.index), p.recovery_point());
+        }
+        let bytes = serde_json::to_vec(&map).map_err(std::io::Error::other)?;
+        let mut last = self.last_checkpoint.lock();
+        if *last == bytes {
+            return Ok(());
+        }
+        write_atomic_failpoint(Point::CheckpointWrite, &self.data_dir.join(CHECKPOINT_FILE), &bytes)?;
+        *last = bytes;
+        Ok(())
+    }
+
+    /// Graceful shutdown: flush everything, snapshot producer state, checkpoint, mark clean.
+    /// A partition that cannot be closed (poisoned by a write or fsync failure, or failing
+    /// now) does not stop the others from closing nor the checkpoint (which keeps its last
+    /// good recovery point); the shutdown then reports the first error and is not marked
+    /// clean.
+    pub fn shutdown(&self) -> std::io::Result<()> {
+        let mut first_error = None;
+        for p in self.all() {
+            if let Err(e) = p.close() {
+                tracing::error!(topic = %p.topic, partition = p.index, "cannot close the partition cleanly: {e}");
+                first_error.get_or_insert(e);
+            }
+        }
+        self.write_checkpoints()?;
+        match first_error {
+            Some(e) => Err(e),
+            None => write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b""),
+        }
+    }
+}
+
+fn remove_deleted_dirs(data_dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(data_dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_str().is_some_and(|n| n.ends_with("-delete")) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Appending produced batches (Kafka's `ReplicaManager.appendRecords`): find each partition,
+//! refuse clients' writes to internal topics, append as leader (the log validates), then
+//! hand back a waiter for the durability the required acks ask for.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{DurabilityWaiter, PartitionError, ReplicaManager};
+use crate::error::ErrorCode;
+use crate::log::{AppendError, AppendResult, Partition};
+
+/// Who appends: a client (Produce) may not write internal topics; a coordinator may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    Client,
+    Coordinator,
+}
+
+/// One partition's data in a produce request.
+pub struct ProduceEntry<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub records: Option<Bytes>,
+}
+
+/// Why one partition's batch was not appended.
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    #[error(transparent)]
+    Partition(#[from] PartitionError),
+    #[error("Cannot append to internal topic {0}")]
+    InternalTopic(String),
+    #[error(transparent)]
+    Append(#[from] AppendError),
+}
+
+impl ErrorCode for ProduceError {
+    fn code(&self) -> i16 {
+        match self {
+            ProduceError::Partition(e) => e.code(),
+            ProduceError::InternalTopic(_) => kafka_protocol::error::ResponseError::InvalidTopicException.code(),
+            ProduceError::Append(e) => e.code(),
+        }
+    }
+}
+
+/// What [`ReplicaManager::append_records`] did.
+pub struct ProduceOutcome {
+    /// One result per entry, in order.
+    pub results: Vec<Result<AppendResult, ProduceError>>,
+    /// When the acks require durability: resolves with one outcome per entry once the
+    /// appended ones are durable (entries that failed to append resolve `Ok`).
+    pub durable: Option<DurabilityWaiter>,
+}
+
+impl ReplicaManager {
+    /// Appends each entry's batch to its partition, in order, and arranges the durability
+    /// `acks` asks for (`-1`: wait for it, see [`ProduceOutcome::durable`]; `0`/`1`: a
+    /// background round makes it durable later, and in `sync` mode before it is visible).
+    pub fn append_records<'a>(
+        self: &Arc<Self>,
+        acks: i16,
+        origin: AppendOrigin,
+        entries: impl IntoIterator<Item = ProduceEntry<'a>>,
+    ) -> ProduceOutcome {
+        let mut results = Vec::new();
+        let mut appended: Vec<(usize, Arc<Partition>)> = Vec::new();
+        let mut appended_bytes = 0u64;
+        for (i, e) in entries.into_iter().enumerate() {
+            let len = e.records.as_ref().map_or(0, |r| r.len() as u64);
+            let result = self.append_entry(origin, e).map(|(part, r)| {
+                // A duplicate's original may still await its fsync: wait for it too.
+                appended.push((i, part));
+                appended_bytes += len;
+                r
+            });
+            results.push(result);
+        }
+        let durability = self.config.durability;
+        let parts: Vec<Arc<Partition>> = appended.iter().map(|(_, p)| p.clone()).collect();
+        if !durability.fsync_before_ack(acks) {
+            self.note_unflushed(appended_bytes);
+            if durability.fsync_before_visible() && !parts.is_empty() {
+                // Nobody waits for the fsync, but it must still happen for the high watermark
+                // (and so consumers) to move past this data.
+                tokio::spawn(self.wait_durable(parts));
+            }
+            return ProduceOutcome { results, durable: None };
+        }
+        if acks == 0 || parts.is_empty() {
+            return ProduceOutcome { results, durable: None };
+        }
+        // Joins the fsync round now, in request order, rather than when a task first runs.
+        let each = self.wait_durable_each(parts);
+        let n = results.len();
+        let durable: DurabilityWaiter = Box::pin(async move {
+            let mut out = vec![Ok(()); n];
+            for ((i, _), outcome) in appended.iter().zip(each.await) {
+                out[*i] = outcome;
+            }
+            out
+        });
+        ProduceOutcome { results, durable: Some(durable) }
+    }
+
+    fn append_entry(
+        &self,
+        origin: AppendOrigin,
+        e: ProduceEntry<'_>,
+    ) -> Result<(Arc<Partition>, AppendResult), ProduceError> {
+        let (part, internal) =
+            self.logs.get_with_kind(e.topic, e.partition).ok_or(PartitionError::UnknownTopicOrPartition)?;
+        if internal && origin == AppendOrigin::Client {
+            // Kafka: clients cannot append to internal topics (the broker writes them).
+            return Err(ProduceError::InternalTopic(e.topic.to_string()));
+        }
+        let r = part.append_as_leader(e.records)?;
+        Ok((part, r))
+    }
+}
