@@ -37,15 +37,33 @@ struct BrokerProcess {
 
 impl BrokerProcess {
     fn start() -> Self {
+        Self::start_with_address_space(None)
+    }
+
+    /// A broker whose address space is capped at `limit` bytes (RLIMIT_AS), as on a host with
+    /// that much RAM plus swap: an allocation past it fails and aborts the process.
+    fn start_with_address_space(limit: Option<u64>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
-            .args(["--listen", "127.0.0.1:0", "--advertised-listener", "127.0.0.1:0", "--log-level", "warn"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brook"));
+        cmd.args(["--listen", "127.0.0.1:0", "--advertised-listener", "127.0.0.1:0", "--log-level", "warn"])
             .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start brook");
+            .stderr(Stdio::null());
+        if let Some(limit) = limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let r = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                    if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("start brook");
         let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
         std::io::BufRead::read_line(&mut out, &mut line).expect("read the startup line");
@@ -375,4 +393,35 @@ fn raise_nofile(want: u64) {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// A request array claiming 2^31-1 elements, in a frame of almost 100 MiB (the default
+/// `socket.request.max.bytes`): the decoder used to reserve one element per byte remaining
+/// up front, about 11 GiB of `CreatableTopic`, which a host with less memory than that
+/// refuses, aborting the broker. With the address space capped at 4 GiB the broker must
+/// answer or close, and keep serving.
+#[tokio::test]
+async fn a_huge_array_claim_reserves_no_memory_for_it() {
+    let mut broker = BrokerProcess::start_with_address_space(Some(4 << 30));
+    let addr = broker.addr;
+    create_topic(&mut Client::connect(addr).await, "honest", 1).await;
+    honest_round_trip(addr, 1).await;
+    let body_len = (100 << 20) - 4096;
+    let mut frame = BytesMut::with_capacity(body_len + 4);
+    frame.put_i32(body_len as i32);
+    frame.put_i16(19); // CreateTopics
+    frame.put_i16(4); // non-flexible: arrays carry an Int32 count
+    frame.put_i32(7); // correlation id
+    frame.put_i16(-1); // null client id
+    frame.put_i32(i32::MAX); // topics: "2^31-1 of them"
+    // Then 0xFF bytes: the first topic's name length reads -1 (null, not allowed), so decoding
+    // fails at once; only the reservation made before it can hurt.
+    frame.resize(body_len + 4, 0xFF);
+    let mut s = Client::connect(addr).await;
+    let _ = s.send_raw(&frame).await; // the broker may close before reading it all
+    let _ = s.read_frame_within(Duration::from_secs(10)).await;
+    drop(s);
+    broker.assert_alive("a 100 MiB CreateTopics frame claiming 2^31-1 topics");
+    honest_round_trip(addr, 1).await;
+    broker.assert_alive("an honest client after the huge array claim");
 }

@@ -997,8 +997,11 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for Array<E> {
         match Int32.decode(buf)? {
             -1 => Ok(None),
             n if n >= 0 => {
-                // Brook patch: never pre-allocate from an untrusted length prefix.
-                let mut result = Vec::with_capacity((n as usize).min(buf.remaining()));
+                // Brook patch: never pre-allocate from an untrusted length prefix: at most
+                // one element per byte remaining, and at most 64 KiB up front (the Vec grows
+                // with the elements actually decoded).
+                let cap = (n as usize).min(buf.remaining()).min((64 << 10) / std::mem::size_of::<T>().max(1));
+                let mut result = Vec::with_capacity(cap);
                 for _ in 0..n {
                     result.push(self.0.decode(buf)?);
                 }
@@ -1106,8 +1109,11 @@ impl<T, E: Decoder<T>> Decoder<Option<Vec<T>>> for CompactArray<E> {
         match UnsignedVarInt.decode(buf)? {
             0 => Ok(None),
             n => {
-                // Brook patch: never pre-allocate from an untrusted length prefix.
-                let mut result = Vec::with_capacity(((n - 1) as usize).min(buf.remaining()));
+                // Brook patch: never pre-allocate from an untrusted length prefix: at most
+                // one element per byte remaining, and at most 64 KiB up front (the Vec grows
+                // with the elements actually decoded).
+                let cap = ((n - 1) as usize).min(buf.remaining()).min((64 << 10) / std::mem::size_of::<T>().max(1));
+                let mut result = Vec::with_capacity(cap);
                 for _ in 1..n {
                     result.push(self.0.decode(buf)?);
                 }
