@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::{AllowAll, Authorizer};
 use crate::cluster::MetadataCache;
 use crate::config::{BrokerConfig, Durability};
 use crate::group::GroupCoordinator;
@@ -26,6 +27,8 @@ pub struct Broker {
     pub replicas: Arc<ReplicaManager>,
     pub groups: GroupCoordinator,
     pub producer_ids: ProducerIdAllocator,
+    /// Checks each request's principal against the resources it touches.
+    pub authorizer: Arc<dyn Authorizer>,
     /// Set by [`Broker::shutdown`] before the logs close; the group timer holds the lock for
     /// its tick (which may append group records), so none appends after the final flush,
     /// even if a task still holds the broker then.
@@ -53,6 +56,7 @@ impl Broker {
             replicas,
             groups,
             producer_ids,
+            authorizer: Arc::new(AllowAll),
             stopped: parking_lot::Mutex::new(false),
         });
         tokio::spawn(maintenance(Arc::downgrade(&broker)));

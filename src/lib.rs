@@ -5,6 +5,7 @@
 //! with `producer` holding idempotent-producer state.
 
 pub mod api;
+pub mod auth;
 pub mod broker;
 pub mod cluster;
 pub mod config;

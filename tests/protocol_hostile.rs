@@ -414,8 +414,8 @@ async fn a_huge_array_claim_reserves_no_memory_for_it() {
     frame.put_i32(7); // correlation id
     frame.put_i16(-1); // null client id
     frame.put_i32(i32::MAX); // topics: "2^31-1 of them"
-    // Then 0xFF bytes: the first topic's name length reads -1 (null, not allowed), so decoding
-    // fails at once; only the reservation made before it can hurt.
+                             // Then 0xFF bytes: the first topic's name length reads -1 (null, not allowed), so decoding
+                             // fails at once; only the reservation made before it can hurt.
     frame.resize(body_len + 4, 0xFF);
     let mut s = Client::connect(addr).await;
     let _ = s.send_raw(&frame).await; // the broker may close before reading it all

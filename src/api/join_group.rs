@@ -79,7 +79,7 @@ impl Handler for JoinGroup {
             member_id: member_id.clone(),
             instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
             client_id: ctx.client_id.clone().unwrap_or_default(),
-            client_host: ctx.client_host.clone(),
+            client_host: ctx.client_host().to_string(),
             session_timeout: session,
             rebalance_timeout: rebalance,
             protocol_type: req.protocol_type.to_string(),

@@ -44,6 +44,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::sync::oneshot;
 
+use crate::auth::{AclOperation, ResourceType, Session};
 use crate::broker::Broker;
 pub use budget::ResponseBudget;
 pub use encode::{encode_frame, Frame};
@@ -56,11 +57,24 @@ pub struct RequestContext {
     pub lane: Arc<Lane>,
     /// The connection's budget of response bytes not yet written (Fetch reads within it).
     pub budget: Arc<ResponseBudget>,
+    /// The connection's security session (listener, principal).
+    pub session: Arc<Session>,
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
+}
+
+impl RequestContext {
     /// The client's address as Kafka reports it (`/127.0.0.1`).
-    pub client_host: String,
+    pub fn client_host(&self) -> &str {
+        &self.session.client_host
+    }
+
+    /// Whether this request's principal may perform `op` on a resource (Kafka's
+    /// `authHelper.authorize`); handlers answer `*_AUTHORIZATION_FAILED` per resource when not.
+    pub fn authorized(&self, op: AclOperation, resource: ResourceType, name: &str) -> bool {
+        self.broker.authorizer.authorize(&self.session, op, resource, name)
+    }
 }
 
 #[cfg(test)]
@@ -71,10 +85,10 @@ impl RequestContext {
             broker,
             lane,
             budget: Arc::new(ResponseBudget::unlimited()),
+            session: Arc::new(Session::plaintext("127.0.0.1:50000".parse().expect("address"))),
             api_version,
             correlation_id: 1,
             client_id: None,
-            client_host: "/127.0.0.1".into(),
         }
     }
 }

@@ -20,15 +20,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{read_frame, FrameError};
 use super::limits::ConnectionSlot;
+use super::transport::Transport;
 use crate::api::budget::Charge;
 use crate::api::request::{self, Parsed};
 use crate::api::{api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget};
+use crate::auth::{self, Admission, Session};
 use crate::broker::Broker;
 
 /// Read buffer per connection (length prefixes and small requests).
@@ -77,7 +78,7 @@ enum Answer {
 }
 
 /// What the server hands a connection besides its socket.
-pub(super) struct Session {
+pub(super) struct ConnectionParts {
     pub broker: Arc<Broker>,
     /// Fires when the broker shuts down.
     pub stop: Stop,
@@ -89,10 +90,10 @@ pub(super) struct Session {
     pub slot: ConnectionSlot,
 }
 
-pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session) {
-    let Session { broker, stop, open, slot } = session;
-    let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
+pub(super) async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: ConnectionParts) {
+    let ConnectionParts { broker, stop, open, slot } = parts;
+    let (rd, wr) = stream.into_halves();
+    let session = Arc::new(Session::plaintext(peer));
     let activity = Arc::new(Activity::new());
     let budget = Arc::new(ResponseBudget::new(broker.config.fetch_max_bytes as usize));
     let (tx, rx) = mpsc::channel(broker.config.max_in_flight_requests_per_connection);
@@ -104,7 +105,8 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     // Small: the read buffer is zero-filled up front (all of it resident per idle connection),
     // and frames longer than it are read straight into their own buffer anyway.
     let rd = BufReader::with_capacity(READ_BUFFER, Stamped::new(rd, &activity));
-    let ended = read_loop(rd, tx, &broker, &lane, &budget, peer, &mut guard).await;
+    let conn = Conn { broker: &broker, lane: &lane, budget: &budget, session: &session };
+    let ended = read_loop(rd, tx, &conn, &mut guard).await;
     match ended {
         Ok(()) => {}
         // A client going away mid-frame is routine; malformed input is worth a warning.
@@ -131,7 +133,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, session: Session)
     }
 }
 
-async fn write_loop(wr: Stamped<tokio::net::tcp::OwnedWriteHalf>, mut rx: mpsc::Receiver<Pending>, mut draining: Stop) {
+async fn write_loop<W: AsyncWrite + Unpin>(wr: Stamped<W>, mut rx: mpsc::Receiver<Pending>, mut draining: Stop) {
     let mut w = BufWriter::with_capacity(16 * 1024, wr);
     while let Some(p) = rx.recv().await {
         let answer = match p {
@@ -181,16 +183,21 @@ async fn finished(mut t: HandlerTask, draining: &mut Stop) -> Option<Result<Answ
     }
 }
 
-async fn read_loop(
-    mut rd: BufReader<Stamped<tokio::net::tcp::OwnedReadHalf>>,
+/// What every request of one connection shares.
+struct Conn<'a> {
+    broker: &'a Arc<Broker>,
+    lane: &'a Arc<Lane>,
+    budget: &'a Arc<ResponseBudget>,
+    session: &'a Arc<Session>,
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut rd: BufReader<Stamped<R>>,
     tx: mpsc::Sender<Pending>,
-    broker: &Arc<Broker>,
-    lane: &Arc<Lane>,
-    budget: &Arc<ResponseBudget>,
-    peer: SocketAddr,
+    conn: &Conn<'_>,
     guard: &mut Guard,
 ) -> Result<(), Close> {
-    let max = broker.config.socket_request_max_bytes;
+    let (max, budget) = (conn.broker.config.socket_request_max_bytes, conn.budget);
     loop {
         if budget.is_spent() {
             // The client is not reading its responses as fast as it sends requests: read no
@@ -213,7 +220,7 @@ async fn read_loop(
             Err(e @ (FrameError::Io(_) | FrameError::Truncated)) => return Err(Close::Gone(e.to_string())),
             Err(e) => return Err(Close::Bad(e.to_string())),
         };
-        let pending = match dispatch(frame, broker, lane, budget, &peer) {
+        let pending = match dispatch(frame, conn) {
             Ok(Some(p)) => p,
             Ok(None) => continue,
             Err(reason) => return Err(Close::Bad(reason)),
@@ -226,14 +233,10 @@ async fn read_loop(
     }
 }
 
-/// Decodes the header, finds the handler and runs it. `Err` closes the connection.
-fn dispatch(
-    frame: Bytes,
-    broker: &Arc<Broker>,
-    lane: &Arc<Lane>,
-    budget: &Arc<ResponseBudget>,
-    peer: &SocketAddr,
-) -> Result<Option<Pending>, String> {
+/// Decodes the header, admits the request (the one place authentication is enforced, see
+/// [`auth::gate`]), finds the handler and runs it. `Err` closes the connection.
+fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
+    let budget = conn.budget;
     let ready = |f: Frame| {
         let charge = budget.charge(f.len());
         Pending::Ready(f, charge)
@@ -246,14 +249,17 @@ fn dispatch(
                 .map_err(|e| e.to_string());
         }
     };
+    if let Admission::Refused(reason) = auth::gate(conn.session, entry.key) {
+        return Err(reason);
+    }
     let ctx = RequestContext {
-        broker: broker.clone(),
-        lane: lane.clone(),
+        broker: conn.broker.clone(),
+        lane: conn.lane.clone(),
         budget: budget.clone(),
+        session: conn.session.clone(),
         api_version: version,
         correlation_id: header.correlation_id,
         client_id: header.client_id.map(|s| s.to_string()),
-        client_host: format!("/{}", peer.ip()),
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
         .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;

@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod frame;
 pub mod limits;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -115,8 +116,8 @@ async fn accept_loop(
                     Ok(slot) => {
                         let (stop_tx, stop_rx) = oneshot::channel();
                         let stop = connection::Stop::new(stop_rx);
-                        let session = connection::Session { broker: broker.clone(), stop, open: open.clone(), slot };
-                        stops.insert(conns.spawn(connection::serve(stream, peer, session)).id(), stop_tx);
+                        let parts = connection::ConnectionParts { broker: broker.clone(), stop, open: open.clone(), slot };
+                        stops.insert(conns.spawn(connection::serve(stream, peer, parts)).id(), stop_tx);
                     }
                     Err(why) => {
                         limits.log_refusal(peer, why);
