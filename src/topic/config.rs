@@ -283,4 +283,45 @@ mod tests {
         assert_eq!((s.value.as_str(), s.source), ("1073741824", ConfigSource::Default));
         assert!(c.log_config(&b).segment_bytes == 1 << 30);
     }
+
+    /// A broker left at its defaults reports them as defaults; a changed broker setting
+    /// shows as StaticBroker on the topic configs that follow it and on the broker's own.
+    #[test]
+    fn broker_defaults_are_reported_as_defaults() {
+        let b = BrokerConfig::resolve(&Default::default()).unwrap();
+        let d = TopicConfigs::default().describe(&b);
+        assert!(d.iter().all(|r| r.source == ConfigSource::Default && r.synonyms.iter().all(|s| s.2 == r.source)));
+        let statics: Vec<_> = describe_broker(&b)
+            .into_iter()
+            .filter(|r| r.source == ConfigSource::StaticBroker)
+            .map(|r| r.name)
+            .collect();
+        let expected = ["advertised.listeners", "broker.id", "listeners", "log.dirs", "node.id"];
+        assert_eq!(statics, [&expected[..], &["offsets.topic.replication.factor"]].concat());
+
+        let mut b = b;
+        b.log_index_interval_bytes = 100;
+        b.message_max_bytes = 2000;
+        b.log_retention_bytes = 5;
+        b.log_retention_ms = 6;
+        b.log_segment_bytes = 1 << 20;
+        b.log_roll_ms = 7;
+        b.auto_create_topics_enable = false;
+        b.num_partitions = 3;
+        b.group_initial_rebalance_delay_ms = 0;
+        b.socket_request_max_bytes = 1 << 20;
+        b.durability = crate::config::Durability::Sync;
+        let changed = ["index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"];
+        for r in TopicConfigs::default().describe(&b) {
+            let expect = if changed.contains(&r.name.as_str()) || r.name == "segment.ms" {
+                ConfigSource::StaticBroker
+            } else {
+                ConfigSource::Default
+            };
+            assert_eq!(r.source, expect, "{}", r.name);
+        }
+        let defaults: Vec<_> =
+            describe_broker(&b).into_iter().filter(|r| r.source == ConfigSource::Default).map(|r| r.name).collect();
+        assert_eq!(defaults, ["default.replication.factor", "min.insync.replicas"]);
+    }
 }
