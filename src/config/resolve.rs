@@ -159,6 +159,10 @@ impl BrokerConfig {
         let max_connections_per_ip_overrides =
             crate::server::limits::parse_overrides(&max_connections_per_ip_overrides)
                 .map_err(|e| invalid("max_connections_per_ip_overrides", e))?;
+        // Checked: hours near i64::MAX would overflow milliseconds (a panic in debug builds).
+        let log_retention_ms = log_retention_hours.checked_mul(3600 * 1000).ok_or_else(|| {
+            invalid("log_retention_hours", format!("{log_retention_hours} hours overflows milliseconds"))
+        })?;
         let non_negative =
             |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
         let cfg = Self {
@@ -175,7 +179,7 @@ impl BrokerConfig {
             socket_request_max_bytes,
             log_segment_bytes,
             log_roll_ms,
-            log_retention_ms: log_retention_hours * 3600 * 1000,
+            log_retention_ms,
             log_retention_bytes,
             log_index_interval_bytes,
             log_retention_check_interval_ms,

@@ -104,6 +104,8 @@ fn derived_values_are_unchanged() {
         let a = ServeArgs { max_in_flight_requests_per_connection: Some(good), ..Default::default() };
         assert_eq!(resolve(a).unwrap().max_in_flight_requests_per_connection, good);
     }
+    let a = ServeArgs { log_retention_hours: Some(i64::MAX / 1000), ..Default::default() };
+    assert!(matches!(resolve(a), Err(ConfigError::Invalid { name: "log_retention_hours", .. })));
     let a = ServeArgs { durability: Some("never".into()), ..Default::default() };
     assert!(matches!(resolve(a), Err(ConfigError::Invalid { name: "durability", .. })));
     let a = ServeArgs { advertised_listener: Some("nohost".into()), ..Default::default() };
