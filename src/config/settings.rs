@@ -1,5 +1,9 @@
 //! The one table of broker settings: each row gives the flag, the `BROOK_*` variable, the
 //! TOML keys, the default and the doc line (`--help`, README). See `define.rs` for the syntax.
+//!
+//! To add a setting: add its row here; map it onto a `BrokerConfig` field in `resolve.rs`
+//! (the build fails until you do); paste `cargo run -q -- settings` into the README between
+//! the config-table markers (tests/readme.rs fails until you do).
 
 use std::path::PathBuf;
 
