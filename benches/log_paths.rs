@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the two hot paths without a client: produce (batch validation + CRC +
 //! append) and fetch (index lookup + read). Run with `cargo bench --bench log_paths`.
 
+use brook::config::BrokerConfig;
 use brook::log::batch::{self, BatchHeader};
 use brook::log::records;
 use brook::log::validate;
@@ -8,8 +9,13 @@ use brook::log::{LogConfig, Partition};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+/// The broker's default segment size and index interval (from the settings table).
 fn config() -> LogConfig {
-    LogConfig { index_interval: 4096, ..LogConfig::for_tests(1 << 30) }
+    let broker = BrokerConfig::defaults();
+    LogConfig {
+        index_interval: broker.log_index_interval_bytes as u64,
+        ..LogConfig::for_tests(broker.log_segment_bytes as u64)
+    }
 }
 
 /// A ~64 KiB batch of 600 records with 100-byte values, as a producer sends them.

@@ -14,6 +14,10 @@ fn main() -> std::process::ExitCode {
             print!("{}", brook::api::compatibility_table());
             return std::process::ExitCode::SUCCESS;
         }
+        Some(Command::Settings) => {
+            print!("{}", brook::config::settings_table());
+            return std::process::ExitCode::SUCCESS;
+        }
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };

@@ -30,7 +30,17 @@ struct TopicConfigDef {
     name: &'static str,
     kind: ConfigType,
     broker_synonym: Option<&'static str>,
-    kafka_default: &'static str,
+    default: TopicDefault,
+}
+
+/// Where a topic config's default comes from.
+#[derive(Clone, Copy)]
+enum TopicDefault {
+    /// Kafka's default; Brook has no broker setting for it.
+    Kafka(&'static str),
+    /// The broker setting Brook has: its value now, and at its default the one the settings
+    /// table declares (so the default is written in one place).
+    Broker(fn(&BrokerConfig) -> String),
 }
 
 const fn def(
@@ -39,7 +49,16 @@ const fn def(
     broker_synonym: Option<&'static str>,
     kafka_default: &'static str,
 ) -> TopicConfigDef {
-    TopicConfigDef { name, kind, broker_synonym, kafka_default }
+    TopicConfigDef { name, kind, broker_synonym, default: TopicDefault::Kafka(kafka_default) }
+}
+
+const fn broker_def(
+    name: &'static str,
+    kind: ConfigType,
+    broker_synonym: &'static str,
+    value: fn(&BrokerConfig) -> String,
+) -> TopicConfigDef {
+    TopicConfigDef { name, kind, broker_synonym: Some(broker_synonym), default: TopicDefault::Broker(value) }
 }
 
 const LONG_MAX: &str = "9223372036854775807";
@@ -54,11 +73,13 @@ const DEFS: &[TopicConfigDef] = &[
     def("file.delete.delay.ms", ConfigType::Long, Some("log.segment.delete.delay.ms"), "60000"),
     def("flush.messages", ConfigType::Long, Some("log.flush.interval.messages"), LONG_MAX),
     def("flush.ms", ConfigType::Long, Some("log.flush.interval.ms"), LONG_MAX),
-    def("index.interval.bytes", ConfigType::Int, Some("log.index.interval.bytes"), "4096"),
+    broker_def("index.interval.bytes", ConfigType::Int, "log.index.interval.bytes", |b| {
+        b.log_index_interval_bytes.to_string()
+    }),
     def("local.retention.bytes", ConfigType::Long, Some("log.local.retention.bytes"), "-2"),
     def("local.retention.ms", ConfigType::Long, Some("log.local.retention.ms"), "-2"),
     def("max.compaction.lag.ms", ConfigType::Long, Some("log.cleaner.max.compaction.lag.ms"), LONG_MAX),
-    def("max.message.bytes", ConfigType::Int, Some("message.max.bytes"), "1048588"),
+    broker_def("max.message.bytes", ConfigType::Int, "message.max.bytes", |b| b.message_max_bytes.to_string()),
     def("message.downconversion.enable", ConfigType::Boolean, Some("log.message.downconversion.enable"), "true"),
     // Kafka 4.0 (KIP-1030): records more than an hour in the future are refused by default.
     def("message.timestamp.after.max.ms", ConfigType::Long, Some("log.message.timestamp.after.max.ms"), "3600000"),
@@ -75,12 +96,12 @@ const DEFS: &[TopicConfigDef] = &[
     def("min.insync.replicas", ConfigType::Int, Some("min.insync.replicas"), "1"),
     def("preallocate", ConfigType::Boolean, Some("log.preallocate"), "false"),
     def("remote.storage.enable", ConfigType::Boolean, None, "false"),
-    def("retention.bytes", ConfigType::Long, Some("log.retention.bytes"), "-1"),
-    def("retention.ms", ConfigType::Long, Some("log.retention.ms"), "604800000"),
-    def("segment.bytes", ConfigType::Int, Some("log.segment.bytes"), "1073741824"),
+    broker_def("retention.bytes", ConfigType::Long, "log.retention.bytes", |b| b.log_retention_bytes.to_string()),
+    broker_def("retention.ms", ConfigType::Long, "log.retention.ms", |b| b.log_retention_ms.to_string()),
+    broker_def("segment.bytes", ConfigType::Int, "log.segment.bytes", |b| b.log_segment_bytes.to_string()),
     def("segment.index.bytes", ConfigType::Int, Some("log.index.size.max.bytes"), "10485760"),
     def("segment.jitter.ms", ConfigType::Long, Some("log.roll.jitter.ms"), "0"),
-    def("segment.ms", ConfigType::Long, Some("log.roll.ms"), "604800000"),
+    broker_def("segment.ms", ConfigType::Long, "log.roll.ms", |b| b.log_roll_ms.to_string()),
     def("unclean.leader.election.enable", ConfigType::Boolean, Some("unclean.leader.election.enable"), "false"),
 ];
 
@@ -100,15 +121,15 @@ pub struct DescribedConfig {
 pub struct TopicConfigs(pub BTreeMap<String, String>);
 
 fn broker_value(def: &TopicConfigDef, b: &BrokerConfig) -> String {
-    match def.name {
-        "index.interval.bytes" => b.log_index_interval_bytes.to_string(),
-        "max.message.bytes" => b.message_max_bytes.to_string(),
-        "retention.bytes" => b.log_retention_bytes.to_string(),
-        "retention.ms" => b.log_retention_ms.to_string(),
-        "segment.bytes" => b.log_segment_bytes.to_string(),
-        "segment.ms" => b.log_roll_ms.to_string(),
-        _ => def.kafka_default.to_string(),
+    match def.default {
+        TopicDefault::Kafka(value) => value.to_string(),
+        TopicDefault::Broker(value) => value(b),
     }
+}
+
+/// The value DescribeConfigs calls the default (a broker left at its defaults gives it).
+fn default_value(def: &TopicConfigDef) -> String {
+    broker_value(def, BrokerConfig::defaults())
 }
 
 fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
@@ -204,7 +225,7 @@ impl TopicConfigs {
                     synonyms.push((d.name.to_string(), v.clone(), ConfigSource::DynamicTopic));
                 }
                 let broker_source =
-                    if broker_v != d.kafka_default { ConfigSource::StaticBroker } else { ConfigSource::Default };
+                    if broker_v != default_value(d) { ConfigSource::StaticBroker } else { ConfigSource::Default };
                 if let Some(syn) = d.broker_synonym {
                     synonyms.push((syn.to_string(), broker_v.clone(), broker_source));
                 }
@@ -218,7 +239,8 @@ impl TopicConfigs {
     }
 }
 
-/// The broker's own configs as DescribeConfigs reports them.
+/// The broker's own configs as DescribeConfigs reports them. The default of a setting Brook
+/// has is its own (from the settings table); the others' is Kafka's.
 pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
     let row = |name: &str, value: String, default: &str, kind: ConfigType| DescribedConfig {
         name: name.to_string(),
@@ -227,6 +249,9 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         kind,
         synonyms: Vec::new(),
     };
+    let defaults = BrokerConfig::defaults();
+    let setting =
+        |name: &str, value: fn(&BrokerConfig) -> String, kind: ConfigType| row(name, value(b), &value(defaults), kind);
     vec![
         row(
             "advertised.listeners",
@@ -234,29 +259,28 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
             "",
             ConfigType::String,
         ),
-        row("auto.create.topics.enable", b.auto_create_topics_enable.to_string(), "true", ConfigType::Boolean),
+        setting("auto.create.topics.enable", |c| c.auto_create_topics_enable.to_string(), ConfigType::Boolean),
         row("broker.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        row("brook.durability", b.durability.name().to_string(), "acks", ConfigType::String),
+        setting("brook.durability", |c| c.durability.name().to_string(), ConfigType::String),
         row("default.replication.factor", "1".into(), "1", ConfigType::Int),
-        row(
+        setting(
             "group.initial.rebalance.delay.ms",
-            b.group_initial_rebalance_delay_ms.to_string(),
-            "3000",
+            |c| c.group_initial_rebalance_delay_ms.to_string(),
             ConfigType::Int,
         ),
         row("listeners", format!("PLAINTEXT://{}", b.listen), "PLAINTEXT://:9092", ConfigType::String),
         row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
-        row("log.index.interval.bytes", b.log_index_interval_bytes.to_string(), "4096", ConfigType::Int),
-        row("log.retention.bytes", b.log_retention_bytes.to_string(), "-1", ConfigType::Long),
-        row("log.retention.ms", b.log_retention_ms.to_string(), "604800000", ConfigType::Long),
-        row("log.roll.ms", b.log_roll_ms.to_string(), "604800000", ConfigType::Long),
-        row("log.segment.bytes", b.log_segment_bytes.to_string(), "1073741824", ConfigType::Int),
-        row("message.max.bytes", b.message_max_bytes.to_string(), "1048588", ConfigType::Int),
+        setting("log.index.interval.bytes", |c| c.log_index_interval_bytes.to_string(), ConfigType::Int),
+        setting("log.retention.bytes", |c| c.log_retention_bytes.to_string(), ConfigType::Long),
+        setting("log.retention.ms", |c| c.log_retention_ms.to_string(), ConfigType::Long),
+        setting("log.roll.ms", |c| c.log_roll_ms.to_string(), ConfigType::Long),
+        setting("log.segment.bytes", |c| c.log_segment_bytes.to_string(), ConfigType::Int),
+        setting("message.max.bytes", |c| c.message_max_bytes.to_string(), ConfigType::Int),
         row("min.insync.replicas", "1".into(), "1", ConfigType::Int),
         row("node.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        row("num.partitions", b.num_partitions.to_string(), "1", ConfigType::Int),
+        setting("num.partitions", |c| c.num_partitions.to_string(), ConfigType::Int),
         row("offsets.topic.replication.factor", "1".into(), "3", ConfigType::Int),
-        row("socket.request.max.bytes", b.socket_request_max_bytes.to_string(), "104857600", ConfigType::Int),
+        setting("socket.request.max.bytes", |c| c.socket_request_max_bytes.to_string(), ConfigType::Int),
     ]
 }
 
@@ -282,5 +306,46 @@ mod tests {
         let s = d.iter().find(|x| x.name == "segment.bytes").unwrap();
         assert_eq!((s.value.as_str(), s.source), ("1073741824", ConfigSource::Default));
         assert!(c.log_config(&b).segment_bytes == 1 << 30);
+    }
+
+    /// A broker left at its defaults reports them as defaults; a changed broker setting
+    /// shows as StaticBroker on the topic configs that follow it and on the broker's own.
+    #[test]
+    fn broker_defaults_are_reported_as_defaults() {
+        let b = BrokerConfig::resolve(&Default::default()).unwrap();
+        let d = TopicConfigs::default().describe(&b);
+        assert!(d.iter().all(|r| r.source == ConfigSource::Default && r.synonyms.iter().all(|s| s.2 == r.source)));
+        let statics: Vec<_> = describe_broker(&b)
+            .into_iter()
+            .filter(|r| r.source == ConfigSource::StaticBroker)
+            .map(|r| r.name)
+            .collect();
+        let expected = ["advertised.listeners", "broker.id", "listeners", "log.dirs", "node.id"];
+        assert_eq!(statics, [&expected[..], &["offsets.topic.replication.factor"]].concat());
+
+        let mut b = b;
+        b.log_index_interval_bytes = 100;
+        b.message_max_bytes = 2000;
+        b.log_retention_bytes = 5;
+        b.log_retention_ms = 6;
+        b.log_segment_bytes = 1 << 20;
+        b.log_roll_ms = 7;
+        b.auto_create_topics_enable = false;
+        b.num_partitions = 3;
+        b.group_initial_rebalance_delay_ms = 0;
+        b.socket_request_max_bytes = 1 << 20;
+        b.durability = crate::config::Durability::Sync;
+        let changed = ["index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"];
+        for r in TopicConfigs::default().describe(&b) {
+            let expect = if changed.contains(&r.name.as_str()) || r.name == "segment.ms" {
+                ConfigSource::StaticBroker
+            } else {
+                ConfigSource::Default
+            };
+            assert_eq!(r.source, expect, "{}", r.name);
+        }
+        let defaults: Vec<_> =
+            describe_broker(&b).into_iter().filter(|r| r.source == ConfigSource::Default).map(|r| r.name).collect();
+        assert_eq!(defaults, ["default.replication.factor", "min.insync.replicas"]);
     }
 }

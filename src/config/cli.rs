@@ -1,0 +1,52 @@
+//! The `brook` command line: its subcommands, and clap's side of `ServeArgs` (the flags,
+//! then the `BROOK_*` variables for the settings no flag gave).
+
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use super::settings::{ServeArgs, ServeFlags};
+
+/// Command line of the `brook` binary.
+#[derive(Debug, Parser)]
+#[command(name = "brook", version, about = "A single-binary, Kafka wire-protocol compatible message broker")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker (the default when no subcommand is given).
+    Serve(Box<ServeArgs>),
+    /// Print the APIs and versions this build serves, as a Markdown table.
+    ApiVersions,
+    /// Print every setting (flag, TOML keys, variable, default), as the README's Markdown table.
+    Settings,
+}
+
+// clap's own `env` would read the process environment while building the command; reading
+// it here instead lets tests pass a lookup of their own (`ServeArgs::with_env`).
+impl FromArgMatches for ServeArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let flags = ServeFlags::from_arg_matches(matches)?.into_args();
+        flags
+            .with_env(|var| std::env::var_os(var))
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e.to_string()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        ServeFlags::from_arg_matches(matches)?.overlay(self);
+        Ok(())
+    }
+}
+
+impl Args for ServeArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        ServeFlags::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        ServeFlags::augment_args_for_update(cmd)
+    }
+}

@@ -1,0 +1,278 @@
+//! `BrokerConfig`: the settings merged (flag > environment > file > default), converted to
+//! the types the broker uses, and checked.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::settings::{FileConfig, ServeArgs, Settings};
+use super::Durability;
+
+/// Fully resolved broker settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub listen: SocketAddr,
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub data_dir: PathBuf,
+    pub log_level: String,
+    pub node_id: i32,
+    pub auto_create_topics_enable: bool,
+    pub num_partitions: i32,
+    pub message_max_bytes: i32,
+    /// Bound on a compressed batch's inflated size (produce validation, timestamp lookups).
+    pub max_uncompressed_batch_bytes: u64,
+    pub socket_request_max_bytes: i32,
+    pub log_segment_bytes: i32,
+    pub log_roll_ms: i64,
+    pub log_retention_ms: i64,
+    pub log_retention_bytes: i64,
+    pub log_index_interval_bytes: i32,
+    pub log_retention_check_interval_ms: u64,
+    pub durability: Durability,
+    /// Period of the background fsync of `interval` mode, and of `acks` mode's background
+    /// group-commit round for data nobody waited on (`log.flush.interval.ms`).
+    pub flush_interval: Duration,
+    /// `acks` mode: unflushed acks=0/1 bytes that start a background round early.
+    pub flush_bytes: u64,
+    pub group_initial_rebalance_delay_ms: i64,
+    pub group_min_session_timeout_ms: i64,
+    pub group_max_session_timeout_ms: i64,
+    pub group_max_size: i32,
+    pub offsets_retention_minutes: i64,
+    pub offsets_topic_num_partitions: i32,
+    /// `max.connections`: open connections broker-wide.
+    pub max_connections: usize,
+    /// `max.connections.per.ip`: open connections per client address, unless overridden.
+    pub max_connections_per_ip: usize,
+    /// `max.connections.per.ip.overrides`, resolved to addresses at startup.
+    pub max_connections_per_ip_overrides: HashMap<IpAddr, usize>,
+    /// `connections.max.idle.ms`: a connection without socket reads or writes for this long
+    /// is closed; `None` (a negative setting) never.
+    pub connections_max_idle: Option<Duration>,
+    /// `fetch.max.bytes`: upper bound of a fetch response's record bytes.
+    pub fetch_max_bytes: i32,
+    /// Requests a connection may have read and not yet answered.
+    pub max_in_flight_requests_per_connection: usize,
+    /// `socket.listen.backlog.size`: the listen(2) backlog.
+    pub socket_listen_backlog_size: u32,
+}
+
+/// Configuration errors, reported at startup with the offending setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("invalid value for {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("invalid value {value:?} in {var}: {message}")]
+    Env { var: String, value: String, message: String },
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, message: message.into() }
+}
+
+impl BrokerConfig {
+    /// The group coordinator's settings.
+    pub fn group_config(&self) -> crate::group::GroupConfig {
+        let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
+        crate::group::GroupConfig {
+            initial_rebalance_delay: ms(self.group_initial_rebalance_delay_ms),
+            min_session_timeout: ms(self.group_min_session_timeout_ms),
+            max_session_timeout: ms(self.group_max_session_timeout_ms),
+            max_size: self.group_max_size as usize,
+            offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
+            offsets_partitions: self.offsets_topic_num_partitions,
+            max_metadata_bytes: 4096,
+        }
+    }
+
+    /// Resolves flags/env (already merged into `args`) over the optional TOML file over defaults.
+    pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => load_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::from_settings(Settings::merge(args, &file))
+    }
+
+    /// The configuration with every setting at its default (what topic configs and
+    /// DescribeConfigs compare against).
+    pub fn defaults() -> &'static BrokerConfig {
+        static DEFAULTS: OnceLock<BrokerConfig> = OnceLock::new();
+        // The built-in defaults pass the checks (config::tests::every_default_is_unchanged).
+        DEFAULTS.get_or_init(|| Self::from_settings(Settings::defaults()).expect("the default settings are valid"))
+    }
+
+    fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
+        // Naming every field (no `..`) makes a new row in the settings table a compile error
+        // here until it is mapped to a BrokerConfig field.
+        let Settings {
+            listen,
+            advertised_listener,
+            data_dir,
+            log_level,
+            node_id,
+            auto_create_topics_enable,
+            num_partitions,
+            message_max_bytes,
+            max_uncompressed_batch_bytes,
+            socket_request_max_bytes,
+            log_segment_bytes,
+            log_roll_ms,
+            log_retention_hours,
+            log_retention_bytes,
+            log_retention_check_interval_ms,
+            log_index_interval_bytes,
+            durability,
+            flush_interval_ms,
+            flush_bytes,
+            group_initial_rebalance_delay_ms,
+            group_min_session_timeout_ms,
+            group_max_session_timeout_ms,
+            group_max_size,
+            offsets_retention_minutes,
+            offsets_topic_num_partitions,
+            max_connections,
+            max_connections_per_ip,
+            max_connections_per_ip_overrides,
+            connections_max_idle_ms,
+            fetch_max_bytes,
+            socket_listen_backlog_size,
+            max_in_flight_requests_per_connection,
+        } = settings;
+        let listen_addr: SocketAddr = listen.parse().map_err(|e| invalid("listen", format!("{listen:?}: {e}")))?;
+        let (advertised_host, advertised_port) = parse_host_port(&advertised_listener)
+            .ok_or_else(|| invalid("advertised_listener", format!("{advertised_listener:?} is not host:port")))?;
+        let durability = match durability.as_str() {
+            "acks" => Durability::Acks,
+            "sync" => Durability::Sync,
+            "interval" => Durability::Interval,
+            "os" => Durability::Os,
+            other => return Err(invalid("durability", format!("{other:?}: expected acks, sync, interval or os"))),
+        };
+        let max_connections_per_ip_overrides =
+            crate::server::limits::parse_overrides(&max_connections_per_ip_overrides)
+                .map_err(|e| invalid("max_connections_per_ip_overrides", e))?;
+        // Checked: hours near i64::MAX would overflow milliseconds (a panic in debug builds).
+        let log_retention_ms = log_retention_hours.checked_mul(3600 * 1000).ok_or_else(|| {
+            invalid("log_retention_hours", format!("{log_retention_hours} hours overflows milliseconds"))
+        })?;
+        let non_negative =
+            |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
+        let cfg = Self {
+            listen: listen_addr,
+            advertised_host,
+            advertised_port,
+            data_dir,
+            log_level,
+            node_id,
+            auto_create_topics_enable,
+            num_partitions,
+            message_max_bytes,
+            max_uncompressed_batch_bytes,
+            socket_request_max_bytes,
+            log_segment_bytes,
+            log_roll_ms,
+            log_retention_ms,
+            log_retention_bytes,
+            log_index_interval_bytes,
+            log_retention_check_interval_ms,
+            flush_interval: Duration::from_millis(flush_interval_ms.max(1)),
+            flush_bytes: flush_bytes.max(1),
+            durability,
+            group_initial_rebalance_delay_ms,
+            group_min_session_timeout_ms,
+            group_max_session_timeout_ms,
+            group_max_size,
+            offsets_retention_minutes,
+            offsets_topic_num_partitions,
+            max_connections: non_negative("max_connections", max_connections)?,
+            max_connections_per_ip: non_negative("max_connections_per_ip", max_connections_per_ip)?,
+            max_connections_per_ip_overrides,
+            connections_max_idle: u64::try_from(connections_max_idle_ms).ok().map(Duration::from_millis),
+            fetch_max_bytes,
+            max_in_flight_requests_per_connection,
+            socket_listen_backlog_size: socket_listen_backlog_size.max(1),
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.num_partitions < 1 {
+            return Err(invalid("num_partitions", "must be at least 1"));
+        }
+        if self.message_max_bytes < 0 {
+            return Err(invalid("message_max_bytes", "must not be negative"));
+        }
+        if self.socket_request_max_bytes < 1024 {
+            return Err(invalid("socket_request_max_bytes", "must be at least 1024"));
+        }
+        if self.log_segment_bytes < 14 {
+            return Err(invalid("log_segment_bytes", "must be at least 14"));
+        }
+        if self.offsets_topic_num_partitions < 1 {
+            return Err(invalid("offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if self.group_max_size < 1 {
+            return Err(invalid("group_max_size", "must be at least 1"));
+        }
+        if self.log_index_interval_bytes < 0 {
+            return Err(invalid("log_index_interval_bytes", "must not be negative"));
+        }
+        if self.max_connections_per_ip == 0 && self.max_connections_per_ip_overrides.is_empty() {
+            // As Kafka: 0 only makes sense as "nobody but the overrides".
+            return Err(invalid("max_connections_per_ip", "may be 0 only with max_connections_per_ip_overrides"));
+        }
+        if self.fetch_max_bytes < 1024 {
+            return Err(invalid("fetch_max_bytes", "must be at least 1024"));
+        }
+        if !(1..=4096).contains(&self.max_in_flight_requests_per_connection) {
+            return Err(invalid("max_in_flight_requests_per_connection", "must be within 1..=4096"));
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests: loopback, ephemeral port, the given data dir.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        let args = ServeArgs {
+            group_initial_rebalance_delay_ms: Some(0),
+            offsets_topic_num_partitions: Some(3),
+            listen: Some("127.0.0.1:0".into()),
+            advertised_listener: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_path_buf()),
+            ..Default::default()
+        };
+        Self::resolve(&args).expect("test config is valid")
+    }
+}
+
+fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    FileConfig::parse(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+}
+
+impl FileConfig {
+    /// Unknown keys are an error (a misspelt setting would otherwise be silently ignored).
+    pub(super) fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// Splits `host:port` (IPv6 hosts in brackets); an optional `PLAINTEXT://` prefix is ignored.
+pub fn parse_host_port(s: &str) -> Option<(String, i32)> {
+    let s = s.split_once("://").map(|(_, rest)| rest).unwrap_or(s);
+    let (host, port) = s.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().ok()?;
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port as i32))
+}

@@ -1,0 +1,118 @@
+//! The one table of broker settings: each row gives the flag, the `BROOK_*` variable, the
+//! TOML keys, the default and the doc line (`--help`, README). See `define.rs` for the syntax.
+//!
+//! To add a setting: add its row here; map it onto a `BrokerConfig` field in `resolve.rs`
+//! (the build fails until you do); paste `cargo run -q -- settings` into the README between
+//! the config-table markers (tests/readme.rs fails until you do).
+
+use std::path::PathBuf;
+
+use super::define::declare_settings;
+
+declare_settings! {
+    /// address to accept clients on
+    listen: String = "0.0.0.0:9092".into();
+
+    /// host:port given to clients in Metadata
+    advertised_listener: String = "localhost:9092".into(), kafka = "advertised.listeners";
+
+    /// where logs and metadata live
+    data_dir: PathBuf = "./data".into(), kafka = "log.dirs";
+
+    /// tracing filter, e.g. `brook=debug`
+    log_level: String = "info".into();
+
+    /// broker id in Metadata
+    node_id: i32 = 1, kafka = "node.id";
+
+    /// create topics on Metadata requests
+    auto_create_topics_enable: bool = true, kafka = "auto.create.topics.enable";
+
+    /// partitions of auto-created topics
+    num_partitions: i32 = 1, kafka = "num.partitions";
+
+    /// largest record batch (topic: `max.message.bytes`)
+    message_max_bytes: i32 = 1_048_588, kafka = "message.max.bytes";
+
+    /// most bytes a compressed batch may inflate to; past it the produce gets `INVALID_RECORD`
+    /// (Brook-specific, see [Hostile input](#hostile-input))
+    max_uncompressed_batch_bytes: u64 = 64 * (message_max_bytes.max(1 << 14) as u64),
+        default_doc = "64 x `message.max.bytes`";
+
+    /// largest request frame; larger closes the connection
+    socket_request_max_bytes: i32 = 104_857_600, kafka = "socket.request.max.bytes";
+
+    /// roll a segment at this size (topic: `segment.bytes`)
+    log_segment_bytes: i32 = 1 << 30, kafka = "log.segment.bytes";
+
+    /// roll a segment at this age (topic: `segment.ms`)
+    log_roll_ms: i64 = 7 * 24 * 3600 * 1000, kafka = "log.roll.ms";
+
+    /// retention by time (topic: `retention.ms`)
+    log_retention_hours: i64 = 168, kafka = "log.retention.hours";
+
+    /// retention by size per partition (`-1`: no limit)
+    log_retention_bytes: i64 = -1, kafka = "log.retention.bytes";
+
+    /// how often retention runs
+    log_retention_check_interval_ms: u64 = 300_000, kafka = "log.retention.check.interval.ms";
+
+    /// bytes between sparse index entries
+    log_index_interval_bytes: i32 = 4096, kafka = "log.index.interval.bytes";
+
+    /// `acks`, `sync`, `interval` or `os`: see [Durability](#durability)
+    durability: String = "acks".into();
+
+    /// fsync period for `durability=interval`, and for acks=0/1 data in `durability=acks`
+    flush_interval_ms: u64 = 1000, kafka = "log.flush.interval.ms";
+
+    /// `durability=acks`: start the background fsync round early once this many bytes of
+    /// acks=0/1 data are unflushed
+    flush_bytes: u64 = 16 << 20;
+
+    /// wait for more members before the first rebalance of an empty group
+    group_initial_rebalance_delay_ms: i64 = 3000, kafka = "group.initial.rebalance.delay.ms";
+
+    /// smallest session timeout a member may ask for
+    group_min_session_timeout_ms: i64 = 6000, kafka = "group.min.session.timeout.ms";
+
+    /// largest session timeout a member may ask for
+    group_max_session_timeout_ms: i64 = 1_800_000, kafka = "group.max.session.timeout.ms";
+
+    /// members per group (`GROUP_MAX_SIZE_REACHED` beyond)
+    group_max_size: i32 = i32::MAX, kafka = "group.max.size";
+
+    /// committed offsets of a group that stayed empty this long expire
+    offsets_retention_minutes: i64 = 10080, kafka = "offsets.retention.minutes";
+
+    /// partitions of `__consumer_offsets` (fixed once created)
+    offsets_topic_num_partitions: i32 = 50, kafka = "offsets.topic.num.partitions";
+
+    /// open connections broker-wide; a new one beyond it is closed at once
+    max_connections: i32 = i32::MAX, kafka = "max.connections";
+
+    /// open connections per client address; a new one beyond it is closed at once (`0`: only
+    /// the overrides' addresses)
+    max_connections_per_ip: i32 = i32::MAX, kafka = "max.connections.per.ip";
+
+    /// per-address limits, `host:count,...` (`127.0.0.1:200,[::1]:200,gw:1000`); names resolved
+    /// at startup
+    max_connections_per_ip_overrides: String = String::new(),
+        kafka = "max.connections.per.ip.overrides", default_doc = "none";
+
+    /// close a connection after this long without a byte read or written (negative: never)
+    connections_max_idle_ms: i64 = 600_000, kafka = "connections.max.idle.ms";
+
+    /// largest fetch response (record bytes), whatever the request asks
+    fetch_max_bytes: i32 = 57_671_680, kafka = "fetch.max.bytes";
+
+    // Kafka's default is 50; a burst of clients reconnecting after a restart overflows that,
+    // and the kernel then completes the overflow only by SYN-ACK retries (1 s, 3 s, 7 s...).
+    /// connections the kernel completes before the broker accepts them (Kafka: 50; see
+    /// [Resource limits](#resource-limits))
+    socket_listen_backlog_size: u32 = 1024, kafka = "socket.listen.backlog.size";
+
+    /// requests one connection may have read and not yet answered (Brook-specific; see
+    /// [Resource limits](#resource-limits))
+    max_in_flight_requests_per_connection: usize = 64;
+}
