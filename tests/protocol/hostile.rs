@@ -7,8 +7,6 @@
 //! inflated to gigabytes on lookup. The catalogue ends with a thousand idle connections and a
 //! client that pipelines fetches and never reads its answers.
 
-mod common;
-
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -17,9 +15,10 @@ use std::time::{Duration, Instant};
 use brook::log::batch::{build_batch, compute_crc};
 use brook::log::records::{encode_record, put_varint};
 use bytes::{BufMut, Bytes, BytesMut};
-use common::*;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::*;
+
+use crate::common::*;
 
 /// The peak RSS the README promises for a broker under this catalogue (see "Resource limits").
 const PEAK_RSS_BOUND_MIB: u64 = 64;

@@ -120,6 +120,43 @@ impl TestBroker {
 }
 
 // ---------------------------------------------------------------------------------------
+// Tests that need the process to themselves
+// ---------------------------------------------------------------------------------------
+
+/// Names the one test a child process started by [`rerun_alone`] runs.
+const ALONE_ENV: &str = "BROOK_TEST_ALONE";
+
+/// For a test that measures the whole process (its RSS, its thread count), which the other
+/// tests of this binary running beside it would disturb: runs test `name` of module `module`
+/// (pass `module_path!()`) in a child process of this test binary, alone, and asserts it
+/// passed there; true then, and the caller returns. False in that child process, where the
+/// caller goes on with the test itself.
+pub async fn rerun_alone(module: &str, name: &str) -> bool {
+    // `module_path!()` starts with the crate; libtest names a test by the path below it.
+    let test = match module.split_once("::") {
+        Some((_, path)) => format!("{path}::{name}"),
+        None => name.to_string(),
+    };
+    if std::env::var_os(ALONE_ENV).is_some_and(|t| t == test.as_str()) {
+        return false;
+    }
+    let out = tokio::process::Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([test.as_str(), "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE_ENV, &test)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{test}, alone in a child process:");
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} failed in a process of its own ({})", out.status);
+    assert!(stdout.contains("test result: ok. 1 passed"), "{test} did not run in a process of its own");
+    true
+}
+
+// ---------------------------------------------------------------------------------------
 // Raw wire client
 // ---------------------------------------------------------------------------------------
 
