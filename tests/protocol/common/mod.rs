@@ -1,6 +1,5 @@
 //! Shared helpers for the protocol-level integration tests: an in-process broker, a raw
 //! Kafka wire client built on the `kafka-protocol` crate, and record-batch builders.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,8 +30,6 @@ pub use brook::server::ServerHandle;
 
 /// Every read waits at most this long.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 // ---------------------------------------------------------------------------------------
 // Broker lifecycle
@@ -76,14 +73,6 @@ impl TestBroker {
         h.shutdown().await.expect("graceful shutdown");
         let cfg = BrokerConfig::for_tests(self.dir.path());
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
-    }
-
-    /// Graceful shutdown, then a new broker on the same data directory with `tweak` applied
-    /// to the test config.
-    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
-        let h = self.handle.take().expect("broker running");
-        h.shutdown().await.expect("graceful shutdown");
-        self.start_again(tweak).await;
     }
 
     /// Unclean stop: the broker is dropped without `shutdown` (no final flush, checkpoint or
