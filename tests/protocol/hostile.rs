@@ -363,15 +363,3 @@ async fn a_catalogue_of_lying_batches_and_frames_never_takes_the_broker_down() {
     let (_, peak) = broker.rss_mib();
     eprintln!("hostile catalogue: broker peak RSS {peak} MiB (bound {PEAK_RSS_BOUND_MIB} MiB)");
 }
-
-/// Raises this process's soft open-files limit towards `want` (bounded by the hard limit).
-fn raise_nofile(want: u64) {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}

@@ -211,21 +211,6 @@ async fn fetch_max_bytes_bounds_a_response() {
     b.stop().await;
 }
 
-/// Raises the soft open-files limit towards `want` (bounded by the hard limit); returns it.
-fn raise_nofile(want: u64) -> u64 {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        if lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        }
-        lim.rlim_cur
-    }
-}
-
 /// 2,000 connections opened at once and left idle: all are counted and kept, an honest client
 /// produces and fetches as usual beside them, and closing them gives every slot back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,7 +109,7 @@ impl TestBroker {
 }
 
 // ---------------------------------------------------------------------------------------
-// Tests that need the process to themselves
+// The process: tests that need it to themselves, its open-files limit
 // ---------------------------------------------------------------------------------------
 
 /// Names the one test a child process started by [`rerun_alone`] runs.
@@ -143,6 +143,22 @@ pub async fn rerun_alone(module: &str, name: &str) -> bool {
     assert!(out.status.success(), "{test} failed in a process of its own ({})", out.status);
     assert!(stdout.contains("test result: ok. 1 passed"), "{test} did not run in a process of its own");
     true
+}
+
+/// Raises this process's soft open-files limit towards `want` (bounded by the hard limit);
+/// returns it. The limit is the whole process's: it is only ever raised.
+pub fn raise_nofile(want: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        }
+        lim.rlim_cur
+    }
 }
 
 // ---------------------------------------------------------------------------------------
