@@ -1,11 +1,10 @@
 //! Unknown topics and produce-time validation errors, with exact Kafka error codes.
 
-mod common;
-
 use bytes::{BufMut, Bytes, BytesMut};
-use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
+
+use crate::common::*;
 
 const CORRUPT_MESSAGE: i16 = 2;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;

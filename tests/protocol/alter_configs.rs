@@ -1,13 +1,12 @@
 //! AlterConfigs / IncrementalAlterConfigs: overrides change what DescribeConfigs reports and
 //! what the log enforces, survive a restart, and bad input gets Kafka's error codes.
 
-mod common;
-
-use common::*;
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request as inc;
 use kafka_protocol::messages::{AlterConfigsRequest, DescribeConfigsRequest, IncrementalAlterConfigsRequest};
+
+use crate::common::*;
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;

@@ -7,8 +7,6 @@
 //! inflated to gigabytes on lookup. The catalogue ends with a thousand idle connections and a
 //! client that pipelines fetches and never reads its answers.
 
-mod common;
-
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -17,9 +15,10 @@ use std::time::{Duration, Instant};
 use brook::log::batch::{build_batch, compute_crc};
 use brook::log::records::{encode_record, put_varint};
 use bytes::{BufMut, Bytes, BytesMut};
-use common::*;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::*;
+
+use crate::common::*;
 
 /// The peak RSS the README promises for a broker under this catalogue (see "Resource limits").
 const PEAK_RSS_BOUND_MIB: u64 = 64;
@@ -383,18 +382,6 @@ async fn a_catalogue_of_lying_batches_and_frames_never_takes_the_broker_down() {
     eprintln!("hostile catalogue: broker peak RSS {peak} MiB (bound {PEAK_RSS_BOUND_MIB} MiB)");
 }
 
-/// Raises this process's soft open-files limit towards `want` (bounded by the hard limit).
-fn raise_nofile(want: u64) {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 /// A request array claiming 2^31-1 elements, in a frame of almost 100 MiB (the default
 /// `socket.request.max.bytes`): the decoder used to reserve one element per byte remaining
 /// up front, about 11 GiB of `CreatableTopic`, which a host with less memory than that
@@ -413,9 +400,10 @@ async fn a_huge_array_claim_reserves_no_memory_for_it() {
     frame.put_i16(4); // non-flexible: arrays carry an Int32 count
     frame.put_i32(7); // correlation id
     frame.put_i16(-1); // null client id
-    frame.put_i32(i32::MAX); // topics: "2^31-1 of them"
-                             // Then 0xFF bytes: the first topic's name length reads -1 (null, not allowed), so decoding
-                             // fails at once; only the reservation made before it can hurt.
+    // The topics array claims 2^31-1 entries; then 0xFF bytes: the first topic's name length
+    // reads -1 (null, not allowed), so decoding fails at once and only the reservation made
+    // before it can hurt.
+    frame.put_i32(i32::MAX);
     frame.resize(body_len + 4, 0xFF);
     let mut s = Client::connect(addr).await;
     let _ = s.send_raw(&frame).await; // the broker may close before reading it all

@@ -1,10 +1,9 @@
 //! ListOffsets: earliest, latest, by timestamp (inside batches, compressed batches, across
 //! segments) and max timestamp.
 
-mod common;
-
-use common::*;
 use kafka_protocol::records::Compression;
+
+use crate::common::*;
 
 /// (value, timestamp) batches and their compression; offsets are assigned 0.. in order.
 type Batch = (Vec<(&'static [u8], i64)>, Compression);

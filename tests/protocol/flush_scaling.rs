@@ -1,15 +1,15 @@
 //! Background flushes of many partitions go through the one group-commit thread: a flush
 //! interval that finds hundreds of dirty partitions makes them all durable without a thread
-//! per partition. (Its own test binary, so that the process's thread count is this test's.)
-
-mod common;
+//! per partition. (Run in a process of its own, see `rerun_alone`, so that the process's
+//! thread count is this test's.)
 
 use std::time::{Duration, Instant};
 
 use brook::config::Durability;
-use common::*;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::ProduceRequest;
+
+use crate::common::*;
 
 const PARTITIONS: i32 = 300;
 
@@ -20,6 +20,9 @@ fn threads() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interval_flush_of_many_partitions_needs_no_thread_per_partition() {
+    if rerun_alone(module_path!(), "interval_flush_of_many_partitions_needs_no_thread_per_partition").await {
+        return;
+    }
     for mode in [Durability::Interval, Durability::Acks] {
         let b = TestBroker::start_with(|c| {
             c.durability = mode;

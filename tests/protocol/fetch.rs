@@ -1,12 +1,11 @@
 //! Fetch: long-poll wake-ups and timeouts, byte limits, out-of-range offsets.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
+
+use crate::common::*;
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 

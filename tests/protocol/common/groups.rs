@@ -355,19 +355,3 @@ pub async fn recv_for<R: Request>(c: &mut Client, cid: i32, version: i16) -> R::
     assert_eq!(got, cid, "correlation id");
     resp
 }
-
-/// Polls `f` every 50 ms until it returns Some, for at most `limit`.
-pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}

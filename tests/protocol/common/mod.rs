@@ -1,6 +1,5 @@
 //! Shared helpers for the protocol-level integration tests: an in-process broker, a raw
 //! Kafka wire client built on the `kafka-protocol` crate, and record-batch builders.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,8 +30,6 @@ pub use brook::server::ServerHandle;
 
 /// Every read waits at most this long.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 // ---------------------------------------------------------------------------------------
 // Broker lifecycle
@@ -78,14 +75,6 @@ impl TestBroker {
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
     }
 
-    /// Graceful shutdown, then a new broker on the same data directory with `tweak` applied
-    /// to the test config.
-    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
-        let h = self.handle.take().expect("broker running");
-        h.shutdown().await.expect("graceful shutdown");
-        self.start_again(tweak).await;
-    }
-
     /// Unclean stop: the broker is dropped without `shutdown` (no final flush, checkpoint or
     /// clean-shutdown marker), then a new broker opens the same data directory and recovers.
     /// Drop every client first so the old broker's connection tasks let go of it.
@@ -116,6 +105,59 @@ impl TestBroker {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The process: tests that need it to themselves, its open-files limit
+// ---------------------------------------------------------------------------------------
+
+/// Names the one test a child process started by [`rerun_alone`] runs.
+const ALONE_ENV: &str = "BROOK_TEST_ALONE";
+
+/// For a test that measures the whole process (its RSS, its thread count), which the other
+/// tests of this binary running beside it would disturb: runs test `name` of module `module`
+/// (pass `module_path!()`) in a child process of this test binary, alone, and asserts it
+/// passed there; true then, and the caller returns. False in that child process, where the
+/// caller goes on with the test itself.
+pub async fn rerun_alone(module: &str, name: &str) -> bool {
+    // `module_path!()` starts with the crate; libtest names a test by the path below it.
+    let test = match module.split_once("::") {
+        Some((_, path)) => format!("{path}::{name}"),
+        None => name.to_string(),
+    };
+    if std::env::var_os(ALONE_ENV).is_some_and(|t| t == test.as_str()) {
+        return false;
+    }
+    let out = tokio::process::Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([test.as_str(), "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE_ENV, &test)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run the test binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{test}, alone in a child process:");
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} failed in a process of its own ({})", out.status);
+    assert!(stdout.contains("test result: ok. 1 passed"), "{test} did not run in a process of its own");
+    true
+}
+
+/// Raises this process's soft open-files limit towards `want` (bounded by the hard limit);
+/// returns it. The limit is the whole process's: it is only ever raised.
+pub fn raise_nofile(want: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+        if lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        }
+        lim.rlim_cur
     }
 }
 

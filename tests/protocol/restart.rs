@@ -1,10 +1,9 @@
 //! A graceful restart on the same data directory keeps topics, ids, partitions, configs and
 //! records exactly.
 
-mod common;
-
-use common::*;
 use kafka_protocol::records::{Compression, Record};
+
+use crate::common::*;
 
 /// (offset, timestamp, key, value)
 type Rec = (i64, i64, Vec<u8>, Vec<u8>);

@@ -1,14 +1,13 @@
 //! Connection-level behaviour: malformed frames close only their connection, acks=0 sends
 //! no response, and pipelined requests are answered in order.
 
-mod common;
-
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use common::*;
 use kafka_protocol::messages::*;
 use tokio::io::AsyncWriteExt;
+
+use crate::common::*;
 
 /// A fresh connection's ApiVersions succeeds (the broker is still serving).
 async fn broker_still_serves(b: &TestBroker) {

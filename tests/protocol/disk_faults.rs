@@ -4,8 +4,11 @@
 //! offset commits keep working meanwhile, and that after a restart on the same directory
 //! with the fault gone exactly the acknowledged records are there (a produce that failed
 //! only in its fsync may be there too: its bytes were written, as after a produce timeout).
-
-mod common;
+//!
+//! The failpoints are the whole process's, and other tests of this binary run beside these,
+//! but a fault fires only for the path it is armed for (and below it): every fault here is
+//! armed for a path in the test's own broker's data directory, a fresh temporary directory,
+//! so no other broker meets it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use brook::log::faults::{self, Fault, Point};
 use brook::log::Partition;
-use common::groups::*;
-use common::*;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ApiVersionsRequest, ProduceRequest};
 use kafka_protocol::records::Compression;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 fn storage_error() -> i16 {
     ResponseError::KafkaStorageError.code()

@@ -1,12 +1,11 @@
 //! Committed offsets and group metadata live in `__consumer_offsets` and survive a graceful
 //! restart and an unclean one (the broker dropped without shutdown) exactly.
 
-mod common;
-
-use common::groups::*;
-use common::*;
 use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 const T: &str = "dur";
 

@@ -2,14 +2,13 @@
 //! answer the partition's recovery point (the offset known to be on disk) is checked against the
 //! offsets just written.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use brook::config::Durability;
-use common::*;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::ProduceRequest;
+
+use crate::common::*;
 
 /// Offset up to which `topic`/`partition` is known to be fsynced.
 fn durable_offset(b: &TestBroker, topic: &str, partition: i32) -> i64 {

@@ -1,12 +1,11 @@
 //! Static group membership (KIP-345, group.instance.id, JoinGroup v5+): no MEMBER_ID_REQUIRED,
 //! restarts without a rebalance, fencing of the replaced member id, LeaveGroup by instance id.
 
-mod common;
-
 use bytes::Bytes;
-use common::groups::*;
-use common::*;
 use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 const INST: &str = "inst-a";
 

@@ -2,14 +2,13 @@
 //! Heartbeat, LeaveGroup, DescribeGroups and ListGroups, asserting Kafka's exact error codes
 //! and rebalance behaviour.
 
-mod common;
-
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::groups::*;
-use common::*;
 use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 fn node_id(b: &TestBroker) -> BrokerId {
     BrokerId(b.handle.as_ref().unwrap().broker.config.node_id)

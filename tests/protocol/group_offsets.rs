@@ -2,14 +2,13 @@
 //! standalone commits), per-partition errors, OffsetFetch (single and batched groups),
 //! DeleteGroups and OffsetDelete.
 
-mod common;
-
-use common::groups::*;
-use common::*;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics};
 use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 fn f(t: &str, p: i32, o: i64, m: &str) -> Fetched {
     (t.to_string(), p, o, Some(m.to_string()), NONE)

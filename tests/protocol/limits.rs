@@ -2,19 +2,19 @@
 //! response memory for a client that pipelines fetches and never reads, thousands of idle
 //! connections beside an honest client, and graceful shutdown with produces in flight.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// These tests measure the whole process (RSS, file descriptors, connection counts): one at a
-/// time.
+use crate::common::*;
+
+/// These tests count connections and file descriptors and measure memory: one at a time. The
+/// two that measure the process's RSS also run in a process of their own (`rerun_alone`), away
+/// from the other tests of this binary.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Sends ApiVersions on `c`: true if answered, false if the broker closed the connection.
@@ -153,6 +153,9 @@ async fn fill(c: &mut Client, topic: &str, n: usize) {
 /// for it, keeps serving others promptly, and its memory stays within 32 MiB of where it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_pins_bounded_memory() {
+    if rerun_alone(module_path!(), "a_client_that_never_reads_pins_bounded_memory").await {
+        return;
+    }
     let _one = SERIAL.lock().await;
     let b = TestBroker::start().await;
     let mut honest = b.client().await;
@@ -208,25 +211,13 @@ async fn fetch_max_bytes_bounds_a_response() {
     b.stop().await;
 }
 
-/// Raises the soft open-files limit towards `want` (bounded by the hard limit); returns it.
-fn raise_nofile(want: u64) -> u64 {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        if lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        }
-        lim.rlim_cur
-    }
-}
-
 /// 2,000 connections opened at once and left idle: all are counted and kept, an honest client
 /// produces and fetches as usual beside them, and closing them gives every slot back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_connections_beside_an_honest_client() {
+    if rerun_alone(module_path!(), "two_thousand_idle_connections_beside_an_honest_client").await {
+        return;
+    }
     let _one = SERIAL.lock().await;
     // Both ends of each connection are in this process, plus the broker's files.
     let limit = raise_nofile(8192);

@@ -4,12 +4,9 @@
 //! connection closed, promptly and without a panic, and the broker keeps serving with a
 //! working log throughout.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::*;
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
@@ -31,6 +28,8 @@ use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 use kafka_protocol::records::Compression;
+
+use crate::common::*;
 
 /// How long a mutated request may go without an answer or a close before it counts as a hang.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -108,10 +107,17 @@ enum Outcome {
 /// catches handler panics (closing the connection), so the hook is how they are noticed.
 static PANICS: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
 
+/// The name of the fuzzed broker's runtime threads (its workers and blocking pool), where its
+/// handlers run. The panic hook is the whole process's, and other tests of this binary run
+/// beside this one: only a panic on one of these threads is the fuzzed broker's.
+const BROKER_THREADS: &str = "fuzzed-broker";
+
 fn record_panics() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        PANICS.lock().push(info.to_string());
+        if std::thread::current().name() == Some(BROKER_THREADS) {
+            PANICS.lock().push(info.to_string());
+        }
         default(info);
     }));
 }
@@ -659,9 +665,23 @@ async fn check(b: &TestBroker, m: Mutation, payload: &[u8]) -> Result<Outcome, S
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutated_requests_are_answered_or_closed() {
+#[test]
+fn mutated_requests_are_answered_or_closed() {
     record_panics();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(BROKER_THREADS)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(fuzz_every_advertised_version());
+}
+
+async fn fuzz_every_advertised_version() {
+    // The broker's tasks and blocking work run on the threads whose panics are recorded.
+    let worker = tokio::spawn(async { std::thread::current().name().map(String::from) }).await.expect("task");
+    let blocking = tokio::task::spawn_blocking(|| std::thread::current().name().map(String::from)).await.expect("task");
+    assert_eq!((worker.as_deref(), blocking.as_deref()), (Some(BROKER_THREADS), Some(BROKER_THREADS)));
     let seed = std::env::var("BROOK_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_SEED);
     let b = TestBroker::start().await;
     let (fx, advertised) = setup(&b).await;

@@ -1,9 +1,6 @@
 //! ApiVersions, and every served API answered at every version it advertises.
 
-mod common;
-
 use bytes::{BufMut, BytesMut};
-use common::*;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -13,6 +10,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::common::*;
 
 const UNSUPPORTED_VERSION: i16 = 35;
 

@@ -1,9 +1,7 @@
 //! Idempotent producer: dedup of retries, sequence gaps, fencing of old epochs, and producer
 //! state surviving a graceful restart.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const INVALID_PRODUCER_EPOCH: i16 = 47;

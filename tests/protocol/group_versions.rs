@@ -1,16 +1,15 @@
 //! Every group API at every version Brook advertises (the ranges in `brook::api::HANDLERS`)
 //! answers a basic request with a response that decodes at that version.
 
-mod common;
-
 use std::ops::RangeInclusive;
 
-use common::groups::*;
-use common::*;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::offset_delete_request::{OffsetDeleteRequestPartition, OffsetDeleteRequestTopic};
 use kafka_protocol::messages::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics};
 use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
 
 fn range_of(key: ApiKey) -> RangeInclusive<i16> {
     let e = brook::api::HANDLERS.iter().find(|e| e.key == key).unwrap_or_else(|| panic!("{key:?} is registered"));
