@@ -14,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
+use crate::error::ErrorCode;
 use crate::topic::TopicError;
 
 pub struct AlterConfigs;

@@ -5,6 +5,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 
 pub struct CreatePartitions;
 

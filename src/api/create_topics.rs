@@ -10,6 +10,7 @@ use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
+use crate::error::ErrorCode;
 use crate::topic::TopicError;
 
 pub struct CreateTopics;

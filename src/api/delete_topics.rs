@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
+use crate::error::ErrorCode;
 
 pub struct DeleteTopics;
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::broker::Broker;
+use crate::error::ErrorCode;
 use crate::topic::{validate_name, Topic, TopicError};
 
 pub struct Metadata;

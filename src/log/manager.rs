@@ -17,6 +17,7 @@ use super::faults::Point;
 use super::partition::RecoveryReport;
 use super::{LogConfig, Partition, RecoveryPoint};
 use crate::config::BrokerConfig;
+use crate::error::{StorageContext, StorageError, StorageOp};
 use crate::util::{write_atomic, write_atomic_failpoint};
 
 pub const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
@@ -95,7 +96,11 @@ impl LogManager {
         let mut parts = Vec::new();
         for p in 0..count {
             let dir = partition_dir(&self.data_dir, name, p);
-            let rp = self.checkpoints.lock().get(&format!("{name}-{p}")).copied();
+            // After a clean shutdown every log was flushed and closed before the marker was
+            // written: one the checkpoint misses (a lost or stale checkpoint file) is still
+            // whole. After a crash, what follows the checkpoint (or everything) is validated.
+            let checkpointed = self.checkpoints.lock().get(&format!("{name}-{p}")).copied();
+            let rp = checkpointed.or(self.clean_shutdown.then_some(RecoveryPoint::WHOLE_LOG));
             let (part, rep) = Partition::open(
                 dir,
                 name.clone(),
@@ -128,22 +133,19 @@ impl LogManager {
         to: i32,
         internal: bool,
         config: &LogConfig,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), StorageError> {
         let mut new = Vec::new();
         for p in from..to {
             let dir = partition_dir(&self.data_dir, name, p);
-            // A fresh partition must not inherit files left by an older topic of the same name.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir)?;
-            }
-            let (part, _) = Partition::open(
-                dir,
-                name.clone(),
-                p,
-                config.clone(),
-                None,
-                self.broker.durability.fsync_before_visible(),
-            )?;
+            let fresh = || {
+                // A fresh partition must not inherit files left by an older topic of the same name.
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)?;
+                }
+                let sync_mode = self.broker.durability.fsync_before_visible();
+                Partition::open(dir.clone(), name.clone(), p, config.clone(), None, sync_mode)
+            };
+            let (part, _) = fresh().storage(StorageOp::Open, Some(&dir))?;
             new.push(Arc::new(part));
         }
         match self.topics.get(name) {
@@ -258,5 +260,58 @@ fn remove_deleted_dirs(data_dir: &Path) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::build_batch;
+
+    /// Opens a log manager on `dir`, loads topic `t` (1 partition) and returns it with what
+    /// recovery found.
+    fn reopen(dir: &Path) -> (LogManager, RecoveryReport) {
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir))).unwrap();
+        let mut report = RecoveryReport::default();
+        logs.load(&"t".into(), 1, false, &LogConfig::for_tests(1 << 20), &mut report).unwrap();
+        logs.startup_complete();
+        (logs, report)
+    }
+
+    fn fill(logs: &LogManager) -> i64 {
+        let p = logs.get("t", 0).unwrap();
+        for _ in 0..10 {
+            let b = build_batch(0, 5, 1_000, &[7u8; 200]);
+            p.append(crate::log::batch::BatchHeader::parse(&b).unwrap(), b).unwrap();
+        }
+        p.offsets().log_end
+    }
+
+    /// Kafka's log loader skips recovery after a clean shutdown: with the marker, a log the
+    /// checkpoint does not cover (its file lost) is trusted whole; without it, it is
+    /// validated from the start.
+    #[test]
+    fn the_clean_shutdown_marker_spares_recovery_and_a_crash_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir.path()))).unwrap();
+        logs.create(&"t".into(), 0, 1, false, &LogConfig::for_tests(1 << 20)).unwrap();
+        let end = fill(&logs);
+        logs.shutdown().unwrap();
+        assert!(dir.path().join(CLEAN_SHUTDOWN_FILE).exists());
+        std::fs::remove_file(dir.path().join(CHECKPOINT_FILE)).unwrap();
+
+        let (logs, report) = reopen(dir.path());
+        assert!(logs.had_clean_shutdown());
+        assert_eq!(report.validated_bytes, 0, "a clean shutdown's logs are not validated again");
+        assert_eq!(logs.get("t", 0).unwrap().recovery_point().offset, end);
+        assert!(!dir.path().join(CLEAN_SHUTDOWN_FILE).exists(), "the marker goes once started");
+
+        // A crash: no shutdown, so no marker (and no checkpoint written either).
+        drop(logs);
+        let _ = std::fs::remove_file(dir.path().join(CHECKPOINT_FILE));
+        let (logs, report) = reopen(dir.path());
+        assert!(!logs.had_clean_shutdown());
+        assert!(report.validated_bytes > 0, "after a crash the uncheckpointed log is validated");
+        assert_eq!(logs.get("t", 0).unwrap().offsets().log_end, end);
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
 use crate::config::BrokerConfig;
+use crate::error::{ErrorCode, StorageContext, StorageError, StorageOp};
 use crate::log::partition::RecoveryReport;
 use crate::log::LogManager;
 use crate::util::write_atomic;
@@ -38,12 +39,12 @@ pub enum TopicError {
     InvalidConfig(String),
     #[error("This server does not host this topic-partition.")]
     Unknown,
-    #[error("storage error: {0}")]
-    Storage(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
-impl TopicError {
-    pub fn code(&self) -> i16 {
+impl ErrorCode for TopicError {
+    fn code(&self) -> i16 {
         use kafka_protocol::error::ResponseError as E;
         match self {
             TopicError::AlreadyExists(_) => E::TopicAlreadyExists.code(),
@@ -53,7 +54,7 @@ impl TopicError {
             TopicError::InvalidReplicaAssignment(_) => E::InvalidReplicaAssignment.code(),
             TopicError::InvalidConfig(_) => E::InvalidConfig.code(),
             TopicError::Unknown => E::UnknownTopicOrPartition.code(),
-            TopicError::Storage(_) => E::KafkaStorageError.code(),
+            TopicError::Storage(e) => e.code(),
         }
     }
 }
@@ -151,7 +152,7 @@ impl TopicRegistry {
         v
     }
 
-    fn persist(&self) -> std::io::Result<()> {
+    fn persist(&self) -> Result<(), StorageError> {
         let topics = self
             .list()
             .into_iter()
@@ -163,8 +164,11 @@ impl TopicRegistry {
                 configs: t.configs(),
             })
             .collect();
-        let bytes = serde_json::to_vec_pretty(&TopicsFile { version: 1, topics }).map_err(std::io::Error::other)?;
-        write_atomic(&self.data_dir.join(TOPICS_FILE), &bytes)
+        let path = self.data_dir.join(TOPICS_FILE);
+        serde_json::to_vec_pretty(&TopicsFile { version: 1, topics })
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| write_atomic(&path, &bytes))
+            .storage(StorageOp::Write, Some(&path))
     }
 
     /// Checks a create request without side effects.

@@ -400,9 +400,9 @@ async fn a_huge_array_claim_reserves_no_memory_for_it() {
     frame.put_i16(4); // non-flexible: arrays carry an Int32 count
     frame.put_i32(7); // correlation id
     frame.put_i16(-1); // null client id
-    // The topics array claims 2^31-1 entries; then 0xFF bytes: the first topic's name length
-    // reads -1 (null, not allowed), so decoding fails at once and only the reservation made
-    // before it can hurt.
+                       // The topics array claims 2^31-1 entries; then 0xFF bytes: the first topic's name length
+                       // reads -1 (null, not allowed), so decoding fails at once and only the reservation made
+                       // before it can hurt.
     frame.put_i32(i32::MAX);
     frame.resize(body_len + 4, 0xFF);
     let mut s = Client::connect(addr).await;

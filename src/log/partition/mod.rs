@@ -51,6 +51,13 @@ pub struct RecoveryPoint {
     pub position: u64,
 }
 
+impl RecoveryPoint {
+    /// "Everything on disk is durable and whole": the log was closed by a graceful shutdown
+    /// (its clean-shutdown marker was found), so recovery validates nothing and the recovery
+    /// point is the log end, as Kafka's log loader does after a clean shutdown.
+    pub const WHOLE_LOG: RecoveryPoint = RecoveryPoint { offset: i64::MAX, segment: i64::MAX, position: u64::MAX };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
     pub base_offset: i64,

@@ -52,9 +52,14 @@ impl Partition {
         let active = segments.values().next_back().expect("just ensured non-empty");
         let log_end_offset = active.next_offset();
         let hw_position = (active.base_offset, active.size());
-        let recovery_point = recovery
-            .filter(|rp| rp.offset <= log_end_offset && segments.contains_key(&rp.segment))
-            .unwrap_or(RecoveryPoint { offset: log_start_offset, segment: log_start_offset, position: 0 });
+        let recovery_point = match recovery {
+            Some(RecoveryPoint::WHOLE_LOG) => {
+                RecoveryPoint { offset: log_end_offset, segment: active.base_offset, position: active.size() }
+            }
+            rp => rp
+                .filter(|rp| rp.offset <= log_end_offset && segments.contains_key(&rp.segment))
+                .unwrap_or(RecoveryPoint { offset: log_start_offset, segment: log_start_offset, position: 0 }),
+        };
         let mut log = PartitionLog {
             config,
             segments,
