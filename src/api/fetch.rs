@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::{Handler, Reply, RequestContext, ResponseBudget, NONE};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
-use crate::log::{Partition, ReadError};
+use crate::log::{PartitionLog, ReadError};
 
 pub struct Fetch;
 
@@ -33,7 +33,7 @@ const READ_COMMITTED: i8 = 1;
 /// One requested partition, resolved once per request.
 struct Wanted {
     index: i32,
-    part: Result<Arc<Partition>, i16>,
+    part: Result<Arc<dyn PartitionLog>, i16>,
     fetch_offset: i64,
     max_bytes: usize,
 }
@@ -144,7 +144,7 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
                     );
                 }
                 Err(ReadError::Storage(e)) => {
-                    tracing::error!(topic = %part.topic, partition = w.index, "fetch read failed: {e}");
+                    tracing::error!(topic = part.topic(), partition = w.index, "fetch read failed: {e}");
                     any_error = true;
                     parts.push(empty_partition(w.index, E::KafkaStorageError.code()));
                 }

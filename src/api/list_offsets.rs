@@ -7,7 +7,7 @@ use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
 use super::{duplicates, Handler, Reply, RequestContext, NONE};
 use crate::error::ErrorCode;
-use crate::log::Partition;
+use crate::log::PartitionLog;
 
 pub struct ListOffsets;
 
@@ -26,14 +26,18 @@ fn answer(index: i32, code: i16, offset: i64, timestamp: i64) -> ListOffsetsPart
 }
 
 /// `leader_epoch` exists from v4 on; the encoder rejects it when set for older versions.
-fn with_epoch(mut r: ListOffsetsPartitionResponse, part: &Partition, version: i16) -> ListOffsetsPartitionResponse {
+fn with_epoch(
+    mut r: ListOffsetsPartitionResponse,
+    part: &dyn PartitionLog,
+    version: i16,
+) -> ListOffsetsPartitionResponse {
     if version >= 4 && r.error_code == NONE && r.offset >= 0 {
         r.leader_epoch = part.leader_epoch();
     }
     r
 }
 
-fn lookup(part: &Partition, index: i32, timestamp: i64, committed: bool) -> ListOffsetsPartitionResponse {
+fn lookup(part: &dyn PartitionLog, index: i32, timestamp: i64, committed: bool) -> ListOffsetsPartitionResponse {
     let offsets = part.offsets();
     let found = match timestamp {
         LATEST => Ok(Some((if committed { offsets.last_stable } else { offsets.high_watermark }, -1))),
@@ -46,7 +50,7 @@ fn lookup(part: &Partition, index: i32, timestamp: i64, committed: bool) -> List
         Ok(Some((offset, ts))) => answer(index, NONE, offset, ts),
         Ok(None) => answer(index, NONE, -1, -1),
         Err(e) => {
-            tracing::error!(topic = %part.topic, partition = index, "list offsets failed: {e}");
+            tracing::error!(topic = part.topic(), partition = index, "list offsets failed: {e}");
             answer(index, e.code(), -1, -1)
         }
     }
@@ -80,8 +84,8 @@ impl Handler for ListOffsets {
                         ) {
                             Err(e) => answer(p.partition_index, e.code(), -1, -1),
                             Ok(part) => with_epoch(
-                                lookup(&part, p.partition_index, p.timestamp, committed),
-                                &part,
+                                lookup(&*part, p.partition_index, p.timestamp, committed),
+                                &*part,
                                 ctx.api_version,
                             ),
                         }

@@ -82,7 +82,7 @@ impl Handler for Produce {
         let stalled = req.topic_data.iter().any(|td| {
             td.partition_data
                 .iter()
-                .any(|pd| ctx.broker.replicas.partition(&td.name.0, pd.index).is_ok_and(|p| p.write_stalled(STALLED)))
+                .any(|pd| ctx.broker.replicas.local(&td.name.0, pd.index).is_ok_and(|p| p.write_stalled(STALLED)))
         });
         if stalled {
             tracing::debug!(

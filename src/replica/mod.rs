@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::config::BrokerConfig;
 use crate::log::flush::GroupCommit;
-use crate::log::{LogManager, Partition};
+use crate::log::{LogManager, Partition, PartitionLog};
 
 pub struct ReplicaManager {
     config: Arc<BrokerConfig>,
@@ -62,8 +62,13 @@ impl ReplicaManager {
         })
     }
 
-    /// The local log of a partition this broker leads.
-    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<Partition>, PartitionError> {
+    /// The log of a partition this broker leads, as requests see it.
+    pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<dyn PartitionLog>, PartitionError> {
+        self.local(topic, index).map(|p| p as Arc<dyn PartitionLog>)
+    }
+
+    /// The local log itself (what durability waits and the stuck-write check need).
+    pub fn local(&self, topic: &str, index: i32) -> Result<Arc<Partition>, PartitionError> {
         self.logs.get(topic, index).ok_or(PartitionError::UnknownTopicOrPartition)
     }
 
@@ -74,7 +79,7 @@ impl ReplicaManager {
         topic: &str,
         index: i32,
         current_leader_epoch: i32,
-    ) -> Result<Arc<Partition>, PartitionError> {
+    ) -> Result<Arc<dyn PartitionLog>, PartitionError> {
         let part = self.partition(topic, index)?;
         let local = part.leader_epoch();
         match current_leader_epoch {

@@ -1,0 +1,65 @@
+//! The partition-log interface the replica manager serves requests through: append, read,
+//! offsets, and waiting for new data, at the level of whole record batches kept as the
+//! client sent them (reads hand out `Bytes` of the file's content, no re-encoding). The local
+//! segmented log ([`Partition`]) is one implementation; a replicated or tiered backend can
+//! stand beside it.
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::{AppendError, AppendResult, Offsets, Partition, ReadError};
+use crate::error::StorageError;
+use crate::log::partition::ReadResult;
+
+pub trait PartitionLog: Send + Sync {
+    fn topic(&self) -> &str;
+    fn index(&self) -> i32;
+    /// Validates a producer's batch and appends it with leader-assigned offsets.
+    fn append_as_leader(&self, records: Option<Bytes>) -> Result<AppendResult, AppendError>;
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (the first whole if
+    /// `min_one_batch`), never past the high watermark.
+    fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult, ReadError>;
+    fn offsets(&self) -> Offsets;
+    /// Changes whenever the high watermark advances (long-poll fetches wait on it).
+    fn subscribe(&self) -> watch::Receiver<i64>;
+    fn leader_epoch(&self) -> i32;
+    /// OffsetForLeaderEpoch: the largest known epoch <= `epoch` and where the next starts.
+    fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)>;
+    /// ListOffsets by timestamp: the first record at or after `ts`, as (offset, timestamp).
+    fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError>;
+    /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp.
+    fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, StorageError>;
+}
+
+impl PartitionLog for Partition {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn index(&self) -> i32 {
+        self.index
+    }
+    fn append_as_leader(&self, records: Option<Bytes>) -> Result<AppendResult, AppendError> {
+        Partition::append_as_leader(self, records)
+    }
+    fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult, ReadError> {
+        Partition::read(self, offset, max_bytes, min_one_batch)
+    }
+    fn offsets(&self) -> Offsets {
+        Partition::offsets(self)
+    }
+    fn subscribe(&self) -> watch::Receiver<i64> {
+        Partition::subscribe(self)
+    }
+    fn leader_epoch(&self) -> i32 {
+        Partition::leader_epoch(self)
+    }
+    fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        Partition::end_offset_for_epoch(self, epoch)
+    }
+    fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError> {
+        Partition::offset_for_timestamp(self, ts)
+    }
+    fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, StorageError> {
+        Partition::max_timestamp_offset(self)
+    }
+}
