@@ -1,8 +1,10 @@
 //! Brook: a single-binary, Kafka wire-protocol compatible message broker.
 //!
-//! Layers: `server` (TCP, framing, ordering) -> `api` (one handler per Kafka API) ->
-//! `topic` (registry, configs) and `log` (segments, indexes, recovery, durability),
-//! with `producer` holding idempotent-producer state.
+//! Layers (docs/design.md): `server` (connections, framing, order) and `auth` (sessions, the
+//! dispatch gate) -> `api` (one handler per Kafka API) -> `cluster` (metadata cache),
+//! `replica` (appends with acks, durability), `group` and `producer` -> `log` (log manager,
+//! partition logs, segments) and `topic` (durable topic metadata); `config` declares every
+//! setting once and `error` maps every error to its Kafka code.
 
 pub mod api;
 pub mod auth;
