@@ -18,34 +18,34 @@ impl Handler for CreatePartitions {
     const BLOCKING: bool = true;
 
     fn handle(ctx: &RequestContext, req: CreatePartitionsRequest) -> Reply<CreatePartitionsResponse> {
-        let node = ctx.broker.config.node_id;
+        let metadata = &ctx.broker.metadata;
         let dup = duplicates(req.topics.iter().map(|t| t.name.0.clone()));
-        let results = req
-            .topics
-            .iter()
-            .map(|t| {
-                let r = CreatePartitionsTopicResult::default().with_name(t.name.clone());
-                if dup.contains(&t.name.0) {
-                    return r
-                        .with_error_code(E::InvalidRequest.code())
-                        .with_error_message(Some(sb("Duplicate topic name.")));
-                }
-                let bad_assignment = t
-                    .assignments
-                    .iter()
-                    .flatten()
-                    .any(|a| a.broker_ids.iter().any(|b| b.0 != node) || a.broker_ids.is_empty());
-                if bad_assignment {
-                    return r
-                        .with_error_code(E::InvalidReplicaAssignment.code())
-                        .with_error_message(Some(sb(format!("Assignments may only name broker {node}"))));
-                }
-                match ctx.broker.topics.add_partitions(&t.name.0, t.count, req.validate_only) {
-                    Ok(()) => r.with_error_code(NONE),
-                    Err(e) => r.with_error_code(e.code()).with_error_message(Some(sb(e.to_string()))),
-                }
-            })
-            .collect();
+        let results =
+            req.topics
+                .iter()
+                .map(|t| {
+                    let r = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+                    if dup.contains(&t.name.0) {
+                        return r
+                            .with_error_code(E::InvalidRequest.code())
+                            .with_error_message(Some(sb("Duplicate topic name.")));
+                    }
+                    let bad_assignment =
+                        t.assignments.iter().flatten().any(|a| {
+                            a.broker_ids.iter().any(|b| metadata.node(b.0).is_none()) || a.broker_ids.is_empty()
+                        });
+                    if bad_assignment {
+                        let live: Vec<i32> = metadata.alive_nodes().iter().map(|n| n.id).collect();
+                        return r
+                            .with_error_code(E::InvalidReplicaAssignment.code())
+                            .with_error_message(Some(sb(format!("Assignments may only name live brokers {live:?}"))));
+                    }
+                    match ctx.broker.topics.add_partitions(&t.name.0, t.count, req.validate_only) {
+                        Ok(()) => r.with_error_code(NONE),
+                        Err(e) => r.with_error_code(e.code()).with_error_message(Some(sb(e.to_string()))),
+                    }
+                })
+                .collect();
         Reply::Now(CreatePartitionsResponse::default().with_results(results))
     }
 

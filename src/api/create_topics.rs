@@ -38,13 +38,15 @@ fn create_one(broker: &Broker, t: &CreatableTopic, validate_only: bool, version:
                     "Partitions should be 0-based and consecutive".into(),
                 );
             }
-            if a.broker_ids.len() != 1 || a.broker_ids[0].0 != broker.config.node_id {
+            // One live broker: each partition's one replica must be it.
+            if a.broker_ids.len() != 1 || broker.metadata.node(a.broker_ids[0].0).is_none() {
                 return failed(
                     t,
                     E::InvalidReplicaAssignment.code(),
                     format!(
                         "Replica assignment for partition {} names brokers other than the only broker {}",
-                        i, broker.config.node_id
+                        i,
+                        broker.metadata.this_node().id
                     ),
                 );
             }

@@ -63,7 +63,7 @@ impl Handler for DescribeConfigs {
                     },
                     RESOURCE_BROKER => {
                         let name = r.resource_name.as_str();
-                        if !name.is_empty() && name != broker.config.node_id.to_string() {
+                        if !name.is_empty() && name != broker.metadata.this_node().id.to_string() {
                             return base
                                 .with_error_code(E::InvalidRequest.code())
                                 .with_error_message(Some(sb(format!("Unexpected broker id {name}"))));
