@@ -79,9 +79,11 @@ impl LeaderEpochCache {
         self.persist()
     }
 
-    /// Drops epochs that start at or after `log_end` (the tail recovery cut off).
+    /// Drops epochs that start past `log_end` (in a tail recovery cut off). One starting at
+    /// the log end stays: it is the current epoch, with nothing written in it yet (Kafka takes
+    /// the current epoch from the metadata log; a single node keeps it here).
     pub fn truncate_from_end(&mut self, log_end: i64) -> io::Result<()> {
-        let keep = self.entries.iter().take_while(|e| e.start_offset < log_end).count();
+        let keep = self.entries.iter().take_while(|e| e.start_offset <= log_end).count();
         if keep == self.entries.len() {
             return Ok(());
         }
@@ -171,6 +173,8 @@ mod tests {
             &[EpochEntry { epoch: 1, start_offset: 150 }, EpochEntry { epoch: 2, start_offset: 200 }]
         );
         c.truncate_from_end(200).unwrap();
+        assert_eq!(c.entries().len(), 2, "the current epoch starting at the log end stays");
+        c.truncate_from_end(199).unwrap();
         assert_eq!(c.entries(), &[EpochEntry { epoch: 1, start_offset: 150 }]);
         assert_eq!(LeaderEpochCache::load(dir.path()).entries(), c.entries());
     }

@@ -23,6 +23,7 @@ mod group_versions;
 mod groups;
 mod hostile;
 mod idempotence;
+mod leader_epoch;
 mod limits;
 mod list_offsets;
 mod readme;
