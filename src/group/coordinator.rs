@@ -18,6 +18,7 @@ use super::state::{Group, GroupState, GroupTimings};
 use crate::log::batch;
 use crate::log::LogManager;
 use crate::log::Partition;
+use crate::replica::ReplicaManager;
 use crate::topic::{Topic, TopicRegistry};
 use crate::util::now_ms;
 
@@ -65,7 +66,10 @@ impl OffsetsUndo {
 pub struct GroupCoordinator {
     groups: DashMap<String, GroupRef>,
     topics: Arc<TopicRegistry>,
+    /// Read at startup to replay `__consumer_offsets`.
     logs: Arc<LogManager>,
+    /// Every write goes through it, as a coordinator's append (and its durability wait).
+    replicas: Arc<ReplicaManager>,
     /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
     offsets_topic: Mutex<Option<Arc<Topic>>>,
     pub config: GroupConfig,
@@ -73,9 +77,14 @@ pub struct GroupCoordinator {
 
 impl GroupCoordinator {
     /// Replays `__consumer_offsets` (if it exists) into memory.
-    pub fn open(topics: Arc<TopicRegistry>, logs: Arc<LogManager>, config: GroupConfig) -> std::io::Result<Self> {
+    pub fn open(
+        topics: Arc<TopicRegistry>,
+        logs: Arc<LogManager>,
+        replicas: Arc<ReplicaManager>,
+        config: GroupConfig,
+    ) -> std::io::Result<Self> {
         let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
-        let coord = Self { groups: DashMap::new(), topics, logs, offsets_topic, config };
+        let coord = Self { groups: DashMap::new(), topics, logs, replicas, offsets_topic, config };
         coord.load()?;
         Ok(coord)
     }
@@ -171,17 +180,22 @@ impl GroupCoordinator {
 
     /// The `__consumer_offsets` partition that owns `group`.
     pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, String> {
-        let topic = self.offsets_topic()?;
-        let idx = crate::cluster::coordinator_partition(group, topic.partition_count());
-        self.logs.get(OFFSETS_TOPIC, idx).ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition {idx}"))
+        let idx = self.partition_index(group)?;
+        self.replicas.partition(OFFSETS_TOPIC, idx).map_err(|_| format!("{OFFSETS_TOPIC} has no partition {idx}"))
     }
 
-    /// Appends key/value records (None = tombstone) for `group` as one batch.
+    fn partition_index(&self, group: &str) -> Result<i32, String> {
+        let topic = self.offsets_topic()?;
+        Ok(crate::cluster::coordinator_partition(group, topic.partition_count()))
+    }
+
+    /// Appends key/value records (None = tombstone) for `group` as one batch, through the
+    /// replica manager as a coordinator's write; the caller waits for durability.
     pub fn append(&self, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<Arc<Partition>, String> {
-        let part = self.partition_for(group)?;
         if records.is_empty() {
-            return Ok(part);
+            return self.partition_for(group);
         }
+        let idx = self.partition_index(group)?;
         let now = now_ms();
         let recs: Vec<Record> = records
             .into_iter()
@@ -211,10 +225,12 @@ impl GroupCoordinator {
             &RecordEncodeOptions { version: 2, compression: Compression::None },
         )
         .map_err(|e| e.to_string())?;
+        let mut part = None;
         for (header, bytes) in batch::split_batches(buf.freeze()).map_err(|e| e.to_string())? {
-            part.append(header, bytes).map_err(|e| e.to_string())?;
+            let appended = self.replicas.append_coordinator(OFFSETS_TOPIC, idx, header, bytes);
+            part = Some(appended.map_err(|e| e.to_string())?.0);
         }
-        Ok(part)
+        part.ok_or_else(|| "no batch encoded".to_string())
     }
 
     /// Persists the group's metadata if a state change asked for it.
