@@ -111,27 +111,37 @@ impl Handler for JoinGroup {
                 None => return failed(GroupError::UnknownMemberId, &member_id, v),
             }
         };
-        let (pending, durable) = {
+        let (pending, stored) = {
             let mut g = group.lock();
             let p = g.join(join, tokio::time::Instant::now(), &coord.timings());
-            (p, coord.persist(&mut g).ok().flatten())
+            (p, coord.persist(&mut g))
         };
-        match pending {
-            Pending::Now(r) => match durable {
-                None => Reply::Now(for_version(response(r), v)),
-                Some(part) => {
-                    let durable = coord.wait_stored(vec![part]);
-                    Reply::Later(
-                        async move {
-                            let _ = durable.await;
-                            for_version(response(r), v)
-                        }
-                        .boxed(),
-                    )
-                }
-            },
-            Pending::Wait(rx) => Reply::Later(
+        // A join that changed the stored group (a static member replacing its old id) is
+        // answered once that is durable; if it cannot be stored, with the error instead.
+        let stored = match stored {
+            Ok(None) => None,
+            Ok(Some(part)) => Some(coord.wait_stored(vec![part])),
+            Err(e) => return failed(e, &member_id, v),
+        };
+        match (pending, stored) {
+            (Pending::Now(r), None) => Reply::Now(for_version(response(r), v)),
+            (Pending::Now(r), Some(stored)) => Reply::Later(
                 async move {
+                    let r = match stored.await {
+                        Ok(()) => r,
+                        Err(e) => Err(JoinError::new(e, &member_id)),
+                    };
+                    for_version(response(r), v)
+                }
+                .boxed(),
+            ),
+            (Pending::Wait(rx), stored) => Reply::Later(
+                async move {
+                    if let Some(stored) = stored {
+                        if let Err(e) = stored.await {
+                            return for_version(response(Err(JoinError::new(e, &member_id))), v);
+                        }
+                    }
                     let r = rx.await.unwrap_or_else(|_| Err(JoinError::new(GroupError::UnknownMemberId, &member_id)));
                     for_version(response(r), v)
                 }

@@ -52,17 +52,21 @@ impl Handler for LeaveGroup {
                     .collect();
                 LeaveGroupResponse::default().with_error_code(NONE).with_members(members)
             };
-            (resp, coord.persist(&mut g).ok().flatten())
+            (resp, coord.persist(&mut g))
         };
-        // Answered once the group's new metadata (if any was written) is durable.
+        // Answered once the group's new metadata (if any was written) is durable; if it cannot
+        // be stored, the leave is answered with that error (the member retries).
         match stored {
-            None => Reply::Now(resp),
-            Some(part) => {
+            Ok(None) => Reply::Now(resp),
+            Err(e) => Reply::Now(Self::error_response(&req, e.code())),
+            Ok(Some(part)) => {
                 let stored = coord.wait_stored(vec![part]);
                 Reply::Later(
                     async move {
-                        let _ = stored.await;
-                        resp
+                        match stored.await {
+                            Ok(()) => resp,
+                            Err(e) => Self::error_response(&req, e.code()),
+                        }
                     }
                     .boxed(),
                 )

@@ -1,5 +1,5 @@
 //! SyncGroup (key 14): the leader hands in assignments; every member gets its own back once
-//! the leader's arrive. The broker relays assignments without reading them.
+//! the leader's are stored. The broker relays assignments without reading them.
 
 use futures::FutureExt;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
@@ -44,7 +44,7 @@ impl Handler for SyncGroup {
         let Some(group) = coord.get(&req.group_id.0) else {
             return Reply::Now(response(Err(GroupError::UnknownMemberId)));
         };
-        let (pending, durable) = {
+        let pending = {
             let mut g = group.lock();
             let sync = SyncRequest {
                 member: MemberRef {
@@ -57,20 +57,14 @@ impl Handler for SyncGroup {
                 assignments: req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.clone())).collect(),
             };
             let p = g.sync(sync, tokio::time::Instant::now());
-            (p, coord.persist(&mut g).ok().flatten())
+            // The leader's assignment: every waiting member is answered once it is stored.
+            coord.store_assignment(&group, &mut g);
+            p
         };
-        let durable = durable.map(|p| coord.wait_stored(vec![p]));
         match pending {
             Pending::Now(r) => Reply::Now(response(r)),
             Pending::Wait(rx) => Reply::Later(
-                async move {
-                    // The assignment is durable before anyone acts on it.
-                    if let Some(durable) = durable {
-                        let _ = durable.await;
-                    }
-                    response(rx.await.unwrap_or_else(|_| Err(GroupError::RebalanceInProgress)))
-                }
-                .boxed(),
+                async move { response(rx.await.unwrap_or_else(|_| Err(GroupError::RebalanceInProgress))) }.boxed(),
             ),
         }
     }

@@ -272,6 +272,26 @@ impl GroupCoordinator {
         }
     }
 
+    /// After a SyncGroup (with the group locked): if the leader handed in the assignment,
+    /// stores it and, once that is durable or has failed, answers every waiting member
+    /// ([`Group::assignment_stored`]). The answer does not depend on the leader's connection
+    /// staying open.
+    pub fn store_assignment(&self, group: &GroupRef, g: &mut Group) {
+        let generation = g.generation;
+        match self.persist(g) {
+            Ok(None) => {}
+            Ok(Some(part)) => {
+                let stored = self.wait_stored(vec![part]);
+                let (group, t) = (group.clone(), self.timings());
+                tokio::spawn(async move {
+                    let stored = stored.await;
+                    group.lock().assignment_stored(generation, stored, Instant::now(), &t);
+                });
+            }
+            Err(e) => g.assignment_stored(generation, Err(e), Instant::now(), &self.timings()),
+        }
+    }
+
     /// Deletes a group and all its offsets (DeleteGroups): tombstones, then forget it.
     pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
         let Some(g) = self.get(group) else { return Err(GroupError::GroupIdNotFound) };

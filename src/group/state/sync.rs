@@ -1,4 +1,5 @@
-//! SyncGroup: members collect the assignments the leader hands in.
+//! SyncGroup: members collect their assignments; the leader's are stored before anyone is
+//! answered (Kafka's doSyncGroup and its storeGroup callback).
 
 use std::collections::HashMap;
 
@@ -6,7 +7,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{Group, GroupState, MemberRef, Pending};
+use super::{Group, GroupState, GroupTimings, MemberRef, Pending};
 use crate::group::GroupError;
 
 /// The fields of a SyncGroup request the state machine uses.
@@ -30,7 +31,9 @@ pub struct SyncOutcome {
 pub type SyncResult = Result<SyncOutcome, GroupError>;
 
 impl Group {
-    /// SyncGroup.
+    /// SyncGroup. When the leader hands in the assignments, the group asks to be stored
+    /// (`take_store_request`) and every waiting member is answered by
+    /// [`Group::assignment_stored`], once the store has succeeded or failed.
     pub fn sync(&mut self, req: SyncRequest<'_>, now: Instant) -> Pending<SyncResult> {
         let member_id = req.member.member_id;
         if let Err(e) = self.check_member(req.member) {
@@ -63,18 +66,50 @@ impl Group {
                     for m in self.members.values_mut() {
                         m.assignment = given.remove(&m.id).unwrap_or_default();
                     }
-                    self.set_state(GroupState::Stable);
+                    // Nobody gets an assignment before it is stored.
                     self.store_pending = true;
-                    let ids: Vec<String> = self.members.keys().cloned().collect();
-                    for id in ids {
-                        let outcome = self.sync_outcome(&id);
-                        if let Some(w) = self.members.get_mut(&id).and_then(|m| m.sync_waiter.take()) {
-                            let _ = w.send(Ok(outcome));
-                        }
-                    }
-                    tracing::info!(group = %self.id, generation = self.generation, "rebalance: stable");
                 }
                 Pending::Wait(rx)
+            }
+        }
+    }
+
+    /// The leader's assignment for `generation` was stored (`Ok`) or could not be (`Err`,
+    /// the error members are answered). Stored: the group is Stable and every waiting member
+    /// gets its assignment. Not stored: every waiting member gets the error and the group
+    /// rebalances (Kafka's resetAndPropagateAssignmentError and maybePrepareRebalance).
+    /// Nothing happens if the group has moved on meanwhile (another rebalance began).
+    pub fn assignment_stored(
+        &mut self,
+        generation: i32,
+        stored: Result<(), GroupError>,
+        now: Instant,
+        t: &GroupTimings,
+    ) {
+        if self.state != GroupState::CompletingRebalance || self.generation != generation {
+            return;
+        }
+        match stored {
+            Ok(()) => {
+                self.set_state(GroupState::Stable);
+                let ids: Vec<String> = self.members.keys().cloned().collect();
+                for id in ids {
+                    let outcome = self.sync_outcome(&id);
+                    if let Some(w) = self.members.get_mut(&id).and_then(|m| m.sync_waiter.take()) {
+                        let _ = w.send(Ok(outcome));
+                    }
+                }
+                tracing::info!(group = %self.id, generation, "rebalance: stable");
+            }
+            Err(e) => {
+                tracing::warn!(group = %self.id, generation, "assignment not stored ({e}): rebalancing again");
+                for m in self.members.values_mut() {
+                    if let Some(w) = m.sync_waiter.take() {
+                        let _ = w.send(Err(e.clone()));
+                    }
+                }
+                self.prepare_rebalance(now, t);
+                self.maybe_complete_join(now);
             }
         }
     }

@@ -56,7 +56,7 @@ fn code<T>(r: Result<T, GroupError>) -> i16 {
     r.map_or_else(|e| e.code(), |_| 0)
 }
 
-/// The leader's SyncGroup: the group is Stable.
+/// The leader's SyncGroup, its assignment stored: the group is Stable.
 fn sync_stored(
     g: &mut Group,
     m: MemberRef<'_>,
@@ -64,7 +64,9 @@ fn sync_stored(
     now: Instant,
 ) -> Pending<SyncResult> {
     let p = g.sync(sync_req(m, assignments), now);
-    assert!(g.take_store_request());
+    if g.take_store_request() {
+        g.assignment_stored(m.generation_id, Ok(()), now, &timings());
+    }
     p
 }
 
@@ -79,12 +81,47 @@ fn first_member_becomes_leader_and_group_stabilises() {
     assert_eq!(g.state, GroupState::CompletingRebalance);
     let s = g.sync(sync_req(member(&j.member_id, None, 1), vec![(j.member_id.clone(), Bytes::from_static(b"A"))]), now);
     let Pending::Wait(mut rx) = s else { panic!("leader sync waits for its own answer") };
+    assert!(g.take_store_request(), "the assignment is stored first");
+    assert!(rx.try_recv().is_err(), "not answered before it is stored");
+    assert_eq!(g.state, GroupState::CompletingRebalance);
+    g.assignment_stored(1, Ok(()), now, &timings());
     assert_eq!(rx.try_recv().unwrap().unwrap().assignment.as_ref(), b"A");
-    assert!(g.take_store_request());
     assert_eq!(g.state, GroupState::Stable);
     assert_eq!(code(g.heartbeat(member(&j.member_id, None, 1), now)), 0);
     assert_eq!(code(g.heartbeat(member(&j.member_id, None, 0), now)), GroupError::IllegalGeneration.code());
     assert_eq!(code(g.heartbeat(member("nobody", None, 1), now)), GroupError::UnknownMemberId.code());
+}
+
+#[test]
+fn an_assignment_that_cannot_be_stored_is_handed_to_nobody() {
+    let now = Instant::now();
+    let mut g = Group::new("g");
+    let a = join_fresh(&mut g, now);
+    let first = join_error(g.join(req("", None), now, &timings()));
+    let b_join = g.join(req(&first.member_id, None), now, &timings());
+    let a_join = g.join(req(&a.member_id, None), now, &timings());
+    let (a, b) = (now_result(a_join).unwrap(), now_result(b_join).unwrap());
+    assert_eq!((a.generation, b.generation), (2, 2));
+    let Pending::Wait(mut b_rx) = g.sync(sync_req(member(&b.member_id, None, 2), vec![]), now) else {
+        panic!("the follower waits for the leader")
+    };
+    let assignments =
+        vec![(a.member_id.clone(), Bytes::from_static(b"A")), (b.member_id.clone(), Bytes::from_static(b"B"))];
+    let Pending::Wait(mut a_rx) = g.sync(sync_req(member(&a.member_id, None, 2), assignments), now) else {
+        panic!("the leader waits for the store")
+    };
+    assert!(g.take_store_request());
+    assert!(b_rx.try_recv().is_err(), "the follower is not answered before the store");
+    g.assignment_stored(2, Err(GroupError::NotCoordinator), now, &timings());
+    for rx in [&mut a_rx, &mut b_rx] {
+        assert_eq!(rx.try_recv().unwrap().unwrap_err().code(), GroupError::NotCoordinator.code());
+    }
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    assert!(g.members.values().all(|m| m.assignment.is_empty()));
+    assert_eq!(code(g.heartbeat(member(&b.member_id, None, 2), now)), GroupError::RebalanceInProgress.code());
+    // A late store outcome for a generation the group has left does nothing.
+    g.assignment_stored(2, Ok(()), now, &timings());
+    assert_eq!(g.state, GroupState::PreparingRebalance);
 }
 
 #[test]
