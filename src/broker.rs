@@ -47,7 +47,7 @@ impl Broker {
         let metadata = MetadataCache::new(&config, cluster_id, logs.clone());
         let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
-        let groups = GroupCoordinator::open(topics.clone(), logs.clone(), config.group_config())?;
+        let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config())?;
         let broker = Arc::new(Self {
             config,
             metadata,

@@ -1,11 +1,11 @@
 //! DeleteGroups (key 42): removes empty groups and their committed offsets.
 
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
 
 use super::{Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 
 pub struct DeleteGroups;
 
@@ -30,7 +30,7 @@ impl Handler for DeleteGroups {
                         durable.push(p);
                         NONE
                     }
-                    Err(code) => code,
+                    Err(e) => e.code(),
                 };
                 DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code)
             })
@@ -39,16 +39,15 @@ impl Handler for DeleteGroups {
         if durable.is_empty() {
             return Reply::Now(resp);
         }
-        let broker = ctx.broker.clone();
+        let stored = ctx.broker.groups.wait_stored(durable);
         Reply::Later(
             async move {
                 let mut resp = resp;
-                if let Err(e) = broker.replicas.wait_durable(durable).await {
+                if let Err(e) = stored.await {
                     // The tombstones are not durable: the deletions that were answered with
                     // success are retriable failures instead (they come back after a restart).
-                    tracing::error!("group deletion not durable: {e}");
                     for r in resp.results.iter_mut().filter(|r| r.error_code == NONE) {
-                        r.error_code = E::NotCoordinator.code();
+                        r.error_code = e.code();
                     }
                 }
                 resp

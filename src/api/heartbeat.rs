@@ -1,9 +1,11 @@
 //! Heartbeat (key 12): keeps a member's session alive; tells it when to rejoin.
 
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, HeartbeatRequest, HeartbeatResponse};
 
-use super::{Handler, Reply, RequestContext};
+use super::{Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
+use crate::group::state::MemberRef;
+use crate::group::GroupError;
 
 pub struct Heartbeat;
 
@@ -15,16 +17,16 @@ impl Handler for Heartbeat {
     const MAX_VERSION: i16 = 4;
 
     fn handle(ctx: &RequestContext, req: HeartbeatRequest) -> Reply<HeartbeatResponse> {
-        let code = match ctx.broker.groups.get(&req.group_id.0) {
-            None => E::UnknownMemberId.code(),
-            Some(g) => g.lock().heartbeat(
-                &req.member_id,
-                req.group_instance_id.as_deref(),
-                req.generation_id,
-                tokio::time::Instant::now(),
-            ),
+        let member = MemberRef {
+            member_id: &req.member_id,
+            group_instance_id: req.group_instance_id.as_deref(),
+            generation_id: req.generation_id,
         };
-        Reply::Now(HeartbeatResponse::default().with_error_code(code))
+        let result = match ctx.broker.groups.get(&req.group_id.0) {
+            None => Err(GroupError::UnknownMemberId),
+            Some(g) => g.lock().heartbeat(member, tokio::time::Instant::now()),
+        };
+        Reply::Now(HeartbeatResponse::default().with_error_code(result.map_or_else(|e| e.code(), |()| NONE)))
     }
 
     fn error_response(_req: &HeartbeatRequest, code: i16) -> HeartbeatResponse {

@@ -4,16 +4,35 @@
 use std::time::Duration;
 
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
-use super::{sb, Handler, Reply, RequestContext};
-use crate::group::state::{GroupTimings, JoinOutcome, JoinRequest, Pending};
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
+use crate::group::state::{JoinError, JoinRequest, JoinResult, Pending};
+use crate::group::GroupError;
 
 pub struct JoinGroup;
 
-fn response(o: JoinOutcome) -> JoinGroupResponse {
+/// A failed join's answer: the code and the member id (the one handed out, with
+/// MEMBER_ID_REQUIRED).
+fn failure(code: i16, member_id: String) -> JoinGroupResponse {
+    JoinGroupResponse::default()
+        .with_error_code(code)
+        .with_generation_id(-1)
+        .with_protocol_type(None)
+        .with_protocol_name(None)
+        .with_leader(sb(String::new()))
+        .with_skip_assignment(false)
+        .with_member_id(sb(member_id))
+        .with_members(Vec::new())
+}
+
+fn response(r: JoinResult) -> JoinGroupResponse {
+    let o = match r {
+        Ok(o) => o,
+        Err(e) => return failure(e.error.code(), e.member_id),
+    };
     let members = o
         .members
         .into_iter()
@@ -25,7 +44,7 @@ fn response(o: JoinOutcome) -> JoinGroupResponse {
         })
         .collect();
     JoinGroupResponse::default()
-        .with_error_code(o.error)
+        .with_error_code(NONE)
         .with_generation_id(o.generation)
         .with_protocol_type(o.protocol_type.map(sb))
         .with_protocol_name(o.protocol_name.map(sb))
@@ -43,6 +62,10 @@ fn for_version(mut r: JoinGroupResponse, v: i16) -> JoinGroupResponse {
     r
 }
 
+fn failed(error: GroupError, member_id: &str, v: i16) -> Reply<JoinGroupResponse> {
+    Reply::Now(for_version(response(Err(JoinError::new(error, member_id))), v))
+}
+
 impl Handler for JoinGroup {
     type Request = JoinGroupRequest;
     type Response = JoinGroupResponse;
@@ -58,21 +81,14 @@ impl Handler for JoinGroup {
         let cfg = &coord.config;
         let member_id = req.member_id.to_string();
         if req.group_id.0.is_empty() {
-            return Reply::Now(for_version(response(JoinOutcome::error(E::InvalidGroupId.code(), &member_id)), v));
+            return failed(GroupError::InvalidGroupId, &member_id, v);
         }
         let session = Duration::from_millis(req.session_timeout_ms.max(0) as u64);
         if req.session_timeout_ms < 0 || session < cfg.min_session_timeout || session > cfg.max_session_timeout {
-            return Reply::Now(for_version(
-                response(JoinOutcome::error(E::InvalidSessionTimeout.code(), &member_id)),
-                v,
-            ));
+            return failed(GroupError::InvalidSessionTimeout, &member_id, v);
         }
         if let Err(e) = coord.offsets_topic() {
-            tracing::error!("{e}");
-            return Reply::Now(for_version(
-                response(JoinOutcome::error(E::CoordinatorNotAvailable.code(), &member_id)),
-                v,
-            ));
+            return failed(e, &member_id, v);
         }
         let rebalance = if v >= 1 { Duration::from_millis(req.rebalance_timeout_ms.max(0) as u64) } else { session };
         let join = JoinRequest {
@@ -92,34 +108,42 @@ impl Handler for JoinGroup {
         } else {
             match coord.get(&req.group_id.0) {
                 Some(g) => g,
-                None => {
-                    return Reply::Now(for_version(
-                        response(JoinOutcome::error(E::UnknownMemberId.code(), &member_id)),
-                        v,
-                    ))
-                }
+                None => return failed(GroupError::UnknownMemberId, &member_id, v),
             }
         };
-        let timings = GroupTimings { initial_rebalance_delay: cfg.initial_rebalance_delay, max_size: cfg.max_size };
-        let (pending, durable) = {
+        let (pending, stored) = {
             let mut g = group.lock();
-            let p = g.join(join, tokio::time::Instant::now(), &timings);
+            let p = g.join(join, tokio::time::Instant::now(), &coord.timings());
             (p, coord.persist(&mut g))
         };
-        let broker = ctx.broker.clone();
-        match pending {
-            Pending::Now(o) if durable.is_none() => Reply::Now(for_version(response(o), v)),
-            Pending::Now(o) => Reply::Later(
+        // A join that changed the stored group (a static member replacing its old id) is
+        // answered once that is durable; if it cannot be stored, with the error instead.
+        let stored = match stored {
+            Ok(None) => None,
+            Ok(Some(part)) => Some(coord.wait_stored(vec![part])),
+            Err(e) => return failed(e, &member_id, v),
+        };
+        match (pending, stored) {
+            (Pending::Now(r), None) => Reply::Now(for_version(response(r), v)),
+            (Pending::Now(r), Some(stored)) => Reply::Later(
                 async move {
-                    let _ = broker.replicas.wait_durable(durable.into_iter().collect()).await;
-                    for_version(response(o), v)
+                    let r = match stored.await {
+                        Ok(()) => r,
+                        Err(e) => Err(JoinError::new(e, &member_id)),
+                    };
+                    for_version(response(r), v)
                 }
                 .boxed(),
             ),
-            Pending::Wait(rx) => Reply::Later(
+            (Pending::Wait(rx), stored) => Reply::Later(
                 async move {
-                    let o = rx.await.unwrap_or_else(|_| JoinOutcome::error(E::UnknownMemberId.code(), &member_id));
-                    for_version(response(o), v)
+                    if let Some(stored) = stored {
+                        if let Err(e) = stored.await {
+                            return for_version(response(Err(JoinError::new(e, &member_id))), v);
+                        }
+                    }
+                    let r = rx.await.unwrap_or_else(|_| Err(JoinError::new(GroupError::UnknownMemberId, &member_id)));
+                    for_version(response(r), v)
                 }
                 .boxed(),
             ),
@@ -127,6 +151,6 @@ impl Handler for JoinGroup {
     }
 
     fn error_response(req: &JoinGroupRequest, code: i16) -> JoinGroupResponse {
-        for_version(response(JoinOutcome::error(code, &req.member_id)), 0)
+        for_version(failure(code, req.member_id.to_string()), 0)
     }
 }

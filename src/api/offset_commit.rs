@@ -2,15 +2,15 @@
 //! assign()-style consumers, metadata round-trip; acknowledged once durable in
 //! `__consumer_offsets`.
 
-use std::collections::HashSet;
-
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
 
 use super::{Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 use crate::group::codec::OffsetValue;
+use crate::group::state::MemberRef;
+use crate::group::GroupError;
 use crate::util::now_ms;
 
 pub struct OffsetCommit;
@@ -47,34 +47,38 @@ impl Handler for OffsetCommit {
         let broker = &ctx.broker;
         let coord = &broker.groups;
         // An empty group id is valid here (Kafka only rejects null, for old clients).
-        let generation = req.generation_id_or_member_epoch;
+        let member = MemberRef {
+            member_id: &req.member_id,
+            group_instance_id: req.group_instance_id.as_deref(),
+            generation_id: req.generation_id_or_member_epoch,
+        };
         let group = match coord.get(&req.group_id.0) {
             Some(g) => g,
-            None if generation < 0 => coord.group_or_create(&req.group_id.0),
-            None => return Reply::Now(Self::error_response(&req, E::IllegalGeneration.code())),
+            None if member.generation_id < 0 => coord.group_or_create(&req.group_id.0),
+            None => return Reply::Now(Self::error_response(&req, GroupError::IllegalGeneration.code())),
         };
         let now = tokio::time::Instant::now();
         let mut g = group.lock();
-        if let Err(code) = g.check_commit(&req.member_id, req.group_instance_id.as_deref(), generation, now) {
-            return Reply::Now(Self::error_response(&req, code));
+        if let Err(e) = g.check_commit(member, now) {
+            return Reply::Now(Self::error_response(&req, e.code()));
         }
         // Per-partition validation: unknown topic/partition, oversized metadata.
-        let mut bad: HashSet<(String, i32, i16)> = HashSet::new();
+        let mut bad: Vec<(String, i32, GroupError)> = Vec::new();
         let mut offsets = Vec::new();
         let ts = now_ms();
         for t in &req.topics {
             let topic = broker.topics.get(&t.name.0);
             for p in &t.partitions {
                 let meta = p.committed_metadata.as_deref().unwrap_or("");
-                let code = if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
-                    E::UnknownTopicOrPartition.code()
+                let invalid = if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
+                    Some(GroupError::UnknownTopicOrPartition)
                 } else if meta.len() > coord.config.max_metadata_bytes {
-                    E::OffsetMetadataTooLarge.code()
+                    Some(GroupError::OffsetMetadataTooLarge)
                 } else {
-                    NONE
+                    None
                 };
-                if code != NONE {
-                    bad.insert((t.name.0.to_string(), p.partition_index, code));
+                if let Some(e) = invalid {
+                    bad.push((t.name.0.to_string(), p.partition_index, e));
                     continue;
                 }
                 offsets.push((
@@ -89,33 +93,35 @@ impl Handler for OffsetCommit {
                 ));
             }
         }
-        let code_of = move |bad: &HashSet<(String, i32, i16)>, t: &str, p: i32, ok: i16| {
-            bad.iter().find(|(bt, bp, _)| bt == t && *bp == p).map(|(_, _, c)| *c).unwrap_or(ok)
+        // The code of each partition: its own problem, else the commit's outcome.
+        let code_of = move |bad: &[(String, i32, GroupError)], t: &str, p: i32, stored: &Result<(), GroupError>| {
+            let own = bad.iter().find(|(bt, bp, _)| bt == t && *bp == p).map(|(_, _, e)| e);
+            match (own, stored) {
+                (Some(e), _) | (None, Err(e)) => e.code(),
+                (None, Ok(())) => NONE,
+            }
         };
         let (part, undo) = match coord.store_offsets(&mut g, offsets) {
             Ok(stored) => stored,
             Err(e) => {
-                tracing::error!(group = %g.id, "cannot store offsets: {e}");
-                return Reply::Now(response(&req, |t, p| code_of(&bad, t, p, E::CoordinatorNotAvailable.code())));
+                let failed = Err(e);
+                return Reply::Now(response(&req, |t, p| code_of(&bad, t, p, &failed)));
             }
         };
         drop(g);
-        let broker = broker.clone();
+        let stored = coord.wait_stored(vec![part]);
         Reply::Later(
             async move {
-                let ok = match broker.replicas.wait_durable(vec![part]).await {
-                    Ok(()) => NONE,
-                    // As Kafka answers a commit whose offsets partition failed to store it:
-                    // clients treat NOT_COORDINATOR as retriable (look the coordinator up
-                    // again), whereas KAFKA_STORAGE_ERROR is not an OffsetCommit error to
-                    // them (the Java consumer fails the commit as unexpected).
-                    Err(e) => {
-                        tracing::error!("offset commit not durable: {e}");
-                        undo.apply(&mut group.lock());
-                        E::NotCoordinator.code()
-                    }
-                };
-                response(&req, |t, p| code_of(&bad, t, p, ok))
+                // As Kafka answers a commit whose offsets partition failed to store it:
+                // clients treat NOT_COORDINATOR as retriable (look the coordinator up
+                // again), whereas KAFKA_STORAGE_ERROR is not an OffsetCommit error to
+                // them (the Java consumer fails the commit as unexpected).
+                let stored = stored.await;
+                if stored.is_err() {
+                    // Answered as failed, so not served by OffsetFetch either.
+                    undo.apply(&mut group.lock());
+                }
+                response(&req, |t, p| code_of(&bad, t, p, &stored))
             }
             .boxed(),
         )

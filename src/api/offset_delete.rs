@@ -2,13 +2,14 @@
 //! no current member subscribes to.
 
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetDeleteRequest, OffsetDeleteResponse};
 
 use super::{Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 use crate::group::codec;
 use crate::group::state::GroupState;
+use crate::group::GroupError;
 
 pub struct OffsetDelete;
 
@@ -21,16 +22,17 @@ impl Handler for OffsetDelete {
 
     fn handle(ctx: &RequestContext, req: OffsetDeleteRequest) -> Reply<OffsetDeleteResponse> {
         let coord = &ctx.broker.groups;
+        let failed = |e: GroupError| OffsetDeleteResponse::default().with_error_code(e.code());
         let Some(group) = coord.get(&req.group_id.0) else {
-            return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::GroupIdNotFound.code()));
+            return Reply::Now(failed(GroupError::GroupIdNotFound));
         };
         let mut g = group.lock();
         if g.state == GroupState::Dead {
-            return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::GroupIdNotFound.code()));
+            return Reply::Now(failed(GroupError::GroupIdNotFound));
         }
         // Without the consumer protocol we cannot tell which topics an active group uses.
         if g.state != GroupState::Empty && g.protocol_type.as_deref() != Some("consumer") {
-            return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::NonEmptyGroup.code()));
+            return Reply::Now(failed(GroupError::NonEmptyGroup));
         }
         let subscribed = g.subscribed_topics();
         let mut tombstones = Vec::new();
@@ -44,7 +46,7 @@ impl Handler for OffsetDelete {
                     .iter()
                     .map(|p| {
                         let code = if in_use {
-                            E::GroupSubscribedToTopic.code()
+                            GroupError::GroupSubscribedToTopic.code()
                         } else {
                             if g.offsets.remove(&(t.name.0.to_string(), p.partition_index)).is_some() {
                                 tombstones.push((codec::offset_key(&g.id, &t.name.0, p.partition_index), None));
@@ -63,21 +65,19 @@ impl Handler for OffsetDelete {
         let part = match coord.append(&g.id, tombstones) {
             Ok(p) => p,
             Err(e) => {
+                // As a failed OffsetCommit append: COORDINATOR_NOT_AVAILABLE, whatever failed.
                 tracing::error!(group = %g.id, "cannot delete offsets: {e}");
-                return Reply::Now(OffsetDeleteResponse::default().with_error_code(E::CoordinatorNotAvailable.code()));
+                return Reply::Now(failed(GroupError::CoordinatorNotAvailable));
             }
         };
         drop(g);
-        let broker = ctx.broker.clone();
+        let stored = coord.wait_stored(vec![part]);
         Reply::Later(
             async move {
-                match broker.replicas.wait_durable(vec![part]).await {
+                match stored.await {
                     Ok(()) => resp,
                     // Not durable: retriable for the client, as an OffsetCommit that failed so.
-                    Err(e) => {
-                        tracing::error!("offset delete not durable: {e}");
-                        OffsetDeleteResponse::default().with_error_code(E::NotCoordinator.code())
-                    }
+                    Err(e) => failed(e),
                 }
             }
             .boxed(),

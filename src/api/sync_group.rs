@@ -1,21 +1,33 @@
 //! SyncGroup (key 14): the leader hands in assignments; every member gets its own back once
-//! the leader's arrive. The broker relays assignments without reading them.
+//! the leader's are stored. The broker relays assignments without reading them.
 
 use futures::FutureExt;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 
-use super::{sb, Handler, Reply, RequestContext};
-use crate::group::state::{Pending, SyncOutcome};
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
+use crate::group::state::{MemberRef, Pending, SyncRequest, SyncResult};
+use crate::group::GroupError;
 
 pub struct SyncGroup;
 
-fn response(o: SyncOutcome) -> SyncGroupResponse {
+fn failure(code: i16) -> SyncGroupResponse {
     SyncGroupResponse::default()
-        .with_error_code(o.error)
-        .with_protocol_type(o.protocol_type.map(sb))
-        .with_protocol_name(o.protocol_name.map(sb))
-        .with_assignment(o.assignment)
+        .with_error_code(code)
+        .with_protocol_type(None)
+        .with_protocol_name(None)
+        .with_assignment(Default::default())
+}
+
+fn response(r: SyncResult) -> SyncGroupResponse {
+    match r {
+        Ok(o) => SyncGroupResponse::default()
+            .with_error_code(NONE)
+            .with_protocol_type(o.protocol_type.map(sb))
+            .with_protocol_name(o.protocol_name.map(sb))
+            .with_assignment(o.assignment),
+        Err(e) => failure(e.code()),
+    }
 }
 
 impl Handler for SyncGroup {
@@ -30,38 +42,34 @@ impl Handler for SyncGroup {
     fn handle(ctx: &RequestContext, req: SyncGroupRequest) -> Reply<SyncGroupResponse> {
         let coord = &ctx.broker.groups;
         let Some(group) = coord.get(&req.group_id.0) else {
-            return Reply::Now(response(SyncOutcome::error(E::UnknownMemberId.code())));
+            return Reply::Now(response(Err(GroupError::UnknownMemberId)));
         };
-        let (pending, durable) = {
+        let pending = {
             let mut g = group.lock();
-            let p = g.sync(
-                &req.member_id,
-                req.group_instance_id.as_deref(),
-                req.generation_id,
-                req.protocol_type.as_deref(),
-                req.protocol_name.as_deref(),
-                req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.clone())).collect(),
-                tokio::time::Instant::now(),
-            );
-            (p, coord.persist(&mut g))
+            let sync = SyncRequest {
+                member: MemberRef {
+                    member_id: &req.member_id,
+                    group_instance_id: req.group_instance_id.as_deref(),
+                    generation_id: req.generation_id,
+                },
+                protocol_type: req.protocol_type.as_deref(),
+                protocol_name: req.protocol_name.as_deref(),
+                assignments: req.assignments.iter().map(|a| (a.member_id.to_string(), a.assignment.clone())).collect(),
+            };
+            let p = g.sync(sync, tokio::time::Instant::now());
+            // The leader's assignment: every waiting member is answered once it is stored.
+            coord.store_assignment(&group, &mut g);
+            p
         };
-        let broker = ctx.broker.clone();
         match pending {
-            Pending::Now(o) => Reply::Now(response(o)),
+            Pending::Now(r) => Reply::Now(response(r)),
             Pending::Wait(rx) => Reply::Later(
-                async move {
-                    // The assignment is durable before anyone acts on it.
-                    if let Some(p) = durable {
-                        let _ = broker.replicas.wait_durable(vec![p]).await;
-                    }
-                    response(rx.await.unwrap_or_else(|_| SyncOutcome::error(E::RebalanceInProgress.code())))
-                }
-                .boxed(),
+                async move { response(rx.await.unwrap_or_else(|_| Err(GroupError::RebalanceInProgress))) }.boxed(),
             ),
         }
     }
 
     fn error_response(_req: &SyncGroupRequest, code: i16) -> SyncGroupResponse {
-        response(SyncOutcome::error(code))
+        failure(code)
     }
 }

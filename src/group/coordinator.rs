@@ -2,22 +2,23 @@
 //! and makes commits and group metadata durable in the internal, Kafka-format
 //! `__consumer_offsets` topic, which is replayed at startup.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use dashmap::DashMap;
 use indexmap::IndexMap;
-use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::codec::{self, Key, OffsetValue};
 use super::state::{Group, GroupState, GroupTimings};
+use super::GroupError;
 use crate::log::batch;
-use crate::log::LogManager;
-use crate::log::Partition;
+use crate::log::{AppendError, LogManager, Partition};
+use crate::replica::{ProduceError, ReplicaManager};
 use crate::topic::{Topic, TopicRegistry};
 use crate::util::now_ms;
 
@@ -65,7 +66,10 @@ impl OffsetsUndo {
 pub struct GroupCoordinator {
     groups: DashMap<String, GroupRef>,
     topics: Arc<TopicRegistry>,
+    /// Read at startup to replay `__consumer_offsets`.
     logs: Arc<LogManager>,
+    /// Every write goes through it, as a coordinator's append (and its durability wait).
+    replicas: Arc<ReplicaManager>,
     /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
     offsets_topic: Mutex<Option<Arc<Topic>>>,
     pub config: GroupConfig,
@@ -73,15 +77,20 @@ pub struct GroupCoordinator {
 
 impl GroupCoordinator {
     /// Replays `__consumer_offsets` (if it exists) into memory.
-    pub fn open(topics: Arc<TopicRegistry>, logs: Arc<LogManager>, config: GroupConfig) -> std::io::Result<Self> {
+    pub fn open(
+        topics: Arc<TopicRegistry>,
+        logs: Arc<LogManager>,
+        replicas: Arc<ReplicaManager>,
+        config: GroupConfig,
+    ) -> std::io::Result<Self> {
         let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
-        let coord = Self { groups: DashMap::new(), topics, logs, offsets_topic, config };
+        let coord = Self { groups: DashMap::new(), topics, logs, replicas, offsets_topic, config };
         coord.load()?;
         Ok(coord)
     }
 
     /// The internal offsets topic, created on first use.
-    pub fn offsets_topic(&self) -> Result<Arc<Topic>, String> {
+    pub fn offsets_topic(&self) -> Result<Arc<Topic>, GroupError> {
         let mut slot = self.offsets_topic.lock();
         if let Some(t) = slot.as_ref() {
             return Ok(t.clone());
@@ -92,13 +101,20 @@ impl GroupCoordinator {
         ];
         let t = match self.topics.create(OFFSETS_TOPIC, self.config.offsets_partitions, 1, &cfg, false) {
             Ok(t) => t,
-            Err(_) => self.topics.get(OFFSETS_TOPIC).ok_or("cannot create the offsets topic")?,
+            Err(e) => match self.topics.get(OFFSETS_TOPIC) {
+                Some(t) => t,
+                None => {
+                    tracing::error!("cannot create {OFFSETS_TOPIC}: {e}");
+                    return Err(GroupError::OffsetsTopicUnavailable(Arc::new(e)));
+                }
+            },
         };
         *slot = Some(t.clone());
         Ok(t)
     }
 
-    fn timings(&self) -> GroupTimings {
+    /// The state machine's settings.
+    pub fn timings(&self) -> GroupTimings {
         GroupTimings { initial_rebalance_delay: self.config.initial_rebalance_delay, max_size: self.config.max_size }
     }
 
@@ -170,18 +186,24 @@ impl GroupCoordinator {
     }
 
     /// The `__consumer_offsets` partition that owns `group`.
-    pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, String> {
-        let topic = self.offsets_topic()?;
-        let idx = crate::cluster::coordinator_partition(group, topic.partition_count());
-        self.logs.get(OFFSETS_TOPIC, idx).ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition {idx}"))
+    pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
+        let idx = self.partition_index(group)?;
+        self.replicas.partition(OFFSETS_TOPIC, idx).map_err(|_| GroupError::OffsetsPartitionMissing(idx))
     }
 
-    /// Appends key/value records (None = tombstone) for `group` as one batch.
-    pub fn append(&self, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<Arc<Partition>, String> {
-        let part = self.partition_for(group)?;
+    fn partition_index(&self, group: &str) -> Result<i32, GroupError> {
+        let topic = self.offsets_topic()?;
+        Ok(crate::cluster::coordinator_partition(group, topic.partition_count()))
+    }
+
+    /// Appends key/value records (None = tombstone) for `group` as one batch, through the
+    /// replica manager as a coordinator's write; the caller waits for durability
+    /// ([`GroupCoordinator::wait_stored`]).
+    pub fn append(&self, group: &str, records: Vec<(Bytes, Option<Bytes>)>) -> Result<Arc<Partition>, GroupError> {
         if records.is_empty() {
-            return Ok(part);
+            return self.partition_for(group);
         }
+        let idx = self.partition_index(group)?;
         let now = now_ms();
         let recs: Vec<Record> = records
             .into_iter()
@@ -210,42 +232,81 @@ impl GroupCoordinator {
             &recs,
             &RecordEncodeOptions { version: 2, compression: Compression::None },
         )
-        .map_err(|e| e.to_string())?;
-        for (header, bytes) in batch::split_batches(buf.freeze()).map_err(|e| e.to_string())? {
-            part.append(header, bytes).map_err(|e| e.to_string())?;
+        .map_err(|e| GroupError::Encode(e.to_string()))?;
+        let mut part = None;
+        for (header, bytes) in batch::split_batches(buf.freeze()).map_err(|e| GroupError::Encode(e.to_string()))? {
+            let appended = self.replicas.append_coordinator(OFFSETS_TOPIC, idx, header, bytes);
+            part = Some(appended.map_err(|e| append_error(idx, e))?.0);
         }
-        Ok(part)
+        part.ok_or_else(|| GroupError::Encode("no batch encoded".into()))
     }
 
-    /// Persists the group's metadata if a state change asked for it.
-    pub fn persist(&self, g: &mut Group) -> Option<Arc<Partition>> {
+    /// Waits until records appended to `parts` are durable. A failure is answered as Kafka
+    /// answers a coordinator write that failed: NOT_COORDINATOR (see
+    /// [`GroupError::not_stored`]). The fsync round is joined at the call.
+    pub fn wait_stored(
+        &self,
+        parts: Vec<Arc<Partition>>,
+    ) -> impl Future<Output = Result<(), GroupError>> + Send + 'static {
+        let durable = self.replicas.wait_durable(parts);
+        async move {
+            durable.await.map_err(|e| {
+                tracing::error!("group records not durable: {e}");
+                GroupError::from(e).not_stored()
+            })
+        }
+    }
+
+    /// Persists the group's metadata if a state change asked for it: the partition to wait
+    /// on, if any. A failed append is the error members are answered (Kafka's storeGroup).
+    pub fn persist(&self, g: &mut Group) -> Result<Option<Arc<Partition>>, GroupError> {
         if !g.take_store_request() {
-            return None;
+            return Ok(None);
         }
         match self.append(&g.id, vec![(codec::group_key(&g.id), Some(codec::group_value(&g.to_value())))]) {
-            Ok(p) => Some(p),
+            Ok(p) => Ok(Some(p)),
             Err(e) => {
                 tracing::error!(group = %g.id, "cannot persist group metadata: {e}");
-                None
+                Err(e.not_stored())
             }
         }
     }
 
+    /// After a SyncGroup (with the group locked): if the leader handed in the assignment,
+    /// stores it and, once that is durable or has failed, answers every waiting member
+    /// ([`Group::assignment_stored`]). The answer does not depend on the leader's connection
+    /// staying open.
+    pub fn store_assignment(&self, group: &GroupRef, g: &mut Group) {
+        let generation = g.generation;
+        match self.persist(g) {
+            Ok(None) => {}
+            Ok(Some(part)) => {
+                let stored = self.wait_stored(vec![part]);
+                let (group, t) = (group.clone(), self.timings());
+                tokio::spawn(async move {
+                    let stored = stored.await;
+                    group.lock().assignment_stored(generation, stored, Instant::now(), &t);
+                });
+            }
+            Err(e) => g.assignment_stored(generation, Err(e), Instant::now(), &self.timings()),
+        }
+    }
+
     /// Deletes a group and all its offsets (DeleteGroups): tombstones, then forget it.
-    pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, i16> {
-        let Some(g) = self.get(group) else { return Err(E::GroupIdNotFound.code()) };
+    pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
+        let Some(g) = self.get(group) else { return Err(GroupError::GroupIdNotFound) };
         let mut g = g.lock();
         match g.state {
-            GroupState::Dead => return Err(E::GroupIdNotFound.code()),
+            GroupState::Dead => return Err(GroupError::GroupIdNotFound),
             GroupState::Empty => {}
-            _ => return Err(E::NonEmptyGroup.code()),
+            _ => return Err(GroupError::NonEmptyGroup),
         }
         let mut records: Vec<(Bytes, Option<Bytes>)> =
             g.offsets.keys().map(|(t, p)| (codec::offset_key(group, t, *p), None)).collect();
         records.push((codec::group_key(group), None));
         let part = self.append(group, records).map_err(|e| {
             tracing::error!(group, "cannot delete group: {e}");
-            E::KafkaStorageError.code()
+            e
         })?;
         g.offsets.clear();
         g.state = GroupState::Dead;
@@ -255,14 +316,18 @@ impl GroupCoordinator {
     }
 
     /// Stores committed offsets (already admitted) and returns the partition to make durable.
+    /// A failed append is answered COORDINATOR_NOT_AVAILABLE, whatever failed.
     pub fn store_offsets(
         &self,
         g: &mut Group,
         offsets: Vec<(String, i32, OffsetValue)>,
-    ) -> Result<(Arc<Partition>, OffsetsUndo), String> {
+    ) -> Result<(Arc<Partition>, OffsetsUndo), GroupError> {
         let records =
             offsets.iter().map(|(t, p, v)| (codec::offset_key(&g.id, t, *p), Some(codec::offset_value(v)))).collect();
-        let part = self.append(&g.id, records)?;
+        let part = self.append(&g.id, records).map_err(|e| {
+            tracing::error!(group = %g.id, "cannot store offsets: {e}");
+            GroupError::CoordinatorNotAvailable
+        })?;
         let mut undo = Vec::with_capacity(offsets.len());
         for (t, p, v) in offsets {
             let prev = g.offsets.insert((t.clone(), p), v.clone());
@@ -305,7 +370,7 @@ impl GroupCoordinator {
         for g in self.list() {
             let mut g = g.lock();
             g.tick(now, &t);
-            if let Some(p) = self.persist(&mut g) {
+            if let Ok(Some(p)) = self.persist(&mut g) {
                 touched.push(p);
             }
             let retention = self.config.offsets_retention.as_millis() as i64;
@@ -320,5 +385,15 @@ impl GroupCoordinator {
             }
         }
         touched
+    }
+}
+
+/// A failed coordinator append, typed: a missing partition, the log's storage failure (its
+/// kind kept), or anything else the log refused.
+fn append_error(idx: i32, e: ProduceError) -> GroupError {
+    match e {
+        ProduceError::Partition(_) => GroupError::OffsetsPartitionMissing(idx),
+        ProduceError::Append(AppendError::Storage(s)) => GroupError::Storage(s),
+        other => GroupError::Rejected(Arc::new(other)),
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::{DurabilityWaiter, PartitionError, ReplicaManager};
 use crate::error::ErrorCode;
+use crate::log::batch::BatchHeader;
 use crate::log::{AppendError, AppendResult, Partition};
 
 /// Who appends: a client (Produce) may not write internal topics; a coordinator may.
@@ -102,6 +103,23 @@ impl ReplicaManager {
             out
         });
         ProduceOutcome { results, durable: Some(durable) }
+    }
+
+    /// Appends a batch the broker built itself (Kafka's `appendRecords` with origin
+    /// COORDINATOR: the group coordinator's records in `__consumer_offsets`). Internal topics
+    /// are allowed and the batch is not validated (it is well-formed by construction); the
+    /// caller waits for durability ([`ReplicaManager::wait_durable`]) with the partition this
+    /// returns.
+    pub fn append_coordinator(
+        &self,
+        topic: &str,
+        partition: i32,
+        header: BatchHeader,
+        bytes: Bytes,
+    ) -> Result<(Arc<Partition>, AppendResult), ProduceError> {
+        let part = self.partition(topic, partition)?;
+        let r = part.append(header, bytes)?;
+        Ok((part, r))
     }
 
     fn append_entry(

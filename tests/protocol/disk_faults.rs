@@ -308,6 +308,121 @@ async fn an_offset_commit_that_cannot_be_fsynced_is_answered_retriably() {
     assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
 }
 
+fn not_coordinator() -> i16 {
+    ResponseError::NotCoordinator.code()
+}
+
+/// SyncGroup: when the leader's assignment cannot be made durable (the fsync of the group's
+/// `__consumer_offsets` partition fails), no member is handed an assignment. The leader and
+/// the follower waiting for it are answered NOT_COORDINATOR, as Kafka answers a SyncGroup whose
+/// group metadata it could not store (clients look the coordinator up again and rejoin), and
+/// the group goes back to rebalancing. With the partition poisoned from then on, the next
+/// leader's SyncGroup cannot even append the assignment and is answered the same at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_group_whose_assignment_cannot_be_fsynced_hands_out_no_assignment() {
+    use kafka_protocol::messages::{JoinGroupRequest, SyncGroupRequest};
+    let mut b = quiet_broker().await;
+    let mut ca = b.client().await;
+    let mut cb = b.client().await;
+    create_topic(&mut ca, "t", 2).await;
+    let protos = consumer_protocols(&["range"], &["t"]);
+    // A alone is Stable in generation 1 (its assignment stored fine); B joins, A rejoins.
+    let (a, _) = stable_single(&mut ca, "g", &["t"], b"a-gen1").await;
+    let b_id = member_id_required(&mut cb, "g", protos.clone()).await;
+    let b_join = cb.send(&join_request("g", &b_id, None, "consumer", protos.clone()), JOIN_V).await;
+    assert_no_response(&mut cb, 300, "B's JoinGroup while A has not rejoined").await;
+    assert_eq!(heartbeat(&mut ca, "g", 1, &a, None).await, REBALANCE_IN_PROGRESS);
+    let ja = ca.call(&join_request("g", &a, None, "consumer", protos.clone()), JOIN_V).await;
+    let jb = recv_for::<JoinGroupRequest>(&mut cb, b_join, JOIN_V).await;
+    assert_eq!((ja.error_code, jb.error_code, ja.generation_id, ja.leader.as_str()), (NONE, NONE, 2, a.as_str()));
+
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    let home = broker.groups.partition_for("g").expect("offsets partition");
+    let eio = faults::arm(Point::Fsync, home.dir(), Fault::eio());
+    let b_sync = cb.send(&sync_request("g", 2, &b_id, None, &[]), SYNC_V).await;
+    assert_no_response(&mut cb, 300, "the follower's SyncGroup before the leader's").await;
+    let sa = sync(&mut ca, "g", 2, &a, None, &[(&a, b"assign-a"), (&b_id, b"assign-b")]).await;
+    let sb = recv_for::<SyncGroupRequest>(&mut cb, b_sync, SYNC_V).await;
+    assert!(eio.hits() >= 1);
+    for (who, s) in [("leader", &sa), ("follower", &sb)] {
+        assert_eq!(s.error_code, not_coordinator(), "{who}: the assignment was not stored");
+        assert!(s.assignment.is_empty(), "{who} is handed no assignment");
+    }
+    assert_eq!(group_state(&mut ca, "g").await, "PreparingRebalance");
+    assert_eq!(heartbeat(&mut cb, "g", 2, &b_id, None).await, REBALANCE_IN_PROGRESS);
+    assert!(describe(&mut ca, "g").await.members.iter().all(|m| m.member_assignment.is_empty()));
+
+    // Both rejoin (generation 3); the poisoned partition refuses the leader's next assignment.
+    let a_join = ca.send(&join_request("g", &a, None, "consumer", protos.clone()), JOIN_V).await;
+    assert_no_response(&mut ca, 200, "A's JoinGroup while B has not rejoined").await;
+    let jb = cb.call(&join_request("g", &b_id, None, "consumer", protos.clone()), JOIN_V).await;
+    let ja = recv_for::<JoinGroupRequest>(&mut ca, a_join, JOIN_V).await;
+    assert_eq!((ja.error_code, jb.error_code, ja.generation_id), (NONE, NONE, 3));
+    let b_sync = cb.send(&sync_request("g", 3, &b_id, None, &[]), SYNC_V).await;
+    assert_no_response(&mut cb, 200, "the follower's SyncGroup before the leader's").await;
+    let sa = sync(&mut ca, "g", 3, &a, None, &[(&a, b"assign-a"), (&b_id, b"assign-b")]).await;
+    let sb = recv_for::<SyncGroupRequest>(&mut cb, b_sync, SYNC_V).await;
+    assert_eq!((sa.error_code, sb.error_code), (not_coordinator(), not_coordinator()));
+    assert!(sa.assignment.is_empty() && sb.assignment.is_empty());
+    drop((eio, home, broker, ca, cb));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
+}
+
+/// JoinGroup: a restarted static member that replaces its old member id in a Stable group is
+/// answered once the group's new metadata is stored; when that fsync fails it is answered
+/// NOT_COORDINATOR (and retries), not told it joined with an id that was never made durable.
+/// Its retry finds the partition poisoned and is answered the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_rejoin_that_cannot_be_fsynced_is_answered_retriably() {
+    let mut b = quiet_broker().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    let protos = consumer_protocols(&["range"], &["t"]);
+    let j = c.call(&join_request("g", "", Some("i"), "consumer", protos.clone()), JOIN_V).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, 1), "static members skip MEMBER_ID_REQUIRED");
+    let id = j.member_id.to_string();
+    assert_eq!(sync(&mut c, "g", 1, &id, Some("i"), &[(&id, b"P")]).await.error_code, NONE);
+
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    let home = broker.groups.partition_for("g").expect("offsets partition");
+    let eio = faults::arm(Point::Fsync, home.dir(), Fault::eio());
+    let again = c.call(&join_request("g", "", Some("i"), "consumer", protos.clone()), JOIN_V).await;
+    assert_eq!(again.error_code, not_coordinator(), "the replacement was not stored");
+    assert!(eio.hits() >= 1);
+    let retry = c.call(&join_request("g", "", Some("i"), "consumer", protos.clone()), JOIN_V).await;
+    assert_eq!(retry.error_code, not_coordinator(), "the poisoned partition refuses the retry's record");
+    drop((eio, home, broker, c));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
+}
+
+/// LeaveGroup: the last member leaving empties the group, which is stored; when that fsync
+/// fails the leave is answered NOT_COORDINATOR (v0-2 and v3+), not as done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leave_group_that_cannot_be_fsynced_is_answered_retriably() {
+    use kafka_protocol::messages::LeaveGroupRequest;
+    let mut b = quiet_broker().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    let (a, _) = stable_single(&mut c, "g", &["t"], b"A").await;
+    let broker = b.handle.as_ref().expect("running").broker.clone();
+    // A second group kept in the same offsets partition, for the v0-2 form.
+    let home = broker.groups.partition_for("g").expect("offsets partition");
+    let other = (0..1000)
+        .map(|i| format!("h{i}"))
+        .find(|g| broker.groups.partition_for(g).expect("offsets partition").index == home.index)
+        .expect("another group kept in the same offsets partition");
+    let (o, _) = stable_single(&mut c, &other, &["t"], b"O").await;
+
+    let eio = faults::arm(Point::Fsync, home.dir(), Fault::eio());
+    let r = leave(&mut c, "g", &[(&a, None)]).await;
+    assert_eq!(r.error_code, not_coordinator(), "LeaveGroup v{LEAVE_V}: the empty group was not stored");
+    assert!(eio.hits() >= 1);
+    let r = c.call(&LeaveGroupRequest::default().with_group_id(gid(&other)).with_member_id(sb(&o)), 2).await;
+    assert_eq!(r.error_code, not_coordinator(), "LeaveGroup v2");
+    drop((eio, home, broker, c));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned offsets partition is reported");
+}
+
 /// DeleteGroups and OffsetDelete write tombstones to `__consumer_offsets`: when those cannot
 /// be fsynced they are answered with the retriable NOT_COORDINATOR, not success (the
 /// deletion would come back after a restart).
