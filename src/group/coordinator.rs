@@ -188,7 +188,7 @@ impl GroupCoordinator {
     /// The `__consumer_offsets` partition that owns `group`.
     pub fn partition_for(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
         let idx = self.partition_index(group)?;
-        self.replicas.partition(OFFSETS_TOPIC, idx).map_err(|_| GroupError::OffsetsPartitionMissing(idx))
+        self.replicas.local(OFFSETS_TOPIC, idx).map_err(|_| GroupError::OffsetsPartitionMissing(idx))
     }
 
     fn partition_index(&self, group: &str) -> Result<i32, GroupError> {

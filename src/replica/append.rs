@@ -117,7 +117,7 @@ impl ReplicaManager {
         header: BatchHeader,
         bytes: Bytes,
     ) -> Result<(Arc<Partition>, AppendResult), ProduceError> {
-        let part = self.partition(topic, partition)?;
+        let part = self.local(topic, partition)?;
         let r = part.append(header, bytes)?;
         Ok((part, r))
     }
