@@ -145,7 +145,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 if *stopped {
                     return Ok(());
                 }
-                b2.logs.write_checkpoints()
+                b2.logs.write_checkpoints().and_then(|()| b2.logs.write_log_starts())
             });
             if let Ok(Err(e)) = written.await {
                 tracing::warn!("cannot write recovery checkpoints: {e}");

@@ -13,6 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let ts = i64::from_be_bytes(data[..8].try_into().unwrap_or_default());
     let stored = &data[8..];
     if let Ok(h) = BatchHeader::parse(stored) {
-        let _ = first_at_or_after(&h, stored, ts, 1 << 20);
+        let _ = first_at_or_after(&h, stored, ts, 0, 1 << 20);
     }
 });

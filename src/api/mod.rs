@@ -15,9 +15,13 @@ pub mod budget;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
+pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
+pub mod elect_leaders;
 pub mod encode;
 pub mod fetch;
 pub mod find_coordinator;
@@ -31,6 +35,7 @@ pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod request;
 pub mod sync_group;
@@ -74,6 +79,12 @@ impl RequestContext {
     /// `authHelper.authorize`); handlers answer `*_AUTHORIZATION_FAILED` per resource when not.
     pub fn authorized(&self, op: AclOperation, resource: ResourceType, name: &str) -> bool {
         self.broker.authorizer.authorize(&self.session, op, resource, name)
+    }
+
+    /// The `authorized_operations` field for a resource: the supported operations this
+    /// request's principal may perform on it (every one, with no authorizer configured).
+    pub fn authorized_operations(&self, resource: ResourceType, name: &str) -> i32 {
+        crate::auth::operations_bitfield(resource, |op| self.authorized(op, resource, name))
     }
 }
 
@@ -263,13 +274,18 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<api_versions::ApiVersions>(),
     entry::<create_topics::CreateTopics>(),
     entry::<delete_topics::DeleteTopics>(),
+    entry::<delete_records::DeleteRecords>(),
     entry::<init_producer_id::InitProducerId>(),
+    entry::<offset_for_leader_epoch::OffsetForLeaderEpoch>(),
     entry::<describe_configs::DescribeConfigs>(),
     entry::<alter_configs::AlterConfigs>(),
+    entry::<describe_log_dirs::DescribeLogDirs>(),
     entry::<create_partitions::CreatePartitions>(),
     entry::<delete_groups::DeleteGroups>(),
+    entry::<elect_leaders::ElectLeaders>(),
     entry::<alter_configs::IncrementalAlterConfigs>(),
     entry::<offset_delete::OffsetDelete>(),
+    entry::<describe_cluster::DescribeCluster>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

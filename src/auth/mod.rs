@@ -8,5 +8,5 @@
 mod authorizer;
 mod session;
 
-pub use authorizer::{AclOperation, AllowAll, Authorizer, ResourceType};
+pub use authorizer::{operations_bitfield, AclOperation, AllowAll, Authorizer, ResourceType};
 pub use session::{gate, Admission, KafkaPrincipal, SaslState, SecurityProtocol, Session};

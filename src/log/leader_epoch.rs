@@ -91,12 +91,23 @@ impl LeaderEpochCache {
         self.persist()
     }
 
-    /// OffsetForLeaderEpoch (Kafka's `endOffsetFor`): the largest epoch <= `epoch` and the
-    /// offset where the next epoch starts (the log end for the latest). `None`: unknown.
-    pub fn end_offset_for(&self, epoch: i32, log_end: i64) -> Option<(i32, i64)> {
-        let i = self.entries.iter().rposition(|e| e.epoch <= epoch)?;
-        let end = self.entries.get(i + 1).map_or(log_end, |next| next.start_offset);
-        Some((self.entries[i].epoch, end))
+    /// OffsetForLeaderEpoch, as Kafka's `endOffsetFor`: for the latest epoch, the log end;
+    /// for an older one, the largest known epoch <= it and where the next known epoch starts;
+    /// for one older than every known epoch, itself and the first known start; `(-1, -1)`
+    /// (UNDEFINED) for -1, a newer epoch than any known, or an empty cache.
+    pub fn end_offset_for(&self, epoch: i32, log_end: i64) -> (i32, i64) {
+        const UNDEFINED: (i32, i64) = (-1, -1);
+        if epoch == -1 {
+            return UNDEFINED;
+        }
+        if self.latest_epoch() == Some(epoch) {
+            return (epoch, log_end);
+        }
+        let Some(higher) = self.entries.iter().find(|e| e.epoch > epoch) else { return UNDEFINED };
+        match self.entries.iter().rev().find(|e| e.epoch <= epoch) {
+            Some(floor) => (floor.epoch, higher.start_offset),
+            None => (epoch, higher.start_offset),
+        }
     }
 
     fn persist(&self) -> io::Result<()> {
@@ -154,10 +165,21 @@ mod tests {
             c.entries(),
             &[EpochEntry { epoch: 0, start_offset: 0 }, EpochEntry { epoch: 3, start_offset: 1500 }]
         );
-        assert_eq!(c.end_offset_for(0, 2000), Some((0, 1500)));
-        assert_eq!(c.end_offset_for(2, 2000), Some((0, 1500)));
-        assert_eq!(c.end_offset_for(3, 2000), Some((3, 2000)));
-        assert_eq!(c.end_offset_for(7, 2000), Some((3, 2000)));
+        assert_eq!(c.end_offset_for(0, 2000), (0, 1500));
+        assert_eq!(c.end_offset_for(2, 2000), (0, 1500), "an unknown epoch between: the one before");
+        assert_eq!(c.end_offset_for(3, 2000), (3, 2000), "the latest: the log end");
+        assert_eq!(c.end_offset_for(7, 2000), (-1, -1), "newer than any known");
+        assert_eq!(c.end_offset_for(-1, 2000), (-1, -1));
+    }
+
+    #[test]
+    fn an_epoch_older_than_every_known_one_ends_where_the_first_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = LeaderEpochCache::load(dir.path());
+        assert_eq!(c.end_offset_for(0, 10), (-1, -1), "empty cache");
+        c.assign(4, 100).unwrap();
+        c.assign(6, 300).unwrap();
+        assert_eq!(c.end_offset_for(2, 500), (2, 100));
     }
 
     #[test]

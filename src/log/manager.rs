@@ -22,6 +22,12 @@ use crate::util::{write_atomic, write_atomic_failpoint};
 
 pub const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+/// Kafka's `log-start-offset-checkpoint`: log starts that DeleteRecords moved inside a segment.
+pub const LOG_START_FILE: &str = "log-start-offset-checkpoint";
+
+/// Largest log-start checkpoint read: a malformed or oversized one is ignored (the log starts
+/// at its first segment, as before the DeleteRecords it forgets).
+const MAX_LOG_START_FILE: u64 = 16 << 20;
 
 /// One topic's partition logs (they only grow, by CreatePartitions).
 struct TopicLogs {
@@ -35,6 +41,10 @@ pub struct LogManager {
     topics: DashMap<Arc<str>, Arc<TopicLogs>>,
     /// Recovery points read at startup (consumed as partitions open).
     checkpoints: Mutex<HashMap<String, RecoveryPoint>>,
+    /// Log starts read at startup, by (topic, partition).
+    log_starts: Mutex<HashMap<(String, i32), i64>>,
+    /// Serialises writes of the log-start checkpoint (DeleteRecords and the periodic job).
+    log_start_write: Mutex<Vec<u8>>,
     /// Whether the previous run ended with a graceful shutdown (its marker was present).
     clean_shutdown: bool,
     /// The last checkpoint written, to skip rewriting an unchanged file.
@@ -59,14 +69,35 @@ impl LogManager {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         remove_deleted_dirs(&data_dir);
+        let log_starts = read_log_starts(&data_dir.join(LOG_START_FILE));
         Ok(Self {
             data_dir,
             broker,
             topics: DashMap::new(),
             checkpoints: Mutex::new(checkpoints),
+            log_starts: Mutex::new(log_starts),
+            log_start_write: Mutex::new(Vec::new()),
             clean_shutdown,
             last_checkpoint: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The log directory (Kafka's `log.dirs`; Brook has one).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// (total, usable) bytes of the file system holding the log directory.
+    pub fn dir_space(&self) -> std::io::Result<(u64, u64)> {
+        let path = std::ffi::CString::new(self.data_dir.as_os_str().as_encoded_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is a valid C string and `st` a writable statvfs.
+        if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let block = st.f_frsize as u64;
+        Ok((st.f_blocks as u64 * block, st.f_bavail as u64 * block))
     }
 
     /// Whether the previous run shut down gracefully.
@@ -79,6 +110,7 @@ impl LogManager {
     pub fn startup_complete(&self) {
         let _ = std::fs::remove_file(self.data_dir.join(CLEAN_SHUTDOWN_FILE));
         self.checkpoints.lock().clear();
+        self.log_starts.lock().clear();
     }
 
     /// Opens the existing logs of a topic at startup, recovering each after its checkpointed
@@ -118,6 +150,9 @@ impl LogManager {
             report.indexes_rebuilt += rep.indexes_rebuilt;
             report.dropped_segments += rep.dropped_segments;
             report.producers += rep.producers;
+            if let Some(&start) = self.log_starts.lock().get(&(name.to_string(), p)) {
+                part.restore_log_start(start);
+            }
             parts.push(Arc::new(part));
         }
         self.topics.insert(name.clone(), Arc::new(TopicLogs { internal, partitions: RwLock::new(parts) }));
@@ -169,6 +204,10 @@ impl LogManager {
             if std::fs::rename(&dir, &doomed).is_ok() {
                 let _ = std::fs::remove_dir_all(&doomed);
             }
+        }
+        // A topic re-created under this name must not inherit the deleted one's log starts.
+        if let Err(e) = self.write_log_starts() {
+            tracing::warn!(topic = name, "cannot rewrite the log-start checkpoint: {e}");
         }
     }
 
@@ -232,6 +271,29 @@ impl LogManager {
         Ok(())
     }
 
+    /// Writes the log-start checkpoint (atomically) if it changed: every partition whose log
+    /// start a DeleteRecords moved inside its first segment. DeleteRecords calls this before
+    /// answering, so an acknowledged deletion survives a crash.
+    pub fn write_log_starts(&self) -> std::io::Result<()> {
+        let mut last = self.log_start_write.lock();
+        let mut entries: Vec<(String, i32, i64)> = self
+            .all()
+            .iter()
+            .filter_map(|p| p.log_start_inside_segment().map(|s| (p.topic.to_string(), p.index, s)))
+            .collect();
+        entries.sort();
+        let mut text = format!("0\n{}\n", entries.len());
+        for (t, p, s) in &entries {
+            text.push_str(&format!("{t} {p} {s}\n"));
+        }
+        if *last == text.as_bytes() {
+            return Ok(());
+        }
+        write_atomic(&self.data_dir.join(LOG_START_FILE), text.as_bytes())?;
+        *last = text.into_bytes();
+        Ok(())
+    }
+
     /// Graceful shutdown: flush everything, snapshot producer state, checkpoint, mark clean.
     /// A partition that cannot be closed (poisoned by a write or fsync failure, or failing
     /// now) does not stop the others from closing nor the checkpoint (which keeps its last
@@ -246,11 +308,36 @@ impl LogManager {
             }
         }
         self.write_checkpoints()?;
+        self.write_log_starts()?;
         match first_error {
             Some(e) => Err(e),
             None => write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b""),
         }
     }
+}
+
+/// Reads Kafka's `log-start-offset-checkpoint` text format (`0`, a count, then `topic
+/// partition offset` lines); anything malformed gives an empty map.
+fn read_log_starts(path: &Path) -> HashMap<(String, i32), i64> {
+    let parse = || -> Option<HashMap<(String, i32), i64>> {
+        if std::fs::metadata(path).ok()?.len() > MAX_LOG_START_FILE {
+            return None;
+        }
+        let text = std::fs::read_to_string(path).ok()?;
+        let mut lines = text.lines();
+        if lines.next()?.trim() != "0" {
+            return None;
+        }
+        let count: usize = lines.next()?.trim().parse().ok()?;
+        let mut out = HashMap::new();
+        for line in lines.by_ref().take(count) {
+            let mut it = line.split_whitespace();
+            let (t, p, s) = (it.next()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+            out.insert((t.to_string(), p), s);
+        }
+        (out.len() == count).then_some(out)
+    };
+    parse().unwrap_or_default()
 }
 
 fn remove_deleted_dirs(data_dir: &Path) {

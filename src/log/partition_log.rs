@@ -23,8 +23,9 @@ pub trait PartitionLog: Send + Sync {
     /// Changes whenever the high watermark advances (long-poll fetches wait on it).
     fn subscribe(&self) -> watch::Receiver<i64>;
     fn leader_epoch(&self) -> i32;
-    /// OffsetForLeaderEpoch: the largest known epoch <= `epoch` and where the next starts.
-    fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)>;
+    /// OffsetForLeaderEpoch: the largest known epoch <= `epoch` and where the next starts
+    /// (Kafka's `endOffsetFor`; `(-1, -1)` when undefined).
+    fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64);
     /// ListOffsets by timestamp: the first record at or after `ts`, as (offset, timestamp).
     fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError>;
     /// ListOffsets MAX_TIMESTAMP: the record with the largest timestamp.
@@ -53,7 +54,7 @@ impl PartitionLog for Partition {
     fn leader_epoch(&self) -> i32 {
         Partition::leader_epoch(self)
     }
-    fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+    fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
         Partition::end_offset_for_epoch(self, epoch)
     }
     fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError> {

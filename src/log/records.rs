@@ -426,32 +426,35 @@ pub fn walk(
     }
 }
 
-/// Finds the first record in a batch whose timestamp is >= `ts`, walking the records one at a
-/// time (decompressing through a bounded buffer, at most `limit` bytes) and stopping at the
-/// first match. Only the ListOffsets path looks inside a batch, never produce or fetch. A batch
+/// Finds the first record in a batch at or after offset `min_offset` (the log start) whose
+/// timestamp is >= `ts`, walking the records one at a time (decompressing through a bounded
+/// buffer, at most `limit` bytes) and stopping at the first match; `None` if the batch has
+/// none. Only the ListOffsets path looks inside a batch, never produce or fetch. A batch
 /// whose records cannot be read (it was stored before records were validated) answers with
 /// its first offset, as a batch-level index would.
-pub fn first_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, limit: u64) -> Option<(i64, i64)> {
+pub fn first_at_or_after(h: &BatchHeader, bytes: &[u8], ts: i64, min_offset: i64, limit: u64) -> Option<(i64, i64)> {
     if h.attributes & ATTR_TIMESTAMP_TYPE != 0 {
-        return Some((h.base_offset, h.max_timestamp));
+        return Some((h.base_offset.max(min_offset), h.max_timestamp));
     }
     let mut found = None;
     let walked = walk(h, bytes, limit, |r| {
         let t = h.base_timestamp.saturating_add(r.timestamp_delta);
-        if t >= ts {
-            found = Some((h.base_offset + r.offset_delta as i64, t));
+        let offset = h.base_offset + r.offset_delta as i64;
+        if t >= ts && offset >= min_offset {
+            found = Some((offset, t));
         }
         found.is_none()
     });
-    if let Err(e) = walked {
-        if found.is_none() {
+    match walked {
+        Err(e) if found.is_none() => {
             tracing::warn!(
                 "cannot read the records of the batch at offset {} for a timestamp lookup: {e}",
                 h.base_offset
             );
+            Some((h.base_offset.max(min_offset), h.max_timestamp))
         }
+        _ => found,
     }
-    found.or(Some((h.base_offset, h.max_timestamp)))
 }
 
 fn walk_slice(header: &BatchHeader, buf: &[u8], f: &mut impl FnMut(&RecordMeta) -> bool) -> Result<(), RecordsError> {

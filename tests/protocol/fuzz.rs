@@ -410,6 +410,47 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
                 .with_name(topic())
                 .with_partitions(vec![OffsetDeleteRequestPartition::default().with_partition_index(0)])]),
         ),
+        // Offset 0: the log start stays (later checks fetch from the start).
+        ApiKey::DeleteRecords => body(
+            key,
+            v,
+            &DeleteRecordsRequest::default().with_timeout_ms(1000).with_topics(vec![
+                delete_records_request::DeleteRecordsTopic::default().with_name(topic()).with_partitions(vec![
+                    delete_records_request::DeleteRecordsPartition::default().with_partition_index(0).with_offset(0),
+                ]),
+            ]),
+        ),
+        ApiKey::OffsetForLeaderEpoch => body(
+            key,
+            v,
+            &OffsetForLeaderEpochRequest::default().with_replica_id(BrokerId(-1)).with_topics(vec![
+                offset_for_leader_epoch_request::OffsetForLeaderTopic::default().with_topic(topic()).with_partitions(
+                    vec![offset_for_leader_epoch_request::OffsetForLeaderPartition::default()
+                        .with_partition(0)
+                        .with_current_leader_epoch(-1)
+                        .with_leader_epoch(0)],
+                ),
+            ]),
+        ),
+        ApiKey::DescribeLogDirs => body(
+            key,
+            v,
+            &DescribeLogDirsRequest::default().with_topics(Some(vec![
+                describe_log_dirs_request::DescribableLogDirTopic::default()
+                    .with_topic(topic())
+                    .with_partitions(vec![0]),
+            ])),
+        ),
+        ApiKey::ElectLeaders => body(
+            key,
+            v,
+            &ElectLeadersRequest::default().with_timeout_ms(1000).with_topic_partitions(Some(vec![
+                elect_leaders_request::TopicPartitions::default().with_topic(topic()).with_partitions(vec![0]),
+            ])),
+        ),
+        ApiKey::DescribeCluster => {
+            body(key, v, &DescribeClusterRequest::default().with_include_cluster_authorized_operations(true))
+        }
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }

@@ -8,6 +8,7 @@
 mod common;
 
 mod admin;
+mod admin_apis;
 mod alter_configs;
 mod connection;
 mod disk_faults;

@@ -123,6 +123,25 @@ impl ErrorCode for ReadError {
     }
 }
 
+/// Why DeleteRecords cannot move a partition's log start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DeleteRecordsError {
+    #[error("Records can not be deleted due to the configured cleanup.policy")]
+    PolicyViolation,
+    #[error("The offset {offset} is not valid (high watermark {high_watermark})")]
+    OffsetOutOfRange { offset: i64, high_watermark: i64 },
+}
+
+impl ErrorCode for DeleteRecordsError {
+    fn code(&self) -> i16 {
+        use kafka_protocol::error::ResponseError as E;
+        match self {
+            DeleteRecordsError::PolicyViolation => E::PolicyViolation.code(),
+            DeleteRecordsError::OffsetOutOfRange { .. } => E::OffsetOutOfRange.code(),
+        }
+    }
+}
+
 /// Offsets a fetch or list-offsets response reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Offsets {
@@ -254,15 +273,19 @@ impl Partition {
         self.leader_epoch.load(Ordering::Relaxed)
     }
 
-    /// OffsetForLeaderEpoch: the largest epoch <= `epoch` this log knows and the offset where
-    /// the epoch after it starts (the log end for the latest); `None` if unknown.
-    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+    /// OffsetForLeaderEpoch: (epoch, end offset) as [`LeaderEpochCache::end_offset_for`].
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
         let log = self.log.lock();
         log.epochs.end_offset_for(epoch, log.log_end_offset)
     }
 
     pub fn offsets(&self) -> Offsets {
         self.log.lock().offsets()
+    }
+
+    /// Bytes of this partition's segments on disk (DescribeLogDirs).
+    pub fn size_bytes(&self) -> u64 {
+        self.log.lock().segments.values().map(|s| s.size()).sum()
     }
 
     pub fn recovery_point(&self) -> RecoveryPoint {

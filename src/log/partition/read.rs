@@ -117,28 +117,31 @@ impl Partition {
         read_bytes_at(file, pos, h.total_len())
     }
 
-    /// ListOffsets by timestamp: the first record with timestamp >= `ts`, as (offset, timestamp).
+    /// ListOffsets by timestamp: the first record at or after the log start with timestamp
+    /// >= `ts`, as (offset, timestamp).
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, StorageError> {
-        let (found, limit) = {
+        let (candidates, log_start, limit) = {
             let log = self.log.lock();
-            let found =
-                log.segments.values().find(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark).map(
-                    |s| {
-                        let start = s.time_lookup(ts);
-                        (s.file(), s.lookup(start), log.visible_end(s))
-                    },
-                );
-            (found, log.config.max_uncompressed_bytes)
+            // Each segment that may hold a match, from the time index's hint on (a later one
+            // matters only when the log start cut an earlier one's matches away).
+            let candidates: Vec<_> = log
+                .segments
+                .values()
+                .filter(|s| s.max_timestamp() >= ts && s.base_offset < log.high_watermark)
+                .map(|s| (s.file(), s.lookup(s.time_lookup(ts).max(log.log_start_offset)), log.visible_end(s)))
+                .collect();
+            (candidates, log.log_start_offset, log.config.max_uncompressed_bytes)
         };
-        let Some((file, mut pos, end)) = found else {
-            return Ok(None);
-        };
-        while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
-            if h.max_timestamp >= ts && !h.is_control() {
-                let bytes = Self::read_batch(&file, pos, &h, end).storage(StorageOp::Read, Some(&self.dir))?;
-                return Ok(records::first_at_or_after(&h, &bytes, ts, limit));
+        for (file, mut pos, end) in candidates {
+            while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
+                if h.max_timestamp >= ts && !h.is_control() && h.last_offset() >= log_start {
+                    let bytes = Self::read_batch(&file, pos, &h, end).storage(StorageOp::Read, Some(&self.dir))?;
+                    if let Some(found) = records::first_at_or_after(&h, &bytes, ts, log_start, limit) {
+                        return Ok(Some(found));
+                    }
+                }
+                pos += h.total_len() as u64;
             }
-            pos += h.total_len() as u64;
         }
         Ok(None)
     }
@@ -173,7 +176,7 @@ impl Partition {
         while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
             if h.base_offset >= target && h.max_timestamp == max_ts {
                 let bytes = Self::read_batch(&file, pos, &h, end).storage(StorageOp::Read, Some(&self.dir))?;
-                return Ok(records::first_at_or_after(&h, &bytes, max_ts, limit));
+                return Ok(records::first_at_or_after(&h, &bytes, max_ts, i64::MIN, limit));
             }
             pos += h.total_len() as u64;
         }

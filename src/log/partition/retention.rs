@@ -1,4 +1,5 @@
-//! Retention: deleting the oldest segments by time or size (Kafka's rules).
+//! Retention: deleting the oldest segments by time or size (Kafka's rules), and moving the
+//! log start offset forward on request (DeleteRecords).
 
 use super::*;
 
@@ -27,28 +28,95 @@ impl Partition {
             if !(by_time || by_size) {
                 break;
             }
-            let (base, next) = (first.base_offset, second.base_offset);
-            let Some(seg) = log.segments.remove(&base) else { break };
-            total -= seg.size();
-            seg.delete_files();
+            let base = first.base_offset;
+            total -= first.size();
+            self.drop_first_segment(&mut log);
+            removed += 1;
+            tracing::info!(topic = %self.topic, partition = self.index, base, log_start = log.log_start_offset, by_time, by_size, "retention deleted a segment");
+        }
+        if removed > 0 {
+            self.remove_stale_snapshots(&log);
+        }
+        removed
+    }
+
+    /// DeleteRecords (Kafka's `deleteRecordsOnLeader`): moves the log start offset up to
+    /// `offset` (-1: the high watermark) and deletes the segments wholly below it. Returns the
+    /// new log start (the low watermark). The caller persists it (the log-start checkpoint).
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, DeleteRecordsError> {
+        let mut log = self.log.lock();
+        if !log.config.delete_retention {
+            return Err(DeleteRecordsError::PolicyViolation);
+        }
+        let target = if offset == -1 { log.high_watermark } else { offset };
+        if target < 0 || target > log.high_watermark {
+            return Err(DeleteRecordsError::OffsetOutOfRange { offset: target, high_watermark: log.high_watermark });
+        }
+        if target <= log.log_start_offset {
+            return Ok(log.log_start_offset);
+        }
+        log.log_start_offset = target;
+        let mut removed = 0;
+        while log.segments.len() > 1 {
+            let second = log.segments.values().nth(1).map(|s| s.base_offset);
+            if second.is_none_or(|b| b > target) {
+                break;
+            }
+            self.drop_first_segment(&mut log);
+            removed += 1;
+        }
+        if let Err(e) = log.epochs.truncate_from_start(target) {
+            tracing::warn!(topic = %self.topic, partition = self.index, "cannot rewrite the leader-epoch checkpoint: {e}");
+        }
+        if removed > 0 {
+            self.remove_stale_snapshots(&log);
+        }
+        tracing::info!(topic = %self.topic, partition = self.index, log_start = target, segments_deleted = removed, "records deleted");
+        Ok(target)
+    }
+
+    /// At startup: the log start a DeleteRecords moved inside the first segment (from the
+    /// log-start checkpoint), never past the log end.
+    pub fn restore_log_start(&self, offset: i64) {
+        let mut log = self.log.lock();
+        if offset > log.log_start_offset && offset <= log.log_end_offset {
+            log.log_start_offset = offset;
+        }
+    }
+
+    /// The log start, if a DeleteRecords moved it inside the first segment (what the
+    /// log-start checkpoint must remember: otherwise a restart starts at the segment's base).
+    pub fn log_start_inside_segment(&self) -> Option<i64> {
+        let log = self.log.lock();
+        let first = log.segments.keys().next().copied()?;
+        (log.log_start_offset > first).then_some(log.log_start_offset)
+    }
+
+    /// Deletes the first (oldest, never the active) segment; the log start moves to the next
+    /// segment's base unless it is already past it.
+    fn drop_first_segment(&self, log: &mut PartitionLog) {
+        let mut it = log.segments.keys();
+        let (Some(&base), Some(&next)) = (it.next(), it.next()) else { return };
+        let Some(seg) = log.segments.remove(&base) else { return };
+        seg.delete_files();
+        if next > log.log_start_offset {
             log.log_start_offset = next;
             if let Err(e) = log.epochs.truncate_from_start(next) {
                 tracing::warn!(topic = %self.topic, partition = self.index, "cannot rewrite the leader-epoch checkpoint (OffsetForLeaderEpoch may answer below the log start until the next change): {e}");
             }
-            if log.recovery_point.segment == base {
-                log.recovery_point = RecoveryPoint { offset: next, segment: next, position: 0 };
-            }
-            removed += 1;
-            tracing::info!(topic = %self.topic, partition = self.index, base, log_start = next, by_time, by_size, "retention deleted a segment");
         }
-        if removed > 0 {
-            // Snapshots below the new log start are useless now.
-            if let Ok(snaps) = list_by_ext(&self.dir, "snapshot") {
-                for off in snaps.into_iter().filter(|o| *o < log.log_start_offset) {
-                    let _ = std::fs::remove_file(snapshot_path(&self.dir, off));
-                }
+        if log.recovery_point.segment == base {
+            log.recovery_point = RecoveryPoint { offset: next, segment: next, position: 0 };
+        }
+    }
+
+    /// Producer snapshots below the first segment can never be used again.
+    fn remove_stale_snapshots(&self, log: &PartitionLog) {
+        let first = log.segments.keys().next().copied().unwrap_or(0);
+        if let Ok(snaps) = list_by_ext(&self.dir, "snapshot") {
+            for off in snaps.into_iter().filter(|o| *o < first) {
+                let _ = std::fs::remove_file(snapshot_path(&self.dir, off));
             }
         }
-        removed
     }
 }
