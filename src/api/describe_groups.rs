@@ -4,6 +4,7 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::auth::ResourceType;
 use crate::group::state::GroupState;
 
 pub struct DescribeGroups;
@@ -20,7 +21,11 @@ impl Handler for DescribeGroups {
             .groups
             .iter()
             .map(|id| {
-                let base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
+                let mut base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
+                // KIP-430 (v3+): what this principal may do with the group, when asked.
+                if ctx.api_version >= 3 && req.include_authorized_operations {
+                    base.authorized_operations = ctx.authorized_operations(ResourceType::Group, id);
+                }
                 let Some(g) = ctx.broker.groups.get(id) else {
                     // Kafka describes an unknown group as Dead with no error.
                     return base.with_group_state(sb(GroupState::Dead.name()));

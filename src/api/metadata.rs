@@ -11,6 +11,7 @@ use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataRespon
 use uuid::Uuid;
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::auth::ResourceType;
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::topic::{validate_name, Topic, TopicError};
@@ -86,6 +87,13 @@ impl Handler for Metadata {
                 });
             }
         }
+        // KIP-430: the operations this principal may perform, when asked (v8+).
+        if v >= 8 && req.include_topic_authorized_operations {
+            for t in topics.iter_mut().filter(|t| t.error_code == NONE) {
+                let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
+                t.topic_authorized_operations = ctx.authorized_operations(ResourceType::Topic, &name);
+            }
+        }
         let brokers = broker
             .metadata
             .alive_nodes()
@@ -98,13 +106,16 @@ impl Handler for Metadata {
                     .with_rack(n.rack.clone().map(sb))
             })
             .collect();
-        Reply::Now(
-            MetadataResponse::default()
-                .with_brokers(brokers)
-                .with_cluster_id(Some(sb(broker.metadata.cluster_id().to_string())))
-                .with_controller_id(BrokerId(broker.metadata.controller_id()))
-                .with_topics(topics),
-        )
+        let mut resp = MetadataResponse::default()
+            .with_brokers(brokers)
+            .with_cluster_id(Some(sb(broker.metadata.cluster_id().to_string())))
+            .with_controller_id(BrokerId(broker.metadata.controller_id()))
+            .with_topics(topics);
+        // The cluster's operations went to DescribeCluster from v11 on.
+        if (8..=10).contains(&v) && req.include_cluster_authorized_operations {
+            resp.cluster_authorized_operations = ctx.authorized_operations(ResourceType::Cluster, "kafka-cluster");
+        }
+        Reply::Now(resp)
     }
 
     fn error_response(req: &MetadataRequest, code: i16) -> MetadataResponse {

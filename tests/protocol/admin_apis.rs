@@ -209,3 +209,33 @@ async fn delete_records_moves_the_log_start_durably() {
     let _ = c.call(&FindCoordinatorRequest::default().with_key(sb("g")).with_key_type(0), 3).await;
     assert_eq!(delete_records(&mut c, "__consumer_offsets", 0, 2).await.0, INVALID_TOPIC_EXCEPTION);
 }
+
+/// KIP-430: with no authorizer, Metadata and DescribeGroups report every supported operation
+/// when asked (topic: 3576, cluster: 8096, group: 3400, Kafka's bit fields), and the
+/// "not asked" marker (i32::MIN) otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorized_operations_are_reported_when_asked() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "ops", 1).await;
+    for version in 8..=12 {
+        let req = MetadataRequest::default()
+            .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default().with_name(Some(tn("ops")))]))
+            .with_include_topic_authorized_operations(true)
+            .with_include_cluster_authorized_operations(version <= 10);
+        let resp = c.call(&req, version).await;
+        assert_eq!(resp.topics[0].topic_authorized_operations, 3576, "v{version}");
+        let cluster = if version <= 10 { 8096 } else { i32::MIN };
+        assert_eq!(resp.cluster_authorized_operations, cluster, "v{version}");
+        let plain = metadata(&mut c, Some(&["ops"]), false, version).await;
+        assert_eq!(plain.topics[0].topic_authorized_operations, i32::MIN, "v{version}: not asked");
+    }
+    for version in 3..=5 {
+        let req = DescribeGroupsRequest::default()
+            .with_groups(vec![GroupId(sb("g-ops"))])
+            .with_include_authorized_operations(true);
+        assert_eq!(c.call(&req, version).await.groups[0].authorized_operations, 3400, "v{version}");
+        let plain = DescribeGroupsRequest::default().with_groups(vec![GroupId(sb("g-ops"))]);
+        assert_eq!(c.call(&plain, version).await.groups[0].authorized_operations, i32::MIN, "v{version}");
+    }
+}
