@@ -220,6 +220,48 @@ def t_topic_configs_and_errors():
             f"got {out}")
 
 
+def t_admin_apis():
+    """DescribeCluster, DescribeTopics (authorized operations), DeleteRecords and ElectLeaders
+    through librdkafka's AdminClient."""
+    from confluent_kafka import ElectionType, KafkaError, TopicCollection
+    from confluent_kafka.admin import AclOperation, AdminClient
+    a = AdminClient({"bootstrap.servers": os.environ["BOOTSTRAP"], "socket.timeout.ms": 10000})
+    cluster = a.describe_cluster(include_authorized_operations=True, request_timeout=15).result(30)
+    ops = set(cluster.authorized_operations or [])
+    R.check("describe_cluster: one node, a controller, a cluster id",
+            len(cluster.nodes) == 1 and cluster.controller is not None and bool(cluster.cluster_id),
+            f"got nodes={cluster.nodes} controller={cluster.controller} id={cluster.cluster_id}")
+    R.check("describe_cluster: every CLUSTER operation authorized (no authorizer)",
+            {AclOperation.DESCRIBE, AclOperation.ALTER, AclOperation.CREATE, AclOperation.CLUSTER_ACTION,
+             AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE} <= ops,
+            f"got {ops}")
+    topic = uniq("ck-admin")
+    ck_create_topic(topic, 1)
+    ck_produce_all(gen_records(10, seed=9), topic, partition=0)
+    desc = a.describe_topics(TopicCollection([topic]), include_authorized_operations=True)[topic].result(30)
+    tops = set(desc.authorized_operations or [])
+    R.check("describe_topics: every TOPIC operation authorized",
+            {AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.DELETE} <= tops, f"got {tops}")
+    fut = a.delete_records([TopicPartition(topic, 0, 4)])
+    deleted = next(iter(fut.values())).result(30)
+    R.check("delete_records: low watermark is the requested offset", deleted.low_watermark == 4,
+            f"got {deleted.low_watermark}")
+    from compat import ck_consumer
+    c = ck_consumer()
+    try:
+        lo, hi = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
+        R.check("delete_records: watermarks become (4, 10)", (lo, hi) == (4, 10), f"got {(lo, hi)}")
+    finally:
+        c.close()
+    offs = [o for o, _ in ck_consume(topic, [0], 6)[0]]
+    R.check("delete_records: consuming from the beginning starts at the new log start (4..9)",
+            offs == list(range(4, 10)), f"got {offs}")
+    res = a.elect_leaders(ElectionType.PREFERRED, [TopicPartition(topic, 0)]).result(30)
+    err = res.get(TopicPartition(topic, 0))
+    R.check("elect_leaders: a single node needs no election (ELECTION_NOT_NEEDED)",
+            err is not None and err.code() == KafkaError.ELECTION_NOT_NEEDED, f"got {res}")
+
+
 def main():
     log(f"confluent-kafka {confluent_kafka.version()} librdkafka {confluent_kafka.libversion()}")
     R.run("roundtrip-10k", t_roundtrip_10k)
@@ -233,6 +275,7 @@ def main():
     R.run("acks0", t_acks0)
     R.run("too-large", t_too_large)
     R.run("topic-configs-and-errors", t_topic_configs_and_errors)
+    R.run("admin-apis", t_admin_apis)
     return R.finish()
 
 
