@@ -424,6 +424,49 @@ public class CompatTest {
     }
 
 
+    /** DescribeCluster (authorized operations), DeleteRecords, DescribeLogDirs, ElectLeaders and,
+     * through the consumer's position validation (KIP-320), OffsetForLeaderEpoch. */
+    static void adminApis(Admin a) throws Exception {
+        DescribeClusterResult dc = a.describeCluster(new DescribeClusterOptions().includeAuthorizedOperations(true));
+        Set<org.apache.kafka.common.acl.AclOperation> ops = dc.authorizedOperations().get(30, TimeUnit.SECONDS);
+        check("admin describeCluster: every CLUSTER operation authorized (no authorizer)",
+                ops != null && ops.containsAll(List.of(org.apache.kafka.common.acl.AclOperation.DESCRIBE,
+                        org.apache.kafka.common.acl.AclOperation.ALTER, org.apache.kafka.common.acl.AclOperation.CLUSTER_ACTION,
+                        org.apache.kafka.common.acl.AclOperation.IDEMPOTENT_WRITE)), "got " + ops);
+        String topic = uniq("java-admin-apis");
+        createTopic(a, topic, 1);
+        TopicPartition tp = new TopicPartition(topic, 0);
+        produce(topic, 0, genRecords(10, 9, true), null);
+        long low = a.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(tp).get(30, TimeUnit.SECONDS).lowWatermark();
+        check("admin deleteRecords: low watermark 4", low == 4, "got " + low);
+        long earliest = a.listOffsets(Map.of(tp, OffsetSpec.earliest())).partitionResult(tp).get(30, TimeUnit.SECONDS).offset();
+        check("admin deleteRecords: listOffsets earliest is the new start", earliest == 4, "got " + earliest);
+        int broker = dc.nodes().get(30, TimeUnit.SECONDS).iterator().next().id();
+        Map<String, LogDirDescription> dirs = a.describeLogDirs(List.of(broker)).allDescriptions().get(30, TimeUnit.SECONDS).get(broker);
+        boolean sized = dirs != null && dirs.size() == 1 && dirs.values().stream().allMatch(d -> d.error() == null
+                && d.replicaInfos().containsKey(tp) && d.replicaInfos().get(tp).size() > 0 && d.totalBytes().isPresent());
+        check("admin describeLogDirs: one dir, the partition with its size, total bytes", sized, "got " + dirs);
+        Map<TopicPartition, Optional<Throwable>> elected = a.electLeaders(org.apache.kafka.common.ElectionType.PREFERRED, Set.of(tp))
+                .partitions().get(30, TimeUnit.SECONDS);
+        Optional<Throwable> why = elected.get(tp);
+        check("admin electLeaders: ElectionNotNeededException on one node",
+                why != null && why.isPresent() && why.get() instanceof org.apache.kafka.common.errors.ElectionNotNeededException,
+                "got " + elected);
+        // Seeking with a leader epoch makes the consumer validate its position with
+        // OffsetForLeaderEpoch before fetching: a wrong end offset would truncate or reset it.
+        try (KafkaConsumer<byte[], byte[]> c = consumer()) {
+            c.assign(List.of(tp));
+            c.seek(tp, new OffsetAndMetadata(6, Optional.of(0), ""));
+            List<Long> offsets = new ArrayList<>();
+            long deadline = System.currentTimeMillis() + 20000;
+            while (offsets.size() < 4 && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) offsets.add(r.offset());
+            }
+            check("consumer seek with leader epoch 0 (validated by OffsetForLeaderEpoch) reads 6..9",
+                    offsets.equals(List.of(6L, 7L, 8L, 9L)), "got " + offsets);
+        }
+    }
+
     static void fetchEdges(Admin a) throws Exception {
         String topic = uniq("java-fetch-edges");
         createTopic(a, topic, 1);
@@ -564,6 +607,7 @@ public class CompatTest {
             run("fetch-edges", () -> fetchEdges(a));
             run("producer-edges", () -> producerEdges(a));
             run("admin-edges", () -> adminEdges(a));
+            run("admin-apis", () -> adminApis(a));
         }
         System.out.println("java: " + passed + " passed, " + failed + " failed");
         System.exit(failed > 0 || passed == 0 ? 1 : 0);
