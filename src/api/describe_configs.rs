@@ -15,7 +15,7 @@ pub struct DescribeConfigs;
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 
-fn row(c: DescribedConfig, synonyms: bool, read_only: bool) -> DescribeConfigsResourceResult {
+fn row(c: DescribedConfig, synonyms: bool, documentation: bool, read_only: bool) -> DescribeConfigsResourceResult {
     let syns = if synonyms {
         c.synonyms
             .into_iter()
@@ -34,6 +34,7 @@ fn row(c: DescribedConfig, synonyms: bool, read_only: bool) -> DescribeConfigsRe
         .with_is_sensitive(false)
         .with_synonyms(syns)
         .with_config_type(c.kind as i8)
+        .with_documentation(if documentation { c.documentation.map(sb) } else { None })
 }
 
 impl Handler for DescribeConfigs {
@@ -45,6 +46,7 @@ impl Handler for DescribeConfigs {
 
     fn handle(ctx: &RequestContext, req: DescribeConfigsRequest) -> Reply<DescribeConfigsResponse> {
         let broker = &ctx.broker;
+        let docs = ctx.api_version >= 3 && req.include_documentation;
         let results = req
             .resources
             .iter()
@@ -81,7 +83,7 @@ impl Handler for DescribeConfigs {
                     .filter(|c| {
                         r.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.as_str() == c.name))
                     })
-                    .map(|c| row(c, req.include_synonyms, read_only))
+                    .map(|c| row(c, req.include_synonyms, docs, read_only))
                     .collect();
                 base.with_error_code(NONE).with_configs(configs)
             })

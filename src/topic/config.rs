@@ -114,6 +114,8 @@ pub struct DescribedConfig {
     pub kind: ConfigType,
     /// (synonym name, value, source), most specific first, for include_synonyms.
     pub synonyms: Vec<(String, String, ConfigSource)>,
+    /// What the config does (DescribeConfigs v3+ `include_documentation`), where Brook has it.
+    pub documentation: Option<String>,
 }
 
 /// A topic's explicit config overrides (what CreateTopics/AlterConfigs set).
@@ -233,21 +235,44 @@ impl TopicConfigs {
                     Some(v) => (v.clone(), ConfigSource::DynamicTopic),
                     None => (broker_v, broker_source),
                 };
-                DescribedConfig { name: d.name.to_string(), value, source, kind: d.kind, synonyms }
+                let documentation = d.broker_synonym.and_then(setting_doc);
+                DescribedConfig { name: d.name.to_string(), value, source, kind: d.kind, synonyms, documentation }
             })
             .collect()
     }
 }
 
+/// The doc line of the broker setting with Kafka name `kafka_name`, as plain text (the
+/// settings table's Markdown links reduced to their text).
+fn setting_doc(kafka_name: &str) -> Option<String> {
+    let s = crate::config::SETTINGS.iter().find(|s| s.kafka == Some(kafka_name))?;
+    let doc = s.doc();
+    let mut out = String::with_capacity(doc.len());
+    let mut rest = doc.as_str();
+    // `[text](#anchor)` -> `text`
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
+        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// The broker's own configs as DescribeConfigs reports them. The default of a setting Brook
 /// has is its own (from the settings table); the others' is Kafka's.
 pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
-    let row = |name: &str, value: String, default: &str, kind: ConfigType| DescribedConfig {
-        name: name.to_string(),
-        source: if value == default { ConfigSource::Default } else { ConfigSource::StaticBroker },
-        value,
-        kind,
-        synonyms: Vec::new(),
+    // Synonyms as Kafka lists a broker config's: each level it is defined at, most specific
+    // first (the static file or flags, then the default).
+    let row = |name: &str, value: String, default: &str, kind: ConfigType| {
+        let source = if value == default { ConfigSource::Default } else { ConfigSource::StaticBroker };
+        let mut synonyms = vec![(name.to_string(), value.clone(), source)];
+        if source == ConfigSource::StaticBroker {
+            synonyms.push((name.to_string(), default.to_string(), ConfigSource::Default));
+        }
+        DescribedConfig { name: name.to_string(), source, value, kind, synonyms, documentation: setting_doc(name) }
     };
     let defaults = BrokerConfig::defaults();
     let setting =
@@ -272,7 +297,14 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
         setting("log.index.interval.bytes", |c| c.log_index_interval_bytes.to_string(), ConfigType::Int),
         setting("log.retention.bytes", |c| c.log_retention_bytes.to_string(), ConfigType::Long),
-        setting("log.retention.ms", |c| c.log_retention_ms.to_string(), ConfigType::Long),
+        {
+            // Set in hours (`log.retention.hours`): Kafka lists that as the synonym.
+            let mut r = setting("log.retention.ms", |c| c.log_retention_ms.to_string(), ConfigType::Long);
+            let hours = (b.log_retention_ms / 3_600_000).to_string();
+            r.synonyms.insert(0, ("log.retention.hours".into(), hours, r.source));
+            r.documentation = setting_doc("log.retention.hours");
+            r
+        },
         setting("log.roll.ms", |c| c.log_roll_ms.to_string(), ConfigType::Long),
         setting("log.segment.bytes", |c| c.log_segment_bytes.to_string(), ConfigType::Int),
         setting("message.max.bytes", |c| c.message_max_bytes.to_string(), ConfigType::Int),

@@ -239,3 +239,58 @@ async fn authorized_operations_are_reported_when_asked() {
         assert_eq!(c.call(&plain, version).await.groups[0].authorized_operations, i32::MIN, "v{version}");
     }
 }
+
+/// DescribeConfigs on the BROKER resource: each setting's source (set here, or the default),
+/// its synonyms most specific first as Kafka lists them, and (v3+, when asked) its
+/// documentation from the settings table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_configs_have_sources_synonyms_and_documentation() {
+    let b = TestBroker::start_with(|c| c.num_partitions = 3).await;
+    let mut c = b.client().await;
+    let node = metadata(&mut c, None, false, METADATA_V).await.brokers[0].node_id.0;
+    let describe = |version: i16| {
+        let req = DescribeConfigsRequest::default()
+            .with_include_synonyms(true)
+            .with_include_documentation(version >= 3)
+            .with_resources(vec![describe_configs_request::DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(sb(&node.to_string()))
+                .with_configuration_keys(Some(vec![
+                    sb("num.partitions"),
+                    sb("message.max.bytes"),
+                    sb("log.retention.ms"),
+                ]))]);
+        (req, version)
+    };
+    for version in 1..=4 {
+        let (req, v) = describe(version);
+        let resp = c.call(&req, v).await;
+        let result = &resp.results[0];
+        assert_eq!(result.error_code, 0, "v{version}");
+        let get = |name: &str| {
+            result.configs.iter().find(|r| r.name.as_str() == name).unwrap_or_else(|| panic!("{name}")).clone()
+        };
+        let syns = |name: &str| -> Vec<(String, String, i8)> {
+            get(name)
+                .synonyms
+                .iter()
+                .map(|s| (s.name.to_string(), s.value.as_ref().map(|v| v.to_string()).unwrap_or_default(), s.source))
+                .collect()
+        };
+        let parts = get("num.partitions");
+        assert_eq!((parts.value.as_deref(), parts.config_source), (Some("3"), 4), "v{version}: STATIC_BROKER_CONFIG");
+        assert_eq!(get("message.max.bytes").config_source, 5, "v{version}: DEFAULT_CONFIG");
+        assert_eq!(
+            syns("num.partitions"),
+            vec![("num.partitions".into(), "3".into(), 4), ("num.partitions".into(), "1".into(), 5)],
+            "v{version}"
+        );
+        assert_eq!(syns("log.retention.ms")[0].0, "log.retention.hours", "v{version}");
+        let doc = parts.documentation.map(|d| d.to_string());
+        if version >= 3 {
+            assert_eq!(doc.as_deref(), Some("partitions of auto-created topics"), "v{version}");
+        } else {
+            assert!(doc.unwrap_or_default().is_empty(), "v{version}: no documentation before v3");
+        }
+    }
+}
