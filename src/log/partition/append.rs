@@ -62,6 +62,8 @@ impl Partition {
             let epoch = self.leader_epoch();
             if log.epochs.latest_epoch() != Some(epoch) {
                 // The first batch of a new leader epoch: the cache records where it starts.
+                // Only after a leader change (replication); a single node's epoch is recorded
+                // when the partition opens, so this fsync is not on its append path.
                 let leo = log.log_end_offset;
                 if let Err(e) = log.epochs.assign(epoch, leo) {
                     return Err(AppendError::Storage(self.poison(&mut log, StorageOp::Checkpoint, e)));

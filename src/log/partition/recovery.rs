@@ -76,10 +76,19 @@ impl Partition {
         Self::restore_producers(&dir, &mut log)?;
         // The epoch cache follows the log: epochs past a cut-off tail go, and a log written
         // before the cache existed (every batch stamped 0) gets epoch 0 from its start.
-        log.epochs.truncate_from_end(log.log_end_offset)?;
-        log.epochs.truncate_from_start(log.log_start_offset)?;
-        if log.epochs.latest_epoch().is_none() && log.log_end_offset > log.log_start_offset {
-            log.epochs.assign(0, log.log_start_offset)?;
+        // A new partition records epoch 0 now, so no append ever writes the checkpoint (an
+        // fsync) under the partition's state lock. The file is derived: failing to write it
+        // (a full disk) does not stop the partition from opening; the first append retries.
+        let (end, start) = (log.log_end_offset, log.log_start_offset);
+        let epochs = &mut log.epochs;
+        let written = epochs.truncate_from_end(end).and_then(|()| epochs.truncate_from_start(start)).and_then(|()| {
+            if epochs.latest_epoch().is_none() {
+                epochs.assign(0, start)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            tracing::warn!(dir = %dir.display(), "cannot write the leader-epoch checkpoint: {e}");
         }
         let leader_epoch = log.epochs.latest_epoch().unwrap_or(0);
         report.producers = log.producers.len();
