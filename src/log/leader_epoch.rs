@@ -1,7 +1,7 @@
 //! The leader-epoch cache of a partition and its `leader-epoch-checkpoint` file (Kafka's
 //! `LeaderEpochFileCache` and format): for each leader epoch, the first offset written in
 //! it. Batches are stamped with the current epoch; OffsetForLeaderEpoch and a follower's
-//! truncation read the cache. The file is text, rewritten atomically on every change:
+//! truncation read the cache. The file is text, replaced whole (not fsynced: it is derived) on every change:
 //!
 //! ```text
 //! 0            version
@@ -12,8 +12,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-
-use crate::util::write_atomic;
 
 pub const CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 
@@ -115,7 +113,14 @@ impl LeaderEpochCache {
         for e in &self.entries {
             text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
         }
-        write_atomic(&self.path, text.as_bytes())
+        // Replaced whole (temp file, rename) but not fsynced: the file is derived from the
+        // log (its epochs are on the batches), and a crash that loses or empties it costs a
+        // rebuild at the next open, never a wrong epoch; an fsync per new partition would
+        // slow creating thousands of them.
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, text.as_bytes()).and_then(|()| std::fs::rename(&tmp, &self.path)).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
     }
 }
 
