@@ -61,7 +61,8 @@ impl Handler for ListOffsets {
     type Response = ListOffsetsResponse;
     const KEY: ApiKey = ApiKey::ListOffsets;
     const MIN_VERSION: i16 = 1;
-    const MAX_VERSION: i16 = 9;
+    /// v10 (KIP-1075) adds a timeout for tiered storage lookups; Brook has none to wait for.
+    const MAX_VERSION: i16 = 10;
 
     fn handle(ctx: &RequestContext, req: ListOffsetsRequest) -> Reply<ListOffsetsResponse> {
         let committed = req.isolation_level == 1;
