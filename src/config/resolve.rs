@@ -202,7 +202,9 @@ impl BrokerConfig {
             log_cleaner_threads: usize::try_from(log_cleaner_threads)
                 .ok()
                 .filter(|n| (1..=64).contains(n))
-                .ok_or_else(|| invalid("log_cleaner_threads", format!("{log_cleaner_threads}: must be within 1..=64")))?,
+                .ok_or_else(|| {
+                    invalid("log_cleaner_threads", format!("{log_cleaner_threads}: must be within 1..=64"))
+                })?,
             log_cleaner_dedupe_buffer_size,
             log_cleaner_io_max_bytes_per_second,
             log_cleaner_backoff: Duration::from_millis(log_cleaner_backoff_ms.max(1)),

@@ -1,18 +1,22 @@
 //! The log manager (Kafka's `LogManager`): owns every partition's log in the data
 //! directory. It opens (recovering) them at startup, creates and deletes them when topics
-//! change, runs retention (and, later, the cleaner), writes the recovery-point checkpoint,
-//! and closes them at shutdown, writing the clean-shutdown marker the next start reads.
+//! change, runs retention and the log cleaner's threads (compaction), writes the
+//! recovery-point and cleaner checkpoints, and closes them at shutdown, writing the
+//! clean-shutdown marker the next start reads.
 //!
 //! Lookups on the produce/fetch path take no global lock: a `DashMap` by topic name, then
 //! the topic's partition vector under a read lock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
+use super::cleaner::{self, CleanStats, CleanerConfig};
 use super::faults::Point;
 use super::partition::RecoveryReport;
 use super::{LogConfig, Partition, RecoveryPoint};
@@ -22,6 +26,8 @@ use crate::util::{write_atomic, write_atomic_failpoint};
 
 pub const CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint.json";
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+/// The cleaner's checkpoint: each compacted partition's first offset not yet cleaned.
+pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint.json";
 
 /// One topic's partition logs (they only grow, by CreatePartitions).
 struct TopicLogs {
@@ -39,6 +45,13 @@ pub struct LogManager {
     clean_shutdown: bool,
     /// The last checkpoint written, to skip rewriting an unchanged file.
     last_checkpoint: Mutex<Vec<u8>>,
+    /// The cleaner checkpoint read at startup (consumed as partitions open).
+    cleaner_checkpoints: Mutex<HashMap<String, i64>>,
+    /// Serialises writes of the cleaner checkpoint.
+    cleaner_checkpoint_lock: Mutex<()>,
+    /// Set at shutdown: cleaner threads stop (a pass in progress aborts between batches).
+    cleaner_stop: Arc<AtomicBool>,
+    cleaner_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
@@ -59,6 +72,10 @@ impl LogManager {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         remove_deleted_dirs(&data_dir);
+        let cleaner_checkpoints: HashMap<String, i64> = std::fs::read(data_dir.join(CLEANER_CHECKPOINT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         Ok(Self {
             data_dir,
             broker,
@@ -66,6 +83,10 @@ impl LogManager {
             checkpoints: Mutex::new(checkpoints),
             clean_shutdown,
             last_checkpoint: Mutex::new(Vec::new()),
+            cleaner_checkpoints: Mutex::new(cleaner_checkpoints),
+            cleaner_checkpoint_lock: Mutex::new(()),
+            cleaner_stop: Arc::new(AtomicBool::new(false)),
+            cleaner_threads: Mutex::new(Vec::new()),
         })
     }
 
@@ -118,6 +139,9 @@ impl LogManager {
             report.indexes_rebuilt += rep.indexes_rebuilt;
             report.dropped_segments += rep.dropped_segments;
             report.producers += rep.producers;
+            if let Some(offset) = self.cleaner_checkpoints.lock().remove(&format!("{name}-{p}")) {
+                part.set_first_dirty_offset(offset);
+            }
             parts.push(Arc::new(part));
         }
         self.topics.insert(name.clone(), Arc::new(TopicLogs { internal, partitions: RwLock::new(parts) }));
@@ -213,6 +237,88 @@ impl LogManager {
         }
     }
 
+    /// This cleaner thread's settings (`threads` of them share the dedupe buffer).
+    fn cleaner_config(&self) -> CleanerConfig {
+        CleanerConfig {
+            dedupe_bytes: self.broker.log_cleaner_dedupe_buffer_size / self.broker.log_cleaner_threads.max(1) as u64,
+            io_max_bytes_per_second: self.broker.log_cleaner_io_max_bytes_per_second,
+        }
+    }
+
+    /// One cleaning pass over every compacted partition that needs one (dirty ratio,
+    /// compaction lags), then the cleaner checkpoint. Blocking: runs on a cleaner thread (or
+    /// a test's). Partitions another cleaner is on are skipped.
+    pub fn clean_once(&self, now_ms: i64) -> Vec<(Arc<Partition>, CleanStats)> {
+        let config = self.cleaner_config();
+        let mut done = Vec::new();
+        for p in self.all() {
+            if self.cleaner_stop.load(Ordering::Relaxed) {
+                break;
+            }
+            match cleaner::clean_partition(&p, &config, now_ms, &self.cleaner_stop) {
+                Ok(Some(stats)) => done.push((p, stats)),
+                Ok(None) => {}
+                Err(cleaner::CleanError::Stopped) => break,
+                Err(e) => {
+                    tracing::warn!(topic = %p.topic, partition = p.index, "cannot clean the log (retried next pass): {e}")
+                }
+            }
+        }
+        if !done.is_empty() {
+            if let Err(e) = self.write_cleaner_checkpoint() {
+                tracing::warn!("cannot write the cleaner checkpoint (cleaning restarts from an older point): {e}");
+            }
+        }
+        done
+    }
+
+    /// Writes each partition's first dirty offset atomically (`cleaner-offset-checkpoint.json`).
+    pub fn write_cleaner_checkpoint(&self) -> std::io::Result<()> {
+        let _one_writer = self.cleaner_checkpoint_lock.lock();
+        let mut map = BTreeMap::new();
+        for p in self.all() {
+            let offset = p.first_dirty_offset();
+            if offset >= 0 {
+                map.insert(format!("{}-{}", p.topic, p.index), offset);
+            }
+        }
+        let bytes = serde_json::to_vec(&map).map_err(std::io::Error::other)?;
+        write_atomic(&self.data_dir.join(CLEANER_CHECKPOINT_FILE), &bytes)
+    }
+
+    /// Starts the `log.cleaner.threads` cleaner threads (when `log.cleaner.enable`): each runs
+    /// [`LogManager::clean_once`], then sleeps `log.cleaner.backoff.ms` if it cleaned
+    /// nothing. They hold the manager only during a pass and end with it or at shutdown.
+    pub fn start_cleaners(self: &Arc<Self>) {
+        if !self.broker.log_cleaner_enable {
+            return;
+        }
+        let mut threads = self.cleaner_threads.lock();
+        for i in 0..self.broker.log_cleaner_threads {
+            let weak = Arc::downgrade(self);
+            let stop = self.cleaner_stop.clone();
+            let backoff = self.broker.log_cleaner_backoff;
+            let spawned = std::thread::Builder::new()
+                .name(format!("log-cleaner-{i}"))
+                .spawn(move || cleaner_thread(weak, stop, backoff));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!("cannot start a log cleaner thread: {e}"),
+            }
+        }
+    }
+
+    /// Stops the cleaner threads, waiting for a pass in progress to abort.
+    pub fn stop_cleaners(&self) {
+        self.cleaner_stop.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *self.cleaner_threads.lock());
+        for t in threads {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
+
     /// Writes every partition's recovery point (last fsynced position) atomically.
     pub fn write_checkpoints(&self) -> std::io::Result<()> {
         let mut map = BTreeMap::new();
@@ -238,6 +344,7 @@ impl LogManager {
     /// good recovery point); the shutdown then reports the first error and is not marked
     /// clean.
     pub fn shutdown(&self) -> std::io::Result<()> {
+        self.stop_cleaners();
         let mut first_error = None;
         for p in self.all() {
             if let Err(e) = p.close() {
@@ -249,6 +356,26 @@ impl LogManager {
         match first_error {
             Some(e) => Err(e),
             None => write_atomic(&self.data_dir.join(CLEAN_SHUTDOWN_FILE), b""),
+        }
+    }
+}
+
+/// A cleaner thread: passes while the manager lives and is not stopped.
+fn cleaner_thread(manager: Weak<LogManager>, stop: Arc<AtomicBool>, backoff: Duration) {
+    loop {
+        let cleaned = match manager.upgrade() {
+            Some(m) if !stop.load(Ordering::Relaxed) => !m.clean_once(crate::util::now_ms()).is_empty(),
+            _ => return,
+        };
+        if cleaned {
+            continue;
+        }
+        let until = Instant::now() + backoff;
+        while Instant::now() < until {
+            if stop.load(Ordering::Relaxed) || manager.strong_count() == 0 {
+                return;
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
         }
     }
 }

@@ -7,6 +7,8 @@ impl Partition {
     /// never the active one and never data at or above the high watermark. Returns how many
     /// segments were removed.
     pub fn enforce_retention(&self, now_ms: i64) -> usize {
+        // A cleaning pass replaces segments: retention waits for the next round.
+        let Some(_cleaning) = self.clean_lock.try_lock() else { return 0 };
         let mut log = self.log.lock();
         let cfg = log.config.clone();
         if !cfg.delete_retention {
