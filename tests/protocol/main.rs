@@ -9,6 +9,7 @@ mod common;
 
 mod admin;
 mod alter_configs;
+mod compaction;
 mod connection;
 mod disk_faults;
 mod durability;
