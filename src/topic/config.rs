@@ -290,6 +290,15 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         ),
         row("listeners", format!("PLAINTEXT://{}", b.listen), "PLAINTEXT://:9092", ConfigType::String),
         row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
+        setting("log.cleaner.backoff.ms", |c| c.log_cleaner_backoff.as_millis().to_string(), ConfigType::Long),
+        setting("log.cleaner.dedupe.buffer.size", |c| c.log_cleaner_dedupe_buffer_size.to_string(), ConfigType::Long),
+        setting("log.cleaner.enable", |c| c.log_cleaner_enable.to_string(), ConfigType::Boolean),
+        setting(
+            "log.cleaner.io.max.bytes.per.second",
+            |c| kafka_double(c.log_cleaner_io_max_bytes_per_second),
+            ConfigType::Double,
+        ),
+        setting("log.cleaner.threads", |c| c.log_cleaner_threads.to_string(), ConfigType::Int),
         setting("log.index.interval.bytes", |c| c.log_index_interval_bytes.to_string(), ConfigType::Int),
         setting("log.retention.bytes", |c| c.log_retention_bytes.to_string(), ConfigType::Long),
         setting("log.retention.ms", |c| c.log_retention_ms.to_string(), ConfigType::Long),
@@ -302,6 +311,15 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         row("offsets.topic.replication.factor", "1".into(), "3", ConfigType::Int),
         setting("socket.request.max.bytes", |c| c.socket_request_max_bytes.to_string(), ConfigType::Int),
     ]
+}
+
+/// A double as Java prints it for the extremes (`1.7976931348623157E308`), plainly otherwise.
+fn kafka_double(v: f64) -> String {
+    if v == f64::MAX {
+        "1.7976931348623157E308".to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -382,6 +400,11 @@ mod tests {
         b.group_initial_rebalance_delay_ms = 0;
         b.socket_request_max_bytes = 1 << 20;
         b.durability = crate::config::Durability::Sync;
+        b.log_cleaner_enable = false;
+        b.log_cleaner_threads = 2;
+        b.log_cleaner_dedupe_buffer_size = 1 << 20;
+        b.log_cleaner_io_max_bytes_per_second = 1e6;
+        b.log_cleaner_backoff = std::time::Duration::from_millis(5);
         let changed = ["index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"];
         for r in TopicConfigs::default().describe(&b) {
             let expect = if changed.contains(&r.name.as_str()) || r.name == "segment.ms" {
