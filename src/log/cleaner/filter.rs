@@ -15,8 +15,8 @@
 //!   sequence survives), partition leader epoch, producer id, epoch and base sequence, and
 //!   its timestamp type; `maxTimestamp` is the survivors' largest (the original for
 //!   LogAppendTime), `baseTimestamp` the first survivor's (or the delete horizon). Survivors
-//!   are written **uncompressed** (Brook does not recompress; a compressed batch that loses
-//!   records grows back to its records' plain size);
+//!   are compressed again with the batch's own codec (`compression::compress`; uncompressed
+//!   if that fails);
 //! - a batch left without records is dropped, unless it must stay as an empty batch (header
 //!   only, Kafka's `RETAIN_EMPTY`): the last batch of an idempotent producer still active
 //!   (its sequence), and the last batch of each cleaned segment (its offsets).
@@ -249,10 +249,22 @@ fn rebuild(h: &BatchHeader, kept: &[&Record<'_>], horizon: Option<i64>) -> bytes
         let delta = (r.offset - h.base_offset) as i32;
         encode_record(&mut body, r.timestamp.wrapping_sub(base_ts), delta, r.key, r.value, &r.headers);
     }
-    let mut attributes = h.attributes & !ATTR_COMPRESSION_MASK & !ATTR_DELETE_HORIZON;
+    let mut attributes = h.attributes & !ATTR_DELETE_HORIZON;
     if horizon.is_some() {
         attributes |= ATTR_DELETE_HORIZON;
     }
+    let body = match compression::compress(h.compression(), &body) {
+        Ok(packed) => packed,
+        Err(e) => {
+            tracing::warn!(
+                base_offset = h.base_offset,
+                codec = h.compression(),
+                "cannot compress a cleaned batch, writing it uncompressed: {e}"
+            );
+            attributes &= !ATTR_COMPRESSION_MASK;
+            body
+        }
+    };
     header_bytes(h, attributes, base_ts, max_ts, kept.len() as i32, &body)
 }
 
@@ -374,7 +386,7 @@ mod tests {
     }
 
     #[test]
-    fn compressed_batches_are_read_and_survivors_written_plain() {
+    fn compressed_batches_are_read_and_survivors_compressed_again() {
         let plain = batch_of(0, &[("a", Some("1")), ("a", Some("2")), ("b", Some("3"))]);
         let z = zstd::encode_all(&plain[HEADER_LEN..], 3).unwrap();
         let mut m = plain[..HEADER_LEN].to_vec();
@@ -388,7 +400,7 @@ mod tests {
         let om = map(&[("a", 1), ("b", 2)], 2);
         let f = Filter { map: &om, now_ms: 0, delete_retention_ms: 0, max_uncompressed_bytes: 1 << 20 };
         let (Outcome::Rewrite(out), _) = f.filter(&h, &m, false).unwrap() else { panic!() };
-        assert_eq!(batch::validate(&out).unwrap().compression(), compression::NONE);
+        assert_eq!(batch::validate(&out).unwrap().compression(), compression::ZSTD);
         assert_eq!(keys_values(&out), vec![(1, "a".into(), Some("2".into())), (2, "b".into(), Some("3".into()))]);
         let tight = Filter { max_uncompressed_bytes: 4, ..f };
         assert!(matches!(tight.filter(&h, &m, false), Err(RecordsError::TooLarge { .. })));
