@@ -164,6 +164,8 @@ async fn a_pass_keeps_one_value_per_key_at_its_offset() {
     assert!(after.iter().all(|r| before.contains(r)));
     let hw = fetch(&mut c, "cmp", 0, 0).await.high_watermark;
     assert_eq!(hw, 300, "offsets are preserved: the log end does not move");
+    assert_eq!(list_offsets(&mut c, "cmp", 0, -2).await.offset, 0, "the log start does not move");
+    assert_eq!(list_offsets(&mut c, "cmp", 0, -1).await.offset, 300);
     b.stop().await;
 }
 
