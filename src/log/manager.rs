@@ -255,12 +255,18 @@ impl LogManager {
             if self.cleaner_stop.load(Ordering::Relaxed) {
                 break;
             }
+            if p.is_uncleanable() {
+                continue;
+            }
             match cleaner::clean_partition(&p, &config, now_ms, &self.cleaner_stop) {
                 Ok(Some(stats)) => done.push((p, stats)),
                 Ok(None) => {}
                 Err(cleaner::CleanError::Stopped) => break,
                 Err(e) => {
-                    tracing::warn!(topic = %p.topic, partition = p.index, "cannot clean the log (retried next pass): {e}")
+                    // Kafka's rule: a log the cleaner fails on is left alone (not failed on
+                    // again every pass) until the broker restarts.
+                    tracing::error!(topic = %p.topic, partition = p.index, "cannot clean the log; it is not cleaned again until restart: {e}");
+                    p.mark_uncleanable();
                 }
             }
         }
@@ -412,6 +418,47 @@ mod tests {
             p.append(crate::log::batch::BatchHeader::parse(&b).unwrap(), b).unwrap();
         }
         p.offsets().log_end
+    }
+
+    /// A pass that fails marks the log uncleanable (Kafka's rule): later passes leave it alone
+    /// rather than fail on it again; the other logs are still cleaned, and the checkpoint of
+    /// what was cleaned is written.
+    #[test]
+    fn a_log_the_cleaner_fails_on_is_left_alone() {
+        use crate::log::faults::{self, Fault};
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir.path()))).unwrap();
+        let cfg = LogConfig { compacted: true, min_cleanable_ratio: 0.0, ..LogConfig::for_tests(600) };
+        for t in ["bad", "good"] {
+            logs.create(&t.into(), 0, 1, false, &cfg).unwrap();
+            let p = logs.get(t, 0).unwrap();
+            for i in 0..40 {
+                let mut body = Vec::new();
+                crate::log::records::encode_record(&mut body, 0, 0, Some(b"k"), Some(format!("v{i}").as_bytes()), &[]);
+                let b = build_batch(0, 1, 1_000, &body);
+                p.append(crate::log::batch::BatchHeader::parse(&b).unwrap(), b).unwrap();
+            }
+        }
+        let armed = faults::arm(Point::CleanerSwap, dir.path().join("bad-0"), Fault::eio());
+        let cleaned: Vec<String> = logs.clean_once(10_000).iter().map(|(p, _)| p.topic.to_string()).collect();
+        assert_eq!(cleaned, ["good"]);
+        assert_eq!(armed.hits(), 1);
+        assert!(logs.get("bad", 0).unwrap().is_uncleanable());
+        assert!(logs.clean_once(10_000).is_empty());
+        assert_eq!(armed.hits(), 1, "not tried again");
+        let checkpoint = std::fs::read_to_string(dir.path().join(CLEANER_CHECKPOINT_FILE)).unwrap();
+        assert!(checkpoint.contains("good-0") && !checkpoint.contains("bad-0"), "{checkpoint}");
+        // The next start picks the checkpoint up: nothing dirty enough, no pass.
+        let end = logs.get("good", 0).unwrap().first_dirty_offset();
+        drop(armed);
+        logs.shutdown().unwrap();
+        drop(logs);
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir.path()))).unwrap();
+        let mut report = RecoveryReport::default();
+        logs.load(&"good".into(), 1, false, &cfg, &mut report).unwrap();
+        assert!(end > 0);
+        assert_eq!(logs.get("good", 0).unwrap().first_dirty_offset(), end);
+        assert!(logs.clean_once(10_000).is_empty(), "the active segment alone is dirty");
     }
 
     /// Kafka's log loader skips recovery after a clean shutdown: with the marker, a log the

@@ -72,6 +72,15 @@ impl Partition {
         self.first_dirty.store(offset, Ordering::Release);
     }
 
+    /// Whether a failed pass made the cleaner leave this log alone (until restart).
+    pub fn is_uncleanable(&self) -> bool {
+        self.uncleanable.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_uncleanable(&self) {
+        self.uncleanable.store(true, Ordering::Relaxed);
+    }
+
     pub fn cleaner_view(&self) -> CleanerView {
         let log = self.log.lock();
         let active_base = log.active().base_offset;

@@ -174,6 +174,9 @@ pub struct Partition {
     clean_lock: Mutex<()>,
     /// The cleaner's checkpoint: the first offset it has not cleaned (-1: unknown).
     first_dirty: AtomicI64,
+    /// A cleaning pass failed (unreadable data, I/O error): the cleaner leaves this log alone
+    /// until the next start (Kafka's uncleanable partitions).
+    uncleanable: AtomicBool,
 }
 
 struct PartitionLog {

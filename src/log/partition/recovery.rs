@@ -102,6 +102,7 @@ impl Partition {
                 leader_epoch: AtomicI32::new(leader_epoch),
                 clean_lock: Mutex::new(()),
                 first_dirty: AtomicI64::new(-1),
+                uncleanable: AtomicBool::new(false),
             },
             report,
         ))
