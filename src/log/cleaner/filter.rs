@@ -143,6 +143,9 @@ pub fn records<'a>(h: &BatchHeader, payload: &'a [u8]) -> Result<Vec<Record<'a>>
         }
         out.push(Record { offset, timestamp, key, value, headers });
     }
+    if r.pos != payload.len() {
+        return Err(invalid("bytes after the declared records"));
+    }
     Ok(out)
 }
 
@@ -371,6 +374,16 @@ mod tests {
         let beyond = map(&[], -1);
         let f = Filter { map: &beyond, ..after };
         assert_eq!(f.filter(&mh, &marked, false).unwrap().0, Outcome::Verbatim);
+    }
+
+    #[test]
+    fn a_batch_whose_records_disagree_with_its_count_is_refused() {
+        let b = batch_of(0, &[("a", Some("1")), ("b", Some("2"))]);
+        let h = batch::validate(&b).unwrap();
+        let p = payload(&h, &b, 1 << 20).unwrap();
+        assert!(records(&BatchHeader { records_count: 1, ..h }, &p).is_err(), "a record too many");
+        assert!(records(&BatchHeader { records_count: 3, ..h }, &p).is_err(), "a record too few");
+        assert!(records(&BatchHeader { records_count: -1, ..h }, &p).is_err());
     }
 
     #[test]
