@@ -59,6 +59,7 @@ impl Broker {
             authorizer: Arc::new(AllowAll),
             stopped: parking_lot::Mutex::new(false),
         });
+        broker.logs.start_cleaners();
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
         Ok((broker, report))

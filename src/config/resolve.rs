@@ -31,6 +31,16 @@ pub struct BrokerConfig {
     pub log_retention_bytes: i64,
     pub log_index_interval_bytes: i32,
     pub log_retention_check_interval_ms: u64,
+    /// `log.cleaner.enable`: run the cleaner threads.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.threads`.
+    pub log_cleaner_threads: usize,
+    /// `log.cleaner.dedupe.buffer.size`: memory of all cleaners' key maps.
+    pub log_cleaner_dedupe_buffer_size: u64,
+    /// `log.cleaner.io.max.bytes.per.second`.
+    pub log_cleaner_io_max_bytes_per_second: f64,
+    /// `log.cleaner.backoff.ms`: a cleaner's pause when nothing needs cleaning.
+    pub log_cleaner_backoff: Duration,
     pub durability: Durability,
     /// Period of the background fsync of `interval` mode, and of `acks` mode's background
     /// group-commit round for data nobody waited on (`log.flush.interval.ms`).
@@ -129,6 +139,11 @@ impl BrokerConfig {
             log_retention_bytes,
             log_retention_check_interval_ms,
             log_index_interval_bytes,
+            log_cleaner_enable,
+            log_cleaner_threads,
+            log_cleaner_dedupe_buffer_size,
+            log_cleaner_io_max_bytes_per_second,
+            log_cleaner_backoff_ms,
             durability,
             flush_interval_ms,
             flush_bytes,
@@ -183,6 +198,16 @@ impl BrokerConfig {
             log_retention_bytes,
             log_index_interval_bytes,
             log_retention_check_interval_ms,
+            log_cleaner_enable,
+            log_cleaner_threads: usize::try_from(log_cleaner_threads)
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    invalid("log_cleaner_threads", format!("{log_cleaner_threads}: must be within 1..=64"))
+                })?,
+            log_cleaner_dedupe_buffer_size,
+            log_cleaner_io_max_bytes_per_second,
+            log_cleaner_backoff: Duration::from_millis(log_cleaner_backoff_ms.max(1)),
             flush_interval: Duration::from_millis(flush_interval_ms.max(1)),
             flush_bytes: flush_bytes.max(1),
             durability,
@@ -229,6 +254,12 @@ impl BrokerConfig {
         if self.max_connections_per_ip == 0 && self.max_connections_per_ip_overrides.is_empty() {
             // As Kafka: 0 only makes sense as "nobody but the overrides".
             return Err(invalid("max_connections_per_ip", "may be 0 only with max_connections_per_ip_overrides"));
+        }
+        if self.log_cleaner_dedupe_buffer_size < 1024 * self.log_cleaner_threads as u64 {
+            return Err(invalid("log_cleaner_dedupe_buffer_size", "must be at least 1024 bytes per cleaner thread"));
+        }
+        if self.log_cleaner_io_max_bytes_per_second.is_nan() || self.log_cleaner_io_max_bytes_per_second <= 0.0 {
+            return Err(invalid("log_cleaner_io_max_bytes_per_second", "must be positive"));
         }
         if self.fetch_max_bytes < 1024 {
             return Err(invalid("fetch_max_bytes", "must be at least 1024"));

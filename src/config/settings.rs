@@ -60,6 +60,23 @@ declare_settings! {
     /// bytes between sparse index entries
     log_index_interval_bytes: i32 = 4096, kafka = "log.index.interval.bytes";
 
+    /// run the log cleaner (compaction of `cleanup.policy=compact` topics)
+    log_cleaner_enable: bool = true, kafka = "log.cleaner.enable";
+
+    /// cleaner threads; the dedupe buffer is shared between them
+    log_cleaner_threads: i32 = 1, kafka = "log.cleaner.threads";
+
+    /// memory for the cleaners' key maps, in total (24 bytes a key; a pass whose keys do not
+    /// fit cleans only up to the last offset the map covers)
+    log_cleaner_dedupe_buffer_size: u64 = 128 << 20, kafka = "log.cleaner.dedupe.buffer.size";
+
+    /// bytes a cleaner reads and writes per second, at most
+    log_cleaner_io_max_bytes_per_second: f64 = f64::MAX,
+        kafka = "log.cleaner.io.max.bytes.per.second", default_doc = "unlimited";
+
+    /// pause of a cleaner thread when no log needs cleaning
+    log_cleaner_backoff_ms: u64 = 15_000, kafka = "log.cleaner.backoff.ms";
+
     /// `acks`, `sync`, `interval` or `os`: see [Durability](#durability)
     durability: String = "acks".into();
 

@@ -27,7 +27,7 @@ macro_rules! from_str_values {
     )+};
 }
 
-from_str_values!(String, bool, i32, i64, u32, u64, usize);
+from_str_values!(String, bool, i32, i64, u32, u64, usize, f64);
 
 impl SettingValue for PathBuf {
     /// Any bytes make a path, as they did for the flag.

@@ -21,6 +21,16 @@ pub struct LogConfig {
     pub timestamp_after_max_ms: i64,
     /// Most bytes a compressed batch may inflate to (`max.uncompressed.batch.bytes`).
     pub max_uncompressed_bytes: u64,
+    /// Compaction (`cleanup.policy` includes `compact`): how long a tombstone the cleaner has
+    /// seen stays readable (`delete.retention.ms`).
+    pub delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: the dirty share of the log that makes it worth cleaning.
+    pub min_cleanable_ratio: f64,
+    /// `min.compaction.lag.ms`: records younger than this are not compacted.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: dirty records older than this are compacted whatever the
+    /// dirty ratio (the active segment also rolls by then).
+    pub max_compaction_lag_ms: i64,
 }
 
 impl LogConfig {
@@ -52,6 +62,10 @@ impl LogConfig {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: i64::MAX,
             max_uncompressed_bytes: 64 << 20,
+            delete_retention_ms: 86_400_000,
+            min_cleanable_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
         }
     }
 }

@@ -42,6 +42,9 @@ pub enum Point {
     SnapshotWrite,
     /// `checkpoint.write`: the recovery-point checkpoint file.
     CheckpointWrite,
+    /// `cleaner.swap`: renaming a cleaned segment to `.swap`, before it replaces the
+    /// segments it was cleaned from.
+    CleanerSwap,
 }
 
 impl Point {
@@ -55,6 +58,7 @@ impl Point {
             Point::IndexWrite => "index.write",
             Point::SnapshotWrite => "snapshot.write",
             Point::CheckpointWrite => "checkpoint.write",
+            Point::CleanerSwap => "cleaner.swap",
         }
     }
 }

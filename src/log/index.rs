@@ -179,6 +179,16 @@ pub struct OffsetIndex(EntryFile<(u32, u32)>);
 pub struct TimeIndex(EntryFile<(i64, u32)>);
 
 impl OffsetIndex {
+    /// The file this index persists to.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0.path
+    }
+
+    /// Points the index at its file's new name (after the file was renamed).
+    pub fn set_path(&mut self, path: PathBuf) {
+        self.0.path = path;
+    }
+
     /// Opens an index; the flag is false (and the index empty) when the file is missing or
     /// fails the consistency checks (increasing offsets and positions within `segment_len`).
     pub fn open(path: PathBuf, segment_len: u64) -> io::Result<(Self, bool)> {
@@ -248,6 +258,16 @@ impl OffsetIndex {
 }
 
 impl TimeIndex {
+    /// The file this index persists to.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0.path
+    }
+
+    /// Points the index at its file's new name (after the file was renamed).
+    pub fn set_path(&mut self, path: PathBuf) {
+        self.0.path = path;
+    }
+
     /// Opens a time index; see [`OffsetIndex::open`] for the validity rule.
     pub fn open(path: PathBuf, max_rel: u32, segment_len: u64) -> io::Result<(Self, bool)> {
         let exists = path.exists();

@@ -1,18 +1,22 @@
 //! The log manager (Kafka's `LogManager`): owns every partition's log in the data
 //! directory. It opens (recovering) them at startup, creates and deletes them when topics
-//! change, runs retention (and, later, the cleaner), writes the recovery-point checkpoint,
-//! and closes them at shutdown, writing the clean-shutdown marker the next start reads.
+//! change, runs retention and the log cleaner's threads (compaction), writes the
+//! recovery-point and cleaner checkpoints, and closes them at shutdown, writing the
+//! clean-shutdown marker the next start reads.
 //!
 //! Lookups on the produce/fetch path take no global lock: a `DashMap` by topic name, then
 //! the topic's partition vector under a read lock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
+use super::cleaner::{self, CleanStats, CleanerConfig};
 use super::faults::Point;
 use super::partition::RecoveryReport;
 use super::{LogConfig, Partition, RecoveryPoint};
@@ -28,6 +32,8 @@ pub const LOG_START_FILE: &str = "log-start-offset-checkpoint";
 /// Largest log-start checkpoint read: a malformed or oversized one is ignored (the log starts
 /// at its first segment, as before the DeleteRecords it forgets).
 const MAX_LOG_START_FILE: u64 = 16 << 20;
+/// The cleaner's checkpoint: each compacted partition's first offset not yet cleaned.
+pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint.json";
 
 /// One topic's partition logs (they only grow, by CreatePartitions).
 struct TopicLogs {
@@ -49,6 +55,13 @@ pub struct LogManager {
     clean_shutdown: bool,
     /// The last checkpoint written, to skip rewriting an unchanged file.
     last_checkpoint: Mutex<Vec<u8>>,
+    /// The cleaner checkpoint read at startup (consumed as partitions open).
+    cleaner_checkpoints: Mutex<HashMap<String, i64>>,
+    /// Serialises writes of the cleaner checkpoint.
+    cleaner_checkpoint_lock: Mutex<()>,
+    /// Set at shutdown: cleaner threads stop (a pass in progress aborts between batches).
+    cleaner_stop: Arc<AtomicBool>,
+    cleaner_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
@@ -70,6 +83,10 @@ impl LogManager {
             .unwrap_or_default();
         remove_deleted_dirs(&data_dir);
         let log_starts = read_log_starts(&data_dir.join(LOG_START_FILE));
+        let cleaner_checkpoints: HashMap<String, i64> = std::fs::read(data_dir.join(CLEANER_CHECKPOINT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         Ok(Self {
             data_dir,
             broker,
@@ -79,6 +96,10 @@ impl LogManager {
             log_start_write: Mutex::new(Vec::new()),
             clean_shutdown,
             last_checkpoint: Mutex::new(Vec::new()),
+            cleaner_checkpoints: Mutex::new(cleaner_checkpoints),
+            cleaner_checkpoint_lock: Mutex::new(()),
+            cleaner_stop: Arc::new(AtomicBool::new(false)),
+            cleaner_threads: Mutex::new(Vec::new()),
         })
     }
 
@@ -152,6 +173,9 @@ impl LogManager {
             report.producers += rep.producers;
             if let Some(&start) = self.log_starts.lock().get(&(name.to_string(), p)) {
                 part.restore_log_start(start);
+            }
+            if let Some(offset) = self.cleaner_checkpoints.lock().remove(&format!("{name}-{p}")) {
+                part.set_first_dirty_offset(offset);
             }
             parts.push(Arc::new(part));
         }
@@ -252,6 +276,94 @@ impl LogManager {
         }
     }
 
+    /// This cleaner thread's settings (`threads` of them share the dedupe buffer).
+    fn cleaner_config(&self) -> CleanerConfig {
+        CleanerConfig {
+            dedupe_bytes: self.broker.log_cleaner_dedupe_buffer_size / self.broker.log_cleaner_threads.max(1) as u64,
+            io_max_bytes_per_second: self.broker.log_cleaner_io_max_bytes_per_second,
+        }
+    }
+
+    /// One cleaning pass over every compacted partition that needs one (dirty ratio,
+    /// compaction lags), then the cleaner checkpoint. Blocking: runs on a cleaner thread (or
+    /// a test's). Partitions another cleaner is on are skipped.
+    pub fn clean_once(&self, now_ms: i64) -> Vec<(Arc<Partition>, CleanStats)> {
+        let config = self.cleaner_config();
+        let mut done = Vec::new();
+        for p in self.all() {
+            if self.cleaner_stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if p.is_uncleanable() {
+                continue;
+            }
+            match cleaner::clean_partition(&p, &config, now_ms, &self.cleaner_stop) {
+                Ok(Some(stats)) => done.push((p, stats)),
+                Ok(None) => {}
+                Err(cleaner::CleanError::Stopped) => break,
+                Err(e) => {
+                    // Kafka's rule: a log the cleaner fails on is left alone (not failed on
+                    // again every pass) until the broker restarts.
+                    tracing::error!(topic = %p.topic, partition = p.index, "cannot clean the log; it is not cleaned again until restart: {e}");
+                    p.mark_uncleanable();
+                }
+            }
+        }
+        if !done.is_empty() {
+            if let Err(e) = self.write_cleaner_checkpoint() {
+                tracing::warn!("cannot write the cleaner checkpoint (cleaning restarts from an older point): {e}");
+            }
+        }
+        done
+    }
+
+    /// Writes each partition's first dirty offset atomically (`cleaner-offset-checkpoint.json`).
+    pub fn write_cleaner_checkpoint(&self) -> std::io::Result<()> {
+        let _one_writer = self.cleaner_checkpoint_lock.lock();
+        let mut map = BTreeMap::new();
+        for p in self.all() {
+            let offset = p.first_dirty_offset();
+            if offset >= 0 {
+                map.insert(format!("{}-{}", p.topic, p.index), offset);
+            }
+        }
+        let bytes = serde_json::to_vec(&map).map_err(std::io::Error::other)?;
+        write_atomic(&self.data_dir.join(CLEANER_CHECKPOINT_FILE), &bytes)
+    }
+
+    /// Starts the `log.cleaner.threads` cleaner threads (when `log.cleaner.enable`): each runs
+    /// [`LogManager::clean_once`], then sleeps `log.cleaner.backoff.ms` if it cleaned
+    /// nothing. They hold the manager only during a pass and end with it or at shutdown.
+    pub fn start_cleaners(self: &Arc<Self>) {
+        if !self.broker.log_cleaner_enable {
+            return;
+        }
+        let mut threads = self.cleaner_threads.lock();
+        for i in 0..self.broker.log_cleaner_threads {
+            let weak = Arc::downgrade(self);
+            let stop = self.cleaner_stop.clone();
+            let backoff = self.broker.log_cleaner_backoff;
+            let spawned = std::thread::Builder::new()
+                .name(format!("log-cleaner-{i}"))
+                .spawn(move || cleaner_thread(weak, stop, backoff));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!("cannot start a log cleaner thread: {e}"),
+            }
+        }
+    }
+
+    /// Stops the cleaner threads, waiting for a pass in progress to abort.
+    pub fn stop_cleaners(&self) {
+        self.cleaner_stop.store(true, Ordering::Relaxed);
+        let threads = std::mem::take(&mut *self.cleaner_threads.lock());
+        for t in threads {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
+
     /// Writes every partition's recovery point (last fsynced position) atomically.
     pub fn write_checkpoints(&self) -> std::io::Result<()> {
         let mut map = BTreeMap::new();
@@ -300,6 +412,7 @@ impl LogManager {
     /// good recovery point); the shutdown then reports the first error and is not marked
     /// clean.
     pub fn shutdown(&self) -> std::io::Result<()> {
+        self.stop_cleaners();
         let mut first_error = None;
         for p in self.all() {
             if let Err(e) = p.close() {
@@ -340,6 +453,26 @@ fn read_log_starts(path: &Path) -> HashMap<(String, i32), i64> {
     parse().unwrap_or_default()
 }
 
+/// A cleaner thread: passes while the manager lives and is not stopped.
+fn cleaner_thread(manager: Weak<LogManager>, stop: Arc<AtomicBool>, backoff: Duration) {
+    loop {
+        let cleaned = match manager.upgrade() {
+            Some(m) if !stop.load(Ordering::Relaxed) => !m.clean_once(crate::util::now_ms()).is_empty(),
+            _ => return,
+        };
+        if cleaned {
+            continue;
+        }
+        let until = Instant::now() + backoff;
+        while Instant::now() < until {
+            if stop.load(Ordering::Relaxed) || manager.strong_count() == 0 {
+                return;
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+}
+
 fn remove_deleted_dirs(data_dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(data_dir) {
         for e in entries.flatten() {
@@ -372,6 +505,47 @@ mod tests {
             p.append(crate::log::batch::BatchHeader::parse(&b).unwrap(), b).unwrap();
         }
         p.offsets().log_end
+    }
+
+    /// A pass that fails marks the log uncleanable (Kafka's rule): later passes leave it alone
+    /// rather than fail on it again; the other logs are still cleaned, and the checkpoint of
+    /// what was cleaned is written.
+    #[test]
+    fn a_log_the_cleaner_fails_on_is_left_alone() {
+        use crate::log::faults::{self, Fault};
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir.path()))).unwrap();
+        let cfg = LogConfig { compacted: true, min_cleanable_ratio: 0.0, ..LogConfig::for_tests(600) };
+        for t in ["bad", "good"] {
+            logs.create(&t.into(), 0, 1, false, &cfg).unwrap();
+            let p = logs.get(t, 0).unwrap();
+            for i in 0..40 {
+                let mut body = Vec::new();
+                crate::log::records::encode_record(&mut body, 0, 0, Some(b"k"), Some(format!("v{i}").as_bytes()), &[]);
+                let b = build_batch(0, 1, 1_000, &body);
+                p.append(crate::log::batch::BatchHeader::parse(&b).unwrap(), b).unwrap();
+            }
+        }
+        let armed = faults::arm(Point::CleanerSwap, dir.path().join("bad-0"), Fault::eio());
+        let cleaned: Vec<String> = logs.clean_once(10_000).iter().map(|(p, _)| p.topic.to_string()).collect();
+        assert_eq!(cleaned, ["good"]);
+        assert_eq!(armed.hits(), 1);
+        assert!(logs.get("bad", 0).unwrap().is_uncleanable());
+        assert!(logs.clean_once(10_000).is_empty());
+        assert_eq!(armed.hits(), 1, "not tried again");
+        let checkpoint = std::fs::read_to_string(dir.path().join(CLEANER_CHECKPOINT_FILE)).unwrap();
+        assert!(checkpoint.contains("good-0") && !checkpoint.contains("bad-0"), "{checkpoint}");
+        // The next start picks the checkpoint up: nothing dirty enough, no pass.
+        let end = logs.get("good", 0).unwrap().first_dirty_offset();
+        drop(armed);
+        logs.shutdown().unwrap();
+        drop(logs);
+        let logs = LogManager::open(Arc::new(BrokerConfig::for_tests(dir.path()))).unwrap();
+        let mut report = RecoveryReport::default();
+        logs.load(&"good".into(), 1, false, &cfg, &mut report).unwrap();
+        assert!(end > 0);
+        assert_eq!(logs.get("good", 0).unwrap().first_dirty_offset(), end);
+        assert!(logs.clean_once(10_000).is_empty(), "the active segment alone is dirty");
     }
 
     /// Kafka's log loader skips recovery after a clean shutdown: with the marker, a log the

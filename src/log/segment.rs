@@ -19,6 +19,26 @@ pub fn file_stem(base: i64) -> String {
     format!("{base:020}")
 }
 
+/// `<dir>/<base, 20 digits>.<ext><suffix>`: a segment file, with a suffix while the cleaner
+/// writes (`.cleaned`) or swaps (`.swap`) it.
+pub fn segment_path(dir: &Path, base: i64, ext: &str, suffix: &str) -> PathBuf {
+    dir.join(format!("{}.{ext}{suffix}", file_stem(base)))
+}
+
+/// Renames a segment's files from names ending in `from` to names ending in `to`: the index
+/// files first (those present), the `.log` last.
+pub fn rename_segment_files(dir: &Path, base: i64, from: &str, to: &str) -> io::Result<()> {
+    for ext in ["index", "timeindex", "log"] {
+        let src = segment_path(dir, base, ext, from);
+        match std::fs::rename(&src, segment_path(dir, base, ext, to)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound && ext != "log" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// A batch ready to be appended: offsets assigned, header prefix patched.
 pub struct PreparedBatch {
     pub header: BatchHeader,
@@ -410,12 +430,66 @@ impl Segment {
                 || self.size + len > u32::MAX as u64)
     }
 
-    /// Removes the segment's files (after retention or topic deletion).
+    /// Removes the segment's files (after retention, cleaning or topic deletion).
     pub fn delete_files(&self) {
-        let stem = self.log_path.with_extension("");
-        for ext in ["log", "index", "timeindex"] {
-            let _ = std::fs::remove_file(stem.with_extension(ext));
+        for path in [self.log_path.as_path(), self.index.path(), self.time_index.path()] {
+            let _ = std::fs::remove_file(path);
         }
+    }
+
+    /// A new segment the cleaner writes, under names ending in `suffix` (`<base>.log.cleaned`
+    /// and its indexes), invisible to recovery until renamed. Leftovers of the same name go.
+    pub fn create_cleaned(dir: &Path, base_offset: i64, index_interval: u64, suffix: &str) -> io::Result<Self> {
+        let log_path = segment_path(dir, base_offset, "log", suffix);
+        let file = open_log(&log_path)?;
+        file.set_len(0)?;
+        Ok(Self {
+            base_offset,
+            log_path,
+            file: Arc::new(file),
+            size: 0,
+            next_offset: base_offset,
+            index: OffsetIndex::fresh(segment_path(dir, base_offset, "index", suffix))?,
+            time_index: TimeIndex::fresh(segment_path(dir, base_offset, "timeindex", suffix))?,
+            index_interval,
+            bytes_since_index: 0,
+            max_timestamp: -1,
+            offset_of_max_timestamp: -1,
+            roll_base_ms: -1,
+            reserved_end: 0,
+        })
+    }
+
+    /// Appends a whole batch (its final bytes) to a segment the cleaner is writing.
+    pub fn append_cleaned(&mut self, header: &BatchHeader, bytes: &[u8]) -> io::Result<()> {
+        let pos = self.size;
+        (&*self.file).write_all(bytes)?;
+        self.track(header, pos)?;
+        self.size = pos + bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Makes a segment the cleaner wrote durable: its indexes written and fsynced, then its
+    /// data fsynced.
+    pub fn finish_cleaned(&mut self) -> io::Result<()> {
+        self.seal()?;
+        self.file.sync_data()
+    }
+
+    /// Renames the segment's files from names ending in `from` to names ending in `to`
+    /// (the indexes first: recovery goes by the `.log` file), and points the segment at them.
+    pub fn rename_files(&mut self, from: &str, to: &str) -> io::Result<()> {
+        let dir = self.log_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        rename_segment_files(&dir, self.base_offset, from, to)?;
+        self.set_suffix(&dir, to);
+        Ok(())
+    }
+
+    /// Points the segment at its files' names ending in `suffix` (they were renamed).
+    pub fn set_suffix(&mut self, dir: &Path, suffix: &str) {
+        self.log_path = segment_path(dir, self.base_offset, "log", suffix);
+        self.index.set_path(segment_path(dir, self.base_offset, "index", suffix));
+        self.time_index.set_path(segment_path(dir, self.base_offset, "timeindex", suffix));
     }
 }
 

@@ -125,6 +125,11 @@ impl ProducerStateTable {
         }
     }
 
+    /// Each producer's last offset in the log (that of its last batch with a sequence).
+    pub fn last_offsets(&self) -> HashMap<i64, i64> {
+        self.producers.iter().filter_map(|(id, e)| e.batches.back().map(|b| (*id, b.last_offset))).collect()
+    }
+
     pub fn len(&self) -> usize {
         self.producers.len()
     }

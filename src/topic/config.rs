@@ -162,6 +162,13 @@ fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
             return bad("Value must be at least -1");
         }
         "min.insync.replicas" if value.parse::<i32>().unwrap_or(0) < 1 => return bad("Value must be at least 1"),
+        "min.cleanable.dirty.ratio" if !(0.0..=1.0).contains(&value.parse::<f64>().unwrap_or(-1.0)) => {
+            return bad("Value must be between 0 and 1");
+        }
+        "delete.retention.ms" | "min.compaction.lag.ms" if value.parse::<i64>().unwrap_or(-1) < 0 => {
+            return bad("Value must be at least 0");
+        }
+        "max.compaction.lag.ms" if value.parse::<i64>().unwrap_or(0) < 1 => return bad("Value must be at least 1"),
         _ => {}
     }
     Ok(())
@@ -197,19 +204,32 @@ impl TopicConfigs {
 
     /// The log settings the storage layer enforces.
     pub fn log_config(&self, broker: &BrokerConfig) -> LogConfig {
+        let compacted = self.cleanup_policy_has("compact", broker);
+        let segment_ms = self.get_i64("segment.ms", broker).max(1);
+        let max_compaction_lag_ms = self.get_i64("max.compaction.lag.ms", broker).max(1);
         LogConfig {
             segment_bytes: self.get_i64("segment.bytes", broker).max(14) as u64,
-            segment_ms: self.get_i64("segment.ms", broker).max(1),
+            // Kafka's `maxSegmentMs`: a compacted log also rolls by max.compaction.lag.ms, so
+            // its records leave the active segment (which is never cleaned) in time.
+            segment_ms: if compacted { segment_ms.min(max_compaction_lag_ms) } else { segment_ms },
             index_interval: self.get_i64("index.interval.bytes", broker).max(0) as u64,
             max_message_bytes: self.get_i64("max.message.bytes", broker).max(0) as usize,
             log_append_time: self.get("message.timestamp.type", broker).as_deref() == Some("LogAppendTime"),
             retention_ms: self.get_i64("retention.ms", broker),
             retention_bytes: self.get_i64("retention.bytes", broker),
             delete_retention: self.cleanup_policy_has("delete", broker),
-            compacted: self.cleanup_policy_has("compact", broker),
+            compacted,
             timestamp_before_max_ms: self.get_i64("message.timestamp.before.max.ms", broker).max(0),
             timestamp_after_max_ms: self.get_i64("message.timestamp.after.max.ms", broker).max(0),
             max_uncompressed_bytes: broker.max_uncompressed_batch_bytes,
+            delete_retention_ms: self.get_i64("delete.retention.ms", broker).max(0),
+            min_cleanable_ratio: self
+                .get("min.cleanable.dirty.ratio", broker)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.5)
+                .clamp(0.0, 1.0),
+            min_compaction_lag_ms: self.get_i64("min.compaction.lag.ms", broker).max(0),
+            max_compaction_lag_ms,
         }
     }
 
@@ -295,6 +315,15 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
         ),
         row("listeners", format!("PLAINTEXT://{}", b.listen), "PLAINTEXT://:9092", ConfigType::String),
         row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
+        setting("log.cleaner.backoff.ms", |c| c.log_cleaner_backoff.as_millis().to_string(), ConfigType::Long),
+        setting("log.cleaner.dedupe.buffer.size", |c| c.log_cleaner_dedupe_buffer_size.to_string(), ConfigType::Long),
+        setting("log.cleaner.enable", |c| c.log_cleaner_enable.to_string(), ConfigType::Boolean),
+        setting(
+            "log.cleaner.io.max.bytes.per.second",
+            |c| kafka_double(c.log_cleaner_io_max_bytes_per_second),
+            ConfigType::Double,
+        ),
+        setting("log.cleaner.threads", |c| c.log_cleaner_threads.to_string(), ConfigType::Int),
         setting("log.index.interval.bytes", |c| c.log_index_interval_bytes.to_string(), ConfigType::Int),
         setting("log.retention.bytes", |c| c.log_retention_bytes.to_string(), ConfigType::Long),
         {
@@ -316,6 +345,15 @@ pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
     ]
 }
 
+/// A double as Java prints it for the extremes (`1.7976931348623157E308`), plainly otherwise.
+fn kafka_double(v: f64) -> String {
+    if v == f64::MAX {
+        "1.7976931348623157E308".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +364,33 @@ mod tests {
         assert!(TopicConfigs::from_pairs([("segment.bytes", Some("abc"))]).is_err());
         assert!(TopicConfigs::from_pairs([("cleanup.policy", Some("compact,delete"))]).is_ok());
         assert!(TopicConfigs::from_pairs([("message.timestamp.type", Some("Sometimes"))]).is_err());
+        assert!(TopicConfigs::from_pairs([("min.cleanable.dirty.ratio", Some("1.5"))]).is_err());
+        assert!(TopicConfigs::from_pairs([("min.cleanable.dirty.ratio", Some("0.01"))]).is_ok());
+        assert!(TopicConfigs::from_pairs([("min.compaction.lag.ms", Some("-1"))]).is_err());
+        assert!(TopicConfigs::from_pairs([("max.compaction.lag.ms", Some("0"))]).is_err());
+        assert!(TopicConfigs::from_pairs([("delete.retention.ms", Some("-5"))]).is_err());
+    }
+
+    /// The compaction configs reach the log, with Kafka's defaults; a compacted log also
+    /// rolls by max.compaction.lag.ms.
+    #[test]
+    fn compaction_configs_reach_the_log() {
+        let b = BrokerConfig::resolve(&Default::default()).unwrap();
+        let d = TopicConfigs::default().log_config(&b);
+        assert_eq!((d.delete_retention_ms, d.min_cleanable_ratio), (86_400_000, 0.5));
+        assert_eq!((d.min_compaction_lag_ms, d.max_compaction_lag_ms, d.segment_ms), (0, i64::MAX, 604_800_000));
+        let c = TopicConfigs::from_pairs([
+            ("cleanup.policy", Some("compact")),
+            ("min.cleanable.dirty.ratio", Some("0.1")),
+            ("max.compaction.lag.ms", Some("5000")),
+            ("min.compaction.lag.ms", Some("7")),
+            ("delete.retention.ms", Some("9")),
+        ])
+        .unwrap()
+        .log_config(&b);
+        assert!(c.compacted);
+        assert_eq!((c.delete_retention_ms, c.min_cleanable_ratio), (9, 0.1));
+        assert_eq!((c.min_compaction_lag_ms, c.max_compaction_lag_ms, c.segment_ms), (7, 5000, 5000));
     }
 
     #[test]
@@ -367,6 +432,11 @@ mod tests {
         b.group_initial_rebalance_delay_ms = 0;
         b.socket_request_max_bytes = 1 << 20;
         b.durability = crate::config::Durability::Sync;
+        b.log_cleaner_enable = false;
+        b.log_cleaner_threads = 2;
+        b.log_cleaner_dedupe_buffer_size = 1 << 20;
+        b.log_cleaner_io_max_bytes_per_second = 1e6;
+        b.log_cleaner_backoff = std::time::Duration::from_millis(5);
         let changed = ["index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"];
         for r in TopicConfigs::default().describe(&b) {
             let expect = if changed.contains(&r.name.as_str()) || r.name == "segment.ms" {

@@ -24,6 +24,10 @@ fn defaults_follow_kafka() {
     assert_eq!(c.fetch_max_bytes, 57_671_680);
     assert_eq!(c.max_in_flight_requests_per_connection, 64);
     assert_eq!(c.socket_listen_backlog_size, 1024);
+    assert!(c.log_cleaner_enable);
+    assert_eq!((c.log_cleaner_threads, c.log_cleaner_dedupe_buffer_size), (1, 128 << 20));
+    assert_eq!(c.log_cleaner_io_max_bytes_per_second, f64::MAX);
+    assert_eq!(c.log_cleaner_backoff, Duration::from_millis(15_000));
 }
 
 /// Every resolved value with no flag, variable or file: written before settings moved

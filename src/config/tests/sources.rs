@@ -25,6 +25,7 @@ fn samples(setting: &Setting, default: &str) -> [(String, String); 2] {
     let [a, b] = match setting.ty {
         "bool" => [(default != "true").to_string(), default.to_string()],
         "i32" | "i64" | "u32" | "u64" | "usize" => ["4001".into(), "4002".into()],
+        "f64" => ["4001.5".into(), "4002.5".into()],
         // Strings and paths: this one is also a valid listen and advertised address and a
         // valid per-IP override.
         "String" | "PathBuf" => ["127.0.0.1:4001".into(), "127.0.0.1:4002".into()],

@@ -10,6 +10,7 @@
 //! then read with `pread` outside it. Different partitions never contend.
 
 mod append;
+pub mod clean;
 mod read;
 mod recovery;
 mod retention;
@@ -22,7 +23,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -188,6 +189,13 @@ pub struct Partition {
     /// The current leader epoch, stamped on every batch appended (a single node keeps the
     /// one its checkpoint last recorded; replication will move it on leader changes).
     leader_epoch: AtomicI32,
+    /// Held by the cleaner for a whole pass on this partition (retention skips meanwhile).
+    clean_lock: Mutex<()>,
+    /// The cleaner's checkpoint: the first offset it has not cleaned (-1: unknown).
+    first_dirty: AtomicI64,
+    /// A cleaning pass failed (unreadable data, I/O error): the cleaner leaves this log alone
+    /// until the next start (Kafka's uncleanable partitions).
+    uncleanable: AtomicBool,
 }
 
 struct PartitionLog {

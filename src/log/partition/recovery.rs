@@ -15,6 +15,7 @@ impl Partition {
         sync_mode: bool,
     ) -> io::Result<(Self, RecoveryReport)> {
         std::fs::create_dir_all(&dir)?;
+        clean::finish_interrupted_swaps(&dir)?;
         let now = now_ms();
         let mut report = RecoveryReport::default();
         let mut segments = BTreeMap::new();
@@ -108,6 +109,9 @@ impl Partition {
                 hw_tx,
                 dirty: AtomicBool::new(false),
                 leader_epoch: AtomicI32::new(leader_epoch),
+                clean_lock: Mutex::new(()),
+                first_dirty: AtomicI64::new(-1),
+                uncleanable: AtomicBool::new(false),
             },
             report,
         ))

@@ -4,15 +4,15 @@
 use super::*;
 
 impl Partition {
-    /// Deletes the oldest segments that retention (time or size, Kafka's rules) allows,
-    /// never the active one and never data at or above the high watermark. Returns how many
-    /// segments were removed.
+    /// Deletes the oldest segments that retention (time or size, Kafka's rules) allows, and
+    /// those wholly below the log start (a DeleteRecords, whatever the policy, as Kafka's
+    /// `deleteLogStartOffsetBreachedSegments`); never the active one and never data at or
+    /// above the high watermark. Returns how many segments were removed.
     pub fn enforce_retention(&self, now_ms: i64) -> usize {
+        // A cleaning pass replaces segments: retention waits for the next round.
+        let Some(_cleaning) = self.clean_lock.try_lock() else { return 0 };
         let mut log = self.log.lock();
         let cfg = log.config.clone();
-        if !cfg.delete_retention {
-            return 0;
-        }
         let mut total: u64 = log.segments.values().map(|s| s.size()).sum();
         let mut removed = 0;
         while log.segments.len() > 1 {
@@ -21,18 +21,21 @@ impl Partition {
             if second.base_offset > log.high_watermark {
                 break;
             }
-            let by_time = cfg.retention_ms >= 0
+            let by_start = second.base_offset <= log.log_start_offset;
+            let by_time = cfg.delete_retention
+                && cfg.retention_ms >= 0
                 && first.max_timestamp() >= 0
                 && now_ms - first.max_timestamp() > cfg.retention_ms;
-            let by_size = cfg.retention_bytes >= 0 && total - first.size() >= cfg.retention_bytes as u64;
-            if !(by_time || by_size) {
+            let by_size =
+                cfg.delete_retention && cfg.retention_bytes >= 0 && total - first.size() >= cfg.retention_bytes as u64;
+            if !(by_start || by_time || by_size) {
                 break;
             }
             let base = first.base_offset;
             total -= first.size();
             self.drop_first_segment(&mut log);
             removed += 1;
-            tracing::info!(topic = %self.topic, partition = self.index, base, log_start = log.log_start_offset, by_time, by_size, "retention deleted a segment");
+            tracing::info!(topic = %self.topic, partition = self.index, base, log_start = log.log_start_offset, by_start, by_time, by_size, "retention deleted a segment");
         }
         if removed > 0 {
             self.remove_stale_snapshots(&log);
@@ -44,6 +47,9 @@ impl Partition {
     /// `offset` (-1: the high watermark) and deletes the segments wholly below it. Returns the
     /// new log start (the low watermark). The caller persists it (the log-start checkpoint).
     pub fn delete_records_before(&self, offset: i64) -> Result<i64, DeleteRecordsError> {
+        // A cleaning pass (compact,delete topics) replaces segments: the segments below the
+        // new start are then left to the next retention round, which deletes them.
+        let cleaning = self.clean_lock.try_lock();
         let mut log = self.log.lock();
         if !log.config.delete_retention {
             return Err(DeleteRecordsError::PolicyViolation);
@@ -57,7 +63,7 @@ impl Partition {
         }
         log.log_start_offset = target;
         let mut removed = 0;
-        while log.segments.len() > 1 {
+        while cleaning.is_some() && log.segments.len() > 1 {
             let second = log.segments.values().nth(1).map(|s| s.base_offset);
             if second.is_none_or(|b| b > target) {
                 break;

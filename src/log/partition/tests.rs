@@ -323,3 +323,28 @@ proptest::proptest! {
         proptest::prop_assert_eq!(append(&p, 1, 1, b"z").base_offset, next);
     }
 }
+
+/// DeleteRecords during a cleaning pass moves the log start at once but leaves the segments
+/// below it to the next retention round (the pass may be replacing them), which deletes them
+/// whatever the retention settings (Kafka's deleteLogStartOffsetBreachedSegments).
+#[test]
+fn segments_below_a_moved_log_start_go_after_a_cleaning_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path(), config(1000), None);
+    for i in 0..40 {
+        append(&p, 1, 1000 + i, &[0u8; 200]);
+    }
+    let before = list_by_ext(dir.path(), "log").unwrap().len();
+    let pass = p.try_clean_lock().expect("no pass running");
+    assert_eq!(p.delete_records_before(30), Ok(30));
+    assert_eq!(p.offsets().log_start, 30);
+    assert!(matches!(p.read(29, 100, true), Err(ReadError::OffsetOutOfRange { .. })));
+    assert_eq!(list_by_ext(dir.path(), "log").unwrap().len(), before, "the pass's segments stay");
+    assert_eq!(p.enforce_retention(i64::MAX / 2), 0, "retention waits for the pass");
+    drop(pass);
+    let removed = p.enforce_retention(0);
+    assert!(removed > 0, "no retention limit is set: only the log start deletes");
+    assert_eq!(list_by_ext(dir.path(), "log").unwrap().len(), before - removed);
+    assert_eq!(p.offsets().log_start, 30, "the start stays where DeleteRecords put it");
+    assert_eq!(read_all(&p, 30).first().map(|b| b.0), Some(30));
+}

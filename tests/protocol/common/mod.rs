@@ -90,6 +90,19 @@ impl TestBroker {
         self.start_again(|_| {}).await;
     }
 
+    /// [`TestBroker::crash_restart`], the new broker's config tweaked.
+    pub async fn crash_restart_with(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
+        let h = self.handle.take().expect("broker running");
+        let weak = std::sync::Arc::downgrade(&h.broker);
+        drop(h);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while weak.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(weak.strong_count(), 0, "the crashed broker is still referenced (a client still open?)");
+        self.start_again(tweak).await;
+    }
+
     /// Starts a broker on this data directory (after the previous one was stopped or taken).
     pub async fn start_again(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
         let mut cfg = BrokerConfig::for_tests(self.dir.path());
