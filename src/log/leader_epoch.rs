@@ -13,6 +13,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::checkpoint_file;
+
 pub const CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
 
 /// Largest checkpoint file read (a real one holds a line per leader change); a larger or
@@ -109,10 +111,8 @@ impl LeaderEpochCache {
     }
 
     fn persist(&self) -> io::Result<()> {
-        let mut text = format!("0\n{}\n", self.entries.len());
-        for e in &self.entries {
-            text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
-        }
+        let lines: Vec<String> = self.entries.iter().map(|e| format!("{} {}", e.epoch, e.start_offset)).collect();
+        let text = checkpoint_file::render(&lines);
         // Replaced whole (temp file, rename) but not fsynced: the file is derived from the
         // log (its epochs are on the batches), and a crash that loses or empties it costs a
         // rebuild at the next open, never a wrong epoch; an fsync per new partition would
@@ -125,17 +125,8 @@ impl LeaderEpochCache {
 }
 
 fn read_checkpoint(path: &Path) -> Option<Vec<EpochEntry>> {
-    if std::fs::metadata(path).ok()?.len() > MAX_FILE_BYTES {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    if lines.next()?.trim() != "0" {
-        return None;
-    }
-    let count: usize = lines.next()?.trim().parse().ok()?;
-    let mut entries = Vec::new();
-    for line in lines.by_ref().take(count) {
+    let mut last: Option<EpochEntry> = None;
+    checkpoint_file::read(path, MAX_FILE_BYTES, |line| {
         let mut it = line.split_whitespace();
         let epoch: i32 = it.next()?.parse().ok()?;
         let start_offset: i64 = it.next()?.parse().ok()?;
@@ -143,12 +134,12 @@ fn read_checkpoint(path: &Path) -> Option<Vec<EpochEntry>> {
             return None;
         }
         // Epochs and their start offsets only grow.
-        if entries.last().is_some_and(|l: &EpochEntry| l.epoch >= epoch || l.start_offset > start_offset) {
+        if last.is_some_and(|l| l.epoch >= epoch || l.start_offset > start_offset) {
             return None;
         }
-        entries.push(EpochEntry { epoch, start_offset });
-    }
-    (entries.len() == count && lines.all(|l| l.trim().is_empty())).then_some(entries)
+        last = Some(EpochEntry { epoch, start_offset });
+        last
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 
+use super::checkpoint_file;
 use super::cleaner::{self, CleanStats, CleanerConfig};
 use super::faults::Point;
 use super::partition::RecoveryReport;
@@ -394,10 +395,8 @@ impl LogManager {
             .filter_map(|p| p.log_start_inside_segment().map(|s| (p.topic.to_string(), p.index, s)))
             .collect();
         entries.sort();
-        let mut text = format!("0\n{}\n", entries.len());
-        for (t, p, s) in &entries {
-            text.push_str(&format!("{t} {p} {s}\n"));
-        }
+        let lines: Vec<String> = entries.iter().map(|(t, p, s)| format!("{t} {p} {s}")).collect();
+        let text = checkpoint_file::render(&lines);
         if *last == text.as_bytes() {
             return Ok(());
         }
@@ -432,25 +431,12 @@ impl LogManager {
 /// Reads Kafka's `log-start-offset-checkpoint` text format (`0`, a count, then `topic
 /// partition offset` lines); anything malformed gives an empty map.
 fn read_log_starts(path: &Path) -> HashMap<(String, i32), i64> {
-    let parse = || -> Option<HashMap<(String, i32), i64>> {
-        if std::fs::metadata(path).ok()?.len() > MAX_LOG_START_FILE {
-            return None;
-        }
-        let text = std::fs::read_to_string(path).ok()?;
-        let mut lines = text.lines();
-        if lines.next()?.trim() != "0" {
-            return None;
-        }
-        let count: usize = lines.next()?.trim().parse().ok()?;
-        let mut out = HashMap::new();
-        for line in lines.by_ref().take(count) {
-            let mut it = line.split_whitespace();
-            let (t, p, s) = (it.next()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-            out.insert((t.to_string(), p), s);
-        }
-        (out.len() == count).then_some(out)
-    };
-    parse().unwrap_or_default()
+    let entries = checkpoint_file::read(path, MAX_LOG_START_FILE, |line| {
+        let mut it = line.split_whitespace();
+        let (t, p, s) = (it.next()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+        it.next().is_none().then(|| ((t.to_string(), p), s))
+    });
+    entries.map(|e| e.into_iter().collect()).unwrap_or_default()
 }
 
 /// A cleaner thread: passes while the manager lives and is not stopped.

@@ -1,6 +1,7 @@
 //! The durable, segmented on-disk log: record batches stored as clients sent them.
 
 pub mod batch;
+pub mod checkpoint_file;
 pub mod cleaner;
 pub mod compression;
 pub mod config;
