@@ -10,17 +10,26 @@ use std::time::Duration;
 
 use crate::auth::{AllowAll, Authorizer};
 use crate::cluster::MetadataCache;
+use crate::config::live::LiveConfig;
 use crate::config::{BrokerConfig, Durability};
 use crate::group::GroupCoordinator;
 use crate::log::flush::DEFAULT_TICK;
+use crate::log::manager::CleanerSettings;
 use crate::log::LogManager;
 use crate::producer::ids::ProducerIdAllocator;
 use crate::replica::ReplicaManager;
+use crate::server::limits::ConnectionLimits;
 use crate::topic::registry::LoadReport;
 use crate::topic::TopicRegistry;
 
 pub struct Broker {
+    /// The settings at startup (static, with the stored dynamic configs over them). The
+    /// dynamic ones may change later: read those through `live`.
     pub config: Arc<BrokerConfig>,
+    /// The settings now, and the dynamic broker and group configs under them.
+    pub live: Arc<LiveConfig>,
+    /// `max.connections` and its per-address kin, for the listener.
+    pub connection_limits: Arc<ConnectionLimits>,
     pub metadata: MetadataCache,
     pub topics: Arc<TopicRegistry>,
     pub logs: Arc<LogManager>,
@@ -38,18 +47,21 @@ pub struct Broker {
 impl Broker {
     /// Opens the data directory (recovering logs). Must run inside a tokio runtime.
     pub fn open(config: BrokerConfig) -> std::io::Result<(Arc<Self>, LoadReport)> {
-        let config = Arc::new(config);
         std::fs::create_dir_all(&config.data_dir)?;
+        let live = Arc::new(LiveConfig::open(Arc::new(config))?);
+        let config = live.current();
         let cluster_id = load_or_create_cluster_id(&config.data_dir)?;
         let logs = Arc::new(LogManager::open(config.clone())?);
-        let (topics, report) = TopicRegistry::open(config.clone(), logs.clone())?;
+        let (topics, report) = TopicRegistry::open(live.clone(), logs.clone())?;
         let topics = Arc::new(topics);
         let metadata = MetadataCache::new(&config, cluster_id, logs.clone());
         let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
         let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
         let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config())?;
         let broker = Arc::new(Self {
+            connection_limits: Arc::new(ConnectionLimits::new(&config)),
             config,
+            live,
             metadata,
             topics,
             logs,
@@ -63,6 +75,15 @@ impl Broker {
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
         Ok((broker, report))
+    }
+
+    /// Puts a changed effective config to work: topic-config defaults reach every topic
+    /// that does not override them, the cleaner threads restart with their settings, the
+    /// connection limits change.
+    pub fn apply_config(&self, config: &BrokerConfig) {
+        self.topics.reapply_log_configs();
+        self.logs.reconfigure_cleaners(CleanerSettings::of(config));
+        self.connection_limits.reconfigure(config);
     }
 
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker). Stops

@@ -71,7 +71,7 @@ fn create_one(broker: &Broker, t: &CreatableTopic, validate_only: bool, version:
                 })
                 .with_replication_factor(1);
             if version >= 5 {
-                let described = topic.configs().describe(&broker.config);
+                let described = topic.configs().describe(&broker.live.current(), broker.live.fixed());
                 r.configs = Some(
                     described
                         .into_iter()

@@ -1,5 +1,5 @@
-//! DescribeConfigs (key 32): topic and broker configs with values, sources, types and
-//! (on request) synonyms.
+//! DescribeConfigs (key 32): topic, broker and group configs with values, sources, types,
+//! and on request synonyms and documentation.
 
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_configs_response::{
@@ -7,15 +7,13 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
 
+use super::config_resources::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::{sb, Handler, Reply, RequestContext, NONE};
-use crate::topic::config::{describe_broker, DescribedConfig};
+use crate::config::describe::{describe_broker, describe_broker_defaults, DescribedConfig};
 
 pub struct DescribeConfigs;
 
-pub const RESOURCE_TOPIC: i8 = 2;
-pub const RESOURCE_BROKER: i8 = 4;
-
-fn row(c: DescribedConfig, synonyms: bool, documentation: bool, read_only: bool) -> DescribeConfigsResourceResult {
+fn row(c: DescribedConfig, synonyms: bool, documentation: bool) -> DescribeConfigsResourceResult {
     let syns = if synonyms {
         c.synonyms
             .into_iter()
@@ -29,7 +27,7 @@ fn row(c: DescribedConfig, synonyms: bool, documentation: bool, read_only: bool)
     DescribeConfigsResourceResult::default()
         .with_name(sb(c.name))
         .with_value(Some(sb(c.value)))
-        .with_read_only(read_only)
+        .with_read_only(c.read_only)
         .with_config_source(c.source as i8)
         .with_is_sensitive(false)
         .with_synonyms(syns)
@@ -54,36 +52,59 @@ impl Handler for DescribeConfigs {
                 let base = DescribeConfigsResult::default()
                     .with_resource_type(r.resource_type)
                     .with_resource_name(r.resource_name.clone());
-                let (rows, read_only) = match r.resource_type {
+                let fail = |code: i16, message: String| {
+                    base.clone().with_error_code(code).with_error_message(Some(sb(message)))
+                };
+                let rows = match r.resource_type {
                     RESOURCE_TOPIC => match broker.topics.get(&r.resource_name) {
-                        Some(t) => (t.configs().describe(&broker.config), false),
+                        Some(t) => t.configs().describe(&broker.live.current(), broker.live.fixed()),
                         None => {
-                            return base
-                                .with_error_code(E::UnknownTopicOrPartition.code())
-                                .with_error_message(Some(sb(format!("Topic {} does not exist", &*r.resource_name))))
+                            return fail(
+                                E::UnknownTopicOrPartition.code(),
+                                format!("Topic {} does not exist", &*r.resource_name),
+                            )
                         }
                     },
                     RESOURCE_BROKER => {
                         let name = r.resource_name.as_str();
-                        if !name.is_empty() && name != broker.metadata.this_node().id.to_string() {
-                            return base
-                                .with_error_code(E::InvalidRequest.code())
-                                .with_error_message(Some(sb(format!("Unexpected broker id {name}"))));
+                        let this = broker.metadata.this_node().id;
+                        if name.is_empty() {
+                            describe_broker_defaults(&broker.live.current())
+                        } else {
+                            match name.parse::<i32>() {
+                                Ok(id) if id == this => describe_broker(&broker.live.current(), broker.live.fixed()),
+                                Ok(_) => return fail(
+                                    E::InvalidRequest.code(),
+                                    format!(
+                                        "Unexpected broker id, expected {this} or empty string, but received {name}"
+                                    ),
+                                ),
+                                Err(_) => {
+                                    return fail(
+                                        E::InvalidRequest.code(),
+                                        format!("Broker id must be an integer, but it is: {name}"),
+                                    )
+                                }
+                            }
                         }
-                        (describe_broker(&broker.config), true)
                     }
-                    other => {
-                        return base
-                            .with_error_code(E::InvalidRequest.code())
-                            .with_error_message(Some(sb(format!("Unsupported resource type {other}"))))
+                    RESOURCE_GROUP => {
+                        if r.resource_name.is_empty() {
+                            return fail(E::InvalidRequest.code(), "Group name must not be empty".into());
+                        }
+                        let defaults = broker.live.current().group_defaults;
+                        broker.live.group_configs(&r.resource_name).describe(&defaults)
                     }
+                    other => return fail(E::InvalidRequest.code(), format!("Unsupported resource type: {other}")),
                 };
                 let configs = rows
                     .into_iter()
                     .filter(|c| {
-                        r.configuration_keys.as_ref().is_none_or(|keys| keys.iter().any(|k| k.as_str() == c.name))
+                        r.configuration_keys
+                            .as_ref()
+                            .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == c.name))
                     })
-                    .map(|c| row(c, req.include_synonyms, docs, read_only))
+                    .map(|c| row(c, req.include_synonyms, docs))
                     .collect();
                 base.with_error_code(NONE).with_configs(configs)
             })

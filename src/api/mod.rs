@@ -12,6 +12,7 @@
 pub mod alter_configs;
 pub mod api_versions;
 pub mod budget;
+pub mod config_resources;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
@@ -26,6 +27,7 @@ pub mod encode;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod join_group;
 pub mod leave_group;
@@ -283,7 +285,7 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<create_partitions::CreatePartitions>(),
     entry::<delete_groups::DeleteGroups>(),
     entry::<elect_leaders::ElectLeaders>(),
-    entry::<alter_configs::IncrementalAlterConfigs>(),
+    entry::<incremental_alter_configs::IncrementalAlterConfigs>(),
     entry::<offset_delete::OffsetDelete>(),
     entry::<describe_cluster::DescribeCluster>(),
 ];

@@ -3,8 +3,11 @@
 
 mod cli;
 mod define;
+pub mod describe;
 mod docs;
 mod durability;
+pub mod dynamic;
+pub mod live;
 mod resolve;
 mod settings;
 mod value;

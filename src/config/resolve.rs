@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::settings::{FileConfig, ServeArgs, Settings};
 use super::Durability;
+use crate::group::configs::{Bounded, GroupDefaults};
 
 /// Fully resolved broker settings.
 #[derive(Debug, Clone)]
@@ -51,6 +52,9 @@ pub struct BrokerConfig {
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
+    /// The broker's defaults of the group configs (`group.consumer.*`, `group.share.*`) and
+    /// the bounds a group's own value must keep.
+    pub group_defaults: GroupDefaults,
     pub offsets_retention_minutes: i64,
     pub offsets_topic_num_partitions: i32,
     /// `max.connections`: open connections broker-wide.
@@ -68,6 +72,10 @@ pub struct BrokerConfig {
     pub max_in_flight_requests_per_connection: usize,
     /// `socket.listen.backlog.size`: the listen(2) backlog.
     pub socket_listen_backlog_size: u32,
+    /// The dynamic configs laid over the static settings above (empty at startup until
+    /// `config::live` applies the stored ones); topic-config defaults without a field here
+    /// are read from it, and DescribeConfigs reports each value's source from it.
+    pub dynamic: std::sync::Arc<super::dynamic::DynamicBrokerConfigs>,
 }
 
 /// Configuration errors, reported at startup with the offending setting.
@@ -89,9 +97,9 @@ fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
 
 impl BrokerConfig {
     /// The group coordinator's settings.
-    pub fn group_config(&self) -> crate::group::GroupConfig {
+    pub fn group_config(&self) -> crate::group::CoordinatorConfig {
         let ms = |v: i64| Duration::from_millis(v.max(0) as u64);
-        crate::group::GroupConfig {
+        crate::group::CoordinatorConfig {
             initial_rebalance_delay: ms(self.group_initial_rebalance_delay_ms),
             min_session_timeout: ms(self.group_min_session_timeout_ms),
             max_session_timeout: ms(self.group_max_session_timeout_ms),
@@ -151,6 +159,24 @@ impl BrokerConfig {
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
             group_max_size,
+            group_consumer_session_timeout_ms,
+            group_consumer_min_session_timeout_ms,
+            group_consumer_max_session_timeout_ms,
+            group_consumer_heartbeat_interval_ms,
+            group_consumer_min_heartbeat_interval_ms,
+            group_consumer_max_heartbeat_interval_ms,
+            group_share_session_timeout_ms,
+            group_share_min_session_timeout_ms,
+            group_share_max_session_timeout_ms,
+            group_share_heartbeat_interval_ms,
+            group_share_min_heartbeat_interval_ms,
+            group_share_max_heartbeat_interval_ms,
+            group_share_record_lock_duration_ms,
+            group_share_min_record_lock_duration_ms,
+            group_share_max_record_lock_duration_ms,
+            group_share_delivery_count_limit,
+            group_share_min_delivery_count_limit,
+            group_share_max_delivery_count_limit,
             offsets_retention_minutes,
             offsets_topic_num_partitions,
             max_connections,
@@ -215,6 +241,38 @@ impl BrokerConfig {
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
             group_max_size,
+            group_defaults: GroupDefaults {
+                consumer_session_timeout: Bounded {
+                    default: group_consumer_session_timeout_ms,
+                    min: group_consumer_min_session_timeout_ms,
+                    max: group_consumer_max_session_timeout_ms,
+                },
+                consumer_heartbeat_interval: Bounded {
+                    default: group_consumer_heartbeat_interval_ms,
+                    min: group_consumer_min_heartbeat_interval_ms,
+                    max: group_consumer_max_heartbeat_interval_ms,
+                },
+                share_session_timeout: Bounded {
+                    default: group_share_session_timeout_ms,
+                    min: group_share_min_session_timeout_ms,
+                    max: group_share_max_session_timeout_ms,
+                },
+                share_heartbeat_interval: Bounded {
+                    default: group_share_heartbeat_interval_ms,
+                    min: group_share_min_heartbeat_interval_ms,
+                    max: group_share_max_heartbeat_interval_ms,
+                },
+                share_record_lock_duration: Bounded {
+                    default: group_share_record_lock_duration_ms,
+                    min: group_share_min_record_lock_duration_ms,
+                    max: group_share_max_record_lock_duration_ms,
+                },
+                share_delivery_count_limit: Bounded {
+                    default: group_share_delivery_count_limit,
+                    min: group_share_min_delivery_count_limit,
+                    max: group_share_max_delivery_count_limit,
+                },
+            },
             offsets_retention_minutes,
             offsets_topic_num_partitions,
             max_connections: non_negative("max_connections", max_connections)?,
@@ -224,12 +282,13 @@ impl BrokerConfig {
             fetch_max_bytes,
             max_in_flight_requests_per_connection,
             socket_listen_backlog_size: socket_listen_backlog_size.max(1),
+            dynamic: Default::default(),
         };
         cfg.check()?;
         Ok(cfg)
     }
 
-    fn check(&self) -> Result<(), ConfigError> {
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
         if self.num_partitions < 1 {
             return Err(invalid("num_partitions", "must be at least 1"));
         }
@@ -248,6 +307,7 @@ impl BrokerConfig {
         if self.group_max_size < 1 {
             return Err(invalid("group_max_size", "must be at least 1"));
         }
+        self.group_defaults.check().map_err(|(name, message)| invalid(name, message))?;
         if self.log_index_interval_bytes < 0 {
             return Err(invalid("log_index_interval_bytes", "must not be negative"));
         }

@@ -99,6 +99,65 @@ declare_settings! {
     /// members per group (`GROUP_MAX_SIZE_REACHED` beyond)
     group_max_size: i32 = i32::MAX, kafka = "group.max.size";
 
+    /// session timeout of consumer-protocol (KIP-848) members, unless the group sets
+    /// `consumer.session.timeout.ms`
+    group_consumer_session_timeout_ms: i32 = 45_000, kafka = "group.consumer.session.timeout.ms";
+
+    /// smallest `consumer.session.timeout.ms` a group may set
+    group_consumer_min_session_timeout_ms: i32 = 45_000, kafka = "group.consumer.min.session.timeout.ms";
+
+    /// largest `consumer.session.timeout.ms` a group may set
+    group_consumer_max_session_timeout_ms: i32 = 60_000, kafka = "group.consumer.max.session.timeout.ms";
+
+    /// heartbeat interval given to consumer-protocol members, unless the group sets
+    /// `consumer.heartbeat.interval.ms`
+    group_consumer_heartbeat_interval_ms: i32 = 5_000, kafka = "group.consumer.heartbeat.interval.ms";
+
+    /// smallest `consumer.heartbeat.interval.ms` a group may set
+    group_consumer_min_heartbeat_interval_ms: i32 = 5_000, kafka = "group.consumer.min.heartbeat.interval.ms";
+
+    /// largest `consumer.heartbeat.interval.ms` a group may set
+    group_consumer_max_heartbeat_interval_ms: i32 = 15_000, kafka = "group.consumer.max.heartbeat.interval.ms";
+
+    /// session timeout of share-group members, unless the group sets `share.session.timeout.ms`
+    group_share_session_timeout_ms: i32 = 45_000, kafka = "group.share.session.timeout.ms";
+
+    /// smallest `share.session.timeout.ms` a group may set
+    group_share_min_session_timeout_ms: i32 = 45_000, kafka = "group.share.min.session.timeout.ms";
+
+    /// largest `share.session.timeout.ms` a group may set
+    group_share_max_session_timeout_ms: i32 = 60_000, kafka = "group.share.max.session.timeout.ms";
+
+    /// heartbeat interval given to share-group members, unless the group sets
+    /// `share.heartbeat.interval.ms`
+    group_share_heartbeat_interval_ms: i32 = 5_000, kafka = "group.share.heartbeat.interval.ms";
+
+    /// smallest `share.heartbeat.interval.ms` a group may set
+    group_share_min_heartbeat_interval_ms: i32 = 5_000, kafka = "group.share.min.heartbeat.interval.ms";
+
+    /// largest `share.heartbeat.interval.ms` a group may set
+    group_share_max_heartbeat_interval_ms: i32 = 15_000, kafka = "group.share.max.heartbeat.interval.ms";
+
+    /// how long a share consumer holds a record it took, unless the group sets
+    /// `share.record.lock.duration.ms`
+    group_share_record_lock_duration_ms: i32 = 30_000, kafka = "group.share.record.lock.duration.ms";
+
+    /// smallest `share.record.lock.duration.ms` a group may set
+    group_share_min_record_lock_duration_ms: i32 = 15_000, kafka = "group.share.min.record.lock.duration.ms";
+
+    /// largest `share.record.lock.duration.ms` a group may set
+    group_share_max_record_lock_duration_ms: i32 = 60_000, kafka = "group.share.max.record.lock.duration.ms";
+
+    /// deliveries of a share-group record before it is archived, unless the group sets
+    /// `share.delivery.count.limit`
+    group_share_delivery_count_limit: i32 = 5, kafka = "group.share.delivery.count.limit";
+
+    /// smallest `share.delivery.count.limit` a group may set
+    group_share_min_delivery_count_limit: i32 = 2, kafka = "group.share.min.delivery.count.limit";
+
+    /// largest `share.delivery.count.limit` a group may set
+    group_share_max_delivery_count_limit: i32 = 10, kafka = "group.share.max.delivery.count.limit";
+
     /// committed offsets of a group that stayed empty this long expire
     offsets_retention_minutes: i64 = 10080, kafka = "offsets.retention.minutes";
 

@@ -27,7 +27,7 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// Group settings (Kafka's names in comments).
 #[derive(Debug, Clone)]
-pub struct GroupConfig {
+pub struct CoordinatorConfig {
     /// group.initial.rebalance.delay.ms
     pub initial_rebalance_delay: Duration,
     /// group.min.session.timeout.ms / group.max.session.timeout.ms
@@ -72,7 +72,7 @@ pub struct GroupCoordinator {
     replicas: Arc<ReplicaManager>,
     /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
     offsets_topic: Mutex<Option<Arc<Topic>>>,
-    pub config: GroupConfig,
+    pub config: CoordinatorConfig,
 }
 
 impl GroupCoordinator {
@@ -81,7 +81,7 @@ impl GroupCoordinator {
         topics: Arc<TopicRegistry>,
         logs: Arc<LogManager>,
         replicas: Arc<ReplicaManager>,
-        config: GroupConfig,
+        config: CoordinatorConfig,
     ) -> std::io::Result<Self> {
         let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
         let coord = Self { groups: DashMap::new(), topics, logs, replicas, offsets_topic, config };

@@ -1,11 +1,12 @@
 //! Consumer groups (classic protocol): membership and rebalancing state machine, the
 //! coordinator that owns all groups, the durable `__consumer_offsets` format, and the
-//! errors group requests answer.
+//! errors group requests answer; the per-group configs (KIP-848, KIP-932).
 
 pub mod codec;
+pub mod configs;
 pub mod coordinator;
 pub mod error;
 pub mod state;
 
-pub use coordinator::{GroupConfig, GroupCoordinator, OFFSETS_TOPIC};
+pub use coordinator::{CoordinatorConfig, GroupCoordinator, OFFSETS_TOPIC};
 pub use error::GroupError;

@@ -63,6 +63,32 @@ pub struct LogManager {
     /// Set at shutdown: cleaner threads stop (a pass in progress aborts between batches).
     cleaner_stop: Arc<AtomicBool>,
     cleaner_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The cleaner settings now (dynamic broker configs may change them).
+    cleaner_settings: Mutex<CleanerSettings>,
+    /// Set at shutdown, under the threads' lock: no cleaner starts again.
+    cleaners_closed: AtomicBool,
+}
+
+/// The `log.cleaner.*` settings the cleaner threads run with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CleanerSettings {
+    pub enable: bool,
+    pub threads: usize,
+    pub dedupe_buffer_size: u64,
+    pub io_max_bytes_per_second: f64,
+    pub backoff: std::time::Duration,
+}
+
+impl CleanerSettings {
+    pub fn of(b: &BrokerConfig) -> Self {
+        Self {
+            enable: b.log_cleaner_enable,
+            threads: b.log_cleaner_threads,
+            dedupe_buffer_size: b.log_cleaner_dedupe_buffer_size,
+            io_max_bytes_per_second: b.log_cleaner_io_max_bytes_per_second,
+            backoff: b.log_cleaner_backoff,
+        }
+    }
 }
 
 fn partition_dir(data_dir: &Path, topic: &str, p: i32) -> PathBuf {
@@ -90,7 +116,6 @@ impl LogManager {
             .unwrap_or_default();
         Ok(Self {
             data_dir,
-            broker,
             topics: DashMap::new(),
             checkpoints: Mutex::new(checkpoints),
             log_starts: Mutex::new(log_starts),
@@ -101,6 +126,9 @@ impl LogManager {
             cleaner_checkpoint_lock: Mutex::new(()),
             cleaner_stop: Arc::new(AtomicBool::new(false)),
             cleaner_threads: Mutex::new(Vec::new()),
+            cleaner_settings: Mutex::new(CleanerSettings::of(&broker)),
+            cleaners_closed: AtomicBool::new(false),
+            broker,
         })
     }
 
@@ -279,9 +307,10 @@ impl LogManager {
 
     /// This cleaner thread's settings (`threads` of them share the dedupe buffer).
     fn cleaner_config(&self) -> CleanerConfig {
+        let s = *self.cleaner_settings.lock();
         CleanerConfig {
-            dedupe_bytes: self.broker.log_cleaner_dedupe_buffer_size / self.broker.log_cleaner_threads.max(1) as u64,
-            io_max_bytes_per_second: self.broker.log_cleaner_io_max_bytes_per_second,
+            dedupe_bytes: s.dedupe_buffer_size / s.threads.max(1) as u64,
+            io_max_bytes_per_second: s.io_max_bytes_per_second,
         }
     }
 
@@ -336,17 +365,23 @@ impl LogManager {
     /// [`LogManager::clean_once`], then sleeps `log.cleaner.backoff.ms` if it cleaned
     /// nothing. They hold the manager only during a pass and end with it or at shutdown.
     pub fn start_cleaners(self: &Arc<Self>) {
-        if !self.broker.log_cleaner_enable {
+        let mut threads = self.cleaner_threads.lock();
+        if !self.cleaners_closed.load(Ordering::Relaxed) {
+            self.spawn_cleaners(&mut threads);
+        }
+    }
+
+    fn spawn_cleaners(self: &Arc<Self>, threads: &mut Vec<std::thread::JoinHandle<()>>) {
+        let settings = *self.cleaner_settings.lock();
+        if !settings.enable {
             return;
         }
-        let mut threads = self.cleaner_threads.lock();
-        for i in 0..self.broker.log_cleaner_threads {
+        for i in 0..settings.threads {
             let weak = Arc::downgrade(self);
             let stop = self.cleaner_stop.clone();
-            let backoff = self.broker.log_cleaner_backoff;
             let spawned = std::thread::Builder::new()
                 .name(format!("log-cleaner-{i}"))
-                .spawn(move || cleaner_thread(weak, stop, backoff));
+                .spawn(move || cleaner_thread(weak, stop, settings.backoff));
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => tracing::error!("cannot start a log cleaner thread: {e}"),
@@ -354,10 +389,34 @@ impl LogManager {
         }
     }
 
-    /// Stops the cleaner threads, waiting for a pass in progress to abort.
-    pub fn stop_cleaners(&self) {
+    /// Restarts the cleaner threads with new settings (a dynamic broker config changed
+    /// them), as Kafka's LogCleaner.reconfigure does: a pass in progress aborts and the next
+    /// starts from the cleaner checkpoint.
+    pub fn reconfigure_cleaners(self: &Arc<Self>, settings: CleanerSettings) {
+        let mut threads = self.cleaner_threads.lock();
+        if self.cleaners_closed.load(Ordering::Relaxed) || *self.cleaner_settings.lock() == settings {
+            return;
+        }
         self.cleaner_stop.store(true, Ordering::Relaxed);
-        let threads = std::mem::take(&mut *self.cleaner_threads.lock());
+        for t in threads.drain(..) {
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+        *self.cleaner_settings.lock() = settings;
+        self.cleaner_stop.store(false, Ordering::Relaxed);
+        self.spawn_cleaners(&mut threads);
+        tracing::info!(?settings, "log cleaner reconfigured");
+    }
+
+    /// Stops the cleaner threads for good, waiting for a pass in progress to abort.
+    pub fn stop_cleaners(&self) {
+        let threads = {
+            let mut threads = self.cleaner_threads.lock();
+            self.cleaners_closed.store(true, Ordering::Relaxed);
+            self.cleaner_stop.store(true, Ordering::Relaxed);
+            std::mem::take(&mut *threads)
+        };
         for t in threads {
             if t.thread().id() != std::thread::current().id() {
                 let _ = t.join();

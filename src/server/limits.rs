@@ -32,9 +32,9 @@ impl std::fmt::Display for Refused {
 
 /// Open connections, broker-wide and per client address.
 pub struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
-    overrides: HashMap<IpAddr, usize>,
+    /// The limits now (dynamic broker configs may change them; open connections beyond a
+    /// lowered limit stay, as in Kafka, and new ones wait until the count is below it).
+    limits: parking_lot::RwLock<Limits>,
     /// Open connections per address (entries removed at zero, so the map holds only open
     /// addresses). A mutex, not atomics: it is taken twice per connection (accept and close),
     /// never per request.
@@ -43,35 +43,55 @@ pub struct ConnectionLimits {
     refusals: RateLimitedWarning,
 }
 
-impl ConnectionLimits {
-    pub fn new(config: &BrokerConfig) -> Self {
+struct Limits {
+    max_total: usize,
+    max_per_ip: usize,
+    overrides: HashMap<IpAddr, usize>,
+}
+
+impl Limits {
+    fn of(config: &BrokerConfig) -> Self {
         Self {
             max_total: config.max_connections,
             max_per_ip: config.max_connections_per_ip,
             overrides: config.max_connections_per_ip_overrides.clone(),
+        }
+    }
+
+    /// The limit for `ip`: its override, else `max.connections.per.ip`.
+    fn for_ip(&self, ip: &IpAddr) -> usize {
+        self.overrides.get(ip).copied().unwrap_or(self.max_per_ip)
+    }
+}
+
+impl ConnectionLimits {
+    pub fn new(config: &BrokerConfig) -> Self {
+        Self {
+            limits: parking_lot::RwLock::new(Limits::of(config)),
             by_ip: Mutex::new(HashMap::new()),
             total: AtomicUsize::new(0),
             refusals: RateLimitedWarning::new(Duration::from_secs(10)),
         }
     }
 
-    /// The limit for `ip`: its override, else `max.connections.per.ip`.
-    fn limit_for(&self, ip: &IpAddr) -> usize {
-        self.overrides.get(ip).copied().unwrap_or(self.max_per_ip)
+    /// Takes the limits of `config` (a dynamic broker config changed them).
+    pub fn reconfigure(&self, config: &BrokerConfig) {
+        *self.limits.write() = Limits::of(config);
     }
 
     /// Takes a slot for a connection from `ip`, or says which limit is reached.
     pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Result<ConnectionSlot, Refused> {
         let ip = ip.to_canonical(); // ::ffff:127.0.0.1 on a dual-stack listener is 127.0.0.1
-        let limit = self.limit_for(&ip);
+        let limits = self.limits.read();
+        let limit = limits.for_ip(&ip);
         let mut by_ip = self.by_ip.lock();
         let n = by_ip.get(&ip).copied().unwrap_or(0);
         if n >= limit {
             return Err(Refused::Address { max: limit });
         }
         // Under the same lock as the per-address count, so the two never disagree.
-        if self.total.load(Ordering::Relaxed) >= self.max_total {
-            return Err(Refused::Broker { max: self.max_total });
+        if self.total.load(Ordering::Relaxed) >= limits.max_total {
+            return Err(Refused::Broker { max: limits.max_total });
         }
         self.total.fetch_add(1, Ordering::Relaxed);
         by_ip.insert(ip, n + 1);

@@ -73,12 +73,12 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
     if config.advertised_port == 0 {
         config.advertised_port = addr.port() as i32;
     }
-    let limits = Arc::new(ConnectionLimits::new(&config));
     let (broker, load_report) = {
         let config = config.clone();
         // Recovery does blocking file IO.
         tokio::task::block_in_place(|| Broker::open(config))?
     };
+    let limits = broker.connection_limits.clone();
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, broker.clone(), limits.clone(), stopped));
     Ok(ServerHandle { addr, broker, load_report, limits, stop, task })

@@ -3,27 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::describe::broker_levels;
+pub use crate::config::describe::{ConfigSource, ConfigType, DescribedConfig};
 use crate::config::BrokerConfig;
 use crate::log::LogConfig;
-
-/// Kafka's DescribeConfigs config types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
-    Boolean = 1,
-    String = 2,
-    Int = 3,
-    Long = 5,
-    Double = 6,
-    List = 7,
-}
-
-/// Kafka's DescribeConfigs config sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigSource {
-    DynamicTopic = 1,
-    StaticBroker = 4,
-    Default = 5,
-}
 
 /// One topic config Brook knows: name, type, the broker setting it defaults to (if any).
 struct TopicConfigDef {
@@ -105,28 +88,65 @@ const DEFS: &[TopicConfigDef] = &[
     def("unclean.leader.election.enable", ConfigType::Boolean, Some("unclean.leader.election.enable"), "false"),
 ];
 
-/// One row of a DescribeConfigs answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DescribedConfig {
-    pub name: String,
-    pub value: String,
-    pub source: ConfigSource,
-    pub kind: ConfigType,
-    /// (synonym name, value, source), most specific first, for include_synonyms.
-    pub synonyms: Vec<(String, String, ConfigSource)>,
-    /// What the config does (DescribeConfigs v3+ `include_documentation`), where Brook has it.
-    pub documentation: Option<String>,
-}
-
 /// A topic's explicit config overrides (what CreateTopics/AlterConfigs set).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicConfigs(pub BTreeMap<String, String>);
 
+/// The broker-level value of a topic config: its broker setting's (which a dynamic config
+/// may have changed), else Kafka's default.
 fn broker_value(def: &TopicConfigDef, b: &BrokerConfig) -> String {
     match def.default {
-        TopicDefault::Kafka(value) => value.to_string(),
+        TopicDefault::Kafka(value) => match def.broker_synonym.and_then(|s| b.dynamic.get(s)) {
+            Some((dynamic, _)) => dynamic.to_string(),
+            None => value.to_string(),
+        },
         TopicDefault::Broker(value) => value(b),
     }
+}
+
+/// Whether `name` is the broker setting a topic config defaults to (a dynamic broker
+/// config: Kafka's `DynamicLogConfig`).
+pub fn is_broker_synonym(name: &str) -> bool {
+    DEFS.iter().any(|d| d.broker_synonym == Some(name))
+}
+
+/// Checks a value of the broker setting `name` as its topic config would be checked; None
+/// if `name` is no topic config's broker setting.
+pub fn check_broker_synonym(name: &str, value: &str) -> Option<Result<(), String>> {
+    let def = DEFS.iter().find(|d| d.broker_synonym == Some(name))?;
+    Some(
+        check_value(def, value)
+            .map_err(|e| e.replacen(&format!("configuration {}", def.name), &format!("configuration {name}"), 1)),
+    )
+}
+
+/// A topic config's broker-level default, as a broker config (DescribeConfigs on the broker
+/// lists them).
+pub struct BrokerSynonym {
+    pub name: &'static str,
+    /// The value now (a dynamic config may have changed it).
+    pub now: String,
+    /// The static setting's value.
+    pub fixed: String,
+    pub default: String,
+    pub kind: ConfigType,
+    pub doc: Option<&'static str>,
+}
+
+/// Every topic config's broker-level default.
+pub fn broker_synonyms(current: &BrokerConfig, fixed: &BrokerConfig) -> Vec<BrokerSynonym> {
+    DEFS.iter()
+        .filter_map(|d| {
+            Some(BrokerSynonym {
+                name: d.broker_synonym?,
+                now: broker_value(d, current),
+                fixed: broker_value(d, fixed),
+                default: default_value(d),
+                kind: d.kind,
+                doc: topic_doc(d.name),
+            })
+        })
+        .collect()
 }
 
 /// The value DescribeConfigs calls the default (a broker left at its defaults gives it).
@@ -175,6 +195,12 @@ fn check_value(def: &TopicConfigDef, value: &str) -> Result<(), String> {
 }
 
 impl TopicConfigs {
+    /// A LIST topic config's default (IncrementalAlterConfigs' APPEND starts from it); None
+    /// for the others.
+    pub fn list_default(name: &str) -> Option<String> {
+        DEFS.iter().find(|d| d.name == name && d.kind == ConfigType::List).map(default_value)
+    }
+
     /// Validates and builds overrides from (name, value) pairs of a request.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> Result<Self, String> {
         let mut out = BTreeMap::new();
@@ -237,126 +263,72 @@ impl TopicConfigs {
         self.get("cleanup.policy", broker).is_some_and(|p| p.split(',').any(|x| x.trim() == policy))
     }
 
-    /// Every topic config with its effective value and source (DescribeConfigs).
-    pub fn describe(&self, broker: &BrokerConfig) -> Vec<DescribedConfig> {
+    /// Every topic config with its effective value and source (DescribeConfigs): `current`
+    /// is the broker's effective config, `fixed` its static settings.
+    pub fn describe(&self, current: &BrokerConfig, fixed: &BrokerConfig) -> Vec<DescribedConfig> {
         DEFS.iter()
             .map(|d| {
-                let broker_v = broker_value(d, broker);
                 let mut synonyms = Vec::new();
                 if let Some(v) = self.0.get(d.name) {
                     synonyms.push((d.name.to_string(), v.clone(), ConfigSource::DynamicTopic));
                 }
-                let broker_source =
-                    if broker_v != default_value(d) { ConfigSource::StaticBroker } else { ConfigSource::Default };
                 if let Some(syn) = d.broker_synonym {
-                    synonyms.push((syn.to_string(), broker_v.clone(), broker_source));
+                    synonyms.extend(broker_levels(syn, current, broker_value(d, fixed), default_value(d)));
                 }
-                let (value, source) = match self.0.get(d.name) {
-                    Some(v) => (v.clone(), ConfigSource::DynamicTopic),
-                    None => (broker_v, broker_source),
-                };
-                let documentation = d.broker_synonym.and_then(setting_doc);
-                DescribedConfig { name: d.name.to_string(), value, source, kind: d.kind, synonyms, documentation }
+                let value = self.0.get(d.name).cloned().unwrap_or_else(|| broker_value(d, current));
+                DescribedConfig {
+                    name: d.name.to_string(),
+                    value,
+                    source: synonyms.first().map_or(ConfigSource::Default, |s| s.2),
+                    kind: d.kind,
+                    synonyms,
+                    documentation: topic_doc(d.name).map(str::to_string),
+                    read_only: false,
+                }
             })
             .collect()
     }
 }
 
-/// The doc line of the broker setting with Kafka name `kafka_name`, as plain text (the
-/// settings table's Markdown links reduced to their text).
-fn setting_doc(kafka_name: &str) -> Option<String> {
-    let s = crate::config::SETTINGS.iter().find(|s| s.kafka == Some(kafka_name))?;
-    let doc = s.doc();
-    let mut out = String::with_capacity(doc.len());
-    let mut rest = doc.as_str();
-    // `[text](#anchor)` -> `text`
-    while let Some(open) = rest.find('[') {
-        let Some(close) = rest[open..].find("](").map(|c| open + c) else { break };
-        let Some(end) = rest[close..].find(')').map(|e| close + e) else { break };
-        out.push_str(&rest[..open]);
-        out.push_str(&rest[open + 1..close]);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
-/// The broker's own configs as DescribeConfigs reports them. The default of a setting Brook
-/// has is its own (from the settings table); the others' is Kafka's.
-pub fn describe_broker(b: &BrokerConfig) -> Vec<DescribedConfig> {
-    // Synonyms as Kafka lists a broker config's: each level it is defined at, most specific
-    // first (the static file or flags, then the default).
-    let row = |name: &str, value: String, default: &str, kind: ConfigType| {
-        let source = if value == default { ConfigSource::Default } else { ConfigSource::StaticBroker };
-        let mut synonyms = vec![(name.to_string(), value.clone(), source)];
-        if source == ConfigSource::StaticBroker {
-            synonyms.push((name.to_string(), default.to_string(), ConfigSource::Default));
-        }
-        DescribedConfig { name: name.to_string(), source, value, kind, synonyms, documentation: setting_doc(name) }
-    };
-    let defaults = BrokerConfig::defaults();
-    let setting =
-        |name: &str, value: fn(&BrokerConfig) -> String, kind: ConfigType| row(name, value(b), &value(defaults), kind);
-    vec![
-        row(
-            "advertised.listeners",
-            format!("PLAINTEXT://{}:{}", b.advertised_host, b.advertised_port),
-            "",
-            ConfigType::String,
-        ),
-        setting("auto.create.topics.enable", |c| c.auto_create_topics_enable.to_string(), ConfigType::Boolean),
-        row("broker.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        setting("brook.durability", |c| c.durability.name().to_string(), ConfigType::String),
-        row("default.replication.factor", "1".into(), "1", ConfigType::Int),
-        setting(
-            "group.initial.rebalance.delay.ms",
-            |c| c.group_initial_rebalance_delay_ms.to_string(),
-            ConfigType::Int,
-        ),
-        row("listeners", format!("PLAINTEXT://{}", b.listen), "PLAINTEXT://:9092", ConfigType::String),
-        row("log.dirs", b.data_dir.display().to_string(), "", ConfigType::String),
-        setting("log.cleaner.backoff.ms", |c| c.log_cleaner_backoff.as_millis().to_string(), ConfigType::Long),
-        setting("log.cleaner.dedupe.buffer.size", |c| c.log_cleaner_dedupe_buffer_size.to_string(), ConfigType::Long),
-        setting("log.cleaner.enable", |c| c.log_cleaner_enable.to_string(), ConfigType::Boolean),
-        setting(
-            "log.cleaner.io.max.bytes.per.second",
-            |c| kafka_double(c.log_cleaner_io_max_bytes_per_second),
-            ConfigType::Double,
-        ),
-        setting("log.cleaner.threads", |c| c.log_cleaner_threads.to_string(), ConfigType::Int),
-        setting("log.index.interval.bytes", |c| c.log_index_interval_bytes.to_string(), ConfigType::Int),
-        setting("log.retention.bytes", |c| c.log_retention_bytes.to_string(), ConfigType::Long),
-        {
-            // Set in hours (`log.retention.hours`): Kafka lists that as the synonym.
-            let mut r = setting("log.retention.ms", |c| c.log_retention_ms.to_string(), ConfigType::Long);
-            let hours = (b.log_retention_ms / 3_600_000).to_string();
-            r.synonyms.insert(0, ("log.retention.hours".into(), hours, r.source));
-            r.documentation = setting_doc("log.retention.hours");
-            r
-        },
-        setting("log.roll.ms", |c| c.log_roll_ms.to_string(), ConfigType::Long),
-        setting("log.segment.bytes", |c| c.log_segment_bytes.to_string(), ConfigType::Int),
-        setting("message.max.bytes", |c| c.message_max_bytes.to_string(), ConfigType::Int),
-        row("min.insync.replicas", "1".into(), "1", ConfigType::Int),
-        row("node.id", b.node_id.to_string(), "-1", ConfigType::Int),
-        setting("num.partitions", |c| c.num_partitions.to_string(), ConfigType::Int),
-        row("offsets.topic.replication.factor", "1".into(), "3", ConfigType::Int),
-        setting("socket.request.max.bytes", |c| c.socket_request_max_bytes.to_string(), ConfigType::Int),
-    ]
-}
-
-/// A double as Java prints it for the extremes (`1.7976931348623157E308`), plainly otherwise.
-fn kafka_double(v: f64) -> String {
-    if v == f64::MAX {
-        "1.7976931348623157E308".to_string()
-    } else {
-        v.to_string()
-    }
+/// What a topic config does (Kafka's documentation of it, shortened).
+fn topic_doc(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "cleanup.policy" => "The retention policy of old segments: \"delete\" discards them by time or size, \"compact\" keeps the latest value of each key (log compaction); both may be given.",
+        "compression.type" => "The final compression of the topic's data: uncompressed, gzip, snappy, lz4, zstd, or producer (keep the producer's codec).",
+        "delete.retention.ms" => "How long a tombstone of a compacted topic is kept after the cleaner first saw it, so that a consumer reading from the start sees the deletion.",
+        "file.delete.delay.ms" => "The time to wait before deleting a file from the filesystem.",
+        "flush.messages" => "Messages written to a partition between forced fsyncs of its log.",
+        "flush.ms" => "The longest time a message stays in the log before a forced fsync.",
+        "index.interval.bytes" => "How often, in bytes, an entry is added to the offset index.",
+        "local.retention.bytes" => "Tiered storage: the most bytes a partition keeps locally before deleting old segments (-2: retention.bytes).",
+        "local.retention.ms" => "Tiered storage: how long a partition keeps segments locally (-2: retention.ms).",
+        "max.compaction.lag.ms" => "The longest time a message stays ineligible for compaction.",
+        "max.message.bytes" => "The largest record batch this topic accepts (its compressed size when compressed).",
+        "message.downconversion.enable" => "Whether old message formats are down-converted for old consumers (no effect since Kafka 4.0).",
+        "message.timestamp.after.max.ms" => "How far a record's timestamp may be ahead of the broker's clock (CreateTime topics).",
+        "message.timestamp.before.max.ms" => "How far a record's timestamp may be behind the broker's clock (CreateTime topics).",
+        "message.timestamp.difference.max.ms" => "The largest difference allowed between a record's timestamp and the broker's clock (deprecated: the before/after configs replace it).",
+        "message.timestamp.type" => "Whether a record's timestamp is the producer's (CreateTime) or the broker's at append (LogAppendTime).",
+        "min.cleanable.dirty.ratio" => "The smallest share of a compacted log that must be uncleaned (dirty) before the cleaner cleans it.",
+        "min.compaction.lag.ms" => "The least time a message stays uncompacted in the log.",
+        "min.insync.replicas" => "Replicas that must have a write before an acks=all produce succeeds.",
+        "preallocate" => "Whether a new segment file is preallocated on disk.",
+        "remote.storage.enable" => "Whether tiered storage is enabled for the topic.",
+        "retention.bytes" => "The largest size a partition may grow to before old segments are discarded (-1: no limit).",
+        "retention.ms" => "How long a log keeps a segment before discarding it (-1: no time limit).",
+        "segment.bytes" => "The size of a segment file; retention and compaction work a file at a time.",
+        "segment.index.bytes" => "The size of the index that maps offsets to file positions.",
+        "segment.jitter.ms" => "The most random jitter subtracted from segment.ms, so that segments do not all roll at once.",
+        "segment.ms" => "The time after which a segment is rolled even if it is not full, so that retention and compaction can act on it.",
+        "unclean.leader.election.enable" => "Whether a replica outside the ISR may become leader, at the risk of losing data.",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::describe::describe_broker;
 
     #[test]
     fn unknown_and_invalid_configs_are_rejected() {
@@ -397,7 +369,7 @@ mod tests {
     fn overrides_win_and_are_reported_as_dynamic() {
         let b = BrokerConfig::resolve(&Default::default()).unwrap();
         let c = TopicConfigs::from_pairs([("retention.ms", Some("1000"))]).unwrap();
-        let d = c.describe(&b);
+        let d = c.describe(&b, &b);
         let r = d.iter().find(|x| x.name == "retention.ms").unwrap();
         assert_eq!((r.value.as_str(), r.source), ("1000", ConfigSource::DynamicTopic));
         let s = d.iter().find(|x| x.name == "segment.bytes").unwrap();
@@ -410,9 +382,9 @@ mod tests {
     #[test]
     fn broker_defaults_are_reported_as_defaults() {
         let b = BrokerConfig::resolve(&Default::default()).unwrap();
-        let d = TopicConfigs::default().describe(&b);
+        let d = TopicConfigs::default().describe(&b, &b);
         assert!(d.iter().all(|r| r.source == ConfigSource::Default && r.synonyms.iter().all(|s| s.2 == r.source)));
-        let statics: Vec<_> = describe_broker(&b)
+        let statics: Vec<_> = describe_broker(&b, &b)
             .into_iter()
             .filter(|r| r.source == ConfigSource::StaticBroker)
             .map(|r| r.name)
@@ -438,7 +410,7 @@ mod tests {
         b.log_cleaner_io_max_bytes_per_second = 1e6;
         b.log_cleaner_backoff = std::time::Duration::from_millis(5);
         let changed = ["index.interval.bytes", "max.message.bytes", "retention.bytes", "retention.ms", "segment.bytes"];
-        for r in TopicConfigs::default().describe(&b) {
+        for r in TopicConfigs::default().describe(&b, &b) {
             let expect = if changed.contains(&r.name.as_str()) || r.name == "segment.ms" {
                 ConfigSource::StaticBroker
             } else {
@@ -446,8 +418,24 @@ mod tests {
             };
             assert_eq!(r.source, expect, "{}", r.name);
         }
-        let defaults: Vec<_> =
-            describe_broker(&b).into_iter().filter(|r| r.source == ConfigSource::Default).map(|r| r.name).collect();
-        assert_eq!(defaults, ["default.replication.factor", "min.insync.replicas"]);
+        let rows = describe_broker(&b, &b);
+        let source = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.source);
+        for name in [
+            "log.index.interval.bytes",
+            "message.max.bytes",
+            "log.retention.bytes",
+            "log.retention.ms",
+            "log.segment.bytes",
+            "log.roll.ms",
+            "auto.create.topics.enable",
+            "num.partitions",
+            "brook.durability",
+            "log.cleaner.threads",
+        ] {
+            assert_eq!(source(name), Some(ConfigSource::StaticBroker), "{name}");
+        }
+        for name in ["default.replication.factor", "min.insync.replicas", "log.cleanup.policy", "max.connections"] {
+            assert_eq!(source(name), Some(ConfigSource::Default), "{name}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::config::TopicConfigs;
 use super::{collision_key, validate_name, Topic};
-use crate::config::BrokerConfig;
+use crate::config::live::LiveConfig;
 use crate::error::{ErrorCode, StorageContext, StorageError, StorageOp};
 use crate::log::partition::RecoveryReport;
 use crate::log::LogManager;
@@ -86,7 +86,9 @@ pub struct LoadReport {
 
 pub struct TopicRegistry {
     data_dir: PathBuf,
-    broker: Arc<BrokerConfig>,
+    /// The broker's settings now: topic configs default to them, and a dynamic change of
+    /// one reaches every topic that does not override it.
+    live: Arc<LiveConfig>,
     logs: Arc<LogManager>,
     by_name: DashMap<Arc<str>, Arc<Topic>>,
     by_id: DashMap<Uuid, Arc<Topic>>,
@@ -95,7 +97,8 @@ pub struct TopicRegistry {
 
 impl TopicRegistry {
     /// Loads every topic in `data_dir`, opening (recovering) each partition's log.
-    pub fn open(broker: Arc<BrokerConfig>, logs: Arc<LogManager>) -> std::io::Result<(Self, LoadReport)> {
+    pub fn open(live: Arc<LiveConfig>, logs: Arc<LogManager>) -> std::io::Result<(Self, LoadReport)> {
+        let broker = live.current();
         let data_dir = broker.data_dir.clone();
         let mut report = LoadReport { clean_shutdown: logs.had_clean_shutdown(), ..LoadReport::default() };
         let file: TopicsFile = match std::fs::read(data_dir.join(TOPICS_FILE)) {
@@ -106,7 +109,7 @@ impl TopicRegistry {
         };
         let reg = Self {
             data_dir,
-            broker: broker.clone(),
+            live,
             logs: logs.clone(),
             by_name: DashMap::new(),
             by_id: DashMap::new(),
@@ -221,7 +224,7 @@ impl TopicRegistry {
         validate_only: bool,
     ) -> Result<Arc<Topic>, TopicError> {
         let _admin = self.admin.lock();
-        let partitions = if partitions == -1 { self.broker.num_partitions } else { partitions };
+        let partitions = if partitions == -1 { self.live.current().num_partitions } else { partitions };
         let configs = self.check_create(name, partitions, replication, configs)?;
         let name: Arc<str> = name.into();
         let topic = Arc::new(Topic {
@@ -235,7 +238,9 @@ impl TopicRegistry {
             return Ok(topic);
         }
         // Logs first, then the metadata that makes them visible.
-        if let Err(e) = self.logs.create(&name, 0, partitions, topic.internal, &configs.log_config(&self.broker)) {
+        if let Err(e) =
+            self.logs.create(&name, 0, partitions, topic.internal, &configs.log_config(&self.live.current()))
+        {
             self.logs.delete(&name, &topic.id.simple().to_string());
             return Err(e.into());
         }
@@ -281,7 +286,7 @@ impl TopicRegistry {
             return Ok(());
         }
         let configs = topic.configs();
-        self.logs.create(&topic.name, current, total, topic.internal, &configs.log_config(&self.broker))?;
+        self.logs.create(&topic.name, current, total, topic.internal, &configs.log_config(&self.live.current()))?;
         topic.partition_count.store(total, Ordering::Release);
         self.persist()?;
         tracing::info!(topic = %name, from = current, to = total, "added partitions");
@@ -308,8 +313,19 @@ impl TopicRegistry {
             *topic.configs.write() = old;
             return Err(e.into());
         }
-        self.logs.set_config(name, &configs.log_config(&self.broker));
+        self.logs.set_config(name, &configs.log_config(&self.live.current()));
         tracing::info!(topic = %name, configs = ?configs.0, "altered topic configs");
         Ok(())
+    }
+
+    /// Applies the broker's settings as they are now to every topic's logs (after a dynamic
+    /// broker config changed a topic-config default).
+    pub fn reapply_log_configs(&self) {
+        let _admin = self.admin.lock();
+        let broker = self.live.current();
+        for t in self.by_name.iter() {
+            let t = t.value();
+            self.logs.set_config(&t.name, &t.configs().log_config(&broker));
+        }
     }
 }

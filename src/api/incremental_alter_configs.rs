@@ -1,0 +1,60 @@
+//! IncrementalAlterConfigs (key 44): SET, DELETE, APPEND and SUBTRACT per config, on a
+//! topic, the broker (this broker's id, or the empty name for every broker's default) or a
+//! group. See `config_resources`.
+
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
+
+use super::config_resources::{alter, repeated, ConfigOp, Mode, REPEATED};
+use super::{sb, Handler, Reply, RequestContext, NONE};
+
+pub struct IncrementalAlterConfigs;
+
+impl Handler for IncrementalAlterConfigs {
+    type Request = IncrementalAlterConfigsRequest;
+    type Response = IncrementalAlterConfigsResponse;
+    const KEY: ApiKey = ApiKey::IncrementalAlterConfigs;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 1;
+
+    fn handle(ctx: &RequestContext, req: IncrementalAlterConfigsRequest) -> Reply<IncrementalAlterConfigsResponse> {
+        let twice = repeated(req.resources.iter().map(|r| (r.resource_type, r.resource_name.as_str())));
+        let responses = req
+            .resources
+            .iter()
+            .map(|r| {
+                let outcome = if twice.contains(&(r.resource_type, r.resource_name.as_str())) {
+                    Err((kafka_protocol::error::ResponseError::InvalidRequest.code(), REPEATED.to_string()))
+                } else {
+                    let ops: Vec<ConfigOp> = r
+                        .configs
+                        .iter()
+                        .map(|c| ConfigOp { name: c.name.as_str(), op: c.config_operation, value: c.value.as_deref() })
+                        .collect();
+                    alter(&ctx.broker, r.resource_type, &r.resource_name, Mode::Incremental, &ops, req.validate_only)
+                };
+                let (code, msg) = outcome.map_or_else(|(c, m)| (c, Some(sb(m))), |()| (NONE, None));
+                AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_error_message(msg)
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone())
+            })
+            .collect();
+        Reply::Now(IncrementalAlterConfigsResponse::default().with_responses(responses))
+    }
+
+    fn error_response(req: &IncrementalAlterConfigsRequest, code: i16) -> IncrementalAlterConfigsResponse {
+        let responses = req
+            .resources
+            .iter()
+            .map(|r| {
+                AlterConfigsResourceResponse::default()
+                    .with_error_code(code)
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone())
+            })
+            .collect();
+        IncrementalAlterConfigsResponse::default().with_responses(responses)
+    }
+}
