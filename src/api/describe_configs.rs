@@ -73,12 +73,14 @@ impl Handler for DescribeConfigs {
                         } else {
                             match name.parse::<i32>() {
                                 Ok(id) if id == this => describe_broker(&broker.live.current(), broker.live.fixed()),
-                                Ok(_) => return fail(
-                                    E::InvalidRequest.code(),
-                                    format!(
+                                Ok(_) => {
+                                    return fail(
+                                        E::InvalidRequest.code(),
+                                        format!(
                                         "Unexpected broker id, expected {this} or empty string, but received {name}"
                                     ),
-                                ),
+                                    )
+                                }
                                 Err(_) => {
                                     return fail(
                                         E::InvalidRequest.code(),

@@ -409,6 +409,16 @@ impl LogManager {
         tracing::info!(?settings, "log cleaner reconfigured");
     }
 
+    /// The cleaner settings now.
+    pub fn cleaner_settings(&self) -> CleanerSettings {
+        *self.cleaner_settings.lock()
+    }
+
+    /// Cleaner threads started and not stopped.
+    pub fn cleaner_threads_running(&self) -> usize {
+        self.cleaner_threads.lock().len()
+    }
+
     /// Stops the cleaner threads for good, waiting for a pass in progress to abort.
     pub fn stop_cleaners(&self) {
         let threads = {

@@ -350,3 +350,28 @@ async fn shutdown_does_not_wait_for_a_long_poll() {
     assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
     c.expect_closed().await;
 }
+
+/// `max.connections` set dynamically (IncrementalAlterConfigs on the cluster default) caps
+/// new connections at once; deleting it lifts the cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_connections_follows_a_dynamic_config() {
+    let _one = SERIAL.lock().await;
+    let b = TestBroker::start().await;
+    let mut admin = b.client().await;
+    let cap = [("max.connections", OP_SET, Some("3"))];
+    assert_eq!(alter_incremental(&mut admin, RESOURCE_BROKER, "", &cap, false).await, (0, None));
+    drop(admin);
+    wait_for_open(&b, 0).await;
+    check_connection_cap(&b, 3).await;
+    let mut admin = served_connection(&b).await;
+    let lift = [("max.connections", OP_DELETE, None)];
+    assert_eq!(alter_incremental(&mut admin, RESOURCE_BROKER, "", &lift, false).await, (0, None));
+    let mut held = Vec::new();
+    for i in 0..5 {
+        let mut c = b.client().await;
+        assert!(answered(&mut c).await, "connection {i} served once the cap is gone");
+        held.push(c);
+    }
+    drop((held, admin));
+    b.stop().await;
+}

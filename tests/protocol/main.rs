@@ -14,6 +14,7 @@ mod compaction;
 mod connection;
 mod disk_faults;
 mod durability;
+mod dynamic_configs;
 mod errors;
 mod fetch;
 mod flush_scaling;

@@ -607,3 +607,67 @@ pub async fn fetch_all(c: &mut Client, topic: &str, partition: i32, mut offset: 
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------
+// Configs
+// ---------------------------------------------------------------------------------------
+
+pub const RESOURCE_TOPIC: i8 = 2;
+pub const RESOURCE_BROKER: i8 = 4;
+pub const RESOURCE_GROUP: i8 = 32;
+pub const OP_SET: i8 = 0;
+pub const OP_DELETE: i8 = 1;
+pub const OP_APPEND: i8 = 2;
+
+/// IncrementalAlterConfigs on one resource: (error code, error message).
+pub async fn alter_incremental(
+    c: &mut Client,
+    resource_type: i8,
+    name: &str,
+    ops: &[(&str, i8, Option<&str>)],
+    validate_only: bool,
+) -> (i16, Option<String>) {
+    use kafka_protocol::messages::incremental_alter_configs_request as inc;
+    let configs = ops
+        .iter()
+        .map(|(n, op, v)| {
+            inc::AlterableConfig::default().with_name(sb(n)).with_config_operation(*op).with_value(v.map(sb))
+        })
+        .collect();
+    let req = IncrementalAlterConfigsRequest::default()
+        .with_resources(vec![inc::AlterConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(sb(name))
+            .with_configs(configs)])
+        .with_validate_only(validate_only);
+    let r = c.call(&req, 1).await;
+    (r.responses[0].error_code, r.responses[0].error_message.as_ref().map(|m| m.to_string()))
+}
+
+/// DescribeConfigs (v4, with synonyms and documentation) of one resource.
+pub async fn describe_configs(
+    c: &mut Client,
+    resource_type: i8,
+    name: &str,
+) -> kafka_protocol::messages::describe_configs_response::DescribeConfigsResult {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    let req = DescribeConfigsRequest::default()
+        .with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(resource_type)
+            .with_resource_name(sb(name))
+            .with_configuration_keys(None)])
+        .with_include_synonyms(true)
+        .with_include_documentation(true);
+    c.call(&req, 4).await.results.remove(0)
+}
+
+/// The (value, source) of `key` in a DescribeConfigs result, if listed.
+pub fn config_row(
+    r: &kafka_protocol::messages::describe_configs_response::DescribeConfigsResult,
+    key: &str,
+) -> Option<(String, i8)> {
+    r.configs
+        .iter()
+        .find(|c| c.name.as_str() == key)
+        .map(|c| (c.value.as_deref().unwrap_or("").to_string(), c.config_source))
+}
