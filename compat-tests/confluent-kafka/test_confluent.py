@@ -262,6 +262,42 @@ def t_admin_apis():
             err is not None and err.code() == KafkaError.ELECTION_NOT_NEEDED, f"got {res}")
 
 
+def t_dynamic_configs():
+    """Dynamic broker configs through librdkafka's incremental_alter_configs and
+    describe_configs (this broker's own; librdkafka refuses the empty name of the cluster
+    default)."""
+    from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
+                                       ConfigSource)
+    a = AdminClient({"bootstrap.servers": os.environ["BOOTSTRAP"], "socket.timeout.ms": 10000})
+    broker = str(a.describe_cluster(request_timeout=15).result(30).nodes[0].id)
+    mine = ConfigResource("broker", broker,
+                          incremental_configs=[ConfigEntry("log.cleaner.backoff.ms", "13000",
+                                                              incremental_operation=AlterConfigOpType.SET)])
+    next(iter(a.incremental_alter_configs([mine]).values())).result(30)
+    entries = next(iter(a.describe_configs([ConfigResource("broker", broker)]).values())).result(30)
+    e = entries.get("log.cleaner.backoff.ms")
+    R.check("incremental_alter_configs(broker id): described as DYNAMIC_BROKER_CONFIG",
+            e is not None and e.value == "13000" and e.source == ConfigSource.DYNAMIC_BROKER_CONFIG.value,
+            f"got {e and (e.value, e.source)}")
+    bad = ConfigResource("broker", broker,
+                         incremental_configs=[ConfigEntry("log.dirs", "/x", incremental_operation=AlterConfigOpType.SET)])
+    err = None
+    try:
+        next(iter(a.incremental_alter_configs([bad]).values())).result(30)
+    except Exception as ex:  # noqa: BLE001
+        err = ex.args[0] if ex.args else ex
+    R.check("incremental_alter_configs(log.dirs) -> INVALID_REQUEST",
+            err is not None and "dynamically" in str(err), f"got {err}")
+    undo = ConfigResource("broker", broker,
+                          incremental_configs=[ConfigEntry("log.cleaner.backoff.ms", None,
+                                                           incremental_operation=AlterConfigOpType.DELETE)])
+    next(iter(a.incremental_alter_configs([undo]).values())).result(30)
+    entries = next(iter(a.describe_configs([ConfigResource("broker", broker)]).values())).result(30)
+    e = entries.get("log.cleaner.backoff.ms")
+    R.check("incremental_alter_configs DELETE: back to DEFAULT_CONFIG",
+            e is not None and e.source == ConfigSource.DEFAULT_CONFIG.value, f"got {e and (e.value, e.source)}")
+
+
 def main():
     log(f"confluent-kafka {confluent_kafka.version()} librdkafka {confluent_kafka.libversion()}")
     R.run("roundtrip-10k", t_roundtrip_10k)
@@ -276,6 +312,7 @@ def main():
     R.run("too-large", t_too_large)
     R.run("topic-configs-and-errors", t_topic_configs_and_errors)
     R.run("admin-apis", t_admin_apis)
+    R.run("dynamic-configs", t_dynamic_configs)
     return R.finish()
 
 
