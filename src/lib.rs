@@ -2,7 +2,8 @@
 //!
 //! Layers (docs/design.md): `server` (connections, framing, order) and `auth` (sessions, the
 //! dispatch gate) -> `api` (one handler per Kafka API) -> `cluster` (metadata cache),
-//! `replica` (appends with acks, durability), `group` and `producer` -> `log` (log manager,
+//! `replica` (appends with acks, durability), `group`, `txn` (the transaction coordinator) and
+//! `producer` -> `log` (log manager,
 //! partition logs, segments) and `topic` (durable topic metadata); `config` declares every
 //! setting once and `error` maps every error to its Kafka code.
 
@@ -18,4 +19,6 @@ pub mod producer;
 pub mod replica;
 pub mod server;
 pub mod topic;
+pub mod txn;
 pub mod util;
+pub mod wire;

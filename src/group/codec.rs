@@ -5,6 +5,8 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::wire::{get_bytes, get_opt_str, get_str, put_bytes, put_opt_str, put_str};
+
 /// A committed offset as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetValue {
@@ -43,52 +45,6 @@ pub struct GroupValue {
 pub enum Key {
     Offset { group: String, topic: String, partition: i32 },
     Group { group: String },
-}
-
-fn put_str(b: &mut BytesMut, s: &str) {
-    b.put_i16(s.len() as i16);
-    b.put_slice(s.as_bytes());
-}
-
-fn put_opt_str(b: &mut BytesMut, s: Option<&str>) {
-    match s {
-        Some(s) => put_str(b, s),
-        None => b.put_i16(-1),
-    }
-}
-
-fn put_bytes(b: &mut BytesMut, v: &[u8]) {
-    b.put_i32(v.len() as i32);
-    b.put_slice(v);
-}
-
-fn get_opt_str(b: &mut Bytes) -> Option<Option<String>> {
-    if b.remaining() < 2 {
-        return None;
-    }
-    let n = b.get_i16();
-    if n < 0 {
-        return Some(None);
-    }
-    if b.remaining() < n as usize {
-        return None;
-    }
-    String::from_utf8(b.split_to(n as usize).to_vec()).ok().map(Some)
-}
-
-fn get_str(b: &mut Bytes) -> Option<String> {
-    get_opt_str(b).flatten()
-}
-
-fn get_bytes(b: &mut Bytes) -> Option<Bytes> {
-    if b.remaining() < 4 {
-        return None;
-    }
-    let n = b.get_i32();
-    if n < 0 {
-        return Some(Bytes::new());
-    }
-    (b.remaining() >= n as usize).then(|| b.split_to(n as usize))
 }
 
 pub fn offset_key(group: &str, topic: &str, partition: i32) -> Bytes {
