@@ -21,6 +21,7 @@ use crate::replica::ReplicaManager;
 use crate::server::limits::ConnectionLimits;
 use crate::topic::registry::LoadReport;
 use crate::topic::TopicRegistry;
+use crate::txn::TransactionCoordinator;
 
 pub struct Broker {
     /// The settings at startup (static, with the stored dynamic configs over them). The
@@ -35,7 +36,9 @@ pub struct Broker {
     pub logs: Arc<LogManager>,
     pub replicas: Arc<ReplicaManager>,
     pub groups: GroupCoordinator,
-    pub producer_ids: ProducerIdAllocator,
+    pub producer_ids: Arc<ProducerIdAllocator>,
+    /// The transaction coordinator.
+    pub txns: Arc<TransactionCoordinator>,
     /// Checks each request's principal against the resources it touches.
     pub authorizer: Arc<dyn Authorizer>,
     /// Set by [`Broker::shutdown`] before the logs close; the group timer holds the lock for
@@ -56,8 +59,15 @@ impl Broker {
         let topics = Arc::new(topics);
         let metadata = MetadataCache::new(&config, cluster_id, logs.clone());
         let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
-        let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
+        let producer_ids = Arc::new(ProducerIdAllocator::open(&config.data_dir)?);
         let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config())?;
+        let txns = Arc::new(TransactionCoordinator::open(
+            topics.clone(),
+            logs.clone(),
+            replicas.clone(),
+            producer_ids.clone(),
+            config.transactions.clone(),
+        )?);
         let broker = Arc::new(Self {
             connection_limits: Arc::new(ConnectionLimits::new(&config)),
             config,
@@ -68,12 +78,14 @@ impl Broker {
             replicas,
             groups,
             producer_ids,
+            txns,
             authorizer: Arc::new(AllowAll),
             stopped: parking_lot::Mutex::new(false),
         });
         broker.logs.start_cleaners();
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
+        tokio::spawn(txn_timers(Arc::downgrade(&broker)));
         Ok((broker, report))
     }
 
@@ -111,6 +123,39 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
         if !touched.is_empty() {
             tokio::spawn(b.replicas.wait_durable(touched));
         }
+    }
+}
+
+/// Drives the transaction coordinator's duties: prepared transactions completed (at once
+/// after a start, then each tick), timed-out ones aborted every
+/// `transaction.abort.timed.out.transaction.cleanup.interval.ms`, idle ids expired every
+/// `transaction.remove.expired.transaction.cleanup.interval.ms`.
+async fn txn_timers(broker: std::sync::Weak<Broker>) {
+    let (abort_every, expire_every) = match broker.upgrade() {
+        Some(b) => (b.txns.config.abort_check_interval, b.txns.config.expiration_check_interval),
+        None => return,
+    };
+    let mut timer = tokio::time::interval(abort_every.min(Duration::from_secs(1)));
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_abort_check = tokio::time::Instant::now();
+    let mut last_expiry_check = tokio::time::Instant::now();
+    let mut first = true;
+    loop {
+        timer.tick().await;
+        let Some(b) = broker.upgrade() else { return };
+        if *b.stopped.lock() {
+            return;
+        }
+        let abort = first || last_abort_check.elapsed() >= abort_every;
+        let expire = last_expiry_check.elapsed() >= expire_every;
+        first = false;
+        if abort {
+            last_abort_check = tokio::time::Instant::now();
+        }
+        if expire {
+            last_expiry_check = tokio::time::Instant::now();
+        }
+        crate::txn::timers::tick(&b, crate::util::now_ms(), abort, expire).await;
     }
 }
 

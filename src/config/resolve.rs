@@ -57,6 +57,8 @@ pub struct BrokerConfig {
     pub group_defaults: GroupDefaults,
     pub offsets_retention_minutes: i64,
     pub offsets_topic_num_partitions: i32,
+    /// The transaction coordinator's settings (`transaction.*`).
+    pub transactions: crate::txn::TxnConfig,
     /// `max.connections`: open connections broker-wide.
     pub max_connections: usize,
     /// `max.connections.per.ip`: open connections per client address, unless overridden.
@@ -179,6 +181,11 @@ impl BrokerConfig {
             group_share_max_delivery_count_limit,
             offsets_retention_minutes,
             offsets_topic_num_partitions,
+            transaction_max_timeout_ms,
+            transactional_id_expiration_ms,
+            transaction_state_log_num_partitions,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            transaction_remove_expired_transaction_cleanup_interval_ms,
             max_connections,
             max_connections_per_ip,
             max_connections_per_ip_overrides,
@@ -275,6 +282,17 @@ impl BrokerConfig {
             },
             offsets_retention_minutes,
             offsets_topic_num_partitions,
+            transactions: crate::txn::TxnConfig {
+                max_timeout_ms: transaction_max_timeout_ms,
+                id_expiration_ms: transactional_id_expiration_ms,
+                state_partitions: transaction_state_log_num_partitions,
+                abort_check_interval: Duration::from_millis(
+                    transaction_abort_timed_out_transaction_cleanup_interval_ms.max(1) as u64,
+                ),
+                expiration_check_interval: Duration::from_millis(
+                    transaction_remove_expired_transaction_cleanup_interval_ms.max(1) as u64,
+                ),
+            },
             max_connections: non_negative("max_connections", max_connections)?,
             max_connections_per_ip: non_negative("max_connections_per_ip", max_connections_per_ip)?,
             max_connections_per_ip_overrides,
@@ -303,6 +321,12 @@ impl BrokerConfig {
         }
         if self.offsets_topic_num_partitions < 1 {
             return Err(invalid("offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if self.transactions.state_partitions < 1 {
+            return Err(invalid("transaction_state_log_num_partitions", "must be at least 1"));
+        }
+        if self.transactions.max_timeout_ms < 1 {
+            return Err(invalid("transaction_max_timeout_ms", "must be at least 1"));
         }
         if self.group_max_size < 1 {
             return Err(invalid("group_max_size", "must be at least 1"));
@@ -335,6 +359,7 @@ impl BrokerConfig {
         let args = ServeArgs {
             group_initial_rebalance_delay_ms: Some(0),
             offsets_topic_num_partitions: Some(3),
+            transaction_state_log_num_partitions: Some(3),
             listen: Some("127.0.0.1:0".into()),
             advertised_listener: Some("127.0.0.1:0".into()),
             data_dir: Some(data_dir.to_path_buf()),

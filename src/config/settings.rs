@@ -164,6 +164,24 @@ declare_settings! {
     /// partitions of `__consumer_offsets` (fixed once created)
     offsets_topic_num_partitions: i32 = 50, kafka = "offsets.topic.num.partitions";
 
+    /// longest `transaction.timeout.ms` a producer may ask for (`INVALID_TRANSACTION_TIMEOUT`
+    /// beyond)
+    transaction_max_timeout_ms: i32 = 900_000, kafka = "transaction.max.timeout.ms";
+
+    /// a transactional id idle this long (no transaction in progress) expires
+    transactional_id_expiration_ms: i32 = 604_800_000, kafka = "transactional.id.expiration.ms";
+
+    /// partitions of `__transaction_state` (fixed once created)
+    transaction_state_log_num_partitions: i32 = 50, kafka = "transaction.state.log.num.partitions";
+
+    /// how often transactions past their timeout are looked for (and aborted)
+    transaction_abort_timed_out_transaction_cleanup_interval_ms: i32 = 10_000,
+        kafka = "transaction.abort.timed.out.transaction.cleanup.interval.ms";
+
+    /// how often expired transactional ids are looked for (and removed)
+    transaction_remove_expired_transaction_cleanup_interval_ms: i32 = 3_600_000,
+        kafka = "transaction.remove.expired.transaction.cleanup.interval.ms";
+
     /// open connections broker-wide; a new one beyond it is closed at once
     max_connections: i32 = i32::MAX, kafka = "max.connections";
 

@@ -2,21 +2,19 @@
 //! and makes commits and group metadata durable in the internal, Kafka-format
 //! `__consumer_offsets` topic, which is replayed at startup.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use dashmap::DashMap;
-use indexmap::IndexMap;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::codec::{self, Key, OffsetValue};
 use super::state::{Group, GroupState, GroupTimings};
 use super::GroupError;
-use crate::log::batch;
 use crate::log::{AppendError, LogManager, Partition};
 use crate::replica::{ProduceError, ReplicaManager};
 use crate::topic::{Topic, TopicRegistry};
@@ -72,6 +70,8 @@ pub struct GroupCoordinator {
     replicas: Arc<ReplicaManager>,
     /// Created on first use, as Kafka does, so a broker without groups has no internal topic.
     offsets_topic: Mutex<Option<Arc<Topic>>>,
+    /// The groups each producer id has transactional offsets in (its marker completes them).
+    txn_groups: Mutex<HashMap<i64, HashSet<String>>>,
     pub config: CoordinatorConfig,
 }
 
@@ -84,7 +84,15 @@ impl GroupCoordinator {
         config: CoordinatorConfig,
     ) -> std::io::Result<Self> {
         let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
-        let coord = Self { groups: DashMap::new(), topics, logs, replicas, offsets_topic, config };
+        let coord = Self {
+            groups: DashMap::new(),
+            topics,
+            logs,
+            replicas,
+            offsets_topic,
+            txn_groups: Mutex::new(HashMap::new()),
+            config,
+        };
         coord.load()?;
         Ok(coord)
     }
@@ -138,8 +146,26 @@ impl GroupCoordinator {
                 };
                 for r in set.records {
                     loaded += 1;
+                    if r.control {
+                        // A transaction's marker: its offsets in this partition are settled.
+                        if let Some(commit) = r.key.as_deref().and_then(marker_commits) {
+                            self.complete_transaction_in(part.index, r.producer_id, commit);
+                        }
+                        continue;
+                    }
                     let Some(key) = r.key.and_then(codec::decode_key) else { continue };
                     match key {
+                        Key::Offset { group, topic, partition } if r.transactional => {
+                            if let Some(v) = r.value.and_then(codec::decode_offset_value) {
+                                self.group_or_create(&group)
+                                    .lock()
+                                    .txn_offsets
+                                    .entry(r.producer_id)
+                                    .or_default()
+                                    .insert((topic, partition), v);
+                                self.txn_groups.lock().entry(r.producer_id).or_default().insert(group);
+                            }
+                        }
                         Key::Offset { group, topic, partition } => {
                             let g = self.group_or_create(&group);
                             let mut g = g.lock();
@@ -162,13 +188,63 @@ impl GroupCoordinator {
                 }
             })?;
         }
-        // Groups with neither members nor offsets left are gone.
+        // Groups with neither members nor offsets (committed or pending) left are gone.
         self.groups.retain(|_, g| {
             let g = g.lock();
-            !(g.members.is_empty() && g.offsets.is_empty() && g.generation == 0)
+            !(g.members.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty() && g.generation == 0)
         });
         tracing::info!(groups = self.groups.len(), records = loaded, "loaded consumer groups from {OFFSETS_TOPIC}");
         Ok(())
+    }
+
+    /// Stores a transaction's offsets for `group` (TxnOffsetCommit) as a transactional batch
+    /// of its producer; once durable they are pending in the group until the transaction's
+    /// marker reaches this partition ([`GroupCoordinator::complete_transaction`]).
+    pub fn store_txn_offsets(
+        &self,
+        group: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        offsets: &[((String, i32), OffsetValue)],
+    ) -> Result<Arc<Partition>, GroupError> {
+        let idx = self.partition_index(group)?;
+        let records = offsets
+            .iter()
+            .map(|((t, p), v)| (codec::offset_key(group, t, *p), Some(codec::offset_value(v))))
+            .collect();
+        self.replicas
+            .append_coordinator_records(OFFSETS_TOPIC, idx, records, Some((producer_id, producer_epoch)))
+            .map_err(|e| append_error(idx, e))
+    }
+
+    /// The stored transactional offsets become pending in the group.
+    pub fn add_txn_offsets(&self, group: &str, producer_id: i64, offsets: Vec<((String, i32), OffsetValue)>) {
+        self.group_or_create(group).lock().txn_offsets.entry(producer_id).or_default().extend(offsets);
+        self.txn_groups.lock().entry(producer_id).or_default().insert(group.to_string());
+    }
+
+    /// A transaction's marker reached `__consumer_offsets` partition `partition`: the
+    /// producer's pending offsets of the groups there are committed or dropped.
+    pub fn complete_transaction(&self, partition: i32, producer_id: i64, commit: bool) {
+        self.complete_transaction_in(partition, producer_id, commit);
+    }
+
+    fn complete_transaction_in(&self, partition: i32, producer_id: i64, commit: bool) {
+        let count = self.offsets_topic.lock().as_ref().map_or(0, |t| t.partition_count());
+        let mut txn_groups = self.txn_groups.lock();
+        let Some(groups) = txn_groups.get_mut(&producer_id) else { return };
+        groups.retain(|group| {
+            if crate::cluster::coordinator_partition(group, count) != partition {
+                return true;
+            }
+            if let Some(g) = self.get(group) {
+                g.lock().complete_transaction(producer_id, commit);
+            }
+            false
+        });
+        if groups.is_empty() {
+            txn_groups.remove(&producer_id);
+        }
     }
 
     pub fn get(&self, group: &str) -> Option<GroupRef> {
@@ -204,41 +280,7 @@ impl GroupCoordinator {
             return self.partition_for(group);
         }
         let idx = self.partition_index(group)?;
-        let now = now_ms();
-        let recs: Vec<Record> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, (key, value))| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                // The encoder starts a new batch whenever offset - sequence changes; keeping it
-                // constant (and the first sequence at -1, "none") yields one batch.
-                sequence: i as i32 - 1,
-                timestamp: now,
-                key: Some(key),
-                value,
-                headers: IndexMap::new(),
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &recs,
-            &RecordEncodeOptions { version: 2, compression: Compression::None },
-        )
-        .map_err(|e| GroupError::Encode(e.to_string()))?;
-        let mut part = None;
-        for (header, bytes) in batch::split_batches(buf.freeze()).map_err(|e| GroupError::Encode(e.to_string()))? {
-            let appended = self.replicas.append_coordinator(OFFSETS_TOPIC, idx, header, bytes);
-            part = Some(appended.map_err(|e| append_error(idx, e))?.0);
-        }
-        part.ok_or_else(|| GroupError::Encode("no batch encoded".into()))
+        self.replicas.append_coordinator_records(OFFSETS_TOPIC, idx, records, None).map_err(|e| append_error(idx, e))
     }
 
     /// Waits until records appended to `parts` are durable. A failure is answered as Kafka
@@ -385,6 +427,16 @@ impl GroupCoordinator {
             }
         }
         touched
+    }
+}
+
+/// Whether a control record's key is a COMMIT marker (Some(true)) or an ABORT (Some(false)):
+/// Kafka's ControlRecordType, `version int16, type int16`.
+fn marker_commits(key: &[u8]) -> Option<bool> {
+    match key.get(2..4)? {
+        [0, 0] => Some(false),
+        [0, 1] => Some(true),
+        _ => None,
     }
 }
 

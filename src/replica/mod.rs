@@ -5,6 +5,7 @@
 //! flushes that `acks=0/1` data and rolled segments need.
 
 mod append;
+mod coordinator;
 mod durability;
 
 pub use append::{AppendOrigin, ProduceEntry, ProduceError, ProduceOutcome};

@@ -120,6 +120,9 @@ pub struct Group {
     pending: HashMap<String, Instant>,
     static_members: HashMap<String, String>,
     pub offsets: HashMap<(String, i32), OffsetValue>,
+    /// Offsets of ongoing transactions (TxnOffsetCommit), per producer id: stored, and
+    /// visible only once the transaction's marker commits them (an abort drops them).
+    pub txn_offsets: HashMap<i64, HashMap<(String, i32), OffsetValue>>,
     rebalance_deadline: Option<Instant>,
     delay_until: Option<Instant>,
     delay_limit: Option<Instant>,
@@ -133,6 +136,22 @@ pub struct Group {
 }
 
 impl Group {
+    /// A transaction of `producer_id` ended: its offsets become the committed ones, or go.
+    pub fn complete_transaction(&mut self, producer_id: i64, commit: bool) {
+        if let Some(offsets) = self.txn_offsets.remove(&producer_id) {
+            if commit {
+                self.offsets.extend(offsets);
+            }
+        }
+    }
+
+    /// Whether an ongoing transaction holds an offset for the partition (OffsetFetch's
+    /// `require_stable` answers UNSTABLE_OFFSET_COMMIT then).
+    pub fn has_pending_txn_offset(&self, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        self.txn_offsets.values().any(|o| o.contains_key(&key))
+    }
+
     pub fn new(id: &str) -> Self {
         Self {
             id: id.to_string(),
@@ -145,6 +164,7 @@ impl Group {
             pending: HashMap::new(),
             static_members: HashMap::new(),
             offsets: HashMap::new(),
+            txn_offsets: HashMap::new(),
             rebalance_deadline: None,
             delay_until: None,
             delay_limit: None,

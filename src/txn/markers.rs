@@ -1,0 +1,125 @@
+//! Completing a prepared transaction: a commit or abort marker (a control batch) appended to
+//! each of its partitions as a coordinator's write and made durable (as acks=all), the
+//! group coordinator told to commit or drop the transaction's offsets, then CompleteCommit
+//! or CompleteAbort stored. A failure leaves the transaction prepared, and the coordinator's
+//! tick tries again (Kafka resends its markers until they are written); a partition whose
+//! topic was deleted gets none, as in Kafka.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::coordinator::TxnRef;
+use super::error::TxnError;
+use super::metadata::{TopicPartition, TxnState};
+use crate::broker::Broker;
+use crate::group::OFFSETS_TOPIC;
+use crate::replica::{AppendOrigin, PartitionError, ProduceEntry, ProduceError};
+use crate::util::now_ms;
+
+/// Completes `id`'s transaction if it is prepared and nothing else is being written for it.
+pub async fn complete(broker: &Arc<Broker>, id: &str, txn: &TxnRef) {
+    if let Err(e) = try_complete(broker, id, txn).await {
+        tracing::warn!(transactional_id = %id, "transaction markers not written yet (retried): {e}");
+    }
+}
+
+async fn try_complete(broker: &Arc<Broker>, id: &str, txn: &TxnRef) -> Result<(), TxnError> {
+    let (transit, producer_id, epoch, commit, partitions) = {
+        let mut m = txn.lock();
+        if m.pending.is_some() || !matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) {
+            return Ok(());
+        }
+        let commit = m.state == TxnState::PrepareCommit;
+        let partitions: Vec<TopicPartition> = m.partitions.iter().cloned().collect();
+        let transit = m.prepare_complete(now_ms())?;
+        (transit, m.producer_id, m.producer_epoch, commit, partitions)
+    };
+    if let Err(e) = write_markers(broker, id, producer_id, epoch, commit, &partitions).await {
+        txn.lock().abandon();
+        return Err(e);
+    }
+    for (topic, partition) in &partitions {
+        if topic == OFFSETS_TOPIC {
+            broker.groups.complete_transaction(*partition, producer_id, commit);
+        }
+    }
+    broker.txns.store_and_complete(id, txn, &transit).await?;
+    tracing::debug!(transactional_id = %id, commit, partitions = partitions.len(), "transaction completed");
+    Ok(())
+}
+
+async fn write_markers(
+    broker: &Arc<Broker>,
+    id: &str,
+    producer_id: i64,
+    epoch: i16,
+    commit: bool,
+    partitions: &[TopicPartition],
+) -> Result<(), TxnError> {
+    let coordinator_epoch = broker.txns.coordinator_epoch(id);
+    let now = now_ms();
+    let markers: Vec<Bytes> = partitions
+        .iter()
+        .map(|_| control_batch(producer_id, epoch, commit, coordinator_epoch, now))
+        .collect();
+    let entries = partitions
+        .iter()
+        .zip(markers)
+        .map(|((topic, partition), marker)| ProduceEntry { topic, partition: *partition, records: Some(marker) });
+    let outcome = broker.replicas.append_records(-1, AppendOrigin::Coordinator, entries);
+    for (result, (topic, partition)) in outcome.results.into_iter().zip(partitions) {
+        match result {
+            Ok(_) => {}
+            Err(ProduceError::Partition(PartitionError::UnknownTopicOrPartition)) => {
+                tracing::debug!(%topic, partition, "no marker for a partition that is gone");
+            }
+            Err(e) => return Err(TxnError::WriteRejected(Arc::new(e))),
+        }
+    }
+    if let Some(durable) = outcome.durable {
+        for r in durable.await {
+            r.map_err(TxnError::NotStored)?;
+        }
+    }
+    Ok(())
+}
+
+/// Kafka's end-transaction marker: a control batch of the producer (no sequence) holding
+/// one record, key `version 0, type` (0 abort, 1 commit), value `version 0,
+/// coordinator_epoch`.
+fn control_batch(producer_id: i64, epoch: i16, commit: bool, coordinator_epoch: i32, now_ms: i64) -> Bytes {
+    use bytes::{BufMut, BytesMut};
+    use kafka_protocol::indexmap::IndexMap;
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let mut key = BytesMut::with_capacity(4);
+    key.put_i16(0);
+    key.put_i16(i16::from(commit));
+    let mut value = BytesMut::with_capacity(6);
+    value.put_i16(0);
+    value.put_i32(coordinator_epoch);
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id,
+        producer_epoch: epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        sequence: -1,
+        timestamp: now_ms,
+        key: Some(key.freeze()),
+        value: Some(value.freeze()),
+        headers: IndexMap::new(),
+    };
+    let mut buf = BytesMut::with_capacity(96);
+    // One small in-memory record: within every limit of the format.
+    let encoded = RecordBatchEncoder::encode(
+        &mut buf,
+        [record].iter(),
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    );
+    debug_assert!(encoded.is_ok());
+    buf.freeze()
+}
