@@ -1,5 +1,6 @@
 //! FindCoordinator (key 10): the node leading the `__consumer_offsets` partition a group
-//! hashes to (the metadata cache says which; creating the topic on first use, as Kafka).
+//! hashes to, or the `__transaction_state` partition a transactional id hashes to (the
+//! metadata cache says which; creating the topic on first use, as Kafka).
 //! v4+ batches several keys in one request.
 
 use kafka_protocol::error::ResponseError as E;
@@ -14,16 +15,22 @@ use crate::cluster::Node;
 pub struct FindCoordinator;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// The coordinator of one key, or the (error code, message) to answer instead.
 fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)> {
-    if key_type != KEY_TYPE_GROUP {
-        return Err((E::CoordinatorNotAvailable.code(), "transactions and share groups are not supported yet".into()));
-    }
-    if key.is_empty() {
-        return Err((E::InvalidRequest.code(), "group id must not be empty".into()));
-    }
-    let topic = broker.groups.offsets_topic().map_err(|e| (E::CoordinatorNotAvailable.code(), e.to_string()))?;
+    let unavailable = |e: String| (E::CoordinatorNotAvailable.code(), e);
+    let topic = match key_type {
+        KEY_TYPE_GROUP if key.is_empty() => {
+            return Err((E::InvalidRequest.code(), "group id must not be empty".into()))
+        }
+        KEY_TYPE_GROUP => broker.groups.offsets_topic().map_err(|e| unavailable(e.to_string()))?,
+        KEY_TYPE_TRANSACTION if key.is_empty() => {
+            return Err((E::InvalidRequest.code(), "transactional id must not be empty".into()))
+        }
+        KEY_TYPE_TRANSACTION => broker.txns.state_topic().map_err(|e| unavailable(e.to_string()))?,
+        _ => return Err(unavailable("share groups are not supported yet".into())),
+    };
     broker
         .metadata
         .coordinator_for(Some(&topic), key)

@@ -1,12 +1,18 @@
-//! InitProducerId (key 22): hands idempotent producers a fresh producer id (epoch 0).
-//! Transactional ids are rejected until the transaction coordinator lands.
+//! InitProducerId (key 22): an idempotent producer gets a fresh producer id (epoch 0); a
+//! transactional one gets its id's producer id and next epoch from the transaction
+//! coordinator, which fences the previous instance (KIP-98) and lets a producer recover from
+//! an error with its last id and epoch (KIP-360, v3+).
 
+use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use super::{Handler, Reply, RequestContext, NONE};
 
 pub struct InitProducerId;
+
+/// The version from which a fenced producer is told PRODUCER_FENCED (KIP-588).
+const FENCED_SINCE: i16 = 4;
 
 impl Handler for InitProducerId {
     type Request = InitProducerIdRequest;
@@ -16,9 +22,27 @@ impl Handler for InitProducerId {
     const MAX_VERSION: i16 = 5;
 
     fn handle(ctx: &RequestContext, req: InitProducerIdRequest) -> Reply<InitProducerIdResponse> {
-        if req.transactional_id.is_some() {
-            tracing::warn!(client = ?ctx.client_id, "transactional producers are not supported yet");
-            return Reply::Now(Self::error_response(&req, E::TransactionalIdAuthorizationFailed.code()));
+        if let Some(id) = &req.transactional_id {
+            let expected = (req.producer_id.0 >= 0).then_some((req.producer_id.0, req.producer_epoch));
+            let version = ctx.api_version;
+            let flow = crate::txn::ops::init_producer_id(
+                ctx.broker.clone(),
+                id.to_string(),
+                req.transaction_timeout_ms,
+                expected,
+            );
+            return Reply::Later(
+                async move {
+                    match flow.await {
+                        Ok((producer_id, epoch)) => InitProducerIdResponse::default()
+                            .with_error_code(NONE)
+                            .with_producer_id(ProducerId(producer_id))
+                            .with_producer_epoch(epoch),
+                        Err(e) => Self::error_response(&req, e.code_for(version, FENCED_SINCE)),
+                    }
+                }
+                .boxed(),
+            );
         }
         Reply::Now(match ctx.broker.producer_ids.next() {
             Ok(id) => InitProducerIdResponse::default()

@@ -9,6 +9,8 @@
 //! runs. Anything that waits (fsync, long-poll) goes into the returned [`Reply::Later`]
 //! future, which runs concurrently while responses still leave in request order.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod budget;
@@ -22,8 +24,10 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_transactions;
 pub mod elect_leaders;
 pub mod encode;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -33,6 +37,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -41,6 +46,7 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod request;
 pub mod sync_group;
+pub mod txn_offset_commit;
 
 use std::sync::Arc;
 
@@ -288,6 +294,12 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<incremental_alter_configs::IncrementalAlterConfigs>(),
     entry::<offset_delete::OffsetDelete>(),
     entry::<describe_cluster::DescribeCluster>(),
+    entry::<add_partitions_to_txn::AddPartitionsToTxn>(),
+    entry::<add_offsets_to_txn::AddOffsetsToTxn>(),
+    entry::<end_txn::EndTxn>(),
+    entry::<txn_offset_commit::TxnOffsetCommit>(),
+    entry::<describe_transactions::DescribeTransactions>(),
+    entry::<list_transactions::ListTransactions>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

@@ -1,5 +1,7 @@
 //! OffsetFetch (key 9): committed offsets of one group (v1-7) or several groups (v8+);
 //! a null topic list means every committed partition. Partitions without a commit answer -1.
+//! Offsets of an ongoing transaction are not committed yet: with `require_stable` (v7+,
+//! KIP-447) such a partition answers UNSTABLE_OFFSET_COMMIT, and the client retries.
 
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
@@ -12,27 +14,43 @@ use crate::group::GroupCoordinator;
 
 pub struct OffsetFetch;
 
-/// (topic, [(partition, offset, leader epoch, metadata)]) for one group.
-type Committed = Vec<(String, Vec<(i32, i64, i32, String)>)>;
+/// Kafka's UNSTABLE_OFFSET_COMMIT.
+const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 
-fn committed(coord: &GroupCoordinator, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Committed {
+/// (topic, [(partition, offset, leader epoch, metadata, error code)]) for one group.
+type Committed = Vec<(String, Vec<(i32, i64, i32, String, i16)>)>;
+
+fn committed(
+    coord: &GroupCoordinator,
+    group: &str,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+) -> Committed {
     let g = coord.get(group);
     let g = g.as_ref().map(|g| g.lock());
     let lookup = |t: &str, p: i32| {
+        if require_stable && g.as_ref().is_some_and(|g| g.has_pending_txn_offset(t, p)) {
+            return (p, -1, -1, String::new(), UNSTABLE_OFFSET_COMMIT);
+        }
         g.as_ref()
             .and_then(|g| g.offsets.get(&(t.to_string(), p)))
-            .map(|v| (p, v.offset, v.leader_epoch, v.metadata.clone()))
-            .unwrap_or((p, -1, -1, String::new()))
+            .map(|v| (p, v.offset, v.leader_epoch, v.metadata.clone(), NONE))
+            .unwrap_or((p, -1, -1, String::new(), NONE))
     };
     match wanted {
         Some(topics) => {
             topics.into_iter().map(|(t, ps)| (t.clone(), ps.into_iter().map(|p| lookup(&t, p)).collect())).collect()
         }
         None => {
-            let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String)>> = Default::default();
+            let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String, i16)>> =
+                Default::default();
             if let Some(g) = &g {
-                for ((t, p), v) in &g.offsets {
-                    by_topic.entry(t.clone()).or_default().push((*p, v.offset, v.leader_epoch, v.metadata.clone()));
+                let mut partitions: std::collections::BTreeSet<&(String, i32)> = g.offsets.keys().collect();
+                if require_stable {
+                    partitions.extend(g.txn_offsets.values().flat_map(|o| o.keys()));
+                }
+                for (t, p) in partitions {
+                    by_topic.entry(t.clone()).or_default().push(lookup(t, *p));
                 }
             }
             by_topic
@@ -64,18 +82,18 @@ impl Handler for OffsetFetch {
                         .topics
                         .as_ref()
                         .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-                    let topics = committed(coord, &rg.group_id.0, wanted)
+                    let topics = committed(coord, &rg.group_id.0, wanted, req.require_stable)
                         .into_iter()
                         .map(|(t, ps)| {
                             let parts = ps
                                 .into_iter()
-                                .map(|(p, o, e, m)| {
+                                .map(|(p, o, e, m, code)| {
                                     OffsetFetchResponsePartitions::default()
                                         .with_partition_index(p)
                                         .with_committed_offset(o)
                                         .with_committed_leader_epoch(e)
                                         .with_metadata(Some(sb(m)))
-                                        .with_error_code(NONE)
+                                        .with_error_code(code)
                                 })
                                 .collect();
                             OffsetFetchResponseTopics::default().with_name(TopicName(sb(t))).with_partitions(parts)
@@ -93,17 +111,18 @@ impl Handler for OffsetFetch {
             .topics
             .as_ref()
             .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-        let topics = committed(coord, &req.group_id.0, wanted)
+        let stable = ctx.api_version >= 7 && req.require_stable;
+        let topics = committed(coord, &req.group_id.0, wanted, stable)
             .into_iter()
             .map(|(t, ps)| {
                 let parts = ps
                     .into_iter()
-                    .map(|(p, o, e, m)| {
+                    .map(|(p, o, e, m, code)| {
                         let mut r = OffsetFetchResponsePartition::default()
                             .with_partition_index(p)
                             .with_committed_offset(o)
                             .with_metadata(Some(sb(m)))
-                            .with_error_code(NONE);
+                            .with_error_code(code);
                         if ctx.api_version >= 5 {
                             r.committed_leader_epoch = e;
                         }

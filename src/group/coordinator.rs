@@ -208,10 +208,8 @@ impl GroupCoordinator {
         offsets: &[((String, i32), OffsetValue)],
     ) -> Result<Arc<Partition>, GroupError> {
         let idx = self.partition_index(group)?;
-        let records = offsets
-            .iter()
-            .map(|((t, p), v)| (codec::offset_key(group, t, *p), Some(codec::offset_value(v))))
-            .collect();
+        let records =
+            offsets.iter().map(|((t, p), v)| (codec::offset_key(group, t, *p), Some(codec::offset_value(v)))).collect();
         self.replicas
             .append_coordinator_records(OFFSETS_TOPIC, idx, records, Some((producer_id, producer_epoch)))
             .map_err(|e| append_error(idx, e))

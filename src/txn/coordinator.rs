@@ -88,9 +88,12 @@ impl TransactionCoordinator {
                     let Some(id) = r.key.and_then(codec::decode_key) else { continue };
                     match r.value.map(codec::decode_value) {
                         Some(Some(t)) => {
-                            self.txns.insert(id.clone(), Arc::new(Mutex::new(TransactionMetadata::from_transit(&id, &t))));
+                            self.txns
+                                .insert(id.clone(), Arc::new(Mutex::new(TransactionMetadata::from_transit(&id, &t))));
                         }
-                        Some(None) => tracing::warn!(transactional_id = %id, "skipping an unreadable transaction state"),
+                        Some(None) => {
+                            tracing::warn!(transactional_id = %id, "skipping an unreadable transaction state")
+                        }
                         None => {
                             self.txns.remove(&id);
                         }
@@ -98,7 +101,11 @@ impl TransactionCoordinator {
                 }
             })?;
         }
-        tracing::info!(transactional_ids = self.txns.len(), records, "loaded transactions from {TRANSACTION_STATE_TOPIC}");
+        tracing::info!(
+            transactional_ids = self.txns.len(),
+            records,
+            "loaded transactions from {TRANSACTION_STATE_TOPIC}"
+        );
         Ok(())
     }
 

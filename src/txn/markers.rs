@@ -59,14 +59,13 @@ async fn write_markers(
 ) -> Result<(), TxnError> {
     let coordinator_epoch = broker.txns.coordinator_epoch(id);
     let now = now_ms();
-    let markers: Vec<Bytes> = partitions
-        .iter()
-        .map(|_| control_batch(producer_id, epoch, commit, coordinator_epoch, now))
-        .collect();
-    let entries = partitions
-        .iter()
-        .zip(markers)
-        .map(|((topic, partition), marker)| ProduceEntry { topic, partition: *partition, records: Some(marker) });
+    let markers: Vec<Bytes> =
+        partitions.iter().map(|_| control_batch(producer_id, epoch, commit, coordinator_epoch, now)).collect();
+    let entries = partitions.iter().zip(markers).map(|((topic, partition), marker)| ProduceEntry {
+        topic,
+        partition: *partition,
+        records: Some(marker),
+    });
     let outcome = broker.replicas.append_records(-1, AppendOrigin::Coordinator, entries);
     for (result, (topic, partition)) in outcome.results.into_iter().zip(partitions) {
         match result {

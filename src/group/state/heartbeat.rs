@@ -43,4 +43,23 @@ impl Group {
             }
         }
     }
+
+    /// TxnOffsetCommit admission (Kafka's doTxnCommitOffsets): a member id, when given, must
+    /// be a member, a static instance must not be fenced, and a generation, when given, must
+    /// be the group's. Clients before KIP-447 send none of them.
+    pub fn check_txn_commit(&self, member: MemberRef<'_>) -> Result<(), GroupError> {
+        if self.state == GroupState::Dead {
+            return Err(GroupError::CoordinatorNotAvailable);
+        }
+        if !member.member_id.is_empty() && !self.members.contains_key(member.member_id) {
+            return Err(GroupError::UnknownMemberId);
+        }
+        if self.is_static_fenced(member.member_id, member.group_instance_id) {
+            return Err(GroupError::FencedInstanceId);
+        }
+        if member.generation_id >= 0 && member.generation_id != self.generation {
+            return Err(GroupError::IllegalGeneration);
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,66 @@
+//! DescribeTransactions (key 65, KIP-664): a transactional id's state, producer id and
+//! epoch, timeout, start time and partitions (`kafka-transactions.sh describe`).
+
+use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
+use kafka_protocol::messages::{
+    ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
+};
+
+use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::txn::metadata::TxnState;
+
+pub struct DescribeTransactions;
+
+impl Handler for DescribeTransactions {
+    type Request = DescribeTransactionsRequest;
+    type Response = DescribeTransactionsResponse;
+    const KEY: ApiKey = ApiKey::DescribeTransactions;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 0;
+
+    fn handle(ctx: &RequestContext, req: DescribeTransactionsRequest) -> Reply<DescribeTransactionsResponse> {
+        let states =
+            req.transactional_ids
+                .iter()
+                .map(|id| {
+                    let base = TransactionState::default().with_transactional_id(id.clone());
+                    if id.0.is_empty() {
+                        return base.with_error_code(E::InvalidRequest.code());
+                    }
+                    let Some(txn) = ctx.broker.txns.get(&id.0) else {
+                        return base.with_error_code(E::TransactionalIdNotFound.code());
+                    };
+                    let m = txn.lock();
+                    if m.state == TxnState::Dead {
+                        return base.with_error_code(E::TransactionalIdNotFound.code());
+                    }
+                    let mut topics: Vec<TopicData> = Vec::new();
+                    for (topic, p) in &m.partitions {
+                        match topics.last_mut() {
+                            Some(t) if t.topic.0.as_str() == topic => t.partitions.push(*p),
+                            _ => topics
+                                .push(TopicData::default().with_topic(TopicName(sb(topic))).with_partitions(vec![*p])),
+                        }
+                    }
+                    base.with_error_code(NONE)
+                        .with_transaction_state(sb(m.state.name()))
+                        .with_transaction_timeout_ms(m.timeout_ms)
+                        .with_transaction_start_time_ms(m.start_ms)
+                        .with_producer_id(ProducerId(m.producer_id))
+                        .with_producer_epoch(m.producer_epoch)
+                        .with_topics(topics)
+                })
+                .collect();
+        Reply::Now(DescribeTransactionsResponse::default().with_transaction_states(states))
+    }
+
+    fn error_response(req: &DescribeTransactionsRequest, code: i16) -> DescribeTransactionsResponse {
+        let states = req
+            .transactional_ids
+            .iter()
+            .map(|id| TransactionState::default().with_transactional_id(id.clone()).with_error_code(code))
+            .collect();
+        DescribeTransactionsResponse::default().with_transaction_states(states)
+    }
+}
