@@ -21,7 +21,7 @@ fn group_apis_are_registered_with_the_expected_ranges() {
     for (key, range) in [
         (ApiKey::OffsetCommit, 2..=9),
         (ApiKey::OffsetFetch, 1..=9),
-        (ApiKey::FindCoordinator, 0..=5),
+        (ApiKey::FindCoordinator, 0..=6),
         (ApiKey::JoinGroup, 0..=9),
         (ApiKey::Heartbeat, 0..=4),
         (ApiKey::LeaveGroup, 0..=5),

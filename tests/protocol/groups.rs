@@ -30,7 +30,7 @@ async fn find_coordinator_every_version_returns_this_node() {
         assert_eq!(r.host.as_str(), "127.0.0.1", "FindCoordinator v{v} host");
         assert_eq!(r.port, port, "FindCoordinator v{v} port");
     }
-    for v in 4..=5 {
+    for v in 4..=6 {
         let req =
             FindCoordinatorRequest::default().with_key_type(0).with_coordinator_keys(vec![sb("fc-a"), sb("fc-b")]);
         let r = c.call(&req, v).await;
@@ -54,7 +54,7 @@ async fn find_coordinator_transaction_key_is_not_available_yet() {
         let r = c.call(&FindCoordinatorRequest::default().with_key(sb("txn-1")).with_key_type(1), v).await;
         assert_eq!(r.error_code, COORDINATOR_NOT_AVAILABLE, "FindCoordinator v{v} transaction key");
     }
-    for v in 4..=5 {
+    for v in 4..=6 {
         let req = FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb("t2")]);
         let r = c.call(&req, v).await;
         assert_eq!(r.coordinators.len(), 2);

@@ -45,3 +45,53 @@ async fn fetch_v18_answers_as_v17_whatever_the_high_watermark_field() {
     }
     b.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// FindCoordinator v6
+// ---------------------------------------------------------------------------------------
+
+const INVALID_REQUEST: i16 = 42;
+const KEY_TYPE_SHARE: i8 = 2;
+
+/// v6 (KIP-932) may ask for a share-group key (`groupId:topicId:partition`). Brook has no
+/// share coordinator, and answers as Kafka's getCoordinator does without one (share groups
+/// not enabled): INVALID_REQUEST and no node for every key, well-formed or not, as it answers
+/// the key type below v6. Group keys are answered at v6 as at v5.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_coordinator_v6_share_keys_are_invalid_without_a_share_coordinator() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    let share_key = format!("fc6-g:{}:0", uuid::Uuid::from_u128(0x516_0932));
+    let keys = || vec![sb(&share_key), sb("not-a-share-key"), sb("")];
+
+    let group = c.call(&FindCoordinatorRequest::default().with_coordinator_keys(vec![sb("fc6-g")]), 6).await;
+    let v5 = c.call(&FindCoordinatorRequest::default().with_coordinator_keys(vec![sb("fc6-g")]), 5).await;
+    assert_eq!(group, v5, "a group key at v6 is answered as at v5");
+    assert_eq!((group.coordinators[0].error_code, group.coordinators[0].port), (NONE, b.addr().port() as i32));
+
+    for v in 4..=6 {
+        let req = FindCoordinatorRequest::default().with_key_type(KEY_TYPE_SHARE).with_coordinator_keys(keys());
+        let r = c.call(&req, v).await;
+        let got: Vec<_> = r
+            .coordinators
+            .iter()
+            .map(|co| (co.key.to_string(), co.error_code, co.node_id.0, co.host.to_string(), co.port))
+            .collect();
+        let want: Vec<_> = keys().iter().map(|k| (k.to_string(), INVALID_REQUEST, -1, String::new(), -1)).collect();
+        assert_eq!(got, want, "FindCoordinator v{v} share keys");
+    }
+    for v in 1..=3 {
+        let r =
+            c.call(&FindCoordinatorRequest::default().with_key_type(KEY_TYPE_SHARE).with_key(sb(&share_key)), v).await;
+        assert_eq!((r.error_code, r.node_id.0, r.port), (INVALID_REQUEST, -1, -1), "FindCoordinator v{v} share key");
+        assert!(r.error_message.is_some(), "FindCoordinator v{v} says why");
+    }
+    // Kafka's CoordinatorType.forId refuses a key type it does not know.
+    let r =
+        c.call(&FindCoordinatorRequest::default().with_key_type(3).with_coordinator_keys(vec![sb("fc6-g")]), 6).await;
+    assert_eq!((r.coordinators[0].error_code, r.coordinators[0].node_id.0), (INVALID_REQUEST, -1));
+    // The connection, and group keys, still work.
+    let again = c.call(&FindCoordinatorRequest::default().with_coordinator_keys(vec![sb("fc6-g")]), 6).await;
+    assert_eq!(again, group);
+    b.stop().await;
+}
