@@ -604,9 +604,9 @@ async fn describe_groups_states_members_and_assignment() {
     // Stable.
     let assignment = Bytes::from_static(b"\x00\x03dg-assignment");
     assert_eq!(sync(&mut ca, group, 1, &a, None, &[(&a, &assignment)]).await.error_code, NONE);
-    for v in 0..=5i16 {
+    for v in 0..=6i16 {
         let d = describe_v(&mut ca, group, v).await;
-        assert_eq!(d.error_code, NONE, "v{v}");
+        assert_eq!((d.error_code, d.error_message), (NONE, None), "v{v}");
         assert_eq!(d.group_state.as_str(), "Stable", "v{v}");
         assert_eq!(d.protocol_type.as_str(), "consumer", "v{v}");
         assert_eq!(d.protocol_data.as_str(), "range", "v{v}");

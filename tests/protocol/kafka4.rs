@@ -95,3 +95,59 @@ async fn find_coordinator_v6_share_keys_are_invalid_without_a_share_coordinator(
     assert_eq!(again, group);
     b.stop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// DescribeGroups v6
+// ---------------------------------------------------------------------------------------
+
+/// Every version, a group that does not exist (never did, or deleted) is described as Dead
+/// with nothing else; v6 (KIP-1043) adds GROUP_ID_NOT_FOUND and Kafka's message to it, and no
+/// authorized operations (Kafka fills them only for a group answered without error). Groups
+/// that exist are described at v6 as at v5, with no error message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_groups_v6_reports_a_missing_group_as_not_found() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "dg6-t", 1).await;
+    stable_single(&mut c, "dg6-stable", &["dg6-t"], b"a").await;
+    commit_standalone(&mut c, "dg6-empty", &[("dg6-t", 0, 1, None)]).await;
+    commit_standalone(&mut c, "dg6-deleted", &[("dg6-t", 0, 1, None)]).await;
+    assert_eq!(delete_groups(&mut c, &["dg6-deleted"]).await, [("dg6-deleted".to_string(), NONE)]);
+    let groups = ["dg6-stable", "dg6-empty", "dg6-never", "dg6-deleted"];
+
+    for v in 0..=6 {
+        let req = DescribeGroupsRequest::default()
+            .with_groups(groups.iter().map(|g| gid(g)).collect())
+            .with_include_authorized_operations(v >= 3);
+        let r = c.call(&req, v).await;
+        let got: Vec<_> = r
+            .groups
+            .iter()
+            .map(|g| {
+                let message = g.error_message.as_ref().map(|m| m.to_string());
+                (g.group_id.to_string(), g.error_code, g.group_state.to_string(), message, g.members.len())
+            })
+            .collect();
+        let missing = |g: &str| {
+            if v >= 6 {
+                (g.to_string(), GROUP_ID_NOT_FOUND, "Dead".to_string(), Some(format!("Group {g} not found.")), 0)
+            } else {
+                (g.to_string(), NONE, "Dead".to_string(), None, 0)
+            }
+        };
+        let want = vec![
+            ("dg6-stable".to_string(), NONE, "Stable".to_string(), None, 1),
+            ("dg6-empty".to_string(), NONE, "Empty".to_string(), None, 0),
+            missing("dg6-never"),
+            missing("dg6-deleted"),
+        ];
+        assert_eq!(got, want, "DescribeGroups v{v}");
+        for g in &r.groups {
+            assert_eq!(g.protocol_type.as_str(), if g.group_id.as_str() == "dg6-stable" { "consumer" } else { "" });
+            // Group operations with no authorizer (Kafka's bit field), when asked and answered.
+            let ops = if v >= 3 && g.error_code == NONE { 3400 } else { i32::MIN };
+            assert_eq!(g.authorized_operations, ops, "DescribeGroups v{v} {}", g.group_id.as_str());
+        }
+    }
+    b.stop().await;
+}
