@@ -3,11 +3,140 @@
 //! (share-group keys) and DescribeGroups v6 (unknown groups as GROUP_ID_NOT_FOUND); and that
 //! the versions before them still answer as they did.
 
+use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::*;
+use uuid::Uuid;
 
 use crate::common::groups::*;
 use crate::common::*;
+
+// ---------------------------------------------------------------------------------------
+// Produce v12, v13
+// ---------------------------------------------------------------------------------------
+
+const UNKNOWN_TOPIC_ID: i16 = 100;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
+
+fn partitions(indexes: &[i32], value: &[u8]) -> Vec<PartitionProduceData> {
+    indexes.iter().map(|&i| PartitionProduceData::default().with_index(i).with_records(Some(batch(&[value])))).collect()
+}
+
+fn produce_topics(acks: i16, topics: Vec<TopicProduceData>) -> ProduceRequest {
+    ProduceRequest::default().with_acks(acks).with_timeout_ms(5000).with_topic_data(topics)
+}
+
+/// (index, error code, base offset, log append time, log start offset, error message).
+fn outcome(p: &PartitionProduceResponse) -> (i32, i16, i64, i64, i64, Option<String>) {
+    let message = p.error_message.as_ref().map(|m| m.to_string());
+    (p.index, p.error_code, p.base_offset, p.log_append_time_ms, p.log_start_offset, message)
+}
+
+/// A partition answered with `code` and nothing else (Kafka's `new PartitionResponse(error)`).
+fn refused(index: i32, code: i16) -> (i32, i16, i64, i64, i64, Option<String>) {
+    (index, code, -1, -1, -1, None)
+}
+
+/// v12 (KIP-890 part 2) is v11 for a broker that does not finalize `transaction.version` 2:
+/// the same answers, field by field, for a known topic, a missing partition and an unknown
+/// topic, each named by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_v12_answers_as_v11() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "p12", 1).await;
+    for v in [11, 12] {
+        let req = produce_topics(
+            -1,
+            vec![
+                TopicProduceData::default().with_name(tn("p12")).with_partition_data(partitions(&[0, 4], b"x")),
+                TopicProduceData::default().with_name(tn("p12-missing")).with_partition_data(partitions(&[0], b"y")),
+            ],
+        );
+        let r = c.call(&req, v).await;
+        let got: Vec<_> = r
+            .responses
+            .iter()
+            .map(|t| (t.name.to_string(), t.partition_responses.iter().map(outcome).collect::<Vec<_>>()))
+            .collect();
+        let offset = (v - 11) as i64;
+        let want = vec![
+            ("p12".to_string(), vec![(0, NONE, offset, -1, 0, None), refused(4, UNKNOWN_TOPIC_OR_PARTITION)]),
+            ("p12-missing".to_string(), vec![refused(0, UNKNOWN_TOPIC_OR_PARTITION)]),
+        ];
+        assert_eq!(got, want, "Produce v{v}");
+    }
+    let values: Vec<Bytes> = fetch_all(&mut c, "p12", 0, 0).await.into_iter().map(|r| r.value.unwrap()).collect();
+    assert_eq!(values, [&b"x"[..], &b"x"[..]]);
+    b.stop().await;
+}
+
+/// v13 (KIP-516) names each topic by id: a known id appends as a name did and is answered by
+/// id; an unknown id (the nil one included) gets UNKNOWN_TOPIC_ID for each of its partitions
+/// and appends nothing, wherever it stands among the request's topics; a missing partition of a
+/// known id is UNKNOWN_TOPIC_OR_PARTITION, and the internal offsets topic is refused by id as by
+/// name. Kafka's handleProduceRequest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_v13_names_topics_by_id() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "p13", 2).await;
+    create_topic(&mut c, "p13-other", 1).await;
+    commit_standalone(&mut c, "p13-g", &[("p13", 0, 0, None)]).await;
+    let id = topic_id(&mut c, "p13").await;
+    let other = topic_id(&mut c, "p13-other").await;
+    let offsets = topic_id(&mut c, "__consumer_offsets").await;
+    let unknown = Uuid::from_u128(0x516_0013);
+    let by_id = |id: Uuid, parts: &[i32], value: &[u8]| {
+        TopicProduceData::default().with_topic_id(id).with_partition_data(partitions(parts, value))
+    };
+    for acks in [-1, 1] {
+        let req = produce_topics(
+            acks,
+            vec![
+                by_id(unknown, &[0, 7], b"lost"),
+                by_id(id, &[0, 1, 2], b"p13"),
+                by_id(Uuid::nil(), &[0], b"lost"),
+                by_id(other, &[0], b"other"),
+                by_id(offsets, &[0], b"internal"),
+            ],
+        );
+        let r = c.call(&req, 13).await;
+        let got: Vec<_> = r
+            .responses
+            .iter()
+            .map(|t| {
+                // The name is not in v13's response; the request's empty one stays.
+                assert_eq!(t.name.as_str(), "", "acks={acks}");
+                (t.topic_id, t.partition_responses.iter().map(outcome).collect::<Vec<_>>())
+            })
+            .collect();
+        let base = if acks == -1 { 0 } else { 1 };
+        let internal = Some("Cannot append to internal topic __consumer_offsets".to_string());
+        let want = vec![
+            (unknown, vec![refused(0, UNKNOWN_TOPIC_ID), refused(7, UNKNOWN_TOPIC_ID)]),
+            (
+                id,
+                vec![
+                    (0, NONE, base, -1, 0, None),
+                    (1, NONE, base, -1, 0, None),
+                    refused(2, UNKNOWN_TOPIC_OR_PARTITION),
+                ],
+            ),
+            (Uuid::nil(), vec![refused(0, UNKNOWN_TOPIC_ID)]),
+            (other, vec![(0, NONE, base, -1, 0, None)]),
+            (offsets, vec![(0, INVALID_TOPIC_EXCEPTION, -1, -1, -1, internal)]),
+        ];
+        assert_eq!(got, want, "Produce v13 acks={acks}");
+    }
+    for (topic, p, want) in [("p13", 0, &b"p13"[..]), ("p13", 1, b"p13"), ("p13-other", 0, b"other")] {
+        let values: Vec<Bytes> = fetch_all(&mut c, topic, p, 0).await.into_iter().map(|r| r.value.unwrap()).collect();
+        assert_eq!(values, [want, want], "{topic}-{p}");
+    }
+    b.stop().await;
+}
 
 // ---------------------------------------------------------------------------------------
 // Fetch v18
