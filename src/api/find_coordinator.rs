@@ -1,6 +1,8 @@
 //! FindCoordinator (key 10): the node leading the `__consumer_offsets` partition a group
 //! hashes to (the metadata cache says which; creating the topic on first use, as Kafka).
-//! v4+ batches several keys in one request.
+//! v4+ batches several keys in one request; v6 (KIP-932) adds share-group keys
+//! (`groupId:topicId:partition`), which Brook, with no share coordinator, answers as a Kafka
+//! broker without one does: INVALID_REQUEST.
 
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -14,11 +16,21 @@ use crate::cluster::Node;
 pub struct FindCoordinator;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
+const KEY_TYPE_SHARE: i8 = 2;
 
 /// The coordinator of one key, or the (error code, message) to answer instead.
 fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)> {
-    if key_type != KEY_TYPE_GROUP {
-        return Err((E::CoordinatorNotAvailable.code(), "transactions and share groups are not supported yet".into()));
+    match key_type {
+        KEY_TYPE_GROUP => {}
+        KEY_TYPE_TRANSACTION => {
+            return Err((E::CoordinatorNotAvailable.code(), "transactions are not supported yet".into()))
+        }
+        // Kafka's getCoordinator: INVALID_REQUEST below v6, and from v6 when the broker has no
+        // share coordinator (share groups not enabled).
+        KEY_TYPE_SHARE => return Err((E::InvalidRequest.code(), "share groups are not enabled".into())),
+        // Kafka's CoordinatorType.forId fails the request.
+        other => return Err((E::InvalidRequest.code(), format!("Unknown coordinator type received: {other}"))),
     }
     if key.is_empty() {
         return Err((E::InvalidRequest.code(), "group id must not be empty".into()));
@@ -36,7 +48,7 @@ impl Handler for FindCoordinator {
     type Response = FindCoordinatorResponse;
     const KEY: ApiKey = ApiKey::FindCoordinator;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 5;
+    const MAX_VERSION: i16 = 6;
 
     fn handle(ctx: &RequestContext, req: FindCoordinatorRequest) -> Reply<FindCoordinatorResponse> {
         let b = &ctx.broker;
