@@ -1,5 +1,10 @@
 //! DescribeGroups (key 15): state, protocol and members (with metadata and assignment).
+//!
+//! A group that does not exist is described as Dead; v6 (KIP-1043) adds GROUP_ID_NOT_FOUND and
+//! a message to that (Kafka's `GroupMetadataManager.describeGroups`, which also answers so for a
+//! group of another type: "Group {id} is not a classic group.", once Brook has KIP-848 groups).
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse};
 
@@ -9,28 +14,37 @@ use crate::group::state::GroupState;
 
 pub struct DescribeGroups;
 
+/// The first version that answers an unknown group with an error (KIP-1043).
+const GROUP_NOT_FOUND_ERROR: i16 = 6;
+
 impl Handler for DescribeGroups {
     type Request = DescribeGroupsRequest;
     type Response = DescribeGroupsResponse;
     const KEY: ApiKey = ApiKey::DescribeGroups;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 5;
+    const MAX_VERSION: i16 = 6;
 
     fn handle(ctx: &RequestContext, req: DescribeGroupsRequest) -> Reply<DescribeGroupsResponse> {
         let groups = req
             .groups
             .iter()
             .map(|id| {
-                let mut base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
-                // KIP-430 (v3+): what this principal may do with the group, when asked.
-                if ctx.api_version >= 3 && req.include_authorized_operations {
-                    base.authorized_operations = ctx.authorized_operations(ResourceType::Group, id);
-                }
-                let Some(g) = ctx.broker.groups.get(id) else {
-                    // Kafka describes an unknown group as Dead with no error.
-                    return base.with_group_state(sb(GroupState::Dead.name()));
+                let base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
+                let not_found = |base: DescribedGroup| {
+                    let dead = base.with_group_state(sb(GroupState::Dead.name()));
+                    if ctx.api_version < GROUP_NOT_FOUND_ERROR {
+                        return with_operations(ctx, &req, dead);
+                    }
+                    dead.with_error_code(E::GroupIdNotFound.code())
+                        .with_error_message(Some(sb(format!("Group {} not found.", id.0))))
                 };
+                let Some(g) = ctx.broker.groups.get(id) else { return not_found(base) };
                 let g = g.lock();
+                // A deleted group may linger in the registry as Dead: Kafka no longer has it.
+                if g.state == GroupState::Dead {
+                    return not_found(base);
+                }
+                let base = with_operations(ctx, &req, base);
                 // Only a Stable group reports its protocol and member metadata (Kafka's
                 // summaryNoMetadata otherwise).
                 let stable = g.state == GroupState::Stable;
@@ -71,4 +85,13 @@ impl Handler for DescribeGroups {
             .collect();
         DescribeGroupsResponse::default().with_groups(groups)
     }
+}
+
+/// KIP-430 (v3+): what this principal may do with a group answered without error, when asked.
+fn with_operations(ctx: &RequestContext, req: &DescribeGroupsRequest, group: DescribedGroup) -> DescribedGroup {
+    if ctx.api_version >= 3 && req.include_authorized_operations {
+        let ops = ctx.authorized_operations(ResourceType::Group, &group.group_id);
+        return group.with_authorized_operations(ops);
+    }
+    group
 }

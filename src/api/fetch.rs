@@ -7,6 +7,10 @@
 //! `fetch.max.bytes` and what the connection's [`ResponseBudget`] has left, whatever the
 //! partitions' `partition_max_bytes` add up to; only the response's first batch may exceed
 //! them (KIP-74, so a consumer always progresses past a large batch).
+//!
+//! v13+ names topics by id. v18 adds only a follower's `high_watermark` per partition
+//! (KIP-1166), which a consumer's request leaves at its default and Brook, with no
+//! followers, ignores.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -166,7 +170,7 @@ impl Handler for Fetch {
     type Response = FetchResponse;
     const KEY: ApiKey = ApiKey::Fetch;
     const MIN_VERSION: i16 = 4;
-    const MAX_VERSION: i16 = 17;
+    const MAX_VERSION: i16 = 18;
     /// A long-poll waits for new data (up to `max_wait_ms`).
     const LONG_WAIT: bool = true;
 

@@ -1,7 +1,9 @@
 //! FindCoordinator (key 10): the node leading the `__consumer_offsets` partition a group
 //! hashes to, or the `__transaction_state` partition a transactional id hashes to (the
 //! metadata cache says which; creating the topic on first use, as Kafka).
-//! v4+ batches several keys in one request.
+//! v4+ batches several keys in one request; v6 (KIP-932) adds share-group keys
+//! (`groupId:topicId:partition`), which Brook, with no share coordinator, answers as a Kafka
+//! broker without one does: INVALID_REQUEST.
 
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -16,6 +18,7 @@ pub struct FindCoordinator;
 
 const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
+const KEY_TYPE_SHARE: i8 = 2;
 
 /// The coordinator of one key, or the (error code, message) to answer instead.
 fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)> {
@@ -29,7 +32,11 @@ fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)>
             return Err((E::InvalidRequest.code(), "transactional id must not be empty".into()))
         }
         KEY_TYPE_TRANSACTION => broker.txns.state_topic().map_err(|e| unavailable(e.to_string()))?,
-        _ => return Err(unavailable("share groups are not supported yet".into())),
+        // Kafka's getCoordinator: INVALID_REQUEST below v6, and from v6 when the broker has no
+        // share coordinator (share groups not enabled).
+        KEY_TYPE_SHARE => return Err((E::InvalidRequest.code(), "share groups are not enabled".into())),
+        // Kafka's CoordinatorType.forId fails the request.
+        other => return Err((E::InvalidRequest.code(), format!("Unknown coordinator type received: {other}"))),
     };
     broker
         .metadata
@@ -43,7 +50,7 @@ impl Handler for FindCoordinator {
     type Response = FindCoordinatorResponse;
     const KEY: ApiKey = ApiKey::FindCoordinator;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 5;
+    const MAX_VERSION: i16 = 6;
 
     fn handle(ctx: &RequestContext, req: FindCoordinatorRequest) -> Reply<FindCoordinatorResponse> {
         let b = &ctx.broker;

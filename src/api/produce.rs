@@ -2,19 +2,28 @@
 //! the partition, lets the log validate and append it verbatim with broker-assigned
 //! offsets, and arranges the durability `acks` asks for), and turns the outcomes into the
 //! response: the only place produce errors become codes and messages.
+//!
+//! Versions: v12 (KIP-890 part 2) is v11 for a broker that does not finalize the
+//! `transaction.version` feature (Brook does not: clients send transactional batches at v11 at
+//! most). v13 (KIP-516) names each topic by its id: looked up once per request, answered with
+//! the id, and an unknown id gets UNKNOWN_TOPIC_ID for each of its partitions (Kafka's
+//! `handleProduceRequest`).
+
+use std::sync::Arc;
 
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
-use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::error::ErrorCode;
 use crate::log::validate::ValidationError;
 use crate::log::{AppendError, AppendResult};
 use crate::replica::{AppendOrigin, ProduceEntry, ProduceError};
+use crate::topic::Topic;
 
 pub struct Produce;
 
@@ -68,21 +77,59 @@ fn partition_response(index: i32, result: Result<AppendResult, ProduceError>) ->
     partition_error(index, code, message).with_record_errors(record_errors)
 }
 
+/// The first version that names topics by id (KIP-516).
+const TOPIC_IDS: i16 = 13;
+
+/// How a request names its topics: by name below v13 (nothing to look up), by id from v13,
+/// each id looked up once in the topic registry (`None`: no such topic).
+enum TopicNames {
+    Named,
+    ById(Vec<Option<Arc<Topic>>>),
+}
+
+impl TopicNames {
+    fn resolve(ctx: &RequestContext, req: &ProduceRequest) -> Self {
+        if ctx.api_version < TOPIC_IDS {
+            return TopicNames::Named;
+        }
+        TopicNames::ById(req.topic_data.iter().map(|td| ctx.broker.topics.get_by_id(&td.topic_id)).collect())
+    }
+
+    /// The name of the request's `i`th topic, whose name field is `name`; `None` for an
+    /// unknown topic id.
+    fn name<'a>(&'a self, i: usize, name: &'a TopicName) -> Option<&'a str> {
+        match self {
+            TopicNames::Named => Some(name.0.as_str()),
+            TopicNames::ById(topics) => topics[i].as_deref().map(|t| &*t.name),
+        }
+    }
+}
+
 impl Handler for Produce {
     type Request = ProduceRequest;
     type Response = ProduceResponse;
     const KEY: ApiKey = ApiKey::Produce;
     const MIN_VERSION: i16 = 3;
-    const MAX_VERSION: i16 = 11;
+    const MAX_VERSION: i16 = 13;
 
     /// A produce into a partition whose append is stuck would wait for it on an async worker
     /// (and a second one would stop the other worker too); such produces go to the blocking
     /// pool instead, still in request order. Normal appends take microseconds.
     fn on_blocking_pool(ctx: &RequestContext, req: &ProduceRequest) -> bool {
         let stalled = req.topic_data.iter().any(|td| {
+            let by_id;
+            let topic = if ctx.api_version >= TOPIC_IDS {
+                by_id = ctx.broker.topics.get_by_id(&td.topic_id);
+                match &by_id {
+                    Some(t) => &*t.name,
+                    None => return false,
+                }
+            } else {
+                td.name.0.as_str()
+            };
             td.partition_data
                 .iter()
-                .any(|pd| ctx.broker.replicas.local(&td.name.0, pd.index).is_ok_and(|p| p.write_stalled(STALLED)))
+                .any(|pd| ctx.broker.replicas.local(topic, pd.index).is_ok_and(|p| p.write_stalled(STALLED)))
         });
         if stalled {
             tracing::debug!(
@@ -97,29 +144,49 @@ impl Handler for Produce {
         if !(-1..=1).contains(&req.acks) {
             return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
         }
-        let entries = req.topic_data.iter().flat_map(|td| {
-            td.partition_data.iter().map(|pd| ProduceEntry {
-                topic: td.name.0.as_str(),
+        let names = TopicNames::resolve(ctx, &req);
+        // Unknown topic ids append nothing: they are answered below without a result.
+        let known = req.topic_data.iter().enumerate().filter_map(|(i, td)| Some((names.name(i, &td.name)?, td)));
+        let entries = known.flat_map(|(topic, td)| {
+            td.partition_data.iter().map(move |pd| ProduceEntry {
+                topic,
                 partition: pd.index,
                 records: pd.records.clone(),
             })
         });
+        // v12+ with transaction.version 2 (KIP-890 part 2): transactional batches join their transactions here.
         let outcome = ctx.broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
         if req.acks == 0 {
             return Reply::None;
         }
         let mut results = outcome.results.into_iter();
         let mut responses = Vec::with_capacity(req.topic_data.len());
-        for td in req.topic_data {
+        for (i, td) in req.topic_data.into_iter().enumerate() {
+            let Some(topic) = names.name(i, &td.name) else {
+                let parts = td
+                    .partition_data
+                    .iter()
+                    .map(|pd| partition_error(pd.index, E::UnknownTopicId.code(), None))
+                    .collect();
+                responses
+                    .push(TopicProduceResponse::default().with_topic_id(td.topic_id).with_partition_responses(parts));
+                continue;
+            };
             let mut parts = Vec::with_capacity(td.partition_data.len());
             for pd in &td.partition_data {
                 let Some(result) = results.next() else { break };
                 if let Err(e) = &result {
-                    tracing::debug!(topic = %td.name.0, partition = pd.index, code = e.code(), "produce rejected: {e}");
+                    tracing::debug!(topic, partition = pd.index, code = e.code(), "produce rejected: {e}");
                 }
                 parts.push(partition_response(pd.index, result));
             }
-            responses.push(TopicProduceResponse::default().with_name(td.name).with_partition_responses(parts));
+            // The name below v13, the id from v13 (each is empty in the other's versions).
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(td.name)
+                    .with_topic_id(td.topic_id)
+                    .with_partition_responses(parts),
+            );
         }
         let resp = ProduceResponse::default().with_responses(responses);
         let Some(durable) = outcome.durable else { return Reply::Now(resp) };
@@ -129,11 +196,13 @@ impl Handler for Produce {
                 // Only the partitions whose fsync failed are answered with the error: the
                 // others are durable, and an error would make the client send them again.
                 let mut outcomes = durable.await.into_iter();
-                for t in resp.responses.iter_mut() {
+                for (i, t) in resp.responses.iter_mut().enumerate() {
+                    // An unknown topic id appended nothing, so it has no outcome.
+                    let Some(topic) = names.name(i, &t.name) else { continue };
                     for p in t.partition_responses.iter_mut() {
                         let Some(Err(e)) = outcomes.next() else { continue };
                         if p.error_code == NONE {
-                            tracing::error!(topic = %t.name.0, partition = p.index, "fsync before acknowledging failed: {e}");
+                            tracing::error!(topic, partition = p.index, "fsync before acknowledging failed: {e}");
                             *p = partition_error(p.index, e.code(), Some(e.to_string()));
                         }
                     }
@@ -150,7 +219,10 @@ impl Handler for Produce {
             .iter()
             .map(|td| {
                 let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
-                TopicProduceResponse::default().with_name(td.name.clone()).with_partition_responses(parts)
+                TopicProduceResponse::default()
+                    .with_name(td.name.clone())
+                    .with_topic_id(td.topic_id)
+                    .with_partition_responses(parts)
             })
             .collect();
         ProduceResponse::default().with_responses(responses)
@@ -172,17 +244,22 @@ mod tests {
     use crate::broker::Broker;
     use crate::log::batch::{build_batch, BatchHeader};
 
-    fn produce_body(topic: &str) -> Bytes {
+    fn produce_body(topic: &str, id: uuid::Uuid, v: i16) -> Bytes {
         let mut body = Vec::new();
         crate::log::records::encode_record(&mut body, 0, 0, None, Some(b"after the stall"), &[]);
         let records = build_batch(0, 1, 1, &body);
-        let req = ProduceRequest::default().with_acks(1).with_timeout_ms(5_000).with_topic_data(vec![
-            TopicProduceData::default()
-                .with_name(TopicName(sb(topic)))
-                .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(records))]),
-        ]);
+        let data = vec![PartitionProduceData::default().with_index(0).with_records(Some(records))];
+        let topic = if v >= TOPIC_IDS {
+            TopicProduceData::default().with_topic_id(id)
+        } else {
+            TopicProduceData::default().with_name(TopicName(sb(topic)))
+        };
+        let req = ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(5_000)
+            .with_topic_data(vec![topic.with_partition_data(data)]);
         let mut b = BytesMut::new();
-        req.encode(&mut b, 9).expect("encode");
+        req.encode(&mut b, v).expect("encode");
         b.freeze()
     }
 
@@ -190,9 +267,20 @@ mod tests {
     /// (async) thread: it is answered later, after the stuck write, with the next offsets.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_produce_behind_a_stuck_write_leaves_the_async_worker() {
+        behind_a_stuck_write(9).await;
+    }
+
+    /// The same for a v13 produce, which names its topic by id.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_produce_by_topic_id_behind_a_stuck_write_leaves_the_async_worker() {
+        behind_a_stuck_write(TOPIC_IDS).await;
+    }
+
+    async fn behind_a_stuck_write(v: i16) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
         broker.topics.create("t", 1, 1, &[], false).expect("topic");
+        let id = broker.topics.get("t").expect("topic").id;
         let part = broker.logs.get("t", 0).expect("partition");
         let hold = part.hold_writes();
         let stuck = {
@@ -207,12 +295,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(part.write_stalled(STALLED), "the first append is stuck in its write");
-        let ctx = RequestContext::for_tests(broker.clone(), Arc::new(Lane::default()), 9);
+        let ctx = RequestContext::for_tests(broker.clone(), Arc::new(Lane::default()), v);
         // Dispatch on a plain thread, so a dispatch that waits for the stuck write fails the
         // test instead of hanging it.
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(run::<Produce>(&ctx, produce_body("t")).expect("dispatch"));
+            let _ = tx.send(run::<Produce>(&ctx, produce_body("t", id, v)).expect("dispatch"));
         });
         let dispatched = rx.recv_timeout(Duration::from_secs(5));
         drop(hold);
@@ -222,5 +310,64 @@ mod tests {
         assert_eq!(stuck.join().unwrap(), 0);
         assert!(matches!(answer.await, Deferred::Send(_)));
         assert_eq!(part.offsets().log_end, 3, "the produce appended after the stuck write");
+    }
+
+    /// Produce stops short of no version the crate decodes, so a handler capped at v11
+    /// stands in: a request at a version decoded but not served gets UNSUPPORTED_VERSION for
+    /// every partition (Produce's `error_response`, Kafka's getErrorResponse), known topic or
+    /// not, and nothing is appended.
+    struct CappedAt11;
+
+    impl Handler for CappedAt11 {
+        type Request = ProduceRequest;
+        type Response = ProduceResponse;
+        const KEY: ApiKey = ApiKey::Produce;
+        const MIN_VERSION: i16 = 3;
+        const MAX_VERSION: i16 = 11;
+
+        fn handle(_ctx: &RequestContext, _req: ProduceRequest) -> Reply<ProduceResponse> {
+            unreachable!("only called within the served range")
+        }
+
+        fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
+            Produce::error_response(req, code)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unserved_version_errors_every_partition() {
+        use kafka_protocol::messages::ResponseHeader;
+        use kafka_protocol::protocol::Decodable;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (broker, _) = Broker::open(crate::config::BrokerConfig::for_tests(dir.path())).expect("broker");
+        broker.topics.create("uv", 2, 1, &[], false).expect("topic");
+        let part = |i| PartitionProduceData::default().with_index(i).with_records(Some(build_batch(0, 1, 1, b"x")));
+        let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5_000).with_topic_data(vec![
+            TopicProduceData::default().with_name(TopicName(sb("uv"))).with_partition_data(vec![part(0), part(1)]),
+            TopicProduceData::default().with_name(TopicName(sb("uv-missing"))).with_partition_data(vec![part(0)]),
+        ]);
+        let mut body = BytesMut::new();
+        req.encode(&mut body, 12).expect("encode");
+        let ctx = RequestContext::for_tests(broker.clone(), Arc::new(Lane::default()), 12);
+        let Ok(Dispatch::Ready(frame)) = run::<CappedAt11>(&ctx, body.freeze()) else {
+            panic!("an unserved version is answered at once")
+        };
+        let mut frame = frame.to_bytes().slice(4..);
+        ResponseHeader::decode(&mut frame, ApiKey::Produce.response_header_version(12)).expect("header");
+        let resp = ProduceResponse::decode(&mut frame, 12).expect("v12 response");
+        let codes: Vec<(String, i32, i16)> = resp
+            .responses
+            .iter()
+            .flat_map(|t| t.partition_responses.iter().map(|p| (t.name.0.to_string(), p.index, p.error_code)))
+            .collect();
+        let unsupported = E::UnsupportedVersion.code();
+        assert_eq!(
+            codes,
+            [("uv".into(), 0, unsupported), ("uv".into(), 1, unsupported), ("uv-missing".into(), 0, unsupported)]
+        );
+        for i in 0..2 {
+            assert_eq!(broker.logs.get("uv", i).expect("partition").offsets().log_end, 0, "nothing appended");
+        }
     }
 }

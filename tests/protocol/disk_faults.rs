@@ -279,6 +279,51 @@ async fn fsync_eio_in_the_group_commit_fails_only_that_partition() {
     b.stop().await;
 }
 
+/// A v13 produce (topics by id) whose unknown topic ids come first: they append nothing and
+/// have no durability outcome, so a failed fsync is still answered on the partition it failed
+/// for, and the others in the request are acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fsync_is_answered_on_its_partition_behind_unknown_topic_ids() {
+    let mut b = quiet_broker().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 2).await;
+    let id = topic_id(&mut c, "t").await;
+    let eio = faults::arm(Point::Fsync, partition_dir(&b, "t", 0), Fault::eio());
+    let topic = |id, parts: &[i32]| {
+        let data = parts
+            .iter()
+            .map(|&p| PartitionProduceData::default().with_index(p).with_records(Some(batch(&[b"v13"]))))
+            .collect();
+        TopicProduceData::default().with_topic_id(id).with_partition_data(data)
+    };
+    let unknown = uuid::Uuid::from_u128(0x516);
+    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
+        topic(unknown, &[0, 1]),
+        topic(id, &[0, 1]),
+        topic(unknown, &[2]),
+    ]);
+    let resp = c.call(&req, 13).await;
+    let codes: Vec<(uuid::Uuid, i32, i16)> = resp
+        .responses
+        .iter()
+        .flat_map(|t| t.partition_responses.iter().map(|p| (t.topic_id, p.index, p.error_code)))
+        .collect();
+    const UNKNOWN_TOPIC_ID: i16 = 100;
+    assert_eq!(
+        codes,
+        [
+            (unknown, 0, UNKNOWN_TOPIC_ID),
+            (unknown, 1, UNKNOWN_TOPIC_ID),
+            (id, 0, storage_error()),
+            (id, 1, NONE),
+            (unknown, 2, UNKNOWN_TOPIC_ID),
+        ]
+    );
+    assert!(eio.hits() >= 1);
+    drop((eio, c));
+    assert!(shutdown(&mut b).await.is_err(), "the poisoned partition could not be closed cleanly");
+}
+
 /// An offset commit whose `__consumer_offsets` partition cannot be fsynced is answered
 /// NOT_COORDINATOR, as Kafka answers a commit it could not store (clients retry it, where
 /// KAFKA_STORAGE_ERROR is no OffsetCommit error to them and fails the Java consumer's

@@ -208,6 +208,7 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
     let topic = || tn("fuzz");
     let gid = || GroupId(sb(group));
     match key {
+        ApiKey::Produce if v >= 13 => body(key, v, &produce_request_by_id(fx.topic_id, 0, fx.records.clone(), -1)),
         ApiKey::Produce => body(key, v, &produce_request("fuzz", 0, fx.records.clone(), -1)),
         ApiKey::Fetch => {
             let mut req = fetch_request("fuzz", 0, 0, 0);

@@ -30,7 +30,7 @@ async fn find_coordinator_every_version_returns_this_node() {
         assert_eq!(r.host.as_str(), "127.0.0.1", "FindCoordinator v{v} host");
         assert_eq!(r.port, port, "FindCoordinator v{v} port");
     }
-    for v in 4..=5 {
+    for v in 4..=6 {
         let req =
             FindCoordinatorRequest::default().with_key_type(0).with_coordinator_keys(vec![sb("fc-a"), sb("fc-b")]);
         let r = c.call(&req, v).await;
@@ -54,7 +54,7 @@ async fn find_coordinator_transaction_key_is_not_available_yet() {
         let r = c.call(&FindCoordinatorRequest::default().with_key(sb("txn-1")).with_key_type(1), v).await;
         assert_eq!(r.error_code, COORDINATOR_NOT_AVAILABLE, "FindCoordinator v{v} transaction key");
     }
-    for v in 4..=5 {
+    for v in 4..=6 {
         let req = FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb("t2")]);
         let r = c.call(&req, v).await;
         assert_eq!(r.coordinators.len(), 2);
@@ -604,9 +604,9 @@ async fn describe_groups_states_members_and_assignment() {
     // Stable.
     let assignment = Bytes::from_static(b"\x00\x03dg-assignment");
     assert_eq!(sync(&mut ca, group, 1, &a, None, &[(&a, &assignment)]).await.error_code, NONE);
-    for v in 0..=5i16 {
+    for v in 0..=6i16 {
         let d = describe_v(&mut ca, group, v).await;
-        assert_eq!(d.error_code, NONE, "v{v}");
+        assert_eq!((d.error_code, d.error_message), (NONE, None), "v{v}");
         assert_eq!(d.group_state.as_str(), "Stable", "v{v}");
         assert_eq!(d.protocol_type.as_str(), "consumer", "v{v}");
         assert_eq!(d.protocol_data.as_str(), "range", "v{v}");

@@ -26,6 +26,7 @@ mod group_versions;
 mod groups;
 mod hostile;
 mod idempotence;
+mod kafka4;
 mod leader_epoch;
 mod limits;
 mod list_offsets;

@@ -7,7 +7,6 @@ use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
@@ -144,10 +143,20 @@ async fn produce_every_version() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "pv", 1).await;
+    let id = topic_id(&mut c, "pv").await;
     for (expected_offset, v) in range_of(ApiKey::Produce).enumerate() {
         let expected_offset = expected_offset as i64;
         let value = format!("produce-v{v}");
-        let r = produce_v(&mut c, "pv", 0, batch(&[value.as_bytes()]), -1, v).await;
+        let records = batch(&[value.as_bytes()]);
+        let r = if v >= 13 {
+            // KIP-516: the topic by id, answered by id.
+            let resp = c.call(&produce_request_by_id(id, 0, records, -1), v).await;
+            assert_eq!(resp.responses.len(), 1, "Produce v{v} topics");
+            assert_eq!(resp.responses[0].topic_id, id, "Produce v{v} topic id");
+            resp.responses[0].partition_responses[0].clone()
+        } else {
+            produce_v(&mut c, "pv", 0, records, -1, v).await
+        };
         assert_eq!(r.error_code, 0, "Produce v{v}: {:?}", r.error_message);
         assert_eq!(r.base_offset, expected_offset, "Produce v{v} base offset");
         if v >= 5 {
@@ -372,43 +381,6 @@ async fn init_producer_id_every_version() {
         assert_eq!(resp.producer_epoch, 0, "InitProducerId v{v} epoch");
         assert!(seen.insert(resp.producer_id.0), "InitProducerId v{v} pid is fresh");
     }
-    b.stop().await;
-}
-
-/// Produce v12 is encodable by the crate but not served (3..=11): every partition gets
-/// UNSUPPORTED_VERSION, nothing is written, and the connection keeps working.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn produce_unsupported_version_errors_every_partition() {
-    let b = TestBroker::start().await;
-    let mut c = b.client().await;
-    assert_eq!(range_of(ApiKey::Produce), 3..=11, "test assumes Produce 3..=11");
-    create_topic(&mut c, "uv", 2).await;
-    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(5000).with_topic_data(vec![
-        TopicProduceData::default().with_name(tn("uv")).with_partition_data(vec![
-            PartitionProduceData::default().with_index(0).with_records(Some(batch(&[b"x"]))),
-            PartitionProduceData::default().with_index(1).with_records(Some(batch(&[b"y"]))),
-        ]),
-        TopicProduceData::default().with_name(tn("uv-missing")).with_partition_data(vec![
-            PartitionProduceData::default().with_index(0).with_records(Some(batch(&[b"z"]))),
-        ]),
-    ]);
-    let resp = c.call(&req, 12).await;
-    assert_eq!(resp.responses.len(), 2);
-    let mut n = 0;
-    for t in &resp.responses {
-        for p in &t.partition_responses {
-            assert_eq!(p.error_code, UNSUPPORTED_VERSION, "{}-{} error", t.name.0, p.index);
-            n += 1;
-        }
-    }
-    assert_eq!(n, 3, "one answer per partition");
-    // Nothing was appended, and the connection still serves requests.
-    for p in 0..2 {
-        assert_eq!(list_offsets(&mut c, "uv", p, -1).await.offset, 0);
-    }
-    let r = c.call(&api_versions_request(), 3).await;
-    assert_eq!(r.error_code, 0);
-    assert_eq!(produce_ok(&mut c, "uv", 0, batch(&[b"ok"])).await, 0);
     b.stop().await;
 }
 

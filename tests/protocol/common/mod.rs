@@ -451,6 +451,13 @@ pub fn produce_request(topic: &str, partition: i32, records: Bytes, acks: i16) -
         .with_partition_data(vec![PartitionProduceData::default().with_index(partition).with_records(Some(records))])])
 }
 
+/// A produce request naming its topic by id (v13+, KIP-516).
+pub fn produce_request_by_id(id: uuid::Uuid, partition: i32, records: Bytes, acks: i16) -> ProduceRequest {
+    ProduceRequest::default().with_acks(acks).with_timeout_ms(5000).with_topic_data(vec![TopicProduceData::default()
+        .with_topic_id(id)
+        .with_partition_data(vec![PartitionProduceData::default().with_index(partition).with_records(Some(records))])])
+}
+
 /// Produces one payload with acks=-1 at PRODUCE_V and returns the partition response.
 pub async fn produce(c: &mut Client, topic: &str, partition: i32, records: Bytes) -> PartitionProduceResponse {
     produce_v(c, topic, partition, records, -1, PRODUCE_V).await
