@@ -452,6 +452,64 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
         ApiKey::DescribeCluster => {
             body(key, v, &DescribeClusterRequest::default().with_include_cluster_authorized_operations(true))
         }
+        ApiKey::AddPartitionsToTxn => {
+            let topics = vec![add_partitions_to_txn_request::AddPartitionsToTxnTopic::default()
+                .with_name(topic())
+                .with_partitions(vec![0])];
+            let req = if v <= 3 {
+                AddPartitionsToTxnRequest::default()
+                    .with_v3_and_below_transactional_id(TransactionalId(sb("fuzz-txn")))
+                    .with_v3_and_below_producer_id(ProducerId(1))
+                    .with_v3_and_below_producer_epoch(0)
+                    .with_v3_and_below_topics(topics)
+            } else {
+                AddPartitionsToTxnRequest::default().with_transactions(vec![
+                    add_partitions_to_txn_request::AddPartitionsToTxnTransaction::default()
+                        .with_transactional_id(TransactionalId(sb("fuzz-txn")))
+                        .with_producer_id(ProducerId(1))
+                        .with_producer_epoch(0)
+                        .with_verify_only(true)
+                        .with_topics(topics),
+                ])
+            };
+            body(key, v, &req)
+        }
+        ApiKey::AddOffsetsToTxn => body(
+            key,
+            v,
+            &AddOffsetsToTxnRequest::default()
+                .with_transactional_id(TransactionalId(sb("fuzz-txn")))
+                .with_producer_id(ProducerId(1))
+                .with_group_id(GroupId(sb(group))),
+        ),
+        ApiKey::EndTxn => body(
+            key,
+            v,
+            &EndTxnRequest::default()
+                .with_transactional_id(TransactionalId(sb("fuzz-txn")))
+                .with_producer_id(ProducerId(1))
+                .with_committed(true),
+        ),
+        ApiKey::TxnOffsetCommit => body(
+            key,
+            v,
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(sb("fuzz-txn")))
+                .with_group_id(GroupId(sb(group)))
+                .with_producer_id(ProducerId(1))
+                .with_generation_id(-1)
+                .with_topics(vec![txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                    .with_name(topic())
+                    .with_partitions(vec![txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(1)])]),
+        ),
+        ApiKey::DescribeTransactions => body(
+            key,
+            v,
+            &DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb("fuzz-txn"))]),
+        ),
+        ApiKey::ListTransactions => body(key, v, &ListTransactionsRequest::default().with_duration_filter(-1)),
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }

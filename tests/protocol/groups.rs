@@ -46,21 +46,24 @@ async fn find_coordinator_every_version_returns_this_node() {
     b.stop().await;
 }
 
+/// A transactional id's coordinator is this node (the leader of its `__transaction_state`
+/// partition, created on first use); an empty id is INVALID_REQUEST.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn find_coordinator_transaction_key_is_not_available_yet() {
+async fn find_coordinator_transaction_key_is_this_node() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
+    let port = b.addr().port() as i32;
     for v in 1..=3 {
         let r = c.call(&FindCoordinatorRequest::default().with_key(sb("txn-1")).with_key_type(1), v).await;
-        assert_eq!(r.error_code, COORDINATOR_NOT_AVAILABLE, "FindCoordinator v{v} transaction key");
+        assert_eq!((r.error_code, r.node_id, r.port), (NONE, node_id(&b), port), "FindCoordinator v{v} transaction key");
     }
+    assert!(b.handle.as_ref().unwrap().broker.topics.get("__transaction_state").is_some(), "created on first use");
     for v in 4..=6 {
-        let req = FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb("t2")]);
+        let req = FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb(""), sb("t2")]);
         let r = c.call(&req, v).await;
-        assert_eq!(r.coordinators.len(), 2);
-        for co in &r.coordinators {
-            assert_eq!(co.error_code, COORDINATOR_NOT_AVAILABLE, "v{v} transaction key {}", co.key.as_str());
-        }
+        let codes: Vec<i16> = r.coordinators.iter().map(|co| co.error_code).collect();
+        assert_eq!(codes, [NONE, INVALID_REQUEST, NONE], "v{v}");
+        assert_eq!(r.coordinators[0].node_id, node_id(&b));
     }
     b.stop().await;
 }
