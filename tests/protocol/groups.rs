@@ -55,11 +55,16 @@ async fn find_coordinator_transaction_key_is_this_node() {
     let port = b.addr().port() as i32;
     for v in 1..=3 {
         let r = c.call(&FindCoordinatorRequest::default().with_key(sb("txn-1")).with_key_type(1), v).await;
-        assert_eq!((r.error_code, r.node_id, r.port), (NONE, node_id(&b), port), "FindCoordinator v{v} transaction key");
+        assert_eq!(
+            (r.error_code, r.node_id, r.port),
+            (NONE, node_id(&b), port),
+            "FindCoordinator v{v} transaction key"
+        );
     }
     assert!(b.handle.as_ref().unwrap().broker.topics.get("__transaction_state").is_some(), "created on first use");
     for v in 4..=6 {
-        let req = FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb(""), sb("t2")]);
+        let req =
+            FindCoordinatorRequest::default().with_key_type(1).with_coordinator_keys(vec![sb("t1"), sb(""), sb("t2")]);
         let r = c.call(&req, v).await;
         let codes: Vec<i16> = r.coordinators.iter().map(|co| co.error_code).collect();
         assert_eq!(codes, [NONE, INVALID_REQUEST, NONE], "v{v}");

@@ -32,4 +32,5 @@ mod limits;
 mod list_offsets;
 mod readme;
 mod restart;
+mod transactions;
 mod versions;

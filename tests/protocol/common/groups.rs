@@ -20,7 +20,6 @@ use super::{sb, tn, Client};
 pub const NONE: i16 = 0;
 pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
-pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const INVALID_REQUEST: i16 = 42;
 pub const ILLEGAL_GENERATION: i16 = 22;
 pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;

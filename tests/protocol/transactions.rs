@@ -1,0 +1,279 @@
+//! The transaction coordinator through raw requests, Kafka's codes for each transition:
+//! InitProducerId with a transactional id (epoch bumps, KIP-360 recovery, fencing, timeouts
+//! against `transaction.max.timeout.ms`), AddPartitionsToTxn (v0-3 and the v4-5
+//! broker-to-broker form), AddOffsetsToTxn, TxnOffsetCommit with OffsetFetch's
+//! `require_stable`, EndTxn, DescribeTransactions and ListTransactions, and the state kept
+//! across a restart.
+
+use kafka_protocol::messages::add_partitions_to_txn_request::{AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction};
+use kafka_protocol::messages::offset_fetch_request;
+use kafka_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::*;
+
+use crate::common::groups::{fetch_offsets_v, NONE, UNKNOWN_TOPIC_OR_PARTITION};
+use crate::common::*;
+
+const INVALID_PRODUCER_EPOCH: i16 = 47;
+const INVALID_TXN_STATE: i16 = 48;
+const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
+const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
+const OPERATION_NOT_ATTEMPTED: i16 = 55;
+const PRODUCER_FENCED: i16 = 90;
+const INVALID_REQUEST: i16 = 42;
+const UNSTABLE_OFFSET_COMMIT: i16 = 88;
+const TRANSACTION_ABORTABLE: i16 = 120;
+
+/// InitProducerId for `id` (v`version`): (error, producer id, epoch).
+async fn init(
+    c: &mut Client,
+    id: &str,
+    timeout_ms: i32,
+    expected: Option<(i64, i16)>,
+    version: i16,
+) -> (i16, i64, i16) {
+    let (pid, epoch) = expected.unwrap_or((-1, -1));
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(Some(TransactionalId(sb(id))))
+        .with_transaction_timeout_ms(timeout_ms)
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch);
+    let r = c.call(&req, version).await;
+    (r.error_code, r.producer_id.0, r.producer_epoch)
+}
+
+/// AddPartitionsToTxn v`version` (v0-3): each partition's code.
+async fn add_partitions(
+    c: &mut Client,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    parts: &[(&str, i32)],
+    version: i16,
+) -> Vec<(String, i32, i16)> {
+    let req = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(TransactionalId(sb(id)))
+        .with_v3_and_below_producer_id(ProducerId(pid))
+        .with_v3_and_below_producer_epoch(epoch)
+        .with_v3_and_below_topics(topics(parts));
+    let r = c.call(&req, version).await;
+    r.results_by_topic_v3_and_below
+        .iter()
+        .flat_map(|t| {
+            t.results_by_partition
+                .iter()
+                .map(move |p| (t.name.0.to_string(), p.partition_index, p.partition_error_code))
+        })
+        .collect()
+}
+
+fn topics(parts: &[(&str, i32)]) -> Vec<AddPartitionsToTxnTopic> {
+    let mut out: Vec<AddPartitionsToTxnTopic> = Vec::new();
+    for (t, p) in parts {
+        match out.iter_mut().find(|x| x.name.0.as_str() == *t) {
+            Some(x) => x.partitions.push(*p),
+            None => out.push(AddPartitionsToTxnTopic::default().with_name(tn(t)).with_partitions(vec![*p])),
+        }
+    }
+    out
+}
+
+async fn end_txn(c: &mut Client, id: &str, pid: i64, epoch: i16, commit: bool, version: i16) -> i16 {
+    let req = EndTxnRequest::default()
+        .with_transactional_id(TransactionalId(sb(id)))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_committed(commit);
+    c.call(&req, version).await.error_code
+}
+
+/// DescribeTransactions of one id: (error, state, producer id, epoch, partitions).
+async fn describe(c: &mut Client, id: &str) -> (i16, String, i64, i16, Vec<(String, i32)>) {
+    let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb(id))]);
+    let r = c.call(&req, 0).await;
+    let s = &r.transaction_states[0];
+    let parts = s.topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic.0.to_string(), *p))).collect();
+    (s.error_code, s.transaction_state.to_string(), s.producer_id.0, s.producer_epoch, parts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_producer_id_bumps_the_epoch_and_fences_with_kafkas_codes() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    // Empty ids and timeouts beyond transaction.max.timeout.ms (900000 by default).
+    assert_eq!(init(&mut c, "", 60_000, None, 4).await.0, INVALID_REQUEST);
+    assert_eq!(init(&mut c, "t1", 900_001, None, 4).await.0, INVALID_TRANSACTION_TIMEOUT);
+    assert_eq!(init(&mut c, "t1", 0, None, 4).await.0, INVALID_TRANSACTION_TIMEOUT);
+    let (code, pid, epoch) = init(&mut c, "t1", 60_000, None, 4).await;
+    assert_eq!((code, epoch), (NONE, 0));
+    assert!(pid >= 0);
+    // A second instance bumps the epoch; the same producer id stays.
+    assert_eq!(init(&mut c, "t1", 60_000, None, 4).await, (NONE, pid, 1));
+    // KIP-360: the producer recovering with its current epoch gets the next one; a retry of
+    // that call (with the epoch it had) gets the same again; any other epoch is fenced.
+    assert_eq!(init(&mut c, "t1", 60_000, Some((pid, 1)), 4).await, (NONE, pid, 2));
+    assert_eq!(init(&mut c, "t1", 60_000, Some((pid, 1)), 4).await, (NONE, pid, 2));
+    assert_eq!(init(&mut c, "t1", 60_000, Some((pid, 0)), 4).await.0, PRODUCER_FENCED);
+    assert_eq!(init(&mut c, "t1", 60_000, Some((pid + 1000, 0)), 4).await.0, PRODUCER_FENCED);
+    // Before v4 (KIP-588) a fenced producer is told INVALID_PRODUCER_EPOCH.
+    assert_eq!(init(&mut c, "t1", 60_000, Some((pid + 1000, 0)), 3).await.0, INVALID_PRODUCER_EPOCH);
+    let (code, state, dpid, depoch, parts) = describe(&mut c, "t1").await;
+    assert_eq!((code, state.as_str(), dpid, depoch, parts.len()), (NONE, "Empty", pid, 2, 0));
+    assert_eq!(describe(&mut c, "nobody").await.0, TRANSACTIONAL_ID_NOT_FOUND);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_partitions_checks_the_producer_and_the_partitions() {
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "in-txn", 2).await;
+    let (_, pid, epoch) = init(&mut c, "t2", 60_000, None, 4).await;
+    // Unknown transactional id, wrong producer id, older epoch.
+    let one = [("in-txn", 0)];
+    assert_eq!(add_partitions(&mut c, "nope", pid, epoch, &one, 3).await[0].2, INVALID_PRODUCER_ID_MAPPING);
+    assert_eq!(add_partitions(&mut c, "t2", pid + 7, epoch, &one, 3).await[0].2, INVALID_PRODUCER_ID_MAPPING);
+    assert_eq!(add_partitions(&mut c, "t2", pid, epoch + 1, &one, 3).await[0].2, PRODUCER_FENCED);
+    assert_eq!(add_partitions(&mut c, "t2", pid, epoch + 1, &one, 1).await[0].2, INVALID_PRODUCER_EPOCH);
+    // A partition of an unknown topic fails it and leaves the others not attempted.
+    let mixed = add_partitions(&mut c, "t2", pid, epoch, &[("in-txn", 0), ("ghost", 0), ("in-txn", 5)], 3).await;
+    let codes: Vec<i16> = mixed.iter().map(|r| r.2).collect();
+    assert_eq!(codes, [OPERATION_NOT_ATTEMPTED, UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION]);
+    assert_eq!(describe(&mut c, "t2").await.1, "Empty");
+    // Added: the transaction is Ongoing with both partitions.
+    let added = add_partitions(&mut c, "t2", pid, epoch, &[("in-txn", 0), ("in-txn", 1)], 3).await;
+    assert!(added.iter().all(|r| r.2 == NONE), "{added:?}");
+    let (_, state, _, _, parts) = describe(&mut c, "t2").await;
+    assert_eq!((state.as_str(), parts), ("Ongoing", vec![("in-txn".to_string(), 0), ("in-txn".to_string(), 1)]));
+    // v4+ verify-only (KIP-890, broker to broker): in the transaction or TRANSACTION_ABORTABLE
+    // (v5; v4 gets INVALID_TXN_STATE).
+    for (v, not_added) in [(5, TRANSACTION_ABORTABLE), (4, INVALID_TXN_STATE)] {
+        let req =
+            AddPartitionsToTxnRequest::default().with_transactions(vec![AddPartitionsToTxnTransaction::default()
+                .with_transactional_id(TransactionalId(sb("t2")))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_verify_only(true)
+                .with_topics(topics(&[("in-txn", 1), ("in-txn", 0)]))]);
+        let r = c.call(&req, v).await;
+        assert_eq!(r.error_code, NONE);
+        let res = &r.results_by_transaction[0].topic_results[0].results_by_partition;
+        assert!(res.iter().all(|p| p.partition_error_code == NONE), "v{v}: {res:?}");
+        let other = format!("other-{v}");
+        create_topic(&mut c, &other, 1).await;
+        let req =
+            AddPartitionsToTxnRequest::default().with_transactions(vec![AddPartitionsToTxnTransaction::default()
+                .with_transactional_id(TransactionalId(sb("t2")))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_verify_only(true)
+                .with_topics(topics(&[(&other, 0)]))]);
+        let r = c.call(&req, v).await;
+        let code = r.results_by_transaction[0].topic_results[0].results_by_partition[0].partition_error_code;
+        assert_eq!(code, not_added, "v{v}");
+    }
+    // EndTxn with a stale epoch is fenced; a new instance fences the ongoing transaction
+    // (CONCURRENT_TRANSACTIONS while its abort completes).
+    assert_eq!(end_txn(&mut c, "t2", pid, epoch + 3, true, 4).await, PRODUCER_FENCED);
+    assert_eq!(end_txn(&mut c, "t2", pid, epoch + 3, true, 1).await, INVALID_PRODUCER_EPOCH);
+    // The state survives a restart.
+    drop(c);
+    b.restart().await;
+    let mut c = b.client().await;
+    let (code, state, dpid, depoch, parts) = describe(&mut c, "t2").await;
+    assert_eq!((code, state.as_str(), dpid, depoch, parts.len()), (NONE, "Ongoing", pid, epoch, 2));
+    let list = c.call(&ListTransactionsRequest::default().with_duration_filter(-1), 1).await;
+    let listed: Vec<(String, String)> = list
+        .transaction_states
+        .iter()
+        .map(|t| (t.transactional_id.0.to_string(), t.transaction_state.to_string()))
+        .collect();
+    assert!(listed.contains(&("t2".to_string(), "Ongoing".to_string())), "{listed:?}");
+    let filtered = c
+        .call(
+            &ListTransactionsRequest::default()
+                .with_state_filters(vec![sb("Empty"), sb("Sleeping")])
+                .with_duration_filter(-1),
+            1,
+        )
+        .await;
+    assert!(filtered.transaction_states.iter().all(|t| t.transaction_state.as_str() == "Empty"));
+    assert_eq!(filtered.unknown_state_filters, vec![sb("Sleeping")]);
+    let pattern = c
+        .call(
+            &ListTransactionsRequest::default()
+                .with_transactional_id_pattern(Some(sb("t[0-9]")))
+                .with_duration_filter(-1),
+            2,
+        )
+        .await;
+    assert!(pattern.transaction_states.iter().any(|t| t.transactional_id.0.as_str() == "t2"));
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_txn_codes_follow_the_state() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    let (_, pid, epoch) = init(&mut c, "t3", 60_000, None, 4).await;
+    // Nothing to end in Empty.
+    assert_eq!(end_txn(&mut c, "t3", pid, epoch, true, 4).await, INVALID_TXN_STATE);
+    assert_eq!(end_txn(&mut c, "t3", pid, epoch, false, 4).await, INVALID_TXN_STATE);
+    assert_eq!(end_txn(&mut c, "nope", pid, epoch, true, 4).await, INVALID_PRODUCER_ID_MAPPING);
+    assert_eq!(end_txn(&mut c, "", pid, epoch, true, 4).await, INVALID_REQUEST);
+    assert_eq!(end_txn(&mut c, "t3", pid, epoch - 1, true, 4).await, PRODUCER_FENCED);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txn_offset_commit_needs_the_offsets_partition_in_the_transaction_and_stays_pending() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "src", 1).await;
+    let (_, pid, epoch) = init(&mut c, "t4", 60_000, None, 4).await;
+    let commit = |version: i16| {
+        let req = TxnOffsetCommitRequest::default()
+            .with_transactional_id(TransactionalId(sb("t4")))
+            .with_group_id(GroupId(sb("g4")))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_generation_id(-1)
+            .with_topics(vec![TxnOffsetCommitRequestTopic::default().with_name(tn("src")).with_partitions(vec![
+                TxnOffsetCommitRequestPartition::default().with_partition_index(0).with_committed_offset(42),
+                TxnOffsetCommitRequestPartition::default().with_partition_index(9).with_committed_offset(1),
+            ])]);
+        (req, version)
+    };
+    // Without AddOffsetsToTxn the group's partition is not in the transaction.
+    let (req, v) = commit(3);
+    let r = c.call(&req, v).await;
+    assert_eq!(r.topics[0].partitions[0].error_code, INVALID_TXN_STATE);
+    let (req, v) = commit(4);
+    assert_eq!(c.call(&req, v).await.topics[0].partitions[0].error_code, TRANSACTION_ABORTABLE);
+    let add = AddOffsetsToTxnRequest::default()
+        .with_transactional_id(TransactionalId(sb("t4")))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_group_id(GroupId(sb("g4")));
+    assert_eq!(c.call(&add, 3).await.error_code, NONE);
+    let (_, state, _, _, parts) = describe(&mut c, "t4").await;
+    assert_eq!((state.as_str(), parts.len(), parts[0].0.as_str()), ("Ongoing", 1, "__consumer_offsets"));
+    let (req, v) = commit(3);
+    let r = c.call(&req, v).await;
+    let codes: Vec<i16> = r.topics[0].partitions.iter().map(|p| p.error_code).collect();
+    assert_eq!(codes, [NONE, UNKNOWN_TOPIC_OR_PARTITION]);
+    // Pending: not committed yet, and unstable for require_stable readers.
+    let plain = fetch_offsets_v(&mut c, "g4", Some(&[("src", &[0])]), 6).await;
+    assert_eq!((plain[0].2, plain[0].4), (-1, NONE));
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(sb("g4")))
+        .with_topics(Some(vec![offset_fetch_request::OffsetFetchRequestTopic::default()
+            .with_name(tn("src"))
+            .with_partition_indexes(vec![0])]))
+        .with_require_stable(true);
+    let r = c.call(&req, 7).await;
+    assert_eq!(r.topics[0].partitions[0].error_code, UNSTABLE_OFFSET_COMMIT);
+    b.stop().await;
+}
