@@ -8,6 +8,12 @@
 //! most). v13 (KIP-516) names each topic by its id: looked up once per request, answered with
 //! the id, and an unknown id gets UNKNOWN_TOPIC_ID for each of its partitions (Kafka's
 //! `handleProduceRequest`).
+//!
+//! A transactional batch is verified with the transaction coordinator first (KIP-890 part 1,
+//! as Kafka 3.6+ does): its partition must be in its producer's ongoing transaction, or the
+//! partition is refused (INVALID_TXN_STATE; TRANSACTION_ABORTABLE from v11), so a late write of
+//! a producer whose transaction was aborted cannot join the next one. Produces without a
+//! transactional id skip this.
 
 use std::sync::Arc;
 
@@ -105,6 +111,59 @@ impl TopicNames {
     }
 }
 
+/// The first version that knows TRANSACTION_ABORTABLE (KIP-890).
+const ABORTABLE_SINCE: i16 = 11;
+
+/// The partitions whose transactional batch the coordinator does not verify: (topic,
+/// partition, code, message), with Kafka's translation of the coordinator's errors.
+fn verify_transactional(
+    ctx: &RequestContext,
+    transactional_id: &str,
+    req: &ProduceRequest,
+    names: &TopicNames,
+) -> Vec<(String, i32, i16, String)> {
+    let mut refused = Vec::new();
+    for (i, td) in req.topic_data.iter().enumerate() {
+        let Some(topic) = names.name(i, &td.name) else { continue };
+        for pd in &td.partition_data {
+            let Some(header) = pd.records.as_deref().and_then(|r| crate::log::batch::BatchHeader::parse(r).ok()) else {
+                continue;
+            };
+            if !header.is_transactional() {
+                continue;
+            }
+            let partition = [(topic.to_string(), pd.index)];
+            let verdict = crate::txn::ops::verify_partitions(
+                &ctx.broker,
+                transactional_id,
+                header.producer_id,
+                header.producer_epoch,
+                &partition,
+            )
+            .and_then(|mut each| each.pop().unwrap_or(Ok(())));
+            let Err(e) = verdict else { continue };
+            let (code, message) = match e {
+                crate::txn::TxnError::TransactionAbortable if ctx.api_version >= ABORTABLE_SINCE => {
+                    (E::TransactionAbortable.code(), "Partition was not added to the transaction".to_string())
+                }
+                crate::txn::TxnError::TransactionAbortable | crate::txn::TxnError::InvalidTxnState => {
+                    (E::InvalidTxnState.code(), "Partition was not added to the transaction".to_string())
+                }
+                crate::txn::TxnError::ProducerFenced => (E::InvalidProducerEpoch.code(), e.to_string()),
+                // Retriable for the coordinator; older clients retry NOT_ENOUGH_REPLICAS
+                // without a metadata refresh (Kafka's translation).
+                crate::txn::TxnError::ConcurrentTransactions | crate::txn::TxnError::CoordinatorNotAvailable(_) => (
+                    E::NotEnoughReplicas.code(),
+                    format!("Unable to verify the partition has been added to the transaction. Underlying error: {e}"),
+                ),
+                other => (other.code(), other.to_string()),
+            };
+            refused.push((topic.to_string(), pd.index, code, message));
+        }
+    }
+    refused
+}
+
 impl Handler for Produce {
     type Request = ProduceRequest;
     type Response = ProduceResponse;
@@ -145,13 +204,19 @@ impl Handler for Produce {
             return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
         }
         let names = TopicNames::resolve(ctx, &req);
+        let refused = match &req.transactional_id {
+            Some(id) => verify_transactional(ctx, id, &req, &names),
+            None => Vec::new(),
+        };
+        let refusal = |topic: &str, partition: i32| refused.iter().find(|r| r.0 == topic && r.1 == partition);
         // Unknown topic ids append nothing: they are answered below without a result.
         let known = req.topic_data.iter().enumerate().filter_map(|(i, td)| Some((names.name(i, &td.name)?, td)));
         let entries = known.flat_map(|(topic, td)| {
             td.partition_data.iter().map(move |pd| ProduceEntry {
                 topic,
                 partition: pd.index,
-                records: pd.records.clone(),
+                // A refused partition appends nothing (it is answered with its refusal).
+                records: if refusal(topic, pd.index).is_some() { None } else { pd.records.clone() },
             })
         });
         // v12+ with transaction.version 2 (KIP-890 part 2): transactional batches join their transactions here.
@@ -175,6 +240,10 @@ impl Handler for Produce {
             let mut parts = Vec::with_capacity(td.partition_data.len());
             for pd in &td.partition_data {
                 let Some(result) = results.next() else { break };
+                if let Some((_, _, code, message)) = refusal(topic, pd.index) {
+                    parts.push(partition_error(pd.index, *code, Some(message.clone())));
+                    continue;
+                }
                 if let Err(e) = &result {
                     tracing::debug!(topic, partition = pd.index, code = e.code(), "produce rejected: {e}");
                 }

@@ -277,3 +277,64 @@ async fn txn_offset_commit_needs_the_offsets_partition_in_the_transaction_and_st
     assert_eq!(r.topics[0].partitions[0].error_code, UNSTABLE_OFFSET_COMMIT);
     b.stop().await;
 }
+
+/// One transactional batch of `pid`/`epoch` (sequence from 0) holding `values`.
+fn txn_batch(pid: i64, epoch: i16, values: &[&[u8]]) -> bytes::Bytes {
+    use kafka_protocol::indexmap::IndexMap;
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: pid,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp: now_ms(),
+            key: None,
+            value: Some(bytes::Bytes::copy_from_slice(v)),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = bytes::BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+/// A transactional produce to a partition the transaction does not have is refused before
+/// it reaches the log (KIP-890 part 1): INVALID_TXN_STATE before Produce v11,
+/// TRANSACTION_ABORTABLE from v11; a stale epoch gets INVALID_PRODUCER_EPOCH.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refused() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "verify", 2).await;
+    let (_, pid, epoch) = init(&mut c, "t5", 60_000, None, 4).await;
+    assert!(add_partitions(&mut c, "t5", pid, epoch, &[("verify", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let produce_txn = |partition: i32, epoch: i16| {
+        let mut req = produce_request("verify", partition, txn_batch(pid, epoch, &[b"late"]), -1);
+        req.transactional_id = Some(TransactionalId(sb("t5")));
+        req
+    };
+    for (v, code) in [(9, INVALID_TXN_STATE), (10, INVALID_TXN_STATE), (11, TRANSACTION_ABORTABLE)] {
+        let r = c.call(&produce_txn(1, epoch), v).await;
+        let p = &r.responses[0].partition_responses[0];
+        assert_eq!(p.error_code, code, "Produce v{v}");
+        assert_eq!(p.error_message.as_deref(), Some("Partition was not added to the transaction"));
+    }
+    let r = c.call(&produce_txn(0, epoch - 1), 11).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, INVALID_PRODUCER_EPOCH);
+    // Nothing was written.
+    assert_eq!(list_offsets(&mut c, "verify", 1, -1).await.offset, 0);
+    b.stop().await;
+}
