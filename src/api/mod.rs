@@ -47,6 +47,7 @@ pub mod produce;
 pub mod request;
 pub mod sync_group;
 pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 use std::sync::Arc;
 
@@ -300,6 +301,7 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<txn_offset_commit::TxnOffsetCommit>(),
     entry::<describe_transactions::DescribeTransactions>(),
     entry::<list_transactions::ListTransactions>(),
+    entry::<write_txn_markers::WriteTxnMarkers>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

@@ -17,8 +17,11 @@ pub struct OffsetFetch;
 /// Kafka's UNSTABLE_OFFSET_COMMIT.
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 
-/// (topic, [(partition, offset, leader epoch, metadata, error code)]) for one group.
-type Committed = Vec<(String, Vec<(i32, i64, i32, String, i16)>)>;
+/// (partition, offset, leader epoch, metadata, error code).
+type PartitionOffset = (i32, i64, i32, String, i16);
+
+/// (topic, its partitions' offsets) for one group.
+type Committed = Vec<(String, Vec<PartitionOffset>)>;
 
 fn committed(
     coord: &GroupCoordinator,
@@ -42,8 +45,7 @@ fn committed(
             topics.into_iter().map(|(t, ps)| (t.clone(), ps.into_iter().map(|p| lookup(&t, p)).collect())).collect()
         }
         None => {
-            let mut by_topic: std::collections::BTreeMap<String, Vec<(i32, i64, i32, String, i16)>> =
-                Default::default();
+            let mut by_topic: std::collections::BTreeMap<String, Vec<PartitionOffset>> = Default::default();
             if let Some(g) = &g {
                 let mut partitions: std::collections::BTreeSet<&(String, i32)> = g.offsets.keys().collect();
                 if require_stable {

@@ -39,16 +39,48 @@ async fn try_complete(broker: &Arc<Broker>, id: &str, txn: &TxnRef) -> Result<()
         txn.lock().abandon();
         return Err(e);
     }
-    for (topic, partition) in &partitions {
-        if topic == OFFSETS_TOPIC {
-            broker.groups.complete_transaction(*partition, producer_id, commit);
-        }
-    }
     broker.txns.store_and_complete(id, txn, &transit).await?;
     tracing::debug!(transactional_id = %id, commit, partitions = partitions.len(), "transaction completed");
     Ok(())
 }
 
+/// Appends the marker of `producer_id`'s transaction to each partition (a coordinator's
+/// write), returning each partition's outcome (in order) once the appended ones are durable.
+/// A marker reaching `__consumer_offsets` settles the producer's pending offsets there.
+pub async fn append_markers(
+    broker: &Arc<Broker>,
+    producer_id: i64,
+    epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    partitions: &[TopicPartition],
+) -> Vec<Result<(), TxnError>> {
+    let now = now_ms();
+    let entries = partitions.iter().map(|(topic, partition)| ProduceEntry {
+        topic,
+        partition: *partition,
+        records: Some(control_batch(producer_id, epoch, commit, coordinator_epoch, now)),
+    });
+    let outcome = broker.replicas.append_records(-1, AppendOrigin::Coordinator, entries);
+    let mut results: Vec<Result<(), TxnError>> =
+        outcome.results.into_iter().map(|r| r.map(|_| ()).map_err(|e| TxnError::WriteRejected(Arc::new(e)))).collect();
+    if let Some(durable) = outcome.durable {
+        for (r, stored) in results.iter_mut().zip(durable.await) {
+            if let (Ok(()), Err(e)) = (&r, stored) {
+                *r = Err(TxnError::NotStored(e));
+            }
+        }
+    }
+    for (r, (topic, partition)) in results.iter().zip(partitions) {
+        if r.is_ok() && topic == OFFSETS_TOPIC {
+            broker.groups.complete_transaction(*partition, producer_id, commit);
+        }
+    }
+    results
+}
+
+/// The coordinator's markers for a completed transaction; a partition whose topic is gone
+/// gets none (as in Kafka).
 async fn write_markers(
     broker: &Arc<Broker>,
     id: &str,
@@ -58,27 +90,15 @@ async fn write_markers(
     partitions: &[TopicPartition],
 ) -> Result<(), TxnError> {
     let coordinator_epoch = broker.txns.coordinator_epoch(id);
-    let now = now_ms();
-    let markers: Vec<Bytes> =
-        partitions.iter().map(|_| control_batch(producer_id, epoch, commit, coordinator_epoch, now)).collect();
-    let entries = partitions.iter().zip(markers).map(|((topic, partition), marker)| ProduceEntry {
-        topic,
-        partition: *partition,
-        records: Some(marker),
-    });
-    let outcome = broker.replicas.append_records(-1, AppendOrigin::Coordinator, entries);
-    for (result, (topic, partition)) in outcome.results.into_iter().zip(partitions) {
+    let results = append_markers(broker, producer_id, epoch, commit, coordinator_epoch, partitions).await;
+    for (result, (topic, partition)) in results.into_iter().zip(partitions) {
         match result {
-            Ok(_) => {}
-            Err(ProduceError::Partition(PartitionError::UnknownTopicOrPartition)) => {
+            Err(TxnError::WriteRejected(e))
+                if matches!(*e, ProduceError::Partition(PartitionError::UnknownTopicOrPartition)) =>
+            {
                 tracing::debug!(%topic, partition, "no marker for a partition that is gone");
             }
-            Err(e) => return Err(TxnError::WriteRejected(Arc::new(e))),
-        }
-    }
-    if let Some(durable) = outcome.durable {
-        for r in durable.await {
-            r.map_err(TxnError::NotStored)?;
+            other => other?,
         }
     }
     Ok(())

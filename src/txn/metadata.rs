@@ -105,6 +105,10 @@ pub struct IllegalTransition {
     pub what: String,
 }
 
+/// A producer whose epoch is neither the current nor the last one: PRODUCER_FENCED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fenced;
+
 #[derive(Debug, Clone)]
 pub struct TransactionMetadata {
     pub transactional_id: String,
@@ -217,13 +221,13 @@ impl TransactionMetadata {
     /// InitProducerId: the next epoch of the same producer id (Kafka's
     /// prepareIncrementProducerEpoch). `expected` is the epoch a producer recovering from an
     /// error (KIP-360) says it has: its retry gets the current epoch again; another epoch is
-    /// fenced (Err(())).
+    /// fenced (Err(Fenced)).
     pub fn prepare_increment_epoch(
         &mut self,
         timeout_ms: i32,
         expected: Option<i16>,
         now_ms: i64,
-    ) -> Result<Result<Transit, IllegalTransition>, ()> {
+    ) -> Result<Result<Transit, IllegalTransition>, Fenced> {
         if self.is_epoch_exhausted() {
             return Ok(Err(self.illegal("the producer epoch is exhausted".into())));
         }
@@ -234,7 +238,7 @@ impl TransactionMetadata {
                 (bumped, self.producer_epoch)
             }
             Some(e) if e == self.last_producer_epoch => (self.producer_epoch, self.last_producer_epoch),
-            Some(_) => return Err(()),
+            Some(_) => return Err(Fenced),
         };
         Ok(self.prepare(TxnState::Empty, self.producer_id, epoch, last, timeout_ms, BTreeSet::new(), -1, now_ms))
     }

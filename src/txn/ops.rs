@@ -57,7 +57,7 @@ pub async fn init_producer_id(
                 } else {
                     match m.prepare_increment_epoch(timeout_ms, expected.map(|e| e.1), now_ms()) {
                         Ok(t) => Next::Store(t?),
-                        Err(()) => return Err(TxnError::ProducerFenced),
+                        Err(super::metadata::Fenced) => return Err(TxnError::ProducerFenced),
                     }
                 }
             }

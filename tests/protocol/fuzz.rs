@@ -510,6 +510,18 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
             &DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb("fuzz-txn"))]),
         ),
         ApiKey::ListTransactions => body(key, v, &ListTransactionsRequest::default().with_duration_filter(-1)),
+        ApiKey::WriteTxnMarkers => body(
+            key,
+            v,
+            &WriteTxnMarkersRequest::default().with_markers(vec![
+                write_txn_markers_request::WritableTxnMarker::default()
+                    .with_producer_id(ProducerId(1))
+                    .with_transaction_result(false)
+                    .with_topics(vec![write_txn_markers_request::WritableTxnMarkerTopic::default()
+                        .with_name(topic())
+                        .with_partition_indexes(vec![0])]),
+            ]),
+        ),
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }
