@@ -298,6 +298,74 @@ def t_dynamic_configs():
             e is not None and e.source == ConfigSource.DEFAULT_CONFIG.value, f"got {e and (e.value, e.source)}")
 
 
+def _read_values(topic, level, want, timeout=15):
+    """Values read from partitions 0 and 1 of `topic` at isolation `level`."""
+    from confluent_kafka import TopicPartition as TP
+    from compat import ck_consumer
+    c = ck_consumer({"isolation.level": level, "enable.partition.eof": False, "auto.offset.reset": "earliest"})
+    out = []
+    try:
+        c.assign([TP(topic, 0, 0), TP(topic, 1, 0)])
+        deadline = time.time() + timeout
+        while len(out) < want and time.time() < deadline:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                out.append(m.value().decode())
+        extra_until = time.time() + 0.5
+        while time.time() < extra_until:
+            m = c.poll(0.1)
+            if m is not None and not m.error():
+                out.append(m.value().decode())
+    finally:
+        c.close()
+    return sorted(out)
+
+
+def t_transactions():
+    """Transactions through librdkafka: a committed transaction is visible to read_committed,
+    an aborted one is not (read_uncommitted sees both); a second instance fences the first."""
+    from confluent_kafka import KafkaException
+    topic = uniq("ck-txn")
+    ck_create_topic(topic, 2)
+    p = ck_producer({"transactional.id": uniq("ck-tx"), "transaction.timeout.ms": 30000})
+    p.init_transactions(30)
+    p.begin_transaction()
+    for i in range(6):
+        p.produce(topic, value=f"c{i}".encode(), partition=i % 2)
+    p.commit_transaction(30)
+    p.begin_transaction()
+    for i in range(4):
+        p.produce(topic, value=f"a{i}".encode(), partition=i % 2)
+    p.flush(30)
+    p.abort_transaction(30)
+    committed = _read_values(topic, "read_committed", 6)
+    R.check("transactions: read_committed sees the 6 committed records only",
+            committed == sorted(f"c{i}" for i in range(6)), f"got {committed}")
+    everything = _read_values(topic, "read_uncommitted", 10)
+    R.check("transactions: read_uncommitted sees all 10", len(everything) == 10, f"got {everything}")
+    tid = uniq("ck-zombie")
+    zombie = ck_producer({"transactional.id": tid})
+    zombie.init_transactions(30)
+    zombie.begin_transaction()
+    zombie.produce(topic, value=b"zombie", partition=1)
+    zombie.flush(30)
+    fresh = ck_producer({"transactional.id": tid})
+    fresh.init_transactions(30)
+    fenced = None
+    try:
+        zombie.commit_transaction(30)
+    except KafkaException as e:
+        fenced = e.args[0]
+    R.check("transactions: the zombie's commit fails as fenced",
+            fenced is not None and (fenced.fatal() or "fenced" in str(fenced).lower()), f"got {fenced}")
+    fresh.begin_transaction()
+    fresh.produce(topic, value=b"c6", partition=1)
+    fresh.commit_transaction(30)
+    after = _read_values(topic, "read_committed", 7)
+    R.check("transactions: the new instance's commit shows, the zombie's records never do",
+            "c6" in after and "zombie" not in after, f"got {after}")
+
+
 def main():
     log(f"confluent-kafka {confluent_kafka.version()} librdkafka {confluent_kafka.libversion()}")
     R.run("roundtrip-10k", t_roundtrip_10k)
@@ -313,6 +381,7 @@ def main():
     R.run("topic-configs-and-errors", t_topic_configs_and_errors)
     R.run("admin-apis", t_admin_apis)
     R.run("dynamic-configs", t_dynamic_configs)
+    R.run("transactions", t_transactions)
     return R.finish()
 
 

@@ -610,6 +610,7 @@ public class CompatTest {
             run("admin-edges", () -> adminEdges(a));
             run("admin-apis", () -> adminApis(a));
             run("dynamic-configs", () -> dynamicConfigs(a));
+            run("transactions", () -> transactions(a));
         }
         System.out.println("java: " + passed + " passed, " + failed + " failed");
         System.exit(failed > 0 || passed == 0 ? 1 : 0);
@@ -647,6 +648,124 @@ public class CompatTest {
 
         // Group configs (ConfigResource.Type.GROUP) came with the 4.0 client; 3.9.1 cannot
         // name them. tests/protocol/dynamic_configs.rs covers them with raw requests.
+    }
+
+    static KafkaConsumer<byte[], byte[]> isolated(String level) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, level);
+        p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30000);
+        return new KafkaConsumer<>(p);
+    }
+
+    /** Values read from both partitions of `topic` by a consumer at `level`, until `want` or 15 s. */
+    static List<String> readAll(String topic, String level, int want) {
+        List<String> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = isolated(level)) {
+            c.assign(List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1)));
+            long deadline = System.currentTimeMillis() + 15000;
+            while (out.size() < want && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) out.add(new String(r.value(), StandardCharsets.UTF_8));
+            }
+            // A moment more: nothing else may show up.
+            for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) out.add(new String(r.value(), StandardCharsets.UTF_8));
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    /** Transactions (KIP-98) with the Java client: commit visible to read_committed, abort not,
+     * read_uncommitted sees both; a zombie producer fenced; offsets committed in a transaction
+     * (sendOffsetsToTransaction) visible only once it commits. */
+    static void transactions(Admin a) throws Exception {
+        String topic = uniq("java-txn");
+        createTopic(a, topic, 2);
+        Map<String, Object> tx = Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, uniq("java-tx"),
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 30000);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(tx))) {
+            p.initTransactions();
+            p.beginTransaction();
+            for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>(topic, i % 2, null, ("c" + i).getBytes(StandardCharsets.UTF_8)));
+            p.commitTransaction();
+            p.beginTransaction();
+            for (int i = 0; i < 5; i++) p.send(new ProducerRecord<>(topic, i % 2, null, ("a" + i).getBytes(StandardCharsets.UTF_8)));
+            p.flush();
+            p.abortTransaction();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, null, "c10".getBytes(StandardCharsets.UTF_8)));
+            p.commitTransaction();
+        }
+        List<String> committed = readAll(topic, "read_committed", 11);
+        check("transactions: read_committed sees the 11 committed records and no aborted one",
+                committed.size() == 11 && committed.stream().allMatch(v -> v.startsWith("c")), "got " + committed);
+        List<String> everything = readAll(topic, "read_uncommitted", 16);
+        check("transactions: read_uncommitted sees all 16 records (aborted ones too)", everything.size() == 16, "got " + everything);
+        try (KafkaConsumer<byte[], byte[]> c = isolated("read_committed")) {
+            TopicPartition tp0 = new TopicPartition(topic, 0);
+            long lso = c.endOffsets(List.of(tp0)).get(tp0);
+            try (KafkaConsumer<byte[], byte[]> u = isolated("read_uncommitted")) {
+                long hw = u.endOffsets(List.of(tp0)).get(tp0);
+                check("transactions: with no transaction open the LSO is the high watermark", lso == hw, "lso " + lso + " hw " + hw);
+            }
+        }
+
+        // A zombie: a second instance with the same transactional id fences the first.
+        String id = uniq("java-zombie");
+        Map<String, Object> zc = Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
+        try (KafkaProducer<byte[], byte[]> zombie = new KafkaProducer<>(producerProps(zc));
+             KafkaProducer<byte[], byte[]> fresh = new KafkaProducer<>(producerProps(zc))) {
+            zombie.initTransactions();
+            zombie.beginTransaction();
+            zombie.send(new ProducerRecord<>(topic, 1, null, "zombie".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+            fresh.initTransactions();
+            try {
+                zombie.send(new ProducerRecord<>(topic, 1, null, "zombie2".getBytes(StandardCharsets.UTF_8)));
+                zombie.commitTransaction();
+                fail("transactions: the zombie is fenced", "its commit succeeded");
+            } catch (Exception e) {
+                Throwable t = e instanceof ExecutionException ? e.getCause() : e;
+                check("transactions: the zombie is fenced (ProducerFencedException)",
+                        t instanceof org.apache.kafka.common.errors.ProducerFencedException
+                                || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException
+                                || t.getCause() instanceof org.apache.kafka.common.errors.ProducerFencedException,
+                        "got " + t);
+            }
+            fresh.beginTransaction();
+            fresh.send(new ProducerRecord<>(topic, 1, null, "c11".getBytes(StandardCharsets.UTF_8)));
+            fresh.commitTransaction();
+        }
+        List<String> after = readAll(topic, "read_committed", 12);
+        check("transactions: the fenced zombie's records stay invisible, the new instance's commit shows",
+                after.contains("c11") && !after.contains("zombie") && !after.contains("zombie2"), "got " + after);
+
+        // Offsets in a transaction (consume-transform-produce).
+        String group = uniq("java-txn-group");
+        TopicPartition src = new TopicPartition(topic, 0);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, uniq("java-ctp"))))) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 1, null, "c12".getBytes(StandardCharsets.UTF_8)));
+            p.sendOffsetsToTransaction(Map.of(src, new OffsetAndMetadata(5)), new ConsumerGroupMetadata(group));
+            p.abortTransaction();
+            Map<TopicPartition, OffsetAndMetadata> none = a.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            check("transactions: offsets of an aborted transaction are not committed", none.get(src) == null, "got " + none);
+            p.beginTransaction();
+            p.sendOffsetsToTransaction(Map.of(src, new OffsetAndMetadata(7)), new ConsumerGroupMetadata(group));
+            p.commitTransaction();
+        }
+        Map<TopicPartition, OffsetAndMetadata> offs = a.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        check("transactions: offsets sent to a committed transaction are committed (7)",
+                offs.get(src) != null && offs.get(src).offset() == 7, "got " + offs);
+        Collection<org.apache.kafka.clients.admin.TransactionListing> listed = a.listTransactions().all().get(30, TimeUnit.SECONDS);
+        check("transactions: admin listTransactions lists the transactional ids",
+                listed.stream().anyMatch(l -> l.transactionalId().equals(id)), "got " + listed);
+        org.apache.kafka.clients.admin.TransactionDescription d = a.describeTransactions(List.of(id)).description(id).get(30, TimeUnit.SECONDS);
+        check("transactions: admin describeTransactions: CompleteCommit, no partitions",
+                d.state() == org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT && d.topicPartitions().isEmpty(), "got " + d);
     }
 
     static final class AppInfoParser {
