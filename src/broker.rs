@@ -45,6 +45,9 @@ pub struct Broker {
     /// its tick (which may append group records), so none appends after the final flush,
     /// even if a task still holds the broker then.
     stopped: parking_lot::Mutex<bool>,
+    /// Held by the transaction coordinator's tick (which may append markers and state);
+    /// shutdown takes it after setting `stopped`, so no tick appends after the final flush.
+    txn_tick: tokio::sync::Mutex<()>,
 }
 
 impl Broker {
@@ -81,6 +84,7 @@ impl Broker {
             txns,
             authorizer: Arc::new(AllowAll),
             stopped: parking_lot::Mutex::new(false),
+            txn_tick: tokio::sync::Mutex::new(()),
         });
         broker.logs.start_cleaners();
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
@@ -102,6 +106,8 @@ impl Broker {
     /// the background jobs first (waiting for a group timer tick in progress).
     pub fn shutdown(&self) -> std::io::Result<()> {
         *self.stopped.lock() = true;
+        // Runs on the blocking pool (`ServerHandle::shutdown`): waits for a tick in progress.
+        drop(self.txn_tick.blocking_lock());
         self.logs.shutdown()
     }
 }
@@ -143,6 +149,7 @@ async fn txn_timers(broker: std::sync::Weak<Broker>) {
     loop {
         timer.tick().await;
         let Some(b) = broker.upgrade() else { return };
+        let _tick = b.txn_tick.lock().await;
         if *b.stopped.lock() {
             return;
         }
