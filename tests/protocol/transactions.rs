@@ -280,6 +280,11 @@ async fn txn_offset_commit_needs_the_offsets_partition_in_the_transaction_and_st
 
 /// One transactional batch of `pid`/`epoch` (sequence from 0) holding `values`.
 fn txn_batch(pid: i64, epoch: i16, values: &[&[u8]]) -> bytes::Bytes {
+    txn_batch_from(pid, epoch, 0, values)
+}
+
+/// [`txn_batch`] with sequences from `first_seq`.
+fn txn_batch_from(pid: i64, epoch: i16, first_seq: i32, values: &[&[u8]]) -> bytes::Bytes {
     use kafka_protocol::indexmap::IndexMap;
     use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
     let records: Vec<Record> = values
@@ -294,7 +299,7 @@ fn txn_batch(pid: i64, epoch: i16, values: &[&[u8]]) -> bytes::Bytes {
             producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            sequence: i as i32,
+            sequence: first_seq + i as i32,
             timestamp: now_ms(),
             key: None,
             value: Some(bytes::Bytes::copy_from_slice(v)),
@@ -336,5 +341,89 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     assert_eq!(r.responses[0].partition_responses[0].error_code, INVALID_PRODUCER_EPOCH);
     // Nothing was written.
     assert_eq!(list_offsets(&mut c, "verify", 1, -1).await.offset, 0);
+    b.stop().await;
+}
+
+/// A read_committed fetch of one partition from `offset`: (values, last stable offset,
+/// aborted transactions' (producer id, first offset)).
+async fn fetch_committed(c: &mut Client, topic: &str, partition: i32) -> (Vec<String>, i64, Vec<(i64, i64)>) {
+    let req = fetch_request(topic, partition, 0, 0).with_isolation_level(1);
+    let p = fetch_with(c, req, 12).await;
+    let values =
+        decode_records(&p.records).iter().filter_map(|r| r.value.as_ref().map(|v| String::from_utf8_lossy(v).to_string())).collect();
+    let aborted = p.aborted_transactions.unwrap_or_default().iter().map(|a| (a.producer_id.0, a.first_offset)).collect();
+    (values, p.last_stable_offset, aborted)
+}
+
+/// A transaction through raw requests: its records are invisible to read_committed until
+/// EndTxn commits (the LSO holds at its first offset), an aborted one stays invisible and is
+/// listed as aborted, and DescribeTransactions follows Ongoing -> CompleteCommit/Abort.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_and_abort_through_raw_requests() {
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "tx-data", 1).await;
+    let (_, pid, epoch) = init(&mut c, "t6", 60_000, None, 4).await;
+    let produce_txn = |values: &[&[u8]], first_seq: i32| {
+        let mut req = produce_request("tx-data", 0, txn_batch_from(pid, epoch, first_seq, values), -1);
+        req.transactional_id = Some(TransactionalId(sb("t6")));
+        req
+    };
+    assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let r = c.call(&produce_txn(&[b"c0", b"c1"], 0), 10).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
+    let (values, lso, _) = fetch_committed(&mut c, "tx-data", 0).await;
+    assert_eq!((values.len(), lso), (0, 0), "open: nothing visible, the LSO at the first offset");
+    assert_eq!(end_txn(&mut c, "t6", pid, epoch, true, 3).await, NONE);
+    assert_eq!(describe(&mut c, "t6").await.1, "CompleteCommit");
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-data", 0).await;
+    assert_eq!((values, lso, aborted), (vec!["c0".to_string(), "c1".to_string()], 3, vec![]));
+    // A retried commit is answered NONE; an abort now is INVALID_TXN_STATE.
+    assert_eq!(end_txn(&mut c, "t6", pid, epoch, true, 3).await, NONE);
+    assert_eq!(end_txn(&mut c, "t6", pid, epoch, false, 3).await, INVALID_TXN_STATE);
+
+    assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let r = c.call(&produce_txn(&[b"a0"], 2), 10).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
+    assert_eq!(end_txn(&mut c, "t6", pid, epoch, false, 3).await, NONE);
+    assert_eq!(describe(&mut c, "t6").await.1, "CompleteAbort");
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-data", 0).await;
+    assert_eq!((values.len(), lso), (2, 5), "the aborted record stays out; the LSO passes its marker");
+    assert_eq!(aborted, vec![(pid, 3)]);
+    // All of it after an unclean restart.
+    drop(c);
+    b.crash_restart().await;
+    let mut c = b.client().await;
+    assert_eq!(describe(&mut c, "t6").await.1, "CompleteAbort");
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-data", 0).await;
+    assert_eq!((values.len(), lso, aborted), (2, 5, vec![(pid, 3)]));
+    b.stop().await;
+}
+
+/// A transaction open past its `transaction.timeout.ms` is aborted by the coordinator under a
+/// bumped epoch: its producer is fenced, and read_committed readers move past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
+    let b = TestBroker::start_with(|c| c.transactions.abort_check_interval = std::time::Duration::from_millis(50)).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "tx-slow", 1).await;
+    let (_, pid, epoch) = init(&mut c, "t7", 300, None, 4).await;
+    assert!(add_partitions(&mut c, "t7", pid, epoch, &[("tx-slow", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let mut req = produce_request("tx-slow", 0, txn_batch(pid, epoch, &[b"slow"]), -1);
+    req.transactional_id = Some(TransactionalId(sb("t7")));
+    assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, state, _, e, _) = describe(&mut c, "t7").await;
+        if state == "CompleteAbort" {
+            assert_eq!(e, epoch + 1, "aborted under a bumped epoch");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not aborted within 10 s: {state}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(end_txn(&mut c, "t7", pid, epoch, true, 3).await, PRODUCER_FENCED);
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-slow", 0).await;
+    assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]));
     b.stop().await;
 }
