@@ -14,6 +14,7 @@ pub mod partition;
 pub mod partition_log;
 pub mod records;
 pub mod segment;
+pub mod txn_index;
 pub mod validate;
 
 pub use config::LogConfig;

@@ -149,6 +149,29 @@ pub fn records<'a>(h: &BatchHeader, payload: &'a [u8]) -> Result<Vec<Record<'a>>
     Ok(out)
 }
 
+/// The first record of a batch (`payload` is its decompressed records), or `None` if it has
+/// none; only that record's framing is checked (what a control batch's marker needs).
+pub fn first_record<'a>(h: &BatchHeader, payload: &'a [u8]) -> Result<Option<Record<'a>>, RecordsError> {
+    if h.records_count <= 0 || payload.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reader { buf: payload, pos: 0 };
+    let len = r.varint()?;
+    let end = r.pos + usize::try_from(len).map_err(|_| invalid("negative record length"))?;
+    if end > payload.len() {
+        return Err(invalid("record runs past the batch"));
+    }
+    r.bytes(1)?;
+    let timestamp = h.base_timestamp.wrapping_add(r.varlong()?);
+    let offset = h.base_offset.wrapping_add(r.varint()? as i64);
+    let key = r.field()?;
+    let value = r.field()?;
+    if r.pos > end {
+        return Err(invalid("record length disagrees with its fields"));
+    }
+    Ok(Some(Record { offset, timestamp, key, value, headers: Vec::new() }))
+}
+
 /// What happens to one batch.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
