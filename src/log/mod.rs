@@ -19,5 +19,5 @@ pub mod validate;
 
 pub use config::LogConfig;
 pub use manager::LogManager;
-pub use partition::{AppendError, AppendResult, Offsets, Partition, ReadError, RecoveryPoint};
+pub use partition::{AppendError, AppendOrigin, AppendResult, Isolation, Offsets, Partition, ReadError, RecoveryPoint};
 pub use partition_log::PartitionLog;

@@ -250,8 +250,13 @@ fn clean_group(
                 // The group's last batch stays (empty if need be), so the cleaned segment ends
                 // where the group did; a producer's last batch keeps its sequence.
                 let group_end = i == last && pos + h.total_len() as u64 == seg.size;
-                let producer_last =
-                    h.has_producer_id() && view.producer_last_offsets.get(&h.producer_id) == Some(&h.last_offset());
+                // Kafka's `isBatchLastRecordOfProducer`: the batch with an active producer's last
+                // data offset, or, if its last entry is a marker, the marker of its epoch.
+                let producer_last = h.has_producer_id()
+                    && view.producer_last_records.get(&h.producer_id).is_some_and(|l| match l.last_data_offset {
+                        Some(o) => h.last_offset() == o,
+                        None => h.is_control() && h.producer_epoch == l.epoch,
+                    });
                 let (outcome, (read, kept)) = filter.filter(h, &bytes, group_end || producer_last)?;
                 stats.records_read += read;
                 stats.records_kept += kept;
