@@ -31,4 +31,5 @@ mod limits;
 mod list_offsets;
 mod readme;
 mod restart;
+mod txn_log;
 mod versions;
