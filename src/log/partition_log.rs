@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::{AppendError, AppendOrigin, AppendResult, Isolation, Offsets, Partition, ReadError};
 use crate::error::StorageError;
 use crate::log::partition::ReadResult;
+use crate::producer::state::ActiveProducer;
 
 pub trait PartitionLog: Send + Sync {
     fn topic(&self) -> &str;
@@ -36,6 +37,10 @@ pub trait PartitionLog: Send + Sync {
     /// The aborted transactions overlapping `[from_offset, upper_offset)`, as (producer id,
     /// first offset): what a read_committed fetch returns with its records.
     fn aborted_transactions(&self, from_offset: i64, upper_offset: i64) -> Vec<(i64, i64)>;
+    /// The ongoing transactions, as (producer id, first offset), oldest first.
+    fn ongoing_transactions(&self) -> Vec<(i64, i64)>;
+    /// Every producer with state here (DescribeProducers), by producer id.
+    fn active_producers(&self) -> Vec<ActiveProducer>;
     /// Changes whenever the high watermark or the last stable offset advances (long-poll
     /// fetches wait on it).
     fn subscribe(&self) -> watch::Receiver<i64>;
@@ -79,6 +84,12 @@ impl PartitionLog for Partition {
     }
     fn aborted_transactions(&self, from_offset: i64, upper_offset: i64) -> Vec<(i64, i64)> {
         Partition::aborted_transactions(self, from_offset, upper_offset)
+    }
+    fn ongoing_transactions(&self) -> Vec<(i64, i64)> {
+        Partition::ongoing_transactions(self)
+    }
+    fn active_producers(&self) -> Vec<ActiveProducer> {
+        Partition::active_producers(self)
     }
     fn subscribe(&self) -> watch::Receiver<i64> {
         Partition::subscribe(self)

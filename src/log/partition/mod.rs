@@ -41,7 +41,7 @@ use crate::log::records;
 use crate::log::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
 use crate::log::txn_index::{AbortedTxn, TxnIndex};
 use crate::log::validate::{self, RecordRules, ValidationError};
-use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
+use crate::producer::state::{ActiveProducer, ProducerError, ProducerStateTable, SequenceCheck};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
 pub use super::config::LogConfig;
@@ -355,7 +355,7 @@ impl Partition {
     }
 
     /// Every producer with state here (DescribeProducers), by producer id.
-    pub fn active_producers(&self) -> Vec<crate::producer::state::ActiveProducer> {
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
         self.log.lock().producers.active_producers()
     }
 

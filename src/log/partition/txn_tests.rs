@@ -146,6 +146,20 @@ fn markers_and_batches_are_fenced_with_kafkas_codes() {
     let err = p.append_as_leader(Some(Bytes::from(bad)), AppendOrigin::Coordinator).unwrap_err();
     assert_eq!(err.code(), E::InvalidRecord.code(), "{err}");
     assert_eq!(p.offsets().log_end, 3);
+    // What DescribeProducers reports.
+    let (h, b) = producer_batch(7, 3, 1, 2, true);
+    p.append(h, b).unwrap();
+    assert_eq!(
+        p.active_producers(),
+        vec![crate::producer::state::ActiveProducer {
+            producer_id: 7,
+            epoch: 3,
+            last_sequence: 2,
+            last_timestamp: 10,
+            coordinator_epoch: 5,
+            current_txn_start_offset: 3,
+        }]
+    );
 }
 
 /// A transaction's first batch and its markers in different segments; aborts, commits and
