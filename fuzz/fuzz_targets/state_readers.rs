@@ -1,5 +1,6 @@
-//! The other readers of broker-written state that recovery trusts: producer-state snapshots
-//! and the `__consumer_offsets` key and value formats (replayed at every start).
+//! The other readers of broker-written state that recovery trusts: producer-state snapshots,
+//! aborted-transaction indexes, transaction marker records and the `__consumer_offsets` key
+//! and value formats (replayed at every start).
 #![no_main]
 
 use brook::group::codec;
@@ -8,6 +9,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = ProducerStateTable::from_snapshot(data);
+    let _ = brook::log::txn_index::decode_all(data, 0);
+    let (key, value) = data.split_at(data.len() / 2);
+    let _ = brook::log::batch::parse_end_txn_marker(Some(key), Some(value));
     let b = bytes::Bytes::copy_from_slice(data);
     let _ = codec::decode_key(b.clone());
     let _ = codec::decode_offset_value(b.clone());

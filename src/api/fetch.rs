@@ -1,7 +1,13 @@
 //! Fetch (key 1): reads whole batches from the log (bytes as stored, never re-encoded) with
 //! long-poll: if less than `min_bytes` is available, the request waits until an append
-//! advances a requested partition's high watermark or `max_wait_ms` passes. Fetch sessions
-//! are answered sessionless (session id 0), which every client supports.
+//! advances a requested partition's high watermark (or its last stable offset) or
+//! `max_wait_ms` passes. Fetch sessions are answered sessionless (session id 0), which every
+//! client supports.
+//!
+//! Isolation (Kafka's `FetchIsolation`): read_uncommitted reads up to the high watermark,
+//! transaction markers and open transactions included; read_committed (`isolation_level = 1`)
+//! reads only below the last stable offset and gets the aborted transactions overlapping what
+//! it read, so the client drops their records.
 //!
 //! Size: a response's record bytes stay within the request's `max_bytes`, the broker's
 //! `fetch.max.bytes` and what the connection's [`ResponseBudget`] has left, whatever the
@@ -18,8 +24,8 @@ use std::time::Duration;
 use futures::future::select_all;
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{AbortedTransaction, FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, ProducerId, TopicName};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -27,7 +33,8 @@ use uuid::Uuid;
 use super::{Handler, Reply, RequestContext, ResponseBudget, NONE};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
-use crate::log::{PartitionLog, ReadError};
+use crate::log::batch;
+use crate::log::{Isolation, PartitionLog, ReadError};
 
 pub struct Fetch;
 
@@ -121,12 +128,26 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
             // Each partition gets what the response has left, so the partitions' own limits
             // cannot add up past the response's.
             let room = limit.saturating_sub(total).min(w.max_bytes);
-            let aborted = plan.committed.then(Vec::new);
+            let isolation = if plan.committed { Isolation::Committed } else { Isolation::HighWatermark };
             // KIP-74: the first batch goes whole even past `max_bytes` (0 included), so the
             // consumer progresses; not while the client has not read what it was sent.
-            match part.read(w.fetch_offset, room, total == 0 && allowance > 0) {
+            match part.read_at(w.fetch_offset, room, total == 0 && allowance > 0, isolation) {
                 Ok(r) => {
                     total += r.records.len();
+                    // read_committed: the aborted transactions overlapping what was read (none
+                    // when nothing was); read_uncommitted: null, as Kafka sends it.
+                    let aborted = plan.committed.then(|| match batch::next_offset_after(&r.records) {
+                        Some(upper) => part
+                            .aborted_transactions(w.fetch_offset, upper)
+                            .into_iter()
+                            .map(|(producer_id, first_offset)| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(producer_id))
+                                    .with_first_offset(first_offset)
+                            })
+                            .collect(),
+                        None => Vec::new(),
+                    });
                     parts.push(
                         PartitionData::default()
                             .with_partition_index(w.index)

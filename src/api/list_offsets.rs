@@ -37,14 +37,23 @@ fn with_epoch(
     r
 }
 
+/// Kafka's `fetchOffsetForTimestamp`: `latest` is the last fetchable offset (the last stable
+/// offset for read_committed, the high watermark otherwise), and a timestamp lookup finding a
+/// record at or past it answers "none" (offset and timestamp -1).
 fn lookup(part: &dyn PartitionLog, index: i32, timestamp: i64, committed: bool) -> ListOffsetsPartitionResponse {
     let offsets = part.offsets();
+    let last_fetchable = if committed { offsets.last_stable } else { offsets.high_watermark };
     let found = match timestamp {
-        LATEST => Ok(Some((if committed { offsets.last_stable } else { offsets.high_watermark }, -1))),
+        LATEST => Ok(Some((last_fetchable, -1))),
         EARLIEST | EARLIEST_LOCAL => Ok(Some((offsets.log_start, -1))),
         LATEST_TIERED => Ok(None),
         MAX_TIMESTAMP => part.max_timestamp_offset(),
         ts => part.offset_for_timestamp(ts.max(0)),
+    };
+    let found = match (timestamp, found) {
+        (LATEST | EARLIEST | EARLIEST_LOCAL, found) => found,
+        (_, Ok(Some((offset, _)))) if offset >= last_fetchable => Ok(None),
+        (_, found) => found,
     };
     match found {
         Ok(Some((offset, ts))) => answer(index, NONE, offset, ts),

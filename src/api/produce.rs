@@ -25,7 +25,9 @@ use kafka_protocol::messages::produce_response::{
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
+use crate::log::batch;
 use crate::log::validate::ValidationError;
 use crate::log::{AppendError, AppendResult};
 use crate::replica::{AppendOrigin, ProduceEntry, ProduceError};
@@ -36,6 +38,18 @@ pub struct Produce;
 /// An append writing for longer than this is held up by the page cache (see
 /// [`crate::log::Partition::write_stalled`]).
 const STALLED: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Whether a partition's first batch is transactional (Kafka's
+/// `RequestUtils.hasTransactionalRecords`: one attribute bit, the batch is not parsed).
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    req.topic_data.iter().flat_map(|t| t.partition_data.iter()).any(|p| {
+        p.records.as_ref().is_some_and(|r| {
+            r.len() >= batch::HEADER_LEN
+                && r[16] == 2
+                && i16::from_be_bytes([r[21], r[22]]) & batch::ATTR_TRANSACTIONAL != 0
+        })
+    })
+}
 
 fn partition_error(index: i32, code: i16, message: Option<String>) -> PartitionProduceResponse {
     PartitionProduceResponse::default()
@@ -202,6 +216,17 @@ impl Handler for Produce {
     fn handle(ctx: &RequestContext, req: ProduceRequest) -> Reply<ProduceResponse> {
         if !(-1..=1).contains(&req.acks) {
             return Reply::Now(Self::error_response(&req, E::InvalidRequiredAcks.code()));
+        }
+        // Kafka's handleProduceRequest: transactional records need a transactional id the
+        // principal may write, or the whole request fails.
+        if has_transactional_records(&req) {
+            let allowed = req
+                .transactional_id
+                .as_ref()
+                .is_some_and(|id| ctx.authorized(AclOperation::Write, ResourceType::TransactionalId, id));
+            if !allowed {
+                return Reply::Now(Self::error_response(&req, E::TransactionalIdAuthorizationFailed.code()));
+            }
         }
         let names = TopicNames::resolve(ctx, &req);
         let refused = match &req.transactional_id {

@@ -155,7 +155,7 @@ pub fn validate_produced(header: &BatchHeader) -> Result<(), BatchError> {
         return Err(BatchError::Invalid("lastOffsetDelta does not match the record count"));
     }
     if header.is_control() {
-        return Err(BatchError::Invalid("producers may not write control batches"));
+        return Err(BatchError::Invalid("Clients are not allowed to write control records"));
     }
     if header.has_producer_id() && header.base_sequence < 0 {
         return Err(BatchError::Invalid("idempotent batch has no sequence number"));
@@ -229,7 +229,147 @@ fn with_timestamps(batch: &[u8], log_append_time: bool, max_timestamp: i64) -> B
     out.freeze()
 }
 
-/// Builds a minimal valid batch; used by tests and by the broker for control records later.
+/// Control record types (Kafka's `ControlRecordType`): the `type` in a control record's key.
+pub const CONTROL_ABORT: i16 = 0;
+pub const CONTROL_COMMIT: i16 = 1;
+/// Bytes of a control record key (`version i16, type i16`) and of an end-transaction marker's
+/// value (`version i16, coordinator_epoch i32`), Kafka's current (version 0) layouts.
+pub const CONTROL_KEY_LEN: usize = 4;
+pub const END_TXN_VALUE_LEN: usize = 6;
+
+/// A commit or abort marker (Kafka's `EndTransactionMarker`): the one record of a control
+/// batch the transaction coordinator writes to each partition of a completed transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndTxnMarker {
+    pub commit: bool,
+    pub coordinator_epoch: i32,
+}
+
+/// The control batch of a transaction marker (Kafka's `MemoryRecords.withEndTransactionMarker`):
+/// magic 2, attributes transactional | control, uncompressed, base sequence -1, one record whose
+/// key is `version 0, type` (0 abort, 1 commit) and whose value is `version 0,
+/// coordinator_epoch`. Its base offset and leader epoch are the broker's to assign at append.
+pub fn control_batch(
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+    timestamp_ms: i64,
+) -> Bytes {
+    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    let mut key = BytesMut::with_capacity(CONTROL_KEY_LEN);
+    key.put_i16(0);
+    key.put_i16(if commit { CONTROL_COMMIT } else { CONTROL_ABORT });
+    let mut value = BytesMut::with_capacity(END_TXN_VALUE_LEN);
+    value.put_i16(0);
+    value.put_i32(coordinator_epoch);
+    let record = Record {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: -1,
+        producer_id,
+        producer_epoch,
+        timestamp_type: TimestampType::Creation,
+        offset: 0,
+        // One record at offset 0 with sequence -1: the encoder writes base sequence -1.
+        sequence: NO_SEQUENCE,
+        timestamp: timestamp_ms,
+        key: Some(key.freeze()),
+        value: Some(value.freeze()),
+        headers: Default::default(),
+    };
+    let mut out = BytesMut::with_capacity(HEADER_LEN + 32);
+    RecordBatchEncoder::encode(
+        &mut out,
+        [&record],
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .expect("one small uncompressed record always encodes");
+    out.freeze()
+}
+
+/// Why a control record is not a transaction marker Brook can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkerError {
+    #[error("{0}")]
+    Invalid(String),
+    /// A control record of another type (KRaft's, or one this broker does not know).
+    #[error("control record type {0} is not a transaction marker")]
+    NotAMarker(i16),
+}
+
+/// Reads a control record's key and value as a transaction marker (Kafka's
+/// `ControlRecordType.parse` and `EndTransactionMarker.deserializeValue`): the key needs at
+/// least 4 bytes and a non-negative version, the value at least 6 bytes and a non-negative
+/// version; later versions are read as version 0, as Kafka does.
+pub fn parse_end_txn_marker(key: Option<&[u8]>, value: Option<&[u8]>) -> Result<EndTxnMarker, MarkerError> {
+    let key = key.unwrap_or_default();
+    if key.len() < CONTROL_KEY_LEN {
+        return Err(MarkerError::Invalid(format!(
+            "Invalid value size found for end control record key. Must have at least {CONTROL_KEY_LEN} bytes, but found only {}",
+            key.len()
+        )));
+    }
+    let version = i16::from_be_bytes([key[0], key[1]]);
+    if version < 0 {
+        return Err(MarkerError::Invalid(format!(
+            "Invalid version found for control record: {version}. May indicate data corruption"
+        )));
+    }
+    let commit = match i16::from_be_bytes([key[2], key[3]]) {
+        CONTROL_ABORT => false,
+        CONTROL_COMMIT => true,
+        other => return Err(MarkerError::NotAMarker(other)),
+    };
+    let value = value.unwrap_or_default();
+    if value.len() < END_TXN_VALUE_LEN {
+        return Err(MarkerError::Invalid(format!(
+            "Invalid value size found for end transaction marker. Must have at least {END_TXN_VALUE_LEN} bytes, but found only {}",
+            value.len()
+        )));
+    }
+    let version = i16::from_be_bytes([value[0], value[1]]);
+    if version < 0 {
+        return Err(MarkerError::Invalid(format!(
+            "Invalid version found for end transaction marker: {version}. May indicate data corruption"
+        )));
+    }
+    Ok(EndTxnMarker { commit, coordinator_epoch: i32::from_be_bytes([value[2], value[3], value[4], value[5]]) })
+}
+
+/// The marker a control batch carries (its first record, Kafka's `ProducerAppendInfo.append`),
+/// or `None` for a control batch without records (one the cleaner emptied). Compressed control
+/// batches are read through the bounded decompressor (at most `limit` bytes).
+pub fn end_txn_marker(h: &BatchHeader, batch: &[u8], limit: u64) -> Result<Option<EndTxnMarker>, MarkerError> {
+    use super::cleaner::filter;
+    if h.records_count <= 0 {
+        return Ok(None);
+    }
+    let payload = filter::payload(h, batch, limit).map_err(|e| MarkerError::Invalid(e.to_string()))?;
+    let first = filter::first_record(h, &payload).map_err(|e| MarkerError::Invalid(e.to_string()))?;
+    match first {
+        None => Ok(None),
+        Some(r) => parse_end_txn_marker(r.key, r.value).map(Some),
+    }
+}
+
+/// The offset after the last whole batch in `buf` (which starts at a batch), or `None` if it
+/// holds none: the upper bound of what a fetch returned.
+pub fn next_offset_after(buf: &[u8]) -> Option<i64> {
+    let mut off = 0;
+    let mut next = None;
+    while let Ok(h) = BatchHeader::parse(&buf[off..]) {
+        if h.total_len() < HEADER_LEN || off + h.total_len() > buf.len() {
+            break;
+        }
+        next = Some(h.next_offset());
+        off += h.total_len();
+    }
+    next
+}
+
+/// Builds a minimal valid batch; used by tests.
 pub fn build_batch(base_offset: i64, records_count: i32, max_timestamp: i64, body: &[u8]) -> Bytes {
     let mut b = BytesMut::with_capacity(HEADER_LEN + body.len());
     b.put_i64(base_offset);
@@ -307,5 +447,102 @@ mod tests {
         let mut h = BatchHeader::parse(&build_batch(0, 3, 1, b"")).unwrap();
         h.base_sequence = i32::MAX - 1;
         assert_eq!(h.last_sequence(), 0);
+    }
+
+    /// The marker batch as Kafka writes it, read back by the kafka-protocol crate's decoder.
+    #[test]
+    fn control_batches_are_kafkas_end_transaction_markers() {
+        use kafka_protocol::records::RecordBatchDecoder;
+        for (commit, kind) in [(false, CONTROL_ABORT), (true, CONTROL_COMMIT)] {
+            let b = control_batch(42, 7, commit, 9, 1_700_000_000_123);
+            let h = validate(&b).unwrap();
+            assert_eq!((h.magic, h.attributes), (2, ATTR_TRANSACTIONAL | ATTR_CONTROL));
+            assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (42, 7, NO_SEQUENCE));
+            assert_eq!((h.records_count, h.last_offset_delta, h.max_timestamp), (1, 0, 1_700_000_000_123));
+            let set = RecordBatchDecoder::decode(&mut b.clone()).unwrap();
+            assert_eq!(set.records.len(), 1);
+            let r = &set.records[0];
+            assert!(r.control && r.transactional);
+            assert_eq!((r.producer_id, r.producer_epoch, r.sequence), (42, 7, -1));
+            let mut key = vec![0, 0];
+            key.extend_from_slice(&kind.to_be_bytes());
+            assert_eq!(r.key.as_deref(), Some(&key[..]));
+            assert_eq!(r.value.as_deref(), Some(&[0, 0, 0, 0, 0, 9][..]));
+            assert_eq!(end_txn_marker(&h, &b, 1 << 20), Ok(Some(EndTxnMarker { commit, coordinator_epoch: 9 })));
+            // A client-style validation refuses it.
+            assert!(matches!(validate_produced(&h), Err(BatchError::Invalid(_))));
+        }
+    }
+
+    #[test]
+    fn marker_records_are_read_as_kafka_reads_them() {
+        let ok = |k: &[u8], v: &[u8]| parse_end_txn_marker(Some(k), Some(v));
+        assert_eq!(ok(&[0, 0, 0, 1], &[0, 0, 0, 0, 0, 3]), Ok(EndTxnMarker { commit: true, coordinator_epoch: 3 }));
+        // Later versions are read as version 0, with trailing bytes ignored.
+        assert_eq!(
+            ok(&[0, 5, 0, 0, 9], &[0, 1, 255, 255, 255, 255, 1]),
+            Ok(EndTxnMarker { commit: false, coordinator_epoch: -1 })
+        );
+        assert!(matches!(ok(&[0, 0, 0], &[0; 6]), Err(MarkerError::Invalid(_))), "short key");
+        assert!(matches!(ok(&[255, 0, 0, 1], &[0; 6]), Err(MarkerError::Invalid(_))), "negative key version");
+        assert_eq!(ok(&[0, 0, 0, 2], &[0; 6]), Err(MarkerError::NotAMarker(2)), "a KRaft control record");
+        assert!(matches!(ok(&[0, 0, 0, 1], &[0; 5]), Err(MarkerError::Invalid(_))), "short value");
+        assert!(
+            matches!(ok(&[0, 0, 0, 1], &[128, 0, 0, 0, 0, 0]), Err(MarkerError::Invalid(_))),
+            "negative value version"
+        );
+        assert!(matches!(parse_end_txn_marker(None, None), Err(MarkerError::Invalid(_))));
+        // An emptied control batch (the cleaner's) has no marker.
+        let mut h = BatchHeader::parse(&control_batch(1, 0, true, 0, 0)).unwrap();
+        h.records_count = 0;
+        assert_eq!(end_txn_marker(&h, &build_batch(0, 1, 0, b""), 1 << 20), Ok(None));
+    }
+
+    #[test]
+    fn the_offset_after_fetched_batches() {
+        let mut two = build_batch(5, 3, 1, b"a").to_vec();
+        two.extend_from_slice(&build_batch(8, 2, 1, b"b"));
+        assert_eq!(next_offset_after(&two), Some(10));
+        assert_eq!(next_offset_after(&two[..two.len() - 1]), Some(8), "a cut batch does not count");
+        assert_eq!(next_offset_after(&[]), None);
+    }
+
+    mod prop {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Whatever bytes a control batch holds (its CRC fixed so they are read), reading
+            /// its marker never panics and never reads past them; a marker it yields comes from
+            /// a key and value that were there.
+            #[test]
+            fn markers_of_arbitrary_control_batches_are_bounded(
+                body in proptest::collection::vec(any::<u8>(), 0..64),
+                count in 0i32..4,
+                compression in 0i16..5,
+            ) {
+                let mut b = build_batch(0, count.max(1), 1, &body).to_vec();
+                b[21..23].copy_from_slice(&(ATTR_TRANSACTIONAL | ATTR_CONTROL | compression).to_be_bytes());
+                b[57..61].copy_from_slice(&count.to_be_bytes());
+                let crc = compute_crc(&b);
+                b[17..21].copy_from_slice(&crc.to_be_bytes());
+                let h = validate(&b).unwrap();
+                if let Ok(Some(_)) = end_txn_marker(&h, &b, 1 << 16) {
+                    prop_assert!(count > 0 && body.len() >= CONTROL_KEY_LEN + END_TXN_VALUE_LEN || compression != 0);
+                }
+            }
+
+            #[test]
+            fn marker_records_of_arbitrary_bytes_are_bounded(
+                key in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10)),
+                value in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..10)),
+            ) {
+                if let Ok(m) = parse_end_txn_marker(key.as_deref(), value.as_deref()) {
+                    let v = value.unwrap();
+                    prop_assert_eq!(m.coordinator_epoch, i32::from_be_bytes([v[2], v[3], v[4], v[5]]));
+                }
+            }
+        }
     }
 }

@@ -14,9 +14,10 @@ pub mod partition;
 pub mod partition_log;
 pub mod records;
 pub mod segment;
+pub mod txn_index;
 pub mod validate;
 
 pub use config::LogConfig;
 pub use manager::LogManager;
-pub use partition::{AppendError, AppendResult, Offsets, Partition, ReadError, RecoveryPoint};
+pub use partition::{AppendError, AppendOrigin, AppendResult, Isolation, Offsets, Partition, ReadError, RecoveryPoint};
 pub use partition_log::PartitionLog;

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 use super::faults::{self, Point};
 use super::index::{OffsetIndex, TimeIndex};
+use super::txn_index::{AbortedTxn, TxnIndex};
 
 /// File name stem for a segment starting at `base`: 20 zero-padded digits, as Kafka does.
 pub fn file_stem(base: i64) -> String {
@@ -25,10 +26,13 @@ pub fn segment_path(dir: &Path, base: i64, ext: &str, suffix: &str) -> PathBuf {
     dir.join(format!("{}.{ext}{suffix}", file_stem(base)))
 }
 
+/// The extensions of a segment's files: its indexes (which may be absent), then its log.
+pub const SEGMENT_EXTS: [&str; 4] = ["index", "timeindex", "txnindex", "log"];
+
 /// Renames a segment's files from names ending in `from` to names ending in `to`: the index
 /// files first (those present), the `.log` last.
 pub fn rename_segment_files(dir: &Path, base: i64, from: &str, to: &str) -> io::Result<()> {
-    for ext in ["index", "timeindex", "log"] {
+    for ext in SEGMENT_EXTS {
         let src = segment_path(dir, base, ext, from);
         match std::fs::rename(&src, segment_path(dir, base, ext, to)) {
             Ok(()) => {}
@@ -52,6 +56,9 @@ pub struct SegmentRecovery {
     pub truncated_bytes: u64,
     pub indexes_rebuilt: bool,
     pub validated_bytes: u64,
+    /// The aborted-transaction index was torn or damaged (and emptied): the partition
+    /// rebuilds it from the log.
+    pub txn_index_damaged: bool,
 }
 
 #[derive(Debug)]
@@ -63,6 +70,8 @@ pub struct Segment {
     next_offset: i64,
     index: OffsetIndex,
     time_index: TimeIndex,
+    /// Aborted transactions whose marker is in this segment (`.txnindex`).
+    txn_index: TxnIndex,
     index_interval: u64,
     bytes_since_index: u64,
     max_timestamp: i64,
@@ -170,6 +179,7 @@ impl Segment {
         faults::check(Point::RollCreate, &log_path)?;
         let index = OffsetIndex::fresh(dir.join(format!("{stem}.index")))?;
         let time_index = TimeIndex::fresh(dir.join(format!("{stem}.timeindex")))?;
+        let txn_index = TxnIndex::fresh(dir.join(format!("{stem}.txnindex")))?;
         Ok(Self {
             base_offset,
             log_path,
@@ -178,6 +188,7 @@ impl Segment {
             next_offset: base_offset,
             index,
             time_index,
+            txn_index,
             index_interval,
             bytes_since_index: 0,
             max_timestamp: -1,
@@ -205,6 +216,7 @@ impl Segment {
         let (index, ok_index) = OffsetIndex::open(dir.join(format!("{stem}.index")), size)?;
         let max_rel = u32::MAX;
         let (time_index, ok_time) = TimeIndex::open(dir.join(format!("{stem}.timeindex")), max_rel, size)?;
+        let (txn_index, ok_txn) = TxnIndex::open(dir.join(format!("{stem}.txnindex")), base_offset, size)?;
         let mut seg = Self {
             base_offset,
             log_path,
@@ -213,6 +225,7 @@ impl Segment {
             next_offset: base_offset,
             index,
             time_index,
+            txn_index,
             index_interval,
             bytes_since_index: 0,
             max_timestamp: -1,
@@ -220,7 +233,7 @@ impl Segment {
             roll_base_ms: now_ms,
             reserved_end: 0,
         };
-        let mut report = SegmentRecovery::default();
+        let mut report = SegmentRecovery { txn_index_damaged: !ok_txn, ..Default::default() };
         let mut start = seg.index.last().map(|(_, p)| p as u64).unwrap_or(0);
         if !ok_index || !ok_time {
             seg.index.clear()?;
@@ -364,6 +377,9 @@ impl Segment {
         if self.offset_of_max_timestamp >= 0 {
             self.time_index.maybe_append(self.max_timestamp, self.rel(self.offset_of_max_timestamp));
         }
+        // The aborted-transaction index is written with each abort and fsynced by flushes:
+        // a rolled segment lets go of its file.
+        self.txn_index.release_file();
         faults::check(Point::RollSeal, &self.log_path)?;
         if self.reserved_end > self.size {
             // Truncating to the current length frees the blocks reserved past it.
@@ -432,7 +448,7 @@ impl Segment {
 
     /// Removes the segment's files (after retention, cleaning or topic deletion).
     pub fn delete_files(&self) {
-        for path in [self.log_path.as_path(), self.index.path(), self.time_index.path()] {
+        for path in [self.log_path.as_path(), self.index.path(), self.time_index.path(), self.txn_index.path()] {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -451,6 +467,7 @@ impl Segment {
             next_offset: base_offset,
             index: OffsetIndex::fresh(segment_path(dir, base_offset, "index", suffix))?,
             time_index: TimeIndex::fresh(segment_path(dir, base_offset, "timeindex", suffix))?,
+            txn_index: TxnIndex::fresh(segment_path(dir, base_offset, "txnindex", suffix))?,
             index_interval,
             bytes_since_index: 0,
             max_timestamp: -1,
@@ -473,6 +490,7 @@ impl Segment {
     /// data fsynced.
     pub fn finish_cleaned(&mut self) -> io::Result<()> {
         self.seal()?;
+        self.txn_index.sync()?;
         self.file.sync_data()
     }
 
@@ -490,6 +508,21 @@ impl Segment {
         self.log_path = segment_path(dir, self.base_offset, "log", suffix);
         self.index.set_path(segment_path(dir, self.base_offset, "index", suffix));
         self.time_index.set_path(segment_path(dir, self.base_offset, "timeindex", suffix));
+        self.txn_index.set_path(segment_path(dir, self.base_offset, "txnindex", suffix));
+    }
+
+    /// The segment's aborted-transaction index.
+    pub fn txn_index(&self) -> &TxnIndex {
+        &self.txn_index
+    }
+
+    pub fn txn_index_mut(&mut self) -> &mut TxnIndex {
+        &mut self.txn_index
+    }
+
+    /// Adds an aborted transaction to a segment the cleaner is writing (its marker kept).
+    pub fn push_cleaned_abort(&mut self, txn: AbortedTxn) {
+        self.txn_index.push(txn);
     }
 }
 

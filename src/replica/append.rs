@@ -9,14 +9,10 @@ use bytes::Bytes;
 use super::{DurabilityWaiter, PartitionError, ReplicaManager};
 use crate::error::ErrorCode;
 use crate::log::batch::BatchHeader;
+/// Who appends: a client (Produce) may not write internal topics nor transaction markers; a
+/// coordinator may (see [`crate::log::AppendOrigin`]).
+pub use crate::log::AppendOrigin;
 use crate::log::{AppendError, AppendResult, Partition};
-
-/// Who appends: a client (Produce) may not write internal topics; a coordinator may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppendOrigin {
-    Client,
-    Coordinator,
-}
 
 /// One partition's data in a produce request.
 pub struct ProduceEntry<'a> {
@@ -59,6 +55,9 @@ impl ReplicaManager {
     /// Appends each entry's batch to its partition, in order, and arranges the durability
     /// `acks` asks for (`-1`: wait for it, see [`ProduceOutcome::durable`]; `0`/`1`: a
     /// background round makes it durable later, and in `sync` mode before it is visible).
+    /// With [`AppendOrigin::Coordinator`] an entry may be a transaction marker
+    /// ([`crate::log::batch::control_batch`]), written verbatim with a broker-assigned offset
+    /// (the transaction coordinator appends with `acks = -1` and waits for durability).
     pub fn append_records<'a>(
         self: &Arc<Self>,
         acks: i16,
@@ -118,7 +117,7 @@ impl ReplicaManager {
         bytes: Bytes,
     ) -> Result<(Arc<Partition>, AppendResult), ProduceError> {
         let part = self.local(topic, partition)?;
-        let r = part.append(header, bytes)?;
+        let r = part.append_from(header, bytes, AppendOrigin::Coordinator)?;
         Ok((part, r))
     }
 
@@ -133,7 +132,7 @@ impl ReplicaManager {
             // Kafka: clients cannot append to internal topics (the broker writes them).
             return Err(ProduceError::InternalTopic(e.topic.to_string()));
         }
-        let r = part.append_as_leader(e.records)?;
+        let r = part.append_as_leader(e.records, origin)?;
         Ok((part, r))
     }
 }

@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::coordinator::TxnRef;
 use super::error::TxnError;
 use super::metadata::{TopicPartition, TxnState};
@@ -59,7 +57,7 @@ pub async fn append_markers(
     let entries = partitions.iter().map(|(topic, partition)| ProduceEntry {
         topic,
         partition: *partition,
-        records: Some(control_batch(producer_id, epoch, commit, coordinator_epoch, now)),
+        records: Some(crate::log::batch::control_batch(producer_id, epoch, commit, coordinator_epoch, now)),
     });
     let outcome = broker.replicas.append_records(-1, AppendOrigin::Coordinator, entries);
     let mut results: Vec<Result<(), TxnError>> =
@@ -102,43 +100,4 @@ async fn write_markers(
         }
     }
     Ok(())
-}
-
-/// Kafka's end-transaction marker: a control batch of the producer (no sequence) holding
-/// one record, key `version 0, type` (0 abort, 1 commit), value `version 0,
-/// coordinator_epoch`.
-fn control_batch(producer_id: i64, epoch: i16, commit: bool, coordinator_epoch: i32, now_ms: i64) -> Bytes {
-    use bytes::{BufMut, BytesMut};
-    use kafka_protocol::indexmap::IndexMap;
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let mut key = BytesMut::with_capacity(4);
-    key.put_i16(0);
-    key.put_i16(i16::from(commit));
-    let mut value = BytesMut::with_capacity(6);
-    value.put_i16(0);
-    value.put_i32(coordinator_epoch);
-    let record = Record {
-        transactional: true,
-        control: true,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id,
-        producer_epoch: epoch,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: -1,
-        timestamp: now_ms,
-        key: Some(key.freeze()),
-        value: Some(value.freeze()),
-        headers: IndexMap::new(),
-    };
-    let mut buf = BytesMut::with_capacity(96);
-    // One small in-memory record: within every limit of the format.
-    let encoded = RecordBatchEncoder::encode(
-        &mut buf,
-        [record].iter(),
-        &RecordEncodeOptions { version: 2, compression: Compression::None },
-    );
-    debug_assert!(encoded.is_ok());
-    buf.freeze()
 }

@@ -33,4 +33,5 @@ mod list_offsets;
 mod readme;
 mod restart;
 mod transactions;
+mod txn_log;
 mod versions;

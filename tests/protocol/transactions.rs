@@ -344,14 +344,21 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     b.stop().await;
 }
 
-/// A read_committed fetch of one partition from `offset`: (values, last stable offset,
-/// aborted transactions' (producer id, first offset)).
+/// A read_committed fetch of one partition from offset 0, read as a consumer reads it:
+/// (values, last stable offset, aborted transactions' (producer id, first offset)). Control
+/// records and records of the aborted transactions listed are dropped (a test's partition
+/// holds one transaction per producer at a time, so "from its first offset on" is exact).
 async fn fetch_committed(c: &mut Client, topic: &str, partition: i32) -> (Vec<String>, i64, Vec<(i64, i64)>) {
     let req = fetch_request(topic, partition, 0, 0).with_isolation_level(1);
     let p = fetch_with(c, req, 12).await;
-    let values =
-        decode_records(&p.records).iter().filter_map(|r| r.value.as_ref().map(|v| String::from_utf8_lossy(v).to_string())).collect();
-    let aborted = p.aborted_transactions.unwrap_or_default().iter().map(|a| (a.producer_id.0, a.first_offset)).collect();
+    let aborted: Vec<(i64, i64)> =
+        p.aborted_transactions.clone().unwrap_or_default().iter().map(|a| (a.producer_id.0, a.first_offset)).collect();
+    let values = decode_records(&p.records)
+        .iter()
+        .filter(|r| !r.control)
+        .filter(|r| !aborted.iter().any(|(pid, first)| r.producer_id == *pid && r.offset >= *first))
+        .filter_map(|r| r.value.as_ref().map(|v| String::from_utf8_lossy(v).to_string()))
+        .collect();
     (values, p.last_stable_offset, aborted)
 }
 
@@ -404,7 +411,8 @@ async fn commit_and_abort_through_raw_requests() {
 /// bumped epoch: its producer is fenced, and read_committed readers move past it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
-    let b = TestBroker::start_with(|c| c.transactions.abort_check_interval = std::time::Duration::from_millis(50)).await;
+    let b =
+        TestBroker::start_with(|c| c.transactions.abort_check_interval = std::time::Duration::from_millis(50)).await;
     let mut c = b.client().await;
     create_topic(&mut c, "tx-slow", 1).await;
     let (_, pid, epoch) = init(&mut c, "t7", 300, None, 4).await;

@@ -21,9 +21,11 @@
 //!   only, Kafka's `RETAIN_EMPTY`): the last batch of an idempotent producer still active
 //!   (its sequence), and the last batch of each cleaned segment (its offsets).
 //!
-//! Control batches (transaction markers) are copied verbatim: Brook refuses transactional
-//! produce, so none exist yet. With transactions, aborted batches are dropped here and
-//! markers follow the tombstone rule (Kafka's `CleanedTransactionMetadata`).
+//! Transactions (Kafka's `LogCleaner.cleanInto` with `CleanedTransactionMetadata`, see
+//! `txn.rs`): the batches of an aborted transaction lose all their records whatever their
+//! keys; a transaction marker keeps its record until it is discardable (nothing of its
+//! transaction left) and its batch's delete horizon has passed: a discardable marker without
+//! a horizon is rewritten with one (`now + delete.retention.ms`), as a tombstone is.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -149,6 +151,29 @@ pub fn records<'a>(h: &BatchHeader, payload: &'a [u8]) -> Result<Vec<Record<'a>>
     Ok(out)
 }
 
+/// The first record of a batch (`payload` is its decompressed records), or `None` if it has
+/// none; only that record's framing is checked (what a control batch's marker needs).
+pub fn first_record<'a>(h: &BatchHeader, payload: &'a [u8]) -> Result<Option<Record<'a>>, RecordsError> {
+    if h.records_count <= 0 || payload.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reader { buf: payload, pos: 0 };
+    let len = r.varint()?;
+    let end = r.pos + usize::try_from(len).map_err(|_| invalid("negative record length"))?;
+    if end > payload.len() {
+        return Err(invalid("record runs past the batch"));
+    }
+    r.bytes(1)?;
+    let timestamp = h.base_timestamp.wrapping_add(r.varlong()?);
+    let offset = h.base_offset.wrapping_add(r.varint()? as i64);
+    let key = r.field()?;
+    let value = r.field()?;
+    if r.pos > end {
+        return Err(invalid("record length disagrees with its fields"));
+    }
+    Ok(Some(Record { offset, timestamp, key, value, headers: Vec::new() }))
+}
+
 /// What happens to one batch.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -186,11 +211,37 @@ impl Filter<'_> {
     }
 
     /// Decides the fate of batch `h` (`bytes`, the whole batch). `retain_empty`: the batch
-    /// must stay, as an empty batch if no record survives.
-    pub fn filter(&self, h: &BatchHeader, bytes: &[u8], retain_empty: bool) -> Result<(Outcome, Counts), RecordsError> {
+    /// must stay, as an empty batch if no record survives. `discardable`: for a data batch,
+    /// it belongs to an aborted transaction; for a control batch, its transaction left
+    /// nothing in the log (see `txn.rs`).
+    pub fn filter(
+        &self,
+        h: &BatchHeader,
+        bytes: &[u8],
+        retain_empty: bool,
+        discardable: bool,
+    ) -> Result<(Outcome, Counts), RecordsError> {
+        let has_horizon = h.attributes & ATTR_DELETE_HORIZON != 0;
+        let count = h.records_count.max(0) as u64;
+        let emptied = |retain_empty: bool| if retain_empty { Outcome::Rewrite(empty_batch(h)) } else { Outcome::Drop };
         if h.is_control() {
-            // Transaction markers: kept (no transactions yet; see the module doc).
-            return Ok((Outcome::Verbatim, (0, 0)));
+            let discard = discardable && has_horizon && h.base_timestamp <= self.now_ms;
+            if discard || count == 0 {
+                return Ok((emptied(retain_empty), (count, 0)));
+            }
+            if discardable && !has_horizon {
+                // A marker for a transaction that left nothing: it goes after a delete horizon.
+                let payload = payload(h, bytes, self.max_uncompressed_bytes)?;
+                let all = records(h, &payload)?;
+                let kept: Vec<&Record<'_>> = all.iter().collect();
+                let horizon = self.now_ms.saturating_add(self.delete_retention_ms);
+                return Ok((Outcome::Rewrite(rebuild(h, &kept, Some(horizon))), (count, count)));
+            }
+            return Ok((Outcome::Verbatim, (count, count)));
+        }
+        if discardable {
+            // An aborted transaction's batch: its records go, whatever their keys.
+            return Ok((emptied(retain_empty), (count, 0)));
         }
         let payload = payload(h, bytes, self.max_uncompressed_bytes)?;
         let all = records(h, &payload)?;
@@ -200,7 +251,6 @@ impl Filter<'_> {
             let outcome = if retain_empty { Outcome::Rewrite(empty_batch(h)) } else { Outcome::Drop };
             return Ok((outcome, counts));
         }
-        let has_horizon = h.attributes & ATTR_DELETE_HORIZON != 0;
         let tombstones = kept.iter().any(|r| r.value.is_none());
         if kept.len() == all.len() && (has_horizon || !tombstones) {
             return Ok((Outcome::Verbatim, counts));
@@ -325,7 +375,7 @@ mod tests {
         let h = batch::validate(&b).unwrap();
         let m = map(&[("a", 10), ("b", 11)], 11);
         let f = Filter { map: &m, now_ms: 0, delete_retention_ms: 100, max_uncompressed_bytes: 1 << 20 };
-        assert_eq!(f.filter(&h, &b, false).unwrap(), (Outcome::Verbatim, (2, 2)));
+        assert_eq!(f.filter(&h, &b, false, false).unwrap(), (Outcome::Verbatim, (2, 2)));
     }
 
     #[test]
@@ -340,7 +390,7 @@ mod tests {
         let h = batch::validate(&m).unwrap();
         let om = map(&[("a", 12), ("b", 20)], 30);
         let f = Filter { map: &om, now_ms: 0, delete_retention_ms: 100, max_uncompressed_bytes: 1 << 20 };
-        let (Outcome::Rewrite(out), counts) = f.filter(&h, &m, false).unwrap() else { panic!("rewritten") };
+        let (Outcome::Rewrite(out), counts) = f.filter(&h, &m, false, false).unwrap() else { panic!("rewritten") };
         assert_eq!(counts, (3, 1));
         let nh = batch::validate(&out).unwrap();
         assert_eq!((nh.base_offset, nh.last_offset_delta, nh.records_count), (10, 2, 1));
@@ -357,7 +407,7 @@ mod tests {
         let h = batch::validate(&b).unwrap();
         let m = map(&[("a", 0), ("b", 1)], 1);
         let first = Filter { map: &m, now_ms: 5_000, delete_retention_ms: 100, max_uncompressed_bytes: 1 << 20 };
-        let (Outcome::Rewrite(marked), _) = first.filter(&h, &b, false).unwrap() else { panic!("marked") };
+        let (Outcome::Rewrite(marked), _) = first.filter(&h, &b, false, false).unwrap() else { panic!("marked") };
         let mh = batch::validate(&marked).unwrap();
         assert_ne!(mh.attributes & ATTR_DELETE_HORIZON, 0);
         assert_eq!(mh.base_timestamp, 5_100);
@@ -365,15 +415,15 @@ mod tests {
         let p = payload(&mh, &marked, 1 << 20).unwrap();
         assert_eq!(records(&mh, &p).unwrap()[1].timestamp, 1001);
         let before = Filter { now_ms: 5_099, ..first };
-        assert_eq!(before.filter(&mh, &marked, false).unwrap().0, Outcome::Verbatim);
+        assert_eq!(before.filter(&mh, &marked, false, false).unwrap().0, Outcome::Verbatim);
         let after = Filter { now_ms: 5_100, ..before };
-        let (Outcome::Rewrite(gone), counts) = after.filter(&mh, &marked, false).unwrap() else { panic!() };
+        let (Outcome::Rewrite(gone), counts) = after.filter(&mh, &marked, false, false).unwrap() else { panic!() };
         assert_eq!(counts, (2, 1));
         assert_eq!(keys_values(&gone), vec![(1, "b".into(), Some("x".into()))]);
         // Past the map, everything stays (not this pass's business).
         let beyond = map(&[], -1);
         let f = Filter { map: &beyond, ..after };
-        assert_eq!(f.filter(&mh, &marked, false).unwrap().0, Outcome::Verbatim);
+        assert_eq!(f.filter(&mh, &marked, false, false).unwrap().0, Outcome::Verbatim);
     }
 
     #[test]
@@ -392,8 +442,8 @@ mod tests {
         let h = batch::validate(&b).unwrap();
         let m = map(&[("a", 9)], 9);
         let f = Filter { map: &m, now_ms: 0, delete_retention_ms: 0, max_uncompressed_bytes: 1 << 20 };
-        assert_eq!(f.filter(&h, &b, false).unwrap().0, Outcome::Drop);
-        let (Outcome::Rewrite(e), _) = f.filter(&h, &b, true).unwrap() else { panic!() };
+        assert_eq!(f.filter(&h, &b, false, false).unwrap().0, Outcome::Drop);
+        let (Outcome::Rewrite(e), _) = f.filter(&h, &b, true, false).unwrap() else { panic!() };
         let eh = batch::validate(&e).unwrap();
         assert_eq!((eh.base_offset, eh.last_offset(), eh.records_count, e.len()), (4, 5, 0, HEADER_LEN));
     }
@@ -412,10 +462,48 @@ mod tests {
         let h = batch::validate(&m).unwrap();
         let om = map(&[("a", 1), ("b", 2)], 2);
         let f = Filter { map: &om, now_ms: 0, delete_retention_ms: 0, max_uncompressed_bytes: 1 << 20 };
-        let (Outcome::Rewrite(out), _) = f.filter(&h, &m, false).unwrap() else { panic!() };
+        let (Outcome::Rewrite(out), _) = f.filter(&h, &m, false, false).unwrap() else { panic!() };
         assert_eq!(batch::validate(&out).unwrap().compression(), compression::ZSTD);
         assert_eq!(keys_values(&out), vec![(1, "a".into(), Some("2".into())), (2, "b".into(), Some("3".into()))]);
         let tight = Filter { max_uncompressed_bytes: 4, ..f };
-        assert!(matches!(tight.filter(&h, &m, false), Err(RecordsError::TooLarge { .. })));
+        assert!(matches!(tight.filter(&h, &m, false, false), Err(RecordsError::TooLarge { .. })));
+    }
+
+    /// Transaction markers and aborted data, as Kafka's `cleanInto` treats them: a marker
+    /// stays verbatim while needed; once discardable it gets a delete horizon (its record
+    /// kept), and goes after it; an aborted batch loses its records whatever the key map says.
+    #[test]
+    fn markers_go_after_a_horizon_and_aborted_batches_at_once() {
+        let m = batch::control_batch(5, 1, false, 2, 900);
+        let h = batch::validate(&m).unwrap();
+        let om = map(&[], 100);
+        let f = Filter { map: &om, now_ms: 1_000, delete_retention_ms: 50, max_uncompressed_bytes: 1 << 20 };
+        assert_eq!(f.filter(&h, &m, false, false).unwrap(), (Outcome::Verbatim, (1, 1)), "still needed");
+        let (Outcome::Rewrite(marked), _) = f.filter(&h, &m, false, true).unwrap() else { panic!("a horizon") };
+        let mh = batch::validate(&marked).unwrap();
+        assert_eq!(mh.attributes, ATTR_TRANSACTIONAL | ATTR_CONTROL | ATTR_DELETE_HORIZON);
+        assert_eq!((mh.base_timestamp, mh.producer_id, mh.producer_epoch, mh.records_count), (1_050, 5, 1, 1));
+        assert_eq!(
+            batch::end_txn_marker(&mh, &marked, 1 << 20),
+            Ok(Some(batch::EndTxnMarker { commit: false, coordinator_epoch: 2 }))
+        );
+        let before = Filter { now_ms: 1_049, ..f };
+        assert_eq!(before.filter(&mh, &marked, false, true).unwrap().0, Outcome::Verbatim);
+        let after = Filter { now_ms: 1_050, ..f };
+        assert_eq!(after.filter(&mh, &marked, false, true).unwrap().0, Outcome::Drop);
+        let (Outcome::Rewrite(empty), _) = after.filter(&mh, &marked, true, true).unwrap() else { panic!() };
+        let eh = batch::validate(&empty).unwrap();
+        assert!(
+            eh.is_control() && eh.is_transactional() && eh.records_count == 0,
+            "the producer's last marker stays empty"
+        );
+        // Aborted data: every record goes, even the keys' latest.
+        let b = batch_of(10, &[("a", Some("1"))]);
+        let bh = batch::validate(&b).unwrap();
+        let latest = map(&[("a", 10)], 10);
+        let f = Filter { map: &latest, ..f };
+        assert_eq!(f.filter(&bh, &b, false, false).unwrap().0, Outcome::Verbatim);
+        assert_eq!(f.filter(&bh, &b, false, true).unwrap(), (Outcome::Drop, (1, 0)));
+        assert!(matches!(f.filter(&bh, &b, true, true).unwrap().0, Outcome::Rewrite(_)));
     }
 }

@@ -12,17 +12,19 @@ pub mod offset_map;
 pub mod plan;
 #[cfg(test)]
 mod tests;
+pub mod txn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::log::batch::BatchHeader;
+use crate::log::batch::{self, BatchHeader, MarkerError};
 use crate::log::partition::clean::{CleanerView, CrashAt, SegmentInfo, CLEANED_SUFFIX};
 use crate::log::records::RecordsError;
 use crate::log::segment::{read_bytes_at, read_header_at, Segment};
 use crate::log::Partition;
 use filter::{Filter, Outcome};
 use offset_map::OffsetMap;
+use txn::CleanedTxns;
 
 /// A cleaner thread's settings.
 #[derive(Debug, Clone, Copy)]
@@ -130,8 +132,10 @@ pub fn clean_partition_until(
         max_uncompressed_bytes: view.config.max_uncompressed_bytes,
     };
     let in_range: Vec<SegmentInfo> = view.segments.iter().filter(|s| s.base < end_offset).cloned().collect();
+    // One walk over every group, in offset order: transactions carry over between groups.
+    let mut txns = CleanedTxns::new(&view.aborted, in_range.first().map_or(end_offset, |s| s.base));
     for group in plan::group_by_size(&in_range, view.config.segment_bytes) {
-        let cleaned = clean_group(p, &view, group, &filter, stop, &mut throttle, &mut stats)?;
+        let cleaned = clean_group(p, &view, group, &filter, &mut txns, stop, &mut throttle, &mut stats)?;
         stats.bytes_written += cleaned.size();
         if !p.install_cleaned(group, cleaned, crash)? {
             tracing::info!(topic = %p.topic, partition = p.index, "segments changed during cleaning; the pass stops here");
@@ -155,6 +159,14 @@ pub fn clean_partition_until(
         "cleaned the log"
     );
     Ok(Some(stats))
+}
+
+/// The marker of a control batch (`Err`: a control record that is no readable marker).
+fn control_marker(h: &BatchHeader, bytes: &[u8], limit: u64) -> Result<Option<batch::EndTxnMarker>, ()> {
+    match batch::end_txn_marker(h, bytes, limit) {
+        Ok(m) => Ok(m),
+        Err(MarkerError::NotAMarker(_) | MarkerError::Invalid(_)) => Err(()),
+    }
 }
 
 /// Walks the batches of `seg` from position 0, calling `f` with each header and position.
@@ -196,9 +208,20 @@ fn build_map(
     let limit = view.config.max_uncompressed_bytes;
     let dirty = view.segments.iter().filter(|s| s.next_offset > start && s.base < end);
     let mut full = false;
+    // An aborted transaction's keys never supersede anything (Kafka skips its batches).
+    let mut txns = CleanedTxns::new(&view.aborted, start);
     for seg in dirty {
         walk_headers(seg, stop, |h, pos| {
-            if h.last_offset() < start || h.is_control() {
+            if h.last_offset() < start {
+                return Ok(true);
+            }
+            if h.is_control() {
+                let bytes = read_bytes_at(&seg.file, pos, h.total_len())?;
+                txns.on_control(h, control_marker(h, &bytes, limit));
+                return Ok(true);
+            }
+            if txns.on_batch(h) {
+                map.update_latest(h.last_offset());
                 return Ok(true);
             }
             let bytes = read_bytes_at(&seg.file, pos, h.total_len())?;
@@ -231,11 +254,13 @@ fn build_map(
 }
 
 /// Cleans `group` into one new segment (files under the `.cleaned` suffix, fsynced).
+#[allow(clippy::too_many_arguments)]
 fn clean_group(
     p: &Partition,
     view: &CleanerView,
     group: &[SegmentInfo],
     filter: &Filter<'_>,
+    txns: &mut CleanedTxns,
     stop: &AtomicBool,
     throttle: &mut Throttle,
     stats: &mut CleanStats,
@@ -250,11 +275,24 @@ fn clean_group(
                 // The group's last batch stays (empty if need be), so the cleaned segment ends
                 // where the group did; a producer's last batch keeps its sequence.
                 let group_end = i == last && pos + h.total_len() as u64 == seg.size;
-                let producer_last =
-                    h.has_producer_id() && view.producer_last_offsets.get(&h.producer_id) == Some(&h.last_offset());
-                let (outcome, (read, kept)) = filter.filter(h, &bytes, group_end || producer_last)?;
+                // Kafka's `isBatchLastRecordOfProducer`: the batch with an active producer's last
+                // data offset, or, if its last entry is a marker, the marker of its epoch.
+                let producer_last = h.has_producer_id()
+                    && view.producer_last_records.get(&h.producer_id).is_some_and(|l| match l.last_data_offset {
+                        Some(o) => h.last_offset() == o,
+                        None => h.is_control() && h.producer_epoch == l.epoch,
+                    });
+                let (discardable, keep_abort) = if h.is_control() {
+                    txns.on_control(h, control_marker(h, &bytes, view.config.max_uncompressed_bytes))
+                } else {
+                    (txns.on_batch(h), None)
+                };
+                let (outcome, (read, kept)) = filter.filter(h, &bytes, group_end || producer_last, discardable)?;
                 stats.records_read += read;
                 stats.records_kept += kept;
+                if let Some(entry) = keep_abort {
+                    out.push_cleaned_abort(entry);
+                }
                 match outcome {
                     Outcome::Drop => {}
                     Outcome::Verbatim => out.append_cleaned(h, &bytes)?,

@@ -11,8 +11,9 @@ pub struct Plan {
     /// The checkpoint was out of the log (before its start or past its end) and was reset.
     pub reset_checkpoint: bool,
     /// Cleaning stops before this offset: the base of the first segment it may not touch
-    /// (the active one, the one holding the high watermark, or the first one with a record
-    /// younger than min.compaction.lag.ms).
+    /// (the active one, the one holding the last stable offset (so the high watermark and
+    /// every undecided transaction are beyond it), or the first one with a record younger
+    /// than min.compaction.lag.ms).
     pub first_uncleanable: i64,
     /// Bytes of the segments wholly before the first dirty offset.
     pub clean_bytes: u64,
@@ -57,7 +58,9 @@ pub fn plan(view: &CleanerView, checkpoint: i64, now_ms: i64) -> Option<Plan> {
         (checkpoint, false)
     };
     let cfg = &view.config;
-    let mut bound = view.active_base.min(view.high_watermark);
+    // Kafka's firstUncleanableDirtyOffset: the active segment, the first unstable offset, the
+    // high watermark (the last stable offset is the smaller of the two).
+    let mut bound = view.active_base.min(view.high_watermark).min(view.last_stable);
     if cfg.min_compaction_lag_ms > 0 {
         let young = view
             .segments
@@ -130,9 +133,11 @@ mod tests {
             log_start: segments.first().map_or(0, |s| s.base),
             log_end: active_base + 5,
             high_watermark: active_base + 5,
+            last_stable: active_base + 5,
             active_base,
             segments,
-            producer_last_offsets: HashMap::new(),
+            producer_last_records: HashMap::new(),
+            aborted: Vec::new(),
         }
     }
 

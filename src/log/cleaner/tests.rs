@@ -267,3 +267,114 @@ fn retention_and_cleaning_take_turns() {
     assert_latest_survive(&p, &latest);
     assert_eq!(p.offsets().log_start, start);
 }
+
+/// Appends one transactional batch of (key, value) records from producer `pid`.
+fn put_txn(p: &Partition, pid: i64, seq: i32, recs: &[(&str, Option<&str>)]) -> i64 {
+    let mut body = Vec::new();
+    for (i, (k, v)) in recs.iter().enumerate() {
+        encode_record(&mut body, 0, i as i32, Some(k.as_bytes()), v.map(str::as_bytes), &[]);
+    }
+    let mut b = build_batch(0, recs.len() as i32, 1_000, &body).to_vec();
+    b[21..23].copy_from_slice(&batch::ATTR_TRANSACTIONAL.to_be_bytes());
+    b[43..51].copy_from_slice(&pid.to_be_bytes());
+    b[51..53].copy_from_slice(&0i16.to_be_bytes());
+    b[53..57].copy_from_slice(&seq.to_be_bytes());
+    let crc = batch::compute_crc(&b);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    let b = bytes::Bytes::from(b);
+    p.append(batch::BatchHeader::parse(&b).unwrap(), b).unwrap().base_offset
+}
+
+fn end_txn(p: &Partition, pid: i64, commit: bool) -> i64 {
+    let b = batch::control_batch(pid, 0, commit, 0, 1_000);
+    p.append_as_leader(Some(b), crate::log::AppendOrigin::Coordinator).unwrap().base_offset
+}
+
+/// Every control batch in the log, as (offset, producer id, has a delete horizon).
+fn markers(p: &Partition) -> Vec<(i64, i64, bool)> {
+    let mut out = Vec::new();
+    p.for_each_batch(0, |b| {
+        let h = batch::validate(&b).unwrap();
+        if h.is_control() && h.records_count > 0 {
+            out.push((h.base_offset, h.producer_id, h.attributes & filter::ATTR_DELETE_HORIZON != 0));
+        }
+    })
+    .unwrap();
+    out
+}
+
+/// Kafka's cleaner and transactions: an aborted transaction's records go at once whatever
+/// their keys (and never supersede a committed value), a committed one's stay like any
+/// records; a marker stays while its transaction has data in the log, then gets a delete
+/// horizon, then goes; the aborted-transaction index keeps the entries of the markers kept;
+/// and a pass never reaches an undecided transaction.
+#[test]
+fn aborted_transactions_go_and_markers_stay_until_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path());
+    put(&p, &[("a", Some("v1")), ("b", Some("v1"))], 1_000);
+    let aborted_at = put_txn(&p, 1, 0, &[("a", Some("aborted")), ("c", Some("aborted"))]);
+    let abort_marker = end_txn(&p, 1, false);
+    let committed_at = put_txn(&p, 2, 0, &[("b", Some("v2")), ("d", Some("v2"))]);
+    let commit_marker = end_txn(&p, 2, true);
+    // Producer 1 goes on (its aborted batch is not its last one any more).
+    put_txn(&p, 1, 2, &[("e", Some("v1"))]);
+    let later_commit = end_txn(&p, 1, true);
+    for i in 0..40 {
+        put(&p, &[(&format!("x{}", i % 4), Some("x"))], 1_000);
+    }
+    let (pass1_end, before) = {
+        let stats = clean_partition(&p, &CFG, 10_000, &GO).unwrap().expect("a pass");
+        (stats.end_offset, p.aborted_transactions(0, i64::MAX))
+    };
+    assert!(pass1_end > later_commit, "the pass covered the transactions");
+    assert_eq!(before, vec![(1, aborted_at)]);
+    let all = read_all(&p);
+    let value = |k: &str| all.iter().rev().find(|r| r.1 == k).and_then(|r| r.2.clone());
+    assert!(all.iter().all(|r| r.2.as_deref() != Some("aborted")), "no aborted record is left: {all:?}");
+    assert_eq!(value("a").as_deref(), Some("v1"), "the aborted 'a' did not supersede the committed one");
+    assert_eq!(value("b").as_deref(), Some("v2"));
+    assert_eq!(value("c"), None);
+    assert!(all.iter().any(|r| r.0 == committed_at + 1), "the committed 'd' stays at its offset");
+    // Both markers stay: each transaction's batches were still there in this pass.
+    let m = markers(&p);
+    assert!(m.contains(&(abort_marker, 1, false)) && m.contains(&(commit_marker, 2, false)), "{m:?}");
+    // Second pass: the abort marker's transaction left nothing: a horizon; the commit's data
+    // is still there: kept as is.
+    p.set_first_dirty_offset(0);
+    clean_partition(&p, &CFG, 10_000, &GO).unwrap().expect("a second pass");
+    let m = markers(&p);
+    assert!(m.contains(&(abort_marker, 1, true)), "{m:?}");
+    assert!(m.contains(&(commit_marker, 2, false)), "{m:?}");
+    assert_eq!(p.aborted_transactions(0, i64::MAX), vec![], "its index entry went with its data");
+    // After the horizon the abort marker goes; the commit marker still guards its data.
+    p.set_first_dirty_offset(0);
+    clean_partition(&p, &CFG, 10_000 + 86_400_001, &GO).unwrap().expect("a third pass");
+    let m = markers(&p);
+    assert!(!m.iter().any(|x| x.0 == abort_marker), "{m:?}");
+    assert!(m.contains(&(commit_marker, 2, false)), "{m:?}");
+    // Producer state rebuilt from the cleaned log has no open transaction.
+    drop(p);
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "snapshot") {
+            std::fs::remove_file(f).unwrap();
+        }
+    }
+    let p = Partition::open(dir.path().to_path_buf(), "t".into(), 0, config(), None, false).unwrap().0;
+    assert!(p.ongoing_transactions().is_empty());
+    assert_eq!(p.last_stable_offset(), p.offsets().high_watermark);
+}
+
+/// A pass stops before the segment holding the first offset of an undecided transaction.
+#[test]
+fn a_pass_never_reaches_an_open_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path());
+    fill(&p);
+    let open_at = put_txn(&p, 9, 0, &[("k0", Some("pending"))]);
+    fill(&p);
+    let stats = clean_partition(&p, &CFG, 10_000, &GO).unwrap().expect("a pass");
+    assert!(stats.end_offset <= open_at, "cleaned up to {} past the open transaction at {open_at}", stats.end_offset);
+    assert!(read_all(&p).iter().any(|r| r.0 == open_at && r.2.as_deref() == Some("pending")));
+}

@@ -7,17 +7,22 @@ impl Partition {
     /// A producer's batch, as the leader appends it (Kafka's `appendAsLeader`): exactly one
     /// batch, its header and CRC checked, then its records (framing, counts, timestamps, keys
     /// on compacted topics, walked in place or through a bounded decompressor, Kafka's
-    /// LogValidator), then appended verbatim with broker-assigned offsets.
-    pub fn append_as_leader(&self, records: Option<Bytes>) -> Result<AppendResult, AppendError> {
+    /// LogValidator), then appended verbatim with broker-assigned offsets. A coordinator's
+    /// batch (`origin`) may be a transaction marker; a client's may not.
+    pub fn append_as_leader(&self, records: Option<Bytes>, origin: AppendOrigin) -> Result<AppendResult, AppendError> {
         let records = records.ok_or(AppendError::NoRecords)?;
         let mut batches = batch::split_batches(records)?;
         if batches.len() != 1 {
             return Err(AppendError::NotOneBatch);
         }
         let (header, bytes) = batches.pop().expect("exactly one batch");
-        batch::validate_produced(&header)?;
-        if header.is_transactional() {
-            return Err(AppendError::Transactional);
+        if origin == AppendOrigin::Coordinator && header.is_control() {
+            return self.append_marker(header, bytes);
+        }
+        // Kafka's client-only header rules (counts, no control batch, a sequence for a
+        // producer's batch); a coordinator's batches are built by the broker.
+        if origin == AppendOrigin::Client {
+            batch::validate_produced(&header)?;
         }
         let rules = self.record_rules();
         // Size first (Kafka's order): an oversized batch is refused without reading its records.
@@ -33,15 +38,60 @@ impl Partition {
         } else {
             (header, bytes)
         };
-        self.append(header, bytes)
+        self.append_from(header, bytes, origin)
+    }
+
+    /// A transaction marker from the coordinator: a control batch of one commit or abort
+    /// record, from a producer, with no sequence (as [`batch::control_batch`] builds it);
+    /// written verbatim with a broker-assigned offset.
+    fn append_marker(&self, header: BatchHeader, bytes: Bytes) -> Result<AppendResult, AppendError> {
+        let invalid = |message: String| {
+            AppendError::Invalid(ValidationError::InvalidRecord { message, record_errors: Vec::new() })
+        };
+        if !header.has_producer_id()
+            || !header.is_transactional()
+            || header.records_count != 1
+            || header.last_offset_delta != 0
+        {
+            return Err(invalid("A transaction marker is one transactional control record from a producer".into()));
+        }
+        let limit = self.log.lock().config.max_uncompressed_bytes;
+        match batch::end_txn_marker(&header, &bytes, limit) {
+            Ok(Some(_)) => self.append_from(header, bytes, AppendOrigin::Coordinator),
+            Ok(None) => Err(invalid("A transaction marker needs its record".into())),
+            Err(e) => Err(invalid(e.to_string())),
+        }
     }
 
     /// Validated batch from a producer -> assigned offsets. Retries of an idempotent batch
-    /// are answered with the original offsets and not written again.
+    /// are answered with the original offsets and not written again. Kafka's client rules
+    /// (sequence, retries); see [`Partition::append_from`].
     pub fn append(&self, header: BatchHeader, bytes: Bytes) -> Result<AppendResult, AppendError> {
+        self.append_from(header, bytes, AppendOrigin::Client)
+    }
+
+    /// Validated batch -> assigned offsets, checked against the producer's state as `origin`
+    /// requires (Kafka's `analyzeAndValidateProducerState`). A control batch is a transaction
+    /// marker: it closes its producer's transaction, and an abort's entry goes to the
+    /// aborted-transaction index of the segment it lands in before the marker is published.
+    pub fn append_from(
+        &self,
+        header: BatchHeader,
+        bytes: Bytes,
+        origin: AppendOrigin,
+    ) -> Result<AppendResult, AppendError> {
         let now = now_ms();
+        // Only control batches are read beyond their header here (a marker's one record). A
+        // control batch that is not a readable marker leaves producer state alone.
+        let control = header.is_control();
+        let marker = if control && header.has_producer_id() {
+            let limit = self.log.lock().config.max_uncompressed_bytes;
+            batch::end_txn_marker(&header, &bytes, limit).unwrap_or(None)
+        } else {
+            None
+        };
         let _one_at_a_time = self.append_lock.lock();
-        let (prepared, file, pos, append_time) = {
+        let (prepared, file, pos, append_time, abort) = {
             let mut log = self.log.lock();
             if let Some(reason) = &log.poisoned {
                 return Err(AppendError::Storage(reason.clone()));
@@ -49,8 +99,10 @@ impl Partition {
             if bytes.len() > log.config.max_message_bytes {
                 return Err(AppendError::MessageTooLarge { size: bytes.len(), max: log.config.max_message_bytes });
             }
-            if header.has_producer_id() {
-                if let SequenceCheck::Duplicate(meta) = log.producers.check(&header)? {
+            if let Some(m) = &marker {
+                log.producers.check_marker(&header, m)?;
+            } else if header.has_producer_id() && !control {
+                if let SequenceCheck::Duplicate(meta) = log.producers.check(&header, origin == AppendOrigin::Client)? {
                     return Ok(AppendResult {
                         base_offset: meta.first_offset,
                         log_append_time: if log.config.log_append_time { meta.timestamp } else { -1 },
@@ -78,15 +130,43 @@ impl Partition {
                 }
             }
             let append_time = log.config.log_append_time.then_some(now);
+            // An abort completing a transaction: its index entry (Kafka's `AbortedTxn`, with the
+            // last stable offset once it completes) goes to the segment the marker lands in.
+            let abort = marker
+                .as_ref()
+                .and_then(|m| log.producers.completing(header.producer_id, prepared.header.base_offset, m));
+            let abort = abort.filter(|c| c.aborted).map(|c| {
+                let entry = AbortedTxn {
+                    producer_id: c.producer_id,
+                    first_offset: c.first_offset,
+                    last_offset: c.last_offset,
+                    last_stable_offset: log.producers.last_stable_offset_for(&c),
+                };
+                (entry, log.active().txn_index().append_target())
+            });
             let active = log.active_mut();
             let pos = active.begin_append(prepared.bytes.len() as u64);
-            (prepared, active.file(), pos, append_time)
+            (prepared, active.file(), pos, append_time, abort)
         };
         // The write, outside the state lock: only this partition's appends wait for it.
         self.write_began.store(monotonic_us().max(1), Ordering::Relaxed);
         #[cfg(test)]
         drop(self.write_gate.lock());
         let written = segment::write_batch(&file, &prepared, pos, &self.dir);
+        // The index entry before the marker is published (fsynced with the segment's data by
+        // the next flush); if it cannot be written, the marker is not appended either.
+        let (written, abort_written) = match (written, abort) {
+            (Ok(()), Some((entry, (path, index_file, at)))) => {
+                match TxnIndex::write_entry(&path, index_file, at, entry) {
+                    Ok(w) => (Ok(()), Some(w)),
+                    Err(e) => {
+                        let _ = file.set_len(pos);
+                        (Err(e), None)
+                    }
+                }
+            }
+            (written, _) => (written, None),
+        };
         self.write_began.store(0, Ordering::Relaxed);
         let mut log = self.log.lock();
         if let Some(reason) = &log.poisoned {
@@ -99,13 +179,36 @@ impl Partition {
         if let Err(e) = written.and_then(|()| log.active_mut().finish_append(&h, pos, prepared.bytes.len() as u64)) {
             return Err(AppendError::Storage(self.poison(&mut log, StorageOp::Append, e)));
         }
-        log.producers.record(&h);
+        match &marker {
+            None => {
+                if h.has_producer_id() && !control {
+                    let at = log.active().base_offset;
+                    log.producers.record(&h, Some((at, pos)));
+                }
+            }
+            Some(m) => {
+                if let Some(w) = abort_written {
+                    let index = log.active_mut().txn_index_mut();
+                    index.push_written(w);
+                    if let Some(f) = index.file() {
+                        if !log.unflushed.iter().any(|u| Arc::ptr_eq(u, &f)) {
+                            log.unflushed.push(f);
+                        }
+                    }
+                }
+                if let Some(c) = log.producers.record_marker(&h, m) {
+                    log.producers.complete(&c);
+                }
+            }
+        }
         log.log_end_offset = h.next_offset();
         if !self.sync_mode {
             log.high_watermark = log.log_end_offset;
             let active = log.active();
             log.hw_position = (active.base_offset, active.size());
-            self.hw_tx.send_replace(log.high_watermark);
+            let hw = log.high_watermark;
+            log.producers.on_high_watermark(hw);
+            self.hw_tx.send_replace(hw);
         }
         self.dirty.store(true, Ordering::Release);
         Ok(AppendResult {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::log::segment::rename_segment_files;
+use crate::producer::state::LastRecord;
 
 /// Suffix of a cleaned segment's files while it is written.
 pub const CLEANED_SUFFIX: &str = ".cleaned";
@@ -35,12 +36,19 @@ pub struct CleanerView {
     pub log_start: i64,
     pub log_end: i64,
     pub high_watermark: i64,
+    /// The last stable offset: cleaning never reaches an undecided transaction.
+    pub last_stable: i64,
     pub active_base: i64,
     /// Every segment before the active one, in offset order.
     pub segments: Vec<SegmentInfo>,
-    /// Each idempotent producer's last offset: the batch ending there keeps its place (as an
-    /// empty batch if need be) so the producer's sequence survives cleaning.
-    pub producer_last_offsets: HashMap<i64, i64>,
+    /// Each producer's last data offset (the batch ending there keeps its place, as an empty
+    /// batch if need be, so its sequence survives cleaning), or, when its last entry is a
+    /// marker, its epoch (the marker of that epoch stays, for fencing): Kafka's
+    /// `lastRecordsOfActiveProducers`.
+    pub producer_last_records: HashMap<i64, LastRecord>,
+    /// Every aborted transaction in the log's indexes (the active segment's included), in
+    /// marker order.
+    pub aborted: Vec<AbortedTxn>,
 }
 
 /// Where [`Partition::install_cleaned`] stops, to leave the files as a crash there would.
@@ -102,9 +110,11 @@ impl Partition {
             log_start: log.log_start_offset,
             log_end: log.log_end_offset,
             high_watermark: log.high_watermark,
+            last_stable: log.last_stable_offset(),
             active_base,
             segments,
-            producer_last_offsets: log.producers.last_offsets(),
+            producer_last_records: log.producers.last_records(),
+            aborted: log.segments.values().flat_map(|s| s.txn_index().entries().iter().copied()).collect(),
         }
     }
 
@@ -144,6 +154,10 @@ impl Partition {
                 return Ok(false);
             }
             let old: Vec<Segment> = replaced.iter().filter_map(|r| log.segments.remove(&r.base)).collect();
+            // The cleaner stops before the first unstable offset, so no open transaction starts
+            // in these segments; should one, its known position is dropped, not trusted.
+            let bases: Vec<i64> = replaced.iter().map(|r| r.base).collect();
+            log.producers.retain_positions(|_, (seg, _)| !bases.contains(&seg));
             if replaced.iter().any(|r| r.base == log.hw_position.0) {
                 log.hw_position = (base, cleaned.size());
             }
@@ -206,7 +220,7 @@ pub(super) fn finish_interrupted_swaps(dir: &Path) -> io::Result<()> {
             pos += h.total_len() as u64;
         }
         for old in list_by_ext(dir, "log")?.into_iter().filter(|b| (base..end.max(base + 1)).contains(b)) {
-            for ext in ["log", "index", "timeindex"] {
+            for ext in segment::SEGMENT_EXTS {
                 let _ = std::fs::remove_file(segment::segment_path(dir, old, ext, ""));
             }
         }

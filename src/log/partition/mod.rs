@@ -17,6 +17,8 @@ mod retention;
 mod sync;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -37,8 +39,9 @@ use crate::log::faults::{self, Point};
 use crate::log::leader_epoch::LeaderEpochCache;
 use crate::log::records;
 use crate::log::segment::{self, read_bytes_at, read_header_at, PreparedBatch, Segment};
+use crate::log::txn_index::{AbortedTxn, TxnIndex};
 use crate::log::validate::{self, RecordRules, ValidationError};
-use crate::producer::state::{ProducerError, ProducerStateTable, SequenceCheck};
+use crate::producer::state::{ActiveProducer, ProducerError, ProducerStateTable, SequenceCheck};
 use crate::util::{monotonic_us, now_ms, sync_dir, write_atomic_failpoint};
 
 pub use super::config::LogConfig;
@@ -59,6 +62,16 @@ impl RecoveryPoint {
     pub const WHOLE_LOG: RecoveryPoint = RecoveryPoint { offset: i64::MAX, segment: i64::MAX, position: u64::MAX };
 }
 
+/// Who appends (Kafka's `AppendOrigin`). A client's produce is validated in full (its
+/// sequence checked, a retry recognised, a control batch refused); a coordinator's batch (the
+/// group coordinator's records, the transaction coordinator's markers) may be a transaction
+/// marker and only has its producer epoch checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    Client,
+    Coordinator,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
     pub base_offset: i64,
@@ -76,8 +89,6 @@ pub enum AppendError {
     Batch(#[from] BatchError),
     #[error("Produce requests (v3+) must carry exactly one record batch per partition")]
     NotOneBatch,
-    #[error("transactional produce needs a transaction (not yet supported)")]
-    Transactional,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error("record batch of {size} bytes exceeds max.message.bytes {max}")]
@@ -103,13 +114,14 @@ impl ErrorCode for AppendError {
             AppendError::NoRecords | AppendError::NotOneBatch => E::InvalidRecord.code(),
             AppendError::Batch(BatchError::Truncated | BatchError::CrcMismatch { .. }) => E::CorruptMessage.code(),
             AppendError::Batch(BatchError::UnsupportedMagic(_) | BatchError::Invalid(_)) => E::InvalidRecord.code(),
-            AppendError::Transactional => E::InvalidTxnState.code(),
             AppendError::Invalid(ValidationError::InvalidRecord { .. }) => E::InvalidRecord.code(),
             AppendError::Invalid(ValidationError::InvalidTimestamp { .. }) => E::InvalidTimestamp.code(),
             AppendError::Invalid(ValidationError::Corrupt(_)) => E::CorruptMessage.code(),
             AppendError::MessageTooLarge { .. } => E::MessageTooLarge.code(),
             AppendError::Producer(ProducerError::InvalidEpoch { .. }) => E::InvalidProducerEpoch.code(),
             AppendError::Producer(ProducerError::OutOfOrder { .. }) => E::OutOfOrderSequenceNumber.code(),
+            AppendError::Producer(ProducerError::InvalidTxnState { .. }) => E::InvalidTxnState.code(),
+            AppendError::Producer(ProducerError::CoordinatorFenced { .. }) => E::TransactionCoordinatorFenced.code(),
             AppendError::Storage(e) => e.code(),
         }
     }
@@ -158,6 +170,16 @@ pub struct ReadResult {
     pub offsets: Offsets,
 }
 
+/// How far a read may go (Kafka's `FetchIsolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Up to the high watermark: everything, markers and open transactions included
+    /// (read_uncommitted).
+    HighWatermark,
+    /// Up to the last stable offset (read_committed).
+    Committed,
+}
+
 /// What startup recovery found, for the log line.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RecoveryReport {
@@ -167,6 +189,8 @@ pub struct RecoveryReport {
     pub indexes_rebuilt: usize,
     pub dropped_segments: usize,
     pub producers: usize,
+    /// Aborted-transaction index entries rebuilt from the log.
+    pub aborts_rebuilt: usize,
 }
 
 pub struct Partition {
@@ -245,13 +269,40 @@ impl PartitionLog {
         Offsets {
             log_start: self.log_start_offset,
             high_watermark: self.high_watermark,
-            last_stable: self.high_watermark,
+            last_stable: self.last_stable_offset(),
             log_end: self.log_end_offset,
         }
     }
+    /// Kafka's `lastStableOffset`: the first unstable offset (never below the log start) if it
+    /// is below the high watermark, else the high watermark.
+    fn last_stable_offset(&self) -> i64 {
+        match self.producers.first_unstable() {
+            Some((first, _)) if first < self.high_watermark => first.max(self.log_start_offset),
+            _ => self.high_watermark,
+        }
+    }
+    /// Where reads at `isolation` stop: the offset, and the (segment, position) of the batch
+    /// starting there when known (`None`: unknown, the read stops by offset alone).
+    fn read_bound(&self, isolation: Isolation) -> (i64, Option<(i64, u64)>) {
+        if isolation == Isolation::Committed {
+            if let Some((first, position)) = self.producers.first_unstable() {
+                if first < self.high_watermark {
+                    return if first < self.log_start_offset {
+                        (self.log_start_offset, None)
+                    } else {
+                        (first, position)
+                    };
+                }
+            }
+        }
+        (self.high_watermark, Some(self.hw_position))
+    }
     /// Byte range of `seg` that readers may see.
     fn visible_end(&self, seg: &Segment) -> u64 {
-        let (hw_seg, hw_pos) = self.hw_position;
+        Self::visible_end_at(seg, self.hw_position)
+    }
+    /// Byte range of `seg` before the position `(bound_seg, bound_pos)`.
+    fn visible_end_at(seg: &Segment, (hw_seg, hw_pos): (i64, u64)) -> u64 {
         if seg.base_offset < hw_seg {
             seg.size()
         } else if seg.base_offset == hw_seg {
@@ -289,6 +340,38 @@ impl Partition {
 
     pub fn offsets(&self) -> Offsets {
         self.log.lock().offsets()
+    }
+
+    /// The last stable offset (Kafka's `lastStableOffset`): the first offset of the earliest
+    /// transaction not yet decided (or decided with its marker above the high watermark), but
+    /// never below the log start; the high watermark when there is none.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.log.lock().last_stable_offset()
+    }
+
+    /// Every ongoing transaction here, as (producer id, first offset), oldest first.
+    pub fn ongoing_transactions(&self) -> Vec<(i64, i64)> {
+        self.log.lock().producers.ongoing_transactions()
+    }
+
+    /// Every producer with state here (DescribeProducers), by producer id.
+    pub fn active_producers(&self) -> Vec<ActiveProducer> {
+        self.log.lock().producers.active_producers()
+    }
+
+    /// The aborted transactions overlapping `[from_offset, upper_offset)`, as (producer id,
+    /// first offset) (Kafka's `collectAbortedTransactions`): from the index of the segment
+    /// holding `from_offset` on, until an entry shows that later segments cannot hold more.
+    pub fn aborted_transactions(&self, from_offset: i64, upper_offset: i64) -> Vec<(i64, i64)> {
+        let log = self.log.lock();
+        let start = log.segments.range(..=from_offset).next_back().map_or(i64::MIN, |(b, _)| *b);
+        let mut found = Vec::new();
+        for seg in log.segments.range(start..).map(|(_, s)| s) {
+            if seg.txn_index().collect(from_offset, upper_offset, &mut found) {
+                break;
+            }
+        }
+        found.into_iter().map(|t| (t.producer_id, t.first_offset)).collect()
     }
 
     /// Bytes of this partition's segments on disk (DescribeLogDirs).

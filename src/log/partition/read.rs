@@ -6,13 +6,14 @@ use super::*;
 /// A read's unused tail beyond this is returned to the allocator (see [`Partition::read`]).
 const SHRINK_TAIL: usize = 256 * 1024;
 
-/// Length of the whole batches at the start of `buf`. Kafka cuts a fetch at `max_bytes` even
-/// inside a batch (clients drop the partial batch and fetch it again); Brook stops at the
-/// last batch boundary instead, so no byte is sent twice. The buffer starts at a batch.
-fn whole_batches_len(buf: &[u8]) -> usize {
+/// Length of the whole batches at the start of `buf` that start before offset `upper`. Kafka
+/// cuts a fetch at `max_bytes` even inside a batch (clients drop the partial batch and fetch
+/// it again); Brook stops at the last batch boundary instead, so no byte is sent twice. The
+/// buffer starts at a batch.
+fn whole_batches_len(buf: &[u8], upper: i64) -> usize {
     let mut off = 0;
     while let Ok(h) = BatchHeader::parse(&buf[off..]) {
-        if h.total_len() < batch::HEADER_LEN || off + h.total_len() > buf.len() {
+        if h.total_len() < batch::HEADER_LEN || off + h.total_len() > buf.len() || h.base_offset >= upper {
             break;
         }
         off += h.total_len();
@@ -25,9 +26,22 @@ impl Partition {
     /// (or the first batch whole, if `min_one_batch` and it is larger). Never beyond the
     /// high watermark.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one_batch: bool) -> Result<ReadResult, ReadError> {
+        self.read_at(offset, max_bytes, min_one_batch, Isolation::HighWatermark)
+    }
+
+    /// [`Partition::read`], stopping at the bound `isolation` sets (Kafka's `read` with a
+    /// `FetchIsolation`): the high watermark, or the last stable offset for read_committed.
+    /// An offset between the bound and the high watermark reads nothing (not out of range).
+    pub fn read_at(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+        isolation: Isolation,
+    ) -> Result<ReadResult, ReadError> {
         let mut lower = Bound::Included(i64::MIN);
         loop {
-            let (file, mut pos, end, offsets) = {
+            let (file, mut pos, end, offsets, upper) = {
                 let log = self.log.lock();
                 let offsets = log.offsets();
                 if offset < log.log_start_offset || offset > log.high_watermark {
@@ -37,7 +51,8 @@ impl Partition {
                         high_watermark: log.high_watermark,
                     });
                 }
-                if offset == log.high_watermark {
+                let (upper, upper_position) = log.read_bound(isolation);
+                if offset >= upper {
                     return Ok(ReadResult { records: Bytes::new(), offsets });
                 }
                 let seg = match lower {
@@ -48,7 +63,9 @@ impl Partition {
                     return Ok(ReadResult { records: Bytes::new(), offsets });
                 };
                 lower = Bound::Excluded(seg.base_offset);
-                (seg.file(), seg.lookup(offset), log.visible_end(seg), offsets)
+                // Without the bound's position, up to the high watermark's, cut by offset below.
+                let end = PartitionLog::visible_end_at(seg, upper_position.unwrap_or(log.hw_position));
+                (seg.file(), seg.lookup(offset), end, offsets, upper)
             };
             while let Some(h) = read_header_at(&file, pos, end).storage(StorageOp::Read, Some(&self.dir))? {
                 let len = h.total_len() as u64;
@@ -60,7 +77,7 @@ impl Partition {
                     let n = want.min(end - pos);
                     let mut records =
                         read_bytes_at(&file, pos, n as usize).storage(StorageOp::Read, Some(&self.dir))?;
-                    let whole = whole_batches_len(&records);
+                    let whole = whole_batches_len(&records, upper);
                     if n as usize - whole > SHRINK_TAIL {
                         // The response holds these bytes until written: a large cut-off tail
                         // (a big batch that did not fit) is not kept alive with it, so a fetch

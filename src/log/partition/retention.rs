@@ -12,6 +12,7 @@ impl Partition {
         // A cleaning pass replaces segments: retention waits for the next round.
         let Some(_cleaning) = self.clean_lock.try_lock() else { return 0 };
         let mut log = self.log.lock();
+        let lso_before = log.last_stable_offset();
         let cfg = log.config.clone();
         let mut total: u64 = log.segments.values().map(|s| s.size()).sum();
         let mut removed = 0;
@@ -39,6 +40,7 @@ impl Partition {
         }
         if removed > 0 {
             self.remove_stale_snapshots(&log);
+            self.log_start_moved(&mut log, lso_before);
         }
         removed
     }
@@ -61,6 +63,7 @@ impl Partition {
         if target <= log.log_start_offset {
             return Ok(log.log_start_offset);
         }
+        let lso_before = log.last_stable_offset();
         log.log_start_offset = target;
         let mut removed = 0;
         while cleaning.is_some() && log.segments.len() > 1 {
@@ -77,6 +80,7 @@ impl Partition {
         if removed > 0 {
             self.remove_stale_snapshots(&log);
         }
+        self.log_start_moved(&mut log, lso_before);
         tracing::info!(topic = %self.topic, partition = self.index, log_start = target, segments_deleted = removed, "records deleted");
         Ok(target)
     }
@@ -113,6 +117,17 @@ impl Partition {
         }
         if log.recovery_point.segment == base {
             log.recovery_point = RecoveryPoint { offset: next, segment: next, position: 0 };
+        }
+    }
+
+    /// After the log start moved: decided transactions below it are forgotten (Kafka's
+    /// `onLogStartOffsetIncremented`), and if that moved the last stable offset (it never
+    /// stays below the log start), long-polling read_committed fetches are woken.
+    fn log_start_moved(&self, log: &mut PartitionLog, lso_before: i64) {
+        let start = log.log_start_offset;
+        log.producers.on_high_watermark(start);
+        if log.last_stable_offset() != lso_before {
+            self.hw_tx.send_replace(log.high_watermark);
         }
     }
 

@@ -78,6 +78,7 @@ impl Partition {
         if self.sync_mode && ticket.active_too && target.offset > log.high_watermark {
             log.high_watermark = target.offset;
             log.hw_position = (target.segment, target.position);
+            log.producers.on_high_watermark(target.offset);
             self.hw_tx.send_replace(log.high_watermark);
         }
         Ok(())
