@@ -327,7 +327,7 @@ def t_transactions():
     from confluent_kafka import KafkaException
     topic = uniq("ck-txn")
     ck_create_topic(topic, 2)
-    p = ck_producer({"transactional.id": uniq("ck-tx"), "transaction.timeout.ms": 30000})
+    p = ck_producer({"transactional.id": uniq("ck-tx"), "transaction.timeout.ms": 30000, "message.timeout.ms": 30000})
     p.init_transactions(30)
     p.begin_transaction()
     for i in range(6):
@@ -344,12 +344,12 @@ def t_transactions():
     everything = _read_values(topic, "read_uncommitted", 10)
     R.check("transactions: read_uncommitted sees all 10", len(everything) == 10, f"got {everything}")
     tid = uniq("ck-zombie")
-    zombie = ck_producer({"transactional.id": tid})
+    zombie = ck_producer({"transactional.id": tid, "message.timeout.ms": 30000})
     zombie.init_transactions(30)
     zombie.begin_transaction()
     zombie.produce(topic, value=b"zombie", partition=1)
     zombie.flush(30)
-    fresh = ck_producer({"transactional.id": tid})
+    fresh = ck_producer({"transactional.id": tid, "message.timeout.ms": 30000})
     fresh.init_transactions(30)
     fenced = None
     try:
