@@ -24,6 +24,7 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_producers;
 pub mod describe_transactions;
 pub mod elect_leaders;
 pub mod encode;
@@ -302,6 +303,7 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<describe_transactions::DescribeTransactions>(),
     entry::<list_transactions::ListTransactions>(),
     entry::<write_txn_markers::WriteTxnMarkers>(),
+    entry::<describe_producers::DescribeProducers>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

@@ -510,6 +510,13 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
             &DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb("fuzz-txn"))]),
         ),
         ApiKey::ListTransactions => body(key, v, &ListTransactionsRequest::default().with_duration_filter(-1)),
+        ApiKey::DescribeProducers => body(
+            key,
+            v,
+            &DescribeProducersRequest::default().with_topics(vec![describe_producers_request::TopicRequest::default()
+                .with_name(topic())
+                .with_partition_indexes(vec![0])]),
+        ),
         ApiKey::WriteTxnMarkers => body(
             key,
             v,

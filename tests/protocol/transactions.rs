@@ -381,6 +381,19 @@ async fn commit_and_abort_through_raw_requests() {
     assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
     let (values, lso, _) = fetch_committed(&mut c, "tx-data", 0).await;
     assert_eq!((values.len(), lso), (0, 0), "open: nothing visible, the LSO at the first offset");
+    // DescribeProducers (kafka-transactions.sh find-hanging) shows the open transaction.
+    let req = DescribeProducersRequest::default()
+        .with_topics(vec![describe_producers_request::TopicRequest::default()
+            .with_name(tn("tx-data"))
+            .with_partition_indexes(vec![0, 7])]);
+    let r = c.call(&req, 0).await;
+    let parts = &r.topics[0].partitions;
+    assert_eq!((parts[0].error_code, parts[1].error_code), (NONE, UNKNOWN_TOPIC_OR_PARTITION));
+    let p = &parts[0].active_producers[0];
+    assert_eq!(
+        (p.producer_id.0, p.producer_epoch, p.last_sequence, p.current_txn_start_offset),
+        (pid, epoch as i32, 1, 0)
+    );
     assert_eq!(end_txn(&mut c, "t6", pid, epoch, true, 3).await, NONE);
     assert_eq!(describe(&mut c, "t6").await.1, "CompleteCommit");
     let (values, lso, aborted) = fetch_committed(&mut c, "tx-data", 0).await;
