@@ -20,6 +20,7 @@ const INVALID_TXN_STATE: i16 = 48;
 const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
+const CONCURRENT_TRANSACTIONS: i16 = 51;
 const OPERATION_NOT_ATTEMPTED: i16 = 55;
 const PRODUCER_FENCED: i16 = 90;
 const INVALID_REQUEST: i16 = 42;
@@ -446,5 +447,42 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
     assert_eq!(end_txn(&mut c, "t7", pid, epoch, true, 3).await, PRODUCER_FENCED);
     let (values, lso, aborted) = fetch_committed(&mut c, "tx-slow", 0).await;
     assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]));
+    b.stop().await;
+}
+
+/// Markers that cannot be written leave the transaction prepared (EndTxn is answered once the
+/// outcome is stored, as in Kafka; requests for the id get CONCURRENT_TRANSACTIONS meanwhile).
+/// A prepared transaction found at startup is completed by the coordinator before it answers
+/// for the id again: its markers written, its records visible to read_committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_transaction_is_completed_after_a_crash() {
+    use brook::log::faults::{self, Fault, Point};
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "tx-crash", 1).await;
+    let (_, pid, epoch) = init(&mut c, "t8", 60_000, None, 4).await;
+    assert!(add_partitions(&mut c, "t8", pid, epoch, &[("tx-crash", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let mut req = produce_request("tx-crash", 0, txn_batch(pid, epoch, &[b"kept"]), -1);
+    req.transactional_id = Some(TransactionalId(sb("t8")));
+    assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
+    let full = faults::arm(Point::AppendWrite, b.path().join("tx-crash-0"), Fault::enospc().times(1_000_000));
+    assert_eq!(end_txn(&mut c, "t8", pid, epoch, true, 3).await, NONE, "answered once PrepareCommit is stored");
+    assert_eq!(describe(&mut c, "t8").await.1, "PrepareCommit");
+    assert_eq!(end_txn(&mut c, "t8", pid, epoch, true, 3).await, CONCURRENT_TRANSACTIONS);
+    assert_eq!(init(&mut c, "t8", 60_000, None, 4).await.0, CONCURRENT_TRANSACTIONS);
+    assert_eq!(fetch_committed(&mut c, "tx-crash", 0).await.0.len(), 0);
+    drop(c);
+    b.crash_restart().await;
+    let mut c = b.client().await;
+    // Replayed as prepared; the start's first attempt still hits the full disk.
+    assert_eq!(describe(&mut c, "t8").await.1, "PrepareCommit");
+    drop(full);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while describe(&mut c, "t8").await.1 != "CompleteCommit" {
+        assert!(std::time::Instant::now() < deadline, "not completed within 10 s of the disk recovering");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-crash", 0).await;
+    assert_eq!((values, lso, aborted), (vec!["kept".to_string()], 2, vec![]));
     b.stop().await;
 }
