@@ -5,8 +5,8 @@ use kafka_protocol::messages::{
     alter_configs_response::AlterConfigsResourceResponse, AlterConfigsRequest, AlterConfigsResponse, ApiKey,
 };
 
-use super::config_resources::{alter, repeated, ConfigOp, Mode, REPEATED, SET};
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::config_resources::{answer, repeated, ConfigOp, Mode, SET};
+use super::{Handler, Reply, RequestContext};
 
 pub struct AlterConfigs;
 
@@ -23,17 +23,20 @@ impl Handler for AlterConfigs {
             .resources
             .iter()
             .map(|r| {
-                let outcome = if twice.contains(&(r.resource_type, r.resource_name.as_str())) {
-                    Err((kafka_protocol::error::ResponseError::InvalidRequest.code(), REPEATED.to_string()))
-                } else {
-                    let ops: Vec<ConfigOp> = r
-                        .configs
-                        .iter()
-                        .map(|c| ConfigOp { name: c.name.as_str(), op: SET, value: c.value.as_deref() })
-                        .collect();
-                    alter(&ctx.broker, r.resource_type, &r.resource_name, Mode::Replace, &ops, req.validate_only)
-                };
-                let (code, msg) = outcome.map_or_else(|(c, m)| (c, Some(sb(m))), |()| (NONE, None));
+                let ops: Vec<ConfigOp> = r
+                    .configs
+                    .iter()
+                    .map(|c| ConfigOp { name: c.name.as_str(), op: SET, value: c.value.as_deref() })
+                    .collect();
+                let (code, msg) = answer(
+                    &ctx.broker,
+                    &twice,
+                    r.resource_type,
+                    &r.resource_name,
+                    Mode::Replace,
+                    &ops,
+                    req.validate_only,
+                );
                 AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(msg)

@@ -57,7 +57,27 @@ pub fn repeated<'a>(resources: impl Iterator<Item = (i8, &'a str)>) -> HashSet<(
 }
 
 /// The message for a repeated resource.
-pub const REPEATED: &str = "Each resource must appear at most once.";
+const REPEATED: &str = "Each resource must appear at most once.";
+
+/// One resource of a request answered: its (error code, message), INVALID_REQUEST if the
+/// request names it more than once (`twice`), else the outcome of [`alter`].
+#[allow(clippy::too_many_arguments)]
+pub fn answer(
+    broker: &Broker,
+    twice: &HashSet<(i8, &str)>,
+    resource_type: i8,
+    name: &str,
+    mode: Mode,
+    ops: &[ConfigOp],
+    validate_only: bool,
+) -> (i16, Option<kafka_protocol::protocol::StrBytes>) {
+    let outcome = if twice.contains(&(resource_type, name)) {
+        Err(invalid_request(REPEATED))
+    } else {
+        alter(broker, resource_type, name, mode, ops, validate_only)
+    };
+    outcome.map_or_else(|(c, m)| (c, Some(super::sb(m))), |()| (super::NONE, None))
+}
 
 /// Changes one resource's configs (or only validates the change).
 pub fn alter(

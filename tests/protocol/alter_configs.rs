@@ -3,8 +3,7 @@
 
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request as inc;
-use kafka_protocol::messages::{AlterConfigsRequest, DescribeConfigsRequest, IncrementalAlterConfigsRequest};
+use kafka_protocol::messages::{AlterConfigsRequest, DescribeConfigsRequest};
 
 use crate::common::*;
 
@@ -18,19 +17,7 @@ async fn incremental(
     ops: &[(&str, i8, Option<&str>)],
     validate_only: bool,
 ) -> i16 {
-    let configs = ops
-        .iter()
-        .map(|(n, op, v)| {
-            inc::AlterableConfig::default().with_name(sb(n)).with_config_operation(*op).with_value(v.map(sb))
-        })
-        .collect();
-    let req = IncrementalAlterConfigsRequest::default()
-        .with_resources(vec![inc::AlterConfigsResource::default()
-            .with_resource_type(resource_type)
-            .with_resource_name(sb(name))
-            .with_configs(configs)])
-        .with_validate_only(validate_only);
-    c.call(&req, 1).await.responses[0].error_code
+    alter_incremental(c, resource_type, name, ops, validate_only).await.0
 }
 
 async fn described(c: &mut Client, topic: &str, key: &str) -> (String, i8) {

@@ -279,44 +279,6 @@ async fn txn_offset_commit_needs_the_offsets_partition_in_the_transaction_and_st
     b.stop().await;
 }
 
-/// One transactional batch of `pid`/`epoch` (sequence from 0) holding `values`.
-fn txn_batch(pid: i64, epoch: i16, values: &[&[u8]]) -> bytes::Bytes {
-    txn_batch_from(pid, epoch, 0, values)
-}
-
-/// [`txn_batch`] with sequences from `first_seq`.
-fn txn_batch_from(pid: i64, epoch: i16, first_seq: i32, values: &[&[u8]]) -> bytes::Bytes {
-    use kafka_protocol::indexmap::IndexMap;
-    use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_seq + i as i32,
-            timestamp: now_ms(),
-            key: None,
-            value: Some(bytes::Bytes::copy_from_slice(v)),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions { version: 2, compression: Compression::None },
-    )
-    .unwrap();
-    buf.freeze()
-}
-
 /// A transactional produce to a partition the transaction does not have is refused before
 /// it reaches the log (KIP-890 part 1): INVALID_TXN_STATE before Produce v11,
 /// TRANSACTION_ABORTABLE from v11; a stale epoch gets INVALID_PRODUCER_EPOCH.
@@ -328,7 +290,7 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     let (_, pid, epoch) = init(&mut c, "t5", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t5", pid, epoch, &[("verify", 0)], 3).await.iter().all(|r| r.2 == NONE));
     let produce_txn = |partition: i32, epoch: i16| {
-        let mut req = produce_request("verify", partition, txn_batch(pid, epoch, &[b"late"]), -1);
+        let mut req = produce_request("verify", partition, txn_batch(pid, epoch, 0, &["late"]), -1);
         req.transactional_id = Some(TransactionalId(sb("t5")));
         req
     };
@@ -372,13 +334,13 @@ async fn commit_and_abort_through_raw_requests() {
     let mut c = b.client().await;
     create_topic(&mut c, "tx-data", 1).await;
     let (_, pid, epoch) = init(&mut c, "t6", 60_000, None, 4).await;
-    let produce_txn = |values: &[&[u8]], first_seq: i32| {
-        let mut req = produce_request("tx-data", 0, txn_batch_from(pid, epoch, first_seq, values), -1);
+    let produce_txn = |values: &[&str], first_seq: i32| {
+        let mut req = produce_request("tx-data", 0, txn_batch(pid, epoch, first_seq, values), -1);
         req.transactional_id = Some(TransactionalId(sb("t6")));
         req
     };
     assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let r = c.call(&produce_txn(&[b"c0", b"c1"], 0), 10).await;
+    let r = c.call(&produce_txn(&["c0", "c1"], 0), 10).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
     let (values, lso, _) = fetch_committed(&mut c, "tx-data", 0).await;
     assert_eq!((values.len(), lso), (0, 0), "open: nothing visible, the LSO at the first offset");
@@ -404,7 +366,7 @@ async fn commit_and_abort_through_raw_requests() {
     assert_eq!(end_txn(&mut c, "t6", pid, epoch, false, 3).await, INVALID_TXN_STATE);
 
     assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let r = c.call(&produce_txn(&[b"a0"], 2), 10).await;
+    let r = c.call(&produce_txn(&["a0"], 2), 10).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
     assert_eq!(end_txn(&mut c, "t6", pid, epoch, false, 3).await, NONE);
     assert_eq!(describe(&mut c, "t6").await.1, "CompleteAbort");
@@ -431,7 +393,7 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
     create_topic(&mut c, "tx-slow", 1).await;
     let (_, pid, epoch) = init(&mut c, "t7", 300, None, 4).await;
     assert!(add_partitions(&mut c, "t7", pid, epoch, &[("tx-slow", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("tx-slow", 0, txn_batch(pid, epoch, &[b"slow"]), -1);
+    let mut req = produce_request("tx-slow", 0, txn_batch(pid, epoch, 0, &["slow"]), -1);
     req.transactional_id = Some(TransactionalId(sb("t7")));
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -462,7 +424,7 @@ async fn a_prepared_transaction_is_completed_after_a_crash() {
     create_topic(&mut c, "tx-crash", 1).await;
     let (_, pid, epoch) = init(&mut c, "t8", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t8", pid, epoch, &[("tx-crash", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("tx-crash", 0, txn_batch(pid, epoch, &[b"kept"]), -1);
+    let mut req = produce_request("tx-crash", 0, txn_batch(pid, epoch, 0, &["kept"]), -1);
     req.transactional_id = Some(TransactionalId(sb("t8")));
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let full = faults::arm(Point::AppendWrite, b.path().join("tx-crash-0"), Fault::enospc().times(1_000_000));

@@ -8,12 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use kafka_protocol::indexmap::IndexMap;
+use bytes::Bytes;
 use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
-use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 
 use brook::replica::{AppendOrigin, ProduceEntry};
 
@@ -24,38 +22,6 @@ const INVALID_TXN_STATE: i16 = 48;
 const TRANSACTION_COORDINATOR_FENCED: i16 = 52;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const INVALID_RECORD: i16 = 87;
-
-/// A transactional batch of `values` (keys `key-<value>`) from `pid` at `epoch`, sequences from `seq`.
-fn txn_batch(pid: i64, epoch: i16, seq: i32, values: &[&str]) -> Bytes {
-    let ts = now_ms();
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: ts,
-            key: Some(Bytes::from(format!("key-{v}"))),
-            value: Some(Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions { version: 2, compression: Compression::None },
-    )
-    .expect("encode");
-    buf.freeze()
-}
 
 /// The transactional id each test producer registered with the coordinator.
 /// Keyed by topic and producer id: each test has its own topic (and its broker its own

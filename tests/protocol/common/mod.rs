@@ -678,3 +678,35 @@ pub fn config_row(
         .find(|c| c.name.as_str() == key)
         .map(|c| (c.value.as_deref().unwrap_or("").to_string(), c.config_source))
 }
+
+/// A transactional batch of `values` (keys `key-<value>`) from `pid` at `epoch`, sequences from `seq`.
+pub fn txn_batch(pid: i64, epoch: i16, seq: i32, values: &[&str]) -> Bytes {
+    let ts = now_ms();
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: true,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: pid,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: seq + i as i32,
+            timestamp: ts,
+            key: Some(Bytes::from(format!("key-{v}"))),
+            value: Some(Bytes::from(v.to_string())),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions { version: 2, compression: Compression::None },
+    )
+    .expect("encode");
+    buf.freeze()
+}
