@@ -93,13 +93,16 @@ impl Broker {
         Ok((broker, report))
     }
 
-    /// Puts a changed effective config to work: topic-config defaults reach every topic
-    /// that does not override them, the cleaner threads restart with their settings, the
-    /// connection limits change.
-    pub fn apply_config(&self, config: &BrokerConfig) {
+    /// Puts the effective config as it is now to work (after a dynamic config changed it):
+    /// topic-config defaults reach every topic that does not override them, the cleaner
+    /// threads restart with their settings, the connection limits change. Reading the
+    /// current config (not the one a caller swapped in) keeps two concurrent changes from
+    /// applying out of order. Blocking: it may join cleaner threads.
+    pub fn apply_config(&self) {
+        let config = self.live.current();
         self.topics.reapply_log_configs();
-        self.logs.reconfigure_cleaners(CleanerSettings::of(config));
-        self.connection_limits.reconfigure(config);
+        self.logs.reconfigure_cleaners(CleanerSettings::of(&config));
+        self.connection_limits.reconfigure(&config);
     }
 
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker). Stops

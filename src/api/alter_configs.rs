@@ -5,7 +5,7 @@ use kafka_protocol::messages::{
     alter_configs_response::AlterConfigsResourceResponse, AlterConfigsRequest, AlterConfigsResponse, ApiKey,
 };
 
-use super::config_resources::{answer, repeated, ConfigOp, Mode, SET};
+use super::config_resources::{answer, repeated, ConfigOp, Mode, RESOURCE_BROKER, SET};
 use super::{Handler, Reply, RequestContext};
 
 pub struct AlterConfigs;
@@ -16,6 +16,12 @@ impl Handler for AlterConfigs {
     const KEY: ApiKey = ApiKey::AlterConfigs;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 2;
+
+    /// A broker config change may restart the cleaner threads (joining a pass that is
+    /// aborting) and rewrites files: off the async workers.
+    fn on_blocking_pool(_ctx: &RequestContext, req: &AlterConfigsRequest) -> bool {
+        req.resources.iter().any(|r| r.resource_type == RESOURCE_BROKER)
+    }
 
     fn handle(ctx: &RequestContext, req: AlterConfigsRequest) -> Reply<AlterConfigsResponse> {
         let twice = repeated(req.resources.iter().map(|r| (r.resource_type, r.resource_name.as_str())));

@@ -198,8 +198,8 @@ fn alter_broker(broker: &Broker, name: &str, mode: Mode, ops: &[ConfigOp], valid
         .live
         .alter_broker(per_broker, validate_only, |current| apply_ops(current, mode, ops, list_default))
         .map_err(alter_error)?;
-    if let Some(config) = changed {
-        broker.apply_config(&config);
+    if changed.is_some() {
+        broker.apply_config();
         tracing::info!(resource = name, "altered dynamic broker configs");
     }
     Ok(())

@@ -5,7 +5,7 @@
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use super::config_resources::{answer, repeated, ConfigOp, Mode};
+use super::config_resources::{answer, repeated, ConfigOp, Mode, RESOURCE_BROKER};
 use super::{Handler, Reply, RequestContext};
 
 pub struct IncrementalAlterConfigs;
@@ -16,6 +16,12 @@ impl Handler for IncrementalAlterConfigs {
     const KEY: ApiKey = ApiKey::IncrementalAlterConfigs;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 1;
+
+    /// A broker config change may restart the cleaner threads (joining a pass that is
+    /// aborting) and rewrites files: off the async workers.
+    fn on_blocking_pool(_ctx: &RequestContext, req: &IncrementalAlterConfigsRequest) -> bool {
+        req.resources.iter().any(|r| r.resource_type == RESOURCE_BROKER)
+    }
 
     fn handle(ctx: &RequestContext, req: IncrementalAlterConfigsRequest) -> Reply<IncrementalAlterConfigsResponse> {
         let twice = repeated(req.resources.iter().map(|r| (r.resource_type, r.resource_name.as_str())));
