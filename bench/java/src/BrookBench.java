@@ -47,11 +47,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       [--acks 1|all] [--idempotence false] [--linger-ms 5] [--batch-size 65536]
  *       [--seconds 10] [--records N] [--throughput -1] [--producers 1] [--threads N]
  *       [--explicit-partitions false] [--buffer-memory 33554432] [--broker-pid PID]
+ *       [--keys N] (records keyed by a uniformly random 8-byte key of N; default no key)
+ *       [--timeline FILE] (every 100 ms: "monotonic-ns acked-records", for rates over time)
  *   BrookBench consume --bootstrap H:P --topic T [--seconds 15] [--broker-pid PID]
  *       (consumer with DEFAULT settings: assign() all partitions, seekToBeginning, read to the
  *        end offsets taken at start)
  *   BrookBench e2e --bootstrap H:P --topic T [--rate 1000] [--seconds 30] [--warmup-seconds 1]
  *       [--record-size 100] [--acks 1] [--broker-pid PID]
+ *       [--latency-log FILE] (one line a message: "seq send-monotonic-ns ack-us e2e-us", -1 if none)
  *   BrookBench create --bootstrap H:P --prefix P --topics N --partitions M [--touch false]
  * </pre>
  *
@@ -444,6 +447,8 @@ public final class BrookBench {
         double seconds = o.d("seconds", 10), rate = o.d("throughput", -1);
         boolean explicit = o.b("explicit-partitions", nProducers > 1);
         int pid = o.i("broker-pid", 0);
+        final int keys = o.i("keys", 0);
+        String timelineFile = o.s("timeline", null);
         Map<String, Object> r = new LinkedHashMap<>();
 
         double createS = createTopics(bs, List.of(topic), parts);
@@ -489,11 +494,30 @@ public final class BrookBench {
         final long deadline = t0 + (long) (seconds * 1e9);
         final double perThreadRate = rate > 0 ? rate / nThreads : -1;
         List<Thread> threads = new ArrayList<>();
+        final StringBuilder timeline = new StringBuilder();
+        final boolean[] timelineStop = {false};
+        Thread tl = null;
+        if (timelineFile != null) {
+            tl = new Thread(() -> {
+                while (true) {
+                    synchronized (timelineStop) {
+                        if (timelineStop[0]) break;
+                    }
+                    long acked = 0;
+                    for (ProducerSlot s : slots) acked += s.acked.sum();
+                    timeline.append(System.nanoTime()).append(' ').append(acked).append('\n');
+                    sleep(100);
+                }
+            }, "bench-timeline");
+            tl.setDaemon(true);
+            tl.start();
+        }
         for (int t = 0; t < nThreads; t++) {
             final List<ProducerSlot> mine = new ArrayList<>();
             for (int i = t; i < nProducers; i += nThreads) mine.add(slots.get(i));
             Thread th = new Thread(() -> {
                 long i = 0;
+                java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
                 while (true) {
                     long now = System.nanoTime();
                     if (now >= deadline) break;
@@ -515,7 +539,8 @@ public final class BrookBench {
                     }
                     final long st = System.nanoTime();
                     try {
-                        s.p.send(new ProducerRecord<>(topic, partition, null, value), (md, e) -> {
+                        byte[] key = keys > 0 ? ByteBuffer.allocate(8).putLong(rnd.nextInt(keys)).array() : null;
+                        s.p.send(new ProducerRecord<>(topic, partition, key, value), (md, e) -> {
                             if (e != null) {
                                 errors.add(e);
                             } else {
@@ -543,6 +568,16 @@ public final class BrookBench {
         long sendDone = System.nanoTime();
         for (ProducerSlot s : slots) s.p.flush();
         long t1 = System.nanoTime();
+        if (tl != null) {
+            synchronized (timelineStop) {
+                timelineStop[0] = true;
+            }
+            tl.join(1000);
+            long acked = 0;
+            for (ProducerSlot s : slots) acked += s.acked.sum();
+            timeline.append(System.nanoTime()).append(' ').append(acked).append('\n');
+            Files.write(Paths.get(timelineFile), timeline.toString().getBytes());
+        }
         Hist all = new Hist();
         long acked = 0;
         for (ProducerSlot s : slots) {
@@ -666,6 +701,14 @@ public final class BrookBench {
         final long warmup = (long) (rate * warmupS);
         final long total = (long) (rate * seconds);
         Hist e2e = new Hist(), ack = new Hist();
+        String latencyLog = o.s("latency-log", null);
+        final long[] sendNs = latencyLog != null ? new long[(int) total] : null;
+        final int[] ackUs = latencyLog != null ? new int[(int) total] : null;
+        final int[] e2eUs = latencyLog != null ? new int[(int) total] : null;
+        if (latencyLog != null) {
+            java.util.Arrays.fill(ackUs, -1);
+            java.util.Arrays.fill(e2eUs, -1);
+        }
         Errors errors = new Errors();
         AtomicLong received = new AtomicLong();
         AtomicLong outOfOrder = new AtomicLong();
@@ -685,6 +728,7 @@ public final class BrookBench {
                     if (seq != lastSeq[0] + 1) outOfOrder.incrementAndGet();
                     lastSeq[0] = seq;
                     if (seq >= warmup) e2e.rec((now - ts) / 1000);
+                    if (e2eUs != null && seq >= 0 && seq < e2eUs.length) e2eUs[(int) seq] = (int) Math.min(Integer.MAX_VALUE, (now - ts) / 1000);
                     received.incrementAndGet();
                 }
             }
@@ -707,10 +751,15 @@ public final class BrookBench {
             b.putLong(0, st);
             b.putLong(8, i);
             final long seq = i;
+            if (sendNs != null) sendNs[(int) i] = st;
             try {
                 p.send(new ProducerRecord<>(topic, 0, null, v), (md, e) -> {
                     if (e != null) errors.add(e);
-                    else if (seq >= warmup) ack.rec((System.nanoTime() - st) / 1000);
+                    else {
+                        long us = (System.nanoTime() - st) / 1000;
+                        if (seq >= warmup) ack.rec(us);
+                        if (ackUs != null) ackUs[(int) seq] = (int) Math.min(Integer.MAX_VALUE, us);
+                    }
                 });
                 sent++;
             } catch (Exception e) {
@@ -743,6 +792,13 @@ public final class BrookBench {
         ack.put(r, "ack_latency");
         errors.put(r);
         p.close(Duration.ofSeconds(5));
+        if (latencyLog != null) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < sent; i++) {
+                sb.append(i).append(' ').append(sendNs[i]).append(' ').append(ackUs[i]).append(' ').append(e2eUs[i]).append('\n');
+            }
+            Files.write(Paths.get(latencyLog), sb.toString().getBytes());
+        }
         return r;
     }
 
