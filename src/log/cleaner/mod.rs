@@ -293,12 +293,18 @@ fn clean_group(
                 if let Some(entry) = keep_abort {
                     out.push_cleaned_abort(entry);
                 }
+                // Written bytes count against log.cleaner.io.max.bytes.per.second as read
+                // ones do (Kafka's cleanInto throttles both).
                 match outcome {
                     Outcome::Drop => {}
-                    Outcome::Verbatim => out.append_cleaned(h, &bytes)?,
+                    Outcome::Verbatim => {
+                        out.append_cleaned(h, &bytes)?;
+                        throttle.account(bytes.len() as u64);
+                    }
                     Outcome::Rewrite(new) => {
                         let nh = BatchHeader::parse(&new).map_err(|e| RecordsError::Invalid(e.to_string()))?;
                         out.append_cleaned(&nh, &new)?;
+                        throttle.account(new.len() as u64);
                     }
                 }
                 Ok(true)
