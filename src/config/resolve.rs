@@ -57,6 +57,8 @@ pub struct BrokerConfig {
     pub group_defaults: GroupDefaults,
     pub offsets_retention_minutes: i64,
     pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.segment.bytes`.
+    pub offsets_topic_segment_bytes: i32,
     /// The transaction coordinator's settings (`transaction.*`).
     pub transactions: crate::txn::TxnConfig,
     /// `max.connections`: open connections broker-wide.
@@ -108,6 +110,7 @@ impl BrokerConfig {
             max_size: self.group_max_size as usize,
             offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
             offsets_partitions: self.offsets_topic_num_partitions,
+            offsets_segment_bytes: self.offsets_topic_segment_bytes,
             max_metadata_bytes: 4096,
         }
     }
@@ -181,6 +184,7 @@ impl BrokerConfig {
             group_share_max_delivery_count_limit,
             offsets_retention_minutes,
             offsets_topic_num_partitions,
+            offsets_topic_segment_bytes,
             transaction_max_timeout_ms,
             transactional_id_expiration_ms,
             transaction_state_log_num_partitions,
@@ -282,6 +286,7 @@ impl BrokerConfig {
             },
             offsets_retention_minutes,
             offsets_topic_num_partitions,
+            offsets_topic_segment_bytes,
             transactions: crate::txn::TxnConfig {
                 max_timeout_ms: transaction_max_timeout_ms,
                 id_expiration_ms: transactional_id_expiration_ms,
@@ -321,6 +326,9 @@ impl BrokerConfig {
         }
         if self.offsets_topic_num_partitions < 1 {
             return Err(invalid("offsets_topic_num_partitions", "must be at least 1"));
+        }
+        if self.offsets_topic_segment_bytes < 14 {
+            return Err(invalid("offsets_topic_segment_bytes", "must be at least 14"));
         }
         if self.transactions.state_partitions < 1 {
             return Err(invalid("transaction_state_log_num_partitions", "must be at least 1"));

@@ -164,6 +164,10 @@ declare_settings! {
     /// partitions of `__consumer_offsets` (fixed once created)
     offsets_topic_num_partitions: i32 = 50, kafka = "offsets.topic.num.partitions";
 
+    /// segment size of `__consumer_offsets` when it is created (smaller segments let the
+    /// cleaner compact group history sooner, so startup replays less)
+    offsets_topic_segment_bytes: i32 = 104_857_600, kafka = "offsets.topic.segment.bytes";
+
     /// longest `transaction.timeout.ms` a producer may ask for (`INVALID_TRANSACTION_TIMEOUT`
     /// beyond)
     transaction_max_timeout_ms: i32 = 900_000, kafka = "transaction.max.timeout.ms";

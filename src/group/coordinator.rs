@@ -37,6 +37,8 @@ pub struct CoordinatorConfig {
     pub offsets_retention: Duration,
     /// offsets.topic.num.partitions
     pub offsets_partitions: i32,
+    /// `offsets.topic.segment.bytes`: the offsets topic's segment size at creation.
+    pub offsets_segment_bytes: i32,
     /// offset.metadata.max.bytes
     pub max_metadata_bytes: usize,
 }
@@ -105,7 +107,7 @@ impl GroupCoordinator {
         }
         let cfg = vec![
             ("cleanup.policy".to_string(), Some("compact".to_string())),
-            ("segment.bytes".to_string(), Some("104857600".to_string())),
+            ("segment.bytes".to_string(), Some(self.config.offsets_segment_bytes.to_string())),
         ];
         let t = match self.topics.create(OFFSETS_TOPIC, self.config.offsets_partitions, 1, &cfg, false) {
             Ok(t) => t,

@@ -298,3 +298,16 @@ async fn group_configs_hold_within_the_broker_bounds_and_survive_a_restart() {
     assert_eq!(config_row(&g, "consumer.session.timeout.ms"), Some(("45000".into(), DEFAULT)));
     b.stop().await;
 }
+
+/// `offsets.topic.segment.bytes` sets the segment size `__consumer_offsets` is created with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offsets_topic_is_created_with_offsets_topic_segment_bytes() {
+    let b = TestBroker::start_with(|c| c.offsets_topic_segment_bytes = 1 << 20).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "src", 1).await;
+    crate::common::groups::commit_standalone(&mut c, "g", &[("src", 0, 1, None)]).await;
+    let d = describe_configs(&mut c, RESOURCE_TOPIC, "__consumer_offsets").await;
+    assert_eq!(config_row(&d, "segment.bytes"), Some(("1048576".into(), DYNAMIC_TOPIC)));
+    assert_eq!(config_row(&d, "cleanup.policy"), Some(("compact".into(), DYNAMIC_TOPIC)));
+    b.stop().await;
+}
