@@ -4,6 +4,7 @@
 //! Brook's own coordinator writes its markers directly. Each partition answers its own code.
 
 use futures::FutureExt;
+use kafka_protocol::messages::write_txn_markers_request::WritableTxnMarker;
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
@@ -12,6 +13,7 @@ use kafka_protocol::messages::{ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersRe
 use super::{Handler, Reply, RequestContext, NONE};
 use crate::error::ErrorCode;
 use crate::txn::markers::append_markers;
+use crate::txn::TxnError;
 
 pub struct WriteTxnMarkers;
 
@@ -42,28 +44,14 @@ impl Handler for WriteTxnMarkers {
                         &partitions,
                     )
                     .await;
+                    // A partition's own append error is its answer (UNKNOWN_TOPIC_OR_PARTITION,
+                    // a storage error...), not the coordinator's NOT_COORDINATOR.
                     let mut codes = results.into_iter().map(|r| match r {
                         Ok(()) => NONE,
+                        Err(TxnError::WriteRejected(e)) => e.code(),
                         Err(e) => e.code(),
                     });
-                    let topics = m
-                        .topics
-                        .iter()
-                        .map(|t| {
-                            WritableTxnMarkerTopicResult::default().with_name(t.name.clone()).with_partitions(
-                                t.partition_indexes
-                                    .iter()
-                                    .map(|p| {
-                                        WritableTxnMarkerPartitionResult::default()
-                                            .with_partition_index(*p)
-                                            .with_error_code(codes.next().unwrap_or(NONE))
-                                    })
-                                    .collect(),
-                            )
-                        })
-                        .collect();
-                    markers
-                        .push(WritableTxnMarkerResult::default().with_producer_id(m.producer_id).with_topics(topics));
+                    markers.push(result(m, |_| codes.next().unwrap_or(NONE)));
                 }
                 WriteTxnMarkersResponse::default().with_markers(markers)
             }
@@ -72,29 +60,25 @@ impl Handler for WriteTxnMarkers {
     }
 
     fn error_response(req: &WriteTxnMarkersRequest, code: i16) -> WriteTxnMarkersResponse {
-        let markers = req
-            .markers
-            .iter()
-            .map(|m| {
-                let topics = m
-                    .topics
-                    .iter()
-                    .map(|t| {
-                        WritableTxnMarkerTopicResult::default().with_name(t.name.clone()).with_partitions(
-                            t.partition_indexes
-                                .iter()
-                                .map(|p| {
-                                    WritableTxnMarkerPartitionResult::default()
-                                        .with_partition_index(*p)
-                                        .with_error_code(code)
-                                })
-                                .collect(),
-                        )
-                    })
-                    .collect();
-                WritableTxnMarkerResult::default().with_producer_id(m.producer_id).with_topics(topics)
-            })
-            .collect();
-        WriteTxnMarkersResponse::default().with_markers(markers)
+        WriteTxnMarkersResponse::default().with_markers(req.markers.iter().map(|m| result(m, |_| code)).collect())
     }
+}
+
+/// One marker's answer: each of its partitions, in order, with the code `code` gives it.
+fn result(m: &WritableTxnMarker, mut code: impl FnMut(i32) -> i16) -> WritableTxnMarkerResult {
+    let topics = m
+        .topics
+        .iter()
+        .map(|t| {
+            WritableTxnMarkerTopicResult::default().with_name(t.name.clone()).with_partitions(
+                t.partition_indexes
+                    .iter()
+                    .map(|p| {
+                        WritableTxnMarkerPartitionResult::default().with_partition_index(*p).with_error_code(code(*p))
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    WritableTxnMarkerResult::default().with_producer_id(m.producer_id).with_topics(topics)
 }

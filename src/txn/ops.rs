@@ -87,8 +87,15 @@ pub async fn init_producer_id(
 }
 
 /// The checks every request of an ongoing transaction makes: the id, its producer id and
-/// epoch, and no change in flight. Returns the id's metadata.
-fn ongoing_txn(broker: &Broker, id: &str, producer_id: i64, epoch: i16) -> Result<TxnRef, TxnError> {
+/// epoch, and no completion in progress (nor, when `pending_blocks`, any change being
+/// written: KIP-890's verification does not wait for those). Returns the id's metadata.
+fn checked_txn(
+    broker: &Broker,
+    id: &str,
+    producer_id: i64,
+    epoch: i16,
+    pending_blocks: bool,
+) -> Result<TxnRef, TxnError> {
     if id.is_empty() {
         return Err(TxnError::InvalidRequest("empty transactional id"));
     }
@@ -101,7 +108,8 @@ fn ongoing_txn(broker: &Broker, id: &str, producer_id: i64, epoch: i16) -> Resul
         if m.producer_epoch != epoch {
             return Err(TxnError::ProducerFenced);
         }
-        if m.pending.is_some() || matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) {
+        let completing = matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort);
+        if completing || (pending_blocks && m.pending.is_some()) {
             return Err(TxnError::ConcurrentTransactions);
         }
     }
@@ -117,7 +125,7 @@ pub async fn add_partitions(
     epoch: i16,
     partitions: Vec<TopicPartition>,
 ) -> Result<(), TxnError> {
-    let txn = ongoing_txn(&broker, &id, producer_id, epoch)?;
+    let txn = checked_txn(&broker, &id, producer_id, epoch, true)?;
     let transit = {
         let mut m = txn.lock();
         if m.pending.is_some() {
@@ -141,20 +149,8 @@ pub fn verify_partitions(
     epoch: i16,
     partitions: &[TopicPartition],
 ) -> Result<Vec<Result<(), TxnError>>, TxnError> {
-    if id.is_empty() {
-        return Err(TxnError::InvalidRequest("empty transactional id"));
-    }
-    let txn = broker.txns.get(id).ok_or(TxnError::InvalidProducerIdMapping)?;
+    let txn = checked_txn(broker, id, producer_id, epoch, false)?;
     let m = txn.lock();
-    if m.producer_id != producer_id {
-        return Err(TxnError::InvalidProducerIdMapping);
-    }
-    if m.producer_epoch != epoch {
-        return Err(TxnError::ProducerFenced);
-    }
-    if matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) {
-        return Err(TxnError::ConcurrentTransactions);
-    }
     Ok(partitions
         .iter()
         .map(|p| if m.partitions.contains(p) { Ok(()) } else { Err(TxnError::TransactionAbortable) })

@@ -452,3 +452,34 @@ async fn a_prepared_transaction_is_completed_after_a_crash() {
     assert_eq!((values, lso, aborted), (vec!["kept".to_string()], 2, vec![]));
     b.stop().await;
 }
+
+/// WriteTxnMarkers (`kafka-transactions.sh abort`): an abort marker written for a producer's
+/// open transaction on a partition ends it there (the LSO moves past it, its records are
+/// listed as aborted); an unknown partition answers UNKNOWN_TOPIC_OR_PARTITION.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_txn_markers_aborts_a_hanging_transaction() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "tx-hang", 1).await;
+    let (_, pid, epoch) = init(&mut c, "t9", 60_000, None, 4).await;
+    assert!(add_partitions(&mut c, "t9", pid, epoch, &[("tx-hang", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let mut req = produce_request("tx-hang", 0, txn_batch(pid, epoch, 0, &["hung"]), -1);
+    req.transactional_id = Some(TransactionalId(sb("t9")));
+    assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
+    assert_eq!(fetch_committed(&mut c, "tx-hang", 0).await.1, 0, "the open transaction pins the LSO");
+    let markers =
+        WriteTxnMarkersRequest::default().with_markers(vec![write_txn_markers_request::WritableTxnMarker::default()
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_transaction_result(false)
+            .with_coordinator_epoch(0)
+            .with_topics(vec![write_txn_markers_request::WritableTxnMarkerTopic::default()
+                .with_name(tn("tx-hang"))
+                .with_partition_indexes(vec![0, 3])])]);
+    let r = c.call(&markers, 1).await;
+    let codes: Vec<i16> = r.markers[0].topics[0].partitions.iter().map(|p| p.error_code).collect();
+    assert_eq!(codes, [NONE, UNKNOWN_TOPIC_OR_PARTITION]);
+    let (values, lso, aborted) = fetch_committed(&mut c, "tx-hang", 0).await;
+    assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]));
+    b.stop().await;
+}
