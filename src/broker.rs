@@ -63,14 +63,14 @@ impl Broker {
         let metadata = MetadataCache::new(&config, cluster_id, logs.clone());
         let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
         let producer_ids = Arc::new(ProducerIdAllocator::open(&config.data_dir)?);
-        let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config())?;
+        let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config());
         let txns = Arc::new(TransactionCoordinator::open(
             topics.clone(),
             logs.clone(),
             replicas.clone(),
             producer_ids.clone(),
             config.transactions.clone(),
-        )?);
+        ));
         let broker = Arc::new(Self {
             connection_limits: Arc::new(ConnectionLimits::new(&config)),
             config,
@@ -87,6 +87,7 @@ impl Broker {
             txn_tick: tokio::sync::Mutex::new(()),
         });
         broker.logs.start_cleaners();
+        tokio::spawn(load_coordinators(Arc::downgrade(&broker)));
         tokio::spawn(maintenance(Arc::downgrade(&broker)));
         tokio::spawn(group_timers(Arc::downgrade(&broker)));
         tokio::spawn(txn_timers(Arc::downgrade(&broker)));
@@ -112,6 +113,26 @@ impl Broker {
         // Runs on the blocking pool (`ServerHandle::shutdown`): waits for a tick in progress.
         drop(self.txn_tick.blocking_lock());
         self.logs.shutdown()
+    }
+}
+
+/// How long a coordinator partition that could not be replayed waits before another try.
+const LOAD_RETRY: Duration = Duration::from_secs(1);
+
+/// Replays `__transaction_state` and `__consumer_offsets` in the background, as Kafka's
+/// coordinators load: the broker serves at once, and a transactional id or group whose
+/// partition is not replayed yet is answered COORDINATOR_LOAD_IN_PROGRESS (clients retry).
+/// A partition that failed to read is retried.
+async fn load_coordinators(broker: std::sync::Weak<Broker>) {
+    loop {
+        let Some(b) = broker.upgrade() else { return };
+        if *b.stopped.lock() {
+            return;
+        }
+        if tokio::task::spawn_blocking(move || b.txns.load() & b.groups.load()).await.unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(LOAD_RETRY).await;
     }
 }
 

@@ -10,6 +10,7 @@ use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResp
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
 use crate::auth::ResourceType;
+use crate::error::ErrorCode;
 use crate::group::state::GroupState;
 
 pub struct DescribeGroups;
@@ -38,7 +39,11 @@ impl Handler for DescribeGroups {
                     dead.with_error_code(E::GroupIdNotFound.code())
                         .with_error_message(Some(sb(format!("Group {} not found.", id.0))))
                 };
-                let Some(g) = ctx.broker.groups.get(id) else { return not_found(base) };
+                let g = match ctx.broker.groups.get(id) {
+                    Ok(Some(g)) => g,
+                    Ok(None) => return not_found(base),
+                    Err(e) => return with_operations(ctx, &req, base).with_error_code(e.code()),
+                };
                 let g = g.lock();
                 // A deleted group may linger in the registry as Dead: Kafka no longer has it.
                 if g.state == GroupState::Dead {

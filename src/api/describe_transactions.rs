@@ -8,6 +8,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 use crate::txn::metadata::TxnState;
 
 pub struct DescribeTransactions;
@@ -28,8 +29,10 @@ impl Handler for DescribeTransactions {
                     if id.0.is_empty() {
                         return base.with_error_code(E::InvalidRequest.code());
                     }
-                    let Some(txn) = ctx.broker.txns.get(&id.0) else {
-                        return base.with_error_code(E::TransactionalIdNotFound.code());
+                    let txn = match ctx.broker.txns.get(&id.0) {
+                        Ok(Some(txn)) => txn,
+                        Ok(None) => return base.with_error_code(E::TransactionalIdNotFound.code()),
+                        Err(e) => return base.with_error_code(e.code()),
                     };
                     let m = txn.lock();
                     if m.state == TxnState::Dead {

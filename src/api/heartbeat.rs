@@ -23,8 +23,9 @@ impl Handler for Heartbeat {
             generation_id: req.generation_id,
         };
         let result = match ctx.broker.groups.get(&req.group_id.0) {
-            None => Err(GroupError::UnknownMemberId),
-            Some(g) => g.lock().heartbeat(member, tokio::time::Instant::now()),
+            Err(e) => Err(e),
+            Ok(None) => Err(GroupError::UnknownMemberId),
+            Ok(Some(g)) => g.lock().heartbeat(member, tokio::time::Instant::now()),
         };
         Reply::Now(HeartbeatResponse::default().with_error_code(result.map_or_else(|e| e.code(), |()| NONE)))
     }

@@ -104,11 +104,15 @@ impl Handler for JoinGroup {
             supports_skip_assignment: v >= 9,
         };
         let group = if member_id.is_empty() {
-            coord.group_or_create(&req.group_id.0)
+            match coord.group_or_create(&req.group_id.0) {
+                Ok(g) => g,
+                Err(e) => return failed(e, &member_id, v),
+            }
         } else {
             match coord.get(&req.group_id.0) {
-                Some(g) => g,
-                None => return failed(GroupError::UnknownMemberId, &member_id, v),
+                Ok(Some(g)) => g,
+                Ok(None) => return failed(GroupError::UnknownMemberId, &member_id, v),
+                Err(e) => return failed(e, &member_id, v),
             }
         };
         let (pending, stored) = {

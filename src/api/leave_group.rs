@@ -23,7 +23,11 @@ impl Handler for LeaveGroup {
 
     fn handle(ctx: &RequestContext, req: LeaveGroupRequest) -> Reply<LeaveGroupResponse> {
         let coord = &ctx.broker.groups;
-        let Some(group) = coord.get(&req.group_id.0) else {
+        let group = match coord.get(&req.group_id.0) {
+            Ok(g) => g,
+            Err(e) => return Reply::Now(Self::error_response(&req, e.code())),
+        };
+        let Some(group) = group else {
             // v3+: an unknown group is a per-member error, not a request error.
             let mut resp = Self::error_response(&req, GroupError::UnknownMemberId.code());
             if ctx.api_version >= 3 {

@@ -4,7 +4,9 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
+use crate::error::ErrorCode;
 use crate::group::state::GroupState;
+use crate::group::GroupError;
 
 pub struct ListGroups;
 
@@ -16,6 +18,10 @@ impl Handler for ListGroups {
     const MAX_VERSION: i16 = 5;
 
     fn handle(ctx: &RequestContext, req: ListGroupsRequest) -> Reply<ListGroupsResponse> {
+        // As Kafka: no partial list while some `__consumer_offsets` partition still loads.
+        if ctx.broker.groups.loading() {
+            return Reply::Now(Self::error_response(&req, GroupError::CoordinatorLoadInProgress.code()));
+        }
         let groups = ctx
             .broker
             .groups

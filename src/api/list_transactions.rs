@@ -44,6 +44,10 @@ impl Handler for ListTransactions {
             },
             None => None,
         };
+        // As Kafka: no partial list while some `__transaction_state` partition still loads.
+        if ctx.broker.txns.loading() {
+            return Reply::Now(Self::error_response(&req, E::CoordinatorLoadInProgress.code()));
+        }
         let now = now_ms();
         let states = ctx
             .broker

@@ -53,9 +53,14 @@ impl Handler for OffsetCommit {
             generation_id: req.generation_id_or_member_epoch,
         };
         let group = match coord.get(&req.group_id.0) {
-            Some(g) => g,
-            None if member.generation_id < 0 => coord.group_or_create(&req.group_id.0),
-            None => return Reply::Now(Self::error_response(&req, GroupError::IllegalGeneration.code())),
+            Ok(Some(g)) => Ok(g),
+            Ok(None) if member.generation_id < 0 => coord.group_or_create(&req.group_id.0),
+            Ok(None) => Err(GroupError::IllegalGeneration),
+            Err(e) => Err(e),
+        };
+        let group = match group {
+            Ok(g) => g,
+            Err(e) => return Reply::Now(Self::error_response(&req, e.code())),
         };
         let now = tokio::time::Instant::now();
         let mut g = group.lock();

@@ -23,8 +23,10 @@ impl Handler for OffsetDelete {
     fn handle(ctx: &RequestContext, req: OffsetDeleteRequest) -> Reply<OffsetDeleteResponse> {
         let coord = &ctx.broker.groups;
         let failed = |e: GroupError| OffsetDeleteResponse::default().with_error_code(e.code());
-        let Some(group) = coord.get(&req.group_id.0) else {
-            return Reply::Now(failed(GroupError::GroupIdNotFound));
+        let group = match coord.get(&req.group_id.0) {
+            Ok(Some(g)) => g,
+            Ok(None) => return Reply::Now(failed(GroupError::GroupIdNotFound)),
+            Err(e) => return Reply::Now(failed(e)),
         };
         let mut g = group.lock();
         if g.state == GroupState::Dead {

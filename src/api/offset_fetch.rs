@@ -10,7 +10,8 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{sb, Handler, Reply, RequestContext, NONE};
-use crate::group::GroupCoordinator;
+use crate::error::ErrorCode;
+use crate::group::{GroupCoordinator, GroupError};
 
 pub struct OffsetFetch;
 
@@ -28,8 +29,8 @@ fn committed(
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
     require_stable: bool,
-) -> Committed {
-    let g = coord.get(group);
+) -> Result<Committed, GroupError> {
+    let g = coord.get(group)?;
     let g = g.as_ref().map(|g| g.lock());
     let lookup = |t: &str, p: i32| {
         if require_stable && g.as_ref().is_some_and(|g| g.has_pending_txn_offset(t, p)) {
@@ -40,7 +41,7 @@ fn committed(
             .map(|v| (p, v.offset, v.leader_epoch, v.metadata.clone(), NONE))
             .unwrap_or((p, -1, -1, String::new(), NONE))
     };
-    match wanted {
+    Ok(match wanted {
         Some(topics) => {
             topics.into_iter().map(|(t, ps)| (t.clone(), ps.into_iter().map(|p| lookup(&t, p)).collect())).collect()
         }
@@ -63,7 +64,7 @@ fn committed(
                 })
                 .collect()
         }
-    }
+    })
 }
 
 impl Handler for OffsetFetch {
@@ -84,7 +85,15 @@ impl Handler for OffsetFetch {
                         .topics
                         .as_ref()
                         .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-                    let topics = committed(coord, &rg.group_id.0, wanted, req.require_stable)
+                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            return OffsetFetchResponseGroup::default()
+                                .with_group_id(GroupId(rg.group_id.0.clone()))
+                                .with_error_code(e.code())
+                        }
+                    };
+                    let topics = committed
                         .into_iter()
                         .map(|(t, ps)| {
                             let parts = ps
@@ -114,7 +123,17 @@ impl Handler for OffsetFetch {
             .as_ref()
             .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
         let stable = ctx.api_version >= 7 && req.require_stable;
-        let topics = committed(coord, &req.group_id.0, wanted, stable)
+        let committed = match committed(coord, &req.group_id.0, wanted.clone(), stable) {
+            Ok(c) => c,
+            // v2+ has a group-level error; v1 only per-partition ones.
+            Err(e) if ctx.api_version >= 2 => return Reply::Now(Self::error_response(&req, e.code())),
+            Err(e) => wanted
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, -1, -1, String::new(), e.code())).collect()))
+                .collect(),
+        };
+        let topics = committed
             .into_iter()
             .map(|(t, ps)| {
                 let parts = ps

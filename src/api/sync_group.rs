@@ -41,8 +41,10 @@ impl Handler for SyncGroup {
 
     fn handle(ctx: &RequestContext, req: SyncGroupRequest) -> Reply<SyncGroupResponse> {
         let coord = &ctx.broker.groups;
-        let Some(group) = coord.get(&req.group_id.0) else {
-            return Reply::Now(response(Err(GroupError::UnknownMemberId)));
+        let group = match coord.get(&req.group_id.0) {
+            Ok(Some(g)) => g,
+            Ok(None) => return Reply::Now(response(Err(GroupError::UnknownMemberId))),
+            Err(e) => return Reply::Now(response(Err(e))),
         };
         let pending = {
             let mut g = group.lock();

@@ -84,7 +84,10 @@ impl Handler for TxnOffsetCommit {
             group_instance_id: req.group_instance_id.as_deref(),
             generation_id: req.generation_id,
         };
-        let group = coord.group_or_create(&group_id);
+        let group = match coord.group_or_create(&group_id) {
+            Ok(g) => g,
+            Err(e) => return Reply::Now(Self::error_response(&req, e.code())),
+        };
         if let Err(e) = group.lock().check_txn_commit(member) {
             return Reply::Now(Self::error_response(&req, e.code()));
         }

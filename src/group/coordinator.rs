@@ -1,6 +1,8 @@
 //! The group coordinator: owns every consumer group, routes group APIs to the state machine,
 //! and makes commits and group metadata durable in the internal, Kafka-format
-//! `__consumer_offsets` topic, which is replayed at startup.
+//! `__consumer_offsets` topic, which is replayed after a start, partition by partition, in
+//! the background (a group in a partition still loading is answered
+//! COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -15,6 +17,7 @@ use tokio::time::Instant;
 use super::codec::{self, Key, OffsetValue};
 use super::state::{Group, GroupState, GroupTimings};
 use super::GroupError;
+use crate::cluster::PartitionLoads;
 use crate::log::{AppendError, LogManager, Partition};
 use crate::replica::{ProduceError, ReplicaManager};
 use crate::topic::{Topic, TopicRegistry};
@@ -74,29 +77,49 @@ pub struct GroupCoordinator {
     offsets_topic: Mutex<Option<Arc<Topic>>>,
     /// The groups each producer id has transactional offsets in (its marker completes them).
     txn_groups: Mutex<HashMap<i64, HashSet<String>>>,
+    /// The `__consumer_offsets` partitions not yet replayed ([`GroupCoordinator::load`]).
+    loads: PartitionLoads,
     pub config: CoordinatorConfig,
 }
 
 impl GroupCoordinator {
-    /// Replays `__consumer_offsets` (if it exists) into memory.
+    /// A coordinator with every existing `__consumer_offsets` partition still to replay
+    /// ([`GroupCoordinator::load`], run in the background by the broker).
     pub fn open(
         topics: Arc<TopicRegistry>,
         logs: Arc<LogManager>,
         replicas: Arc<ReplicaManager>,
         config: CoordinatorConfig,
-    ) -> std::io::Result<Self> {
-        let offsets_topic = Mutex::new(topics.get(OFFSETS_TOPIC));
-        let coord = Self {
+    ) -> Self {
+        let existing = topics.get(OFFSETS_TOPIC);
+        let loads = PartitionLoads::pending(existing.as_ref().map_or(0, |t| t.partition_count().max(0) as usize));
+        Self {
             groups: DashMap::new(),
             topics,
             logs,
             replicas,
-            offsets_topic,
+            offsets_topic: Mutex::new(existing),
             txn_groups: Mutex::new(HashMap::new()),
+            loads,
             config,
-        };
-        coord.load()?;
-        Ok(coord)
+        }
+    }
+
+    /// COORDINATOR_LOAD_IN_PROGRESS while the partition that owns `group` is being replayed.
+    pub fn check_loaded(&self, group: &str) -> Result<(), GroupError> {
+        if !self.loads.any_loading() {
+            return Ok(());
+        }
+        match self.partition_index(group) {
+            Ok(idx) if self.loads.is_loading(idx) => Err(GroupError::CoordinatorLoadInProgress),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether some `__consumer_offsets` partition is still being replayed (ListGroups
+    /// answers COORDINATOR_LOAD_IN_PROGRESS then, as Kafka does).
+    pub fn loading(&self) -> bool {
+        self.loads.any_loading()
     }
 
     /// The internal offsets topic, created on first use.
@@ -128,13 +151,45 @@ impl GroupCoordinator {
         GroupTimings { initial_rebalance_delay: self.config.initial_rebalance_delay, max_size: self.config.max_size }
     }
 
-    fn load(&self) -> std::io::Result<()> {
+    /// Replays the `__consumer_offsets` partitions still loading into memory, one after
+    /// another; each partition's groups are served once it is done. Blocking (reads the log).
+    /// A partition that cannot be read stays loading (its groups are refused, retriably,
+    /// rather than served wrong) for a later call to retry: replaying a partition again from
+    /// its start ends in the same state. True once every partition is loaded.
+    pub fn load(&self) -> bool {
+        if !self.loads.any_loading() {
+            return true;
+        }
+        let started = std::time::Instant::now();
+        let mut records = 0usize;
+        for part in self.logs.partitions(OFFSETS_TOPIC) {
+            if !self.loads.is_loading(part.index) {
+                continue;
+            }
+            match self.load_partition(&part) {
+                Ok(n) => {
+                    records += n;
+                    self.loads.done(part.index);
+                }
+                Err(e) => tracing::error!(partition = part.index, "cannot replay {OFFSETS_TOPIC} (retried later): {e}"),
+            }
+        }
+        let done = !self.loads.any_loading();
+        tracing::info!(
+            groups = self.groups.len(),
+            records,
+            ms = started.elapsed().as_millis() as u64,
+            done,
+            "loaded consumer groups from {OFFSETS_TOPIC}"
+        );
+        done
+    }
+
+    /// Replays one partition: the number of records read.
+    fn load_partition(&self, part: &Partition) -> Result<usize, crate::error::StorageError> {
         let now = Instant::now();
         let mut loaded = 0usize;
-        if self.offsets_topic.lock().is_none() {
-            return Ok(());
-        }
-        for part in self.logs.partitions(OFFSETS_TOPIC) {
+        {
             part.for_each_batch(0, |batch| {
                 // Brook writes this topic uncompressed (and clients cannot produce to it): a
                 // compressed batch here is damage, and is not inflated whatever it claims.
@@ -159,7 +214,7 @@ impl GroupCoordinator {
                     match key {
                         Key::Offset { group, topic, partition } if r.transactional => {
                             if let Some(v) = r.value.and_then(codec::decode_offset_value) {
-                                self.group_or_create(&group)
+                                self.entry(&group)
                                     .lock()
                                     .txn_offsets
                                     .entry(r.producer_id)
@@ -169,7 +224,7 @@ impl GroupCoordinator {
                             }
                         }
                         Key::Offset { group, topic, partition } => {
-                            let g = self.group_or_create(&group);
+                            let g = self.entry(&group);
                             let mut g = g.lock();
                             match r.value.and_then(codec::decode_offset_value) {
                                 Some(v) => {
@@ -181,7 +236,7 @@ impl GroupCoordinator {
                             }
                         }
                         Key::Group { group } => match r.value.and_then(codec::decode_group_value) {
-                            Some(v) => self.group_or_create(&group).lock().restore(v, now),
+                            Some(v) => self.entry(&group).lock().restore(v, now),
                             None => {
                                 self.groups.remove(&group);
                             }
@@ -190,13 +245,18 @@ impl GroupCoordinator {
                 }
             })?;
         }
-        // Groups with neither members nor offsets (committed or pending) left are gone.
-        self.groups.retain(|_, g| {
+        // This partition's groups with neither members nor offsets (committed or pending)
+        // left are gone.
+        let count = part.index.max(0) + 1;
+        let count = self.offsets_topic.lock().as_ref().map_or(count, |t| t.partition_count());
+        self.groups.retain(|id, g| {
+            if crate::cluster::coordinator_partition(id, count) != part.index {
+                return true;
+            }
             let g = g.lock();
             !(g.members.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty() && g.generation == 0)
         });
-        tracing::info!(groups = self.groups.len(), records = loaded, "loaded consumer groups from {OFFSETS_TOPIC}");
-        Ok(())
+        Ok(loaded)
     }
 
     /// Stores a transaction's offsets for `group` (TxnOffsetCommit) as a transactional batch
@@ -219,7 +279,7 @@ impl GroupCoordinator {
 
     /// The stored transactional offsets become pending in the group.
     pub fn add_txn_offsets(&self, group: &str, producer_id: i64, offsets: Vec<((String, i32), OffsetValue)>) {
-        self.group_or_create(group).lock().txn_offsets.entry(producer_id).or_default().extend(offsets);
+        self.entry(group).lock().txn_offsets.entry(producer_id).or_default().extend(offsets);
         self.txn_groups.lock().entry(producer_id).or_default().insert(group.to_string());
     }
 
@@ -237,7 +297,7 @@ impl GroupCoordinator {
             if crate::cluster::coordinator_partition(group, count) != partition {
                 return true;
             }
-            if let Some(g) = self.get(group) {
+            if let Some(g) = self.lookup(group) {
                 g.lock().complete_transaction(producer_id, commit);
             }
             false
@@ -247,11 +307,25 @@ impl GroupCoordinator {
         }
     }
 
-    pub fn get(&self, group: &str) -> Option<GroupRef> {
+    /// The group, if it exists; COORDINATOR_LOAD_IN_PROGRESS while its partition loads.
+    pub fn get(&self, group: &str) -> Result<Option<GroupRef>, GroupError> {
+        self.check_loaded(group)?;
+        Ok(self.lookup(group))
+    }
+
+    /// The group, created empty if new; COORDINATOR_LOAD_IN_PROGRESS while its partition
+    /// loads.
+    pub fn group_or_create(&self, group: &str) -> Result<GroupRef, GroupError> {
+        self.check_loaded(group)?;
+        Ok(self.entry(group))
+    }
+
+    /// The group whether or not its partition is loaded (the replay and markers).
+    fn lookup(&self, group: &str) -> Option<GroupRef> {
         self.groups.get(group).map(|g| g.clone())
     }
 
-    pub fn group_or_create(&self, group: &str) -> GroupRef {
+    fn entry(&self, group: &str) -> GroupRef {
         self.groups.entry(group.to_string()).or_insert_with(|| Arc::new(Mutex::new(Group::new(group)))).clone()
     }
 
@@ -336,7 +410,7 @@ impl GroupCoordinator {
 
     /// Deletes a group and all its offsets (DeleteGroups): tombstones, then forget it.
     pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
-        let Some(g) = self.get(group) else { return Err(GroupError::GroupIdNotFound) };
+        let Some(g) = self.get(group)? else { return Err(GroupError::GroupIdNotFound) };
         let mut g = g.lock();
         match g.state {
             GroupState::Dead => return Err(GroupError::GroupIdNotFound),
@@ -411,6 +485,9 @@ impl GroupCoordinator {
         let mut dead = Vec::new();
         for g in self.list() {
             let mut g = g.lock();
+            if self.check_loaded(&g.id).is_err() {
+                continue; // restored, not complete: its replay may still change it
+            }
             g.tick(now, &t);
             if let Ok(Some(p)) = self.persist(&mut g) {
                 touched.push(p);

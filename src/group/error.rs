@@ -55,6 +55,9 @@ pub enum GroupError {
     CoordinatorNotAvailable,
     #[error("This is not the correct coordinator.")]
     NotCoordinator,
+    /// The group's `__consumer_offsets` partition is still being replayed after a start.
+    #[error("The coordinator is loading and hence can't process requests.")]
+    CoordinatorLoadInProgress,
     #[error("The server experienced an unexpected error when processing the request.")]
     UnknownServerError,
 
@@ -95,6 +98,7 @@ impl ErrorCode for GroupError {
             GroupError::GroupSubscribedToTopic => E::GroupSubscribedToTopic.code(),
             GroupError::CoordinatorNotAvailable => E::CoordinatorNotAvailable.code(),
             GroupError::NotCoordinator => E::NotCoordinator.code(),
+            GroupError::CoordinatorLoadInProgress => E::CoordinatorLoadInProgress.code(),
             GroupError::UnknownServerError => E::UnknownServerError.code(),
             // Without the offsets topic (or its partition) there is no coordinator to talk to.
             GroupError::OffsetsTopicUnavailable(_) | GroupError::OffsetsPartitionMissing(_) => {
@@ -162,6 +166,7 @@ mod tests {
             (GroupError::GroupSubscribedToTopic, 86),
             (GroupError::CoordinatorNotAvailable, 15),
             (GroupError::NotCoordinator, 16),
+            (GroupError::CoordinatorLoadInProgress, 14),
             (GroupError::UnknownServerError, -1),
             (GroupError::OffsetsTopicUnavailable(Arc::new(TopicError::Unknown)), 15),
             (GroupError::OffsetsPartitionMissing(7), 15),

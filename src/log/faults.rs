@@ -45,6 +45,9 @@ pub enum Point {
     /// `cleaner.swap`: renaming a cleaned segment to `.swap`, before it replaces the
     /// segments it was cleaned from.
     CleanerSwap,
+    /// `replay.read`: reading a partition from its start to replay it (the coordinators'
+    /// loads of `__consumer_offsets` and `__transaction_state`); not the fetch path.
+    ReplayRead,
 }
 
 impl Point {
@@ -59,6 +62,7 @@ impl Point {
             Point::SnapshotWrite => "snapshot.write",
             Point::CheckpointWrite => "checkpoint.write",
             Point::CleanerSwap => "cleaner.swap",
+            Point::ReplayRead => "replay.read",
         }
     }
 }

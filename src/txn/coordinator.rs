@@ -1,6 +1,8 @@
 //! The transaction coordinator's store: every transactional id's metadata in memory, each
 //! change written to `__transaction_state` (created on first use, compacted, Kafka's
-//! record format) before it takes effect, and the topic replayed at startup. The request
+//! record format) before it takes effect, and the topic replayed after a start, in the
+//! background (an id in a partition still loading is answered COORDINATOR_LOAD_IN_PROGRESS,
+//! and the periodic duties leave it alone until it is loaded). The request
 //! flows (`txn::ops`) and the markers (`txn::markers`) build on it.
 
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use parking_lot::Mutex;
 use super::codec;
 use super::error::TxnError;
 use super::metadata::{TransactionMetadata, Transit, TxnState};
+use crate::cluster::PartitionLoads;
 use crate::log::{AppendError, LogManager, Partition};
 use crate::producer::ids::ProducerIdAllocator;
 use crate::replica::{ProduceError, ReplicaManager};
@@ -48,30 +51,83 @@ pub struct TransactionCoordinator {
     producer_ids: Arc<ProducerIdAllocator>,
     /// Created on first use, as Kafka does.
     state_topic: Mutex<Option<Arc<Topic>>>,
+    /// The `__transaction_state` partitions not yet replayed ([`TransactionCoordinator::load`]).
+    loads: PartitionLoads,
     pub config: TxnConfig,
 }
 
 impl TransactionCoordinator {
-    /// Replays `__transaction_state` (if it exists) into memory.
+    /// A coordinator with every existing `__transaction_state` partition still to replay
+    /// ([`TransactionCoordinator::load`], run in the background by the broker).
     pub fn open(
         topics: Arc<TopicRegistry>,
         logs: Arc<LogManager>,
         replicas: Arc<ReplicaManager>,
         producer_ids: Arc<ProducerIdAllocator>,
         config: TxnConfig,
-    ) -> std::io::Result<Self> {
-        let state_topic = Mutex::new(topics.get(TRANSACTION_STATE_TOPIC));
-        let coord = Self { txns: DashMap::new(), topics, logs, replicas, producer_ids, state_topic, config };
-        coord.load()?;
-        Ok(coord)
+    ) -> Self {
+        let existing = topics.get(TRANSACTION_STATE_TOPIC);
+        let loads = PartitionLoads::pending(existing.as_ref().map_or(0, |t| t.partition_count().max(0) as usize));
+        let state_topic = Mutex::new(existing);
+        Self { txns: DashMap::new(), topics, logs, replicas, producer_ids, state_topic, loads, config }
     }
 
-    fn load(&self) -> std::io::Result<()> {
-        if self.state_topic.lock().is_none() {
-            return Ok(());
+    /// Replays the `__transaction_state` partitions still loading, one after another; each
+    /// partition's ids are served once it is done. Blocking. A partition that cannot be read
+    /// stays loading for a later call to retry (a replay from the start ends in the same
+    /// state). True once every partition is loaded.
+    pub fn load(&self) -> bool {
+        if !self.loads.any_loading() {
+            return true;
         }
         let mut records = 0usize;
         for part in self.logs.partitions(TRANSACTION_STATE_TOPIC) {
+            if !self.loads.is_loading(part.index) {
+                continue;
+            }
+            match self.load_partition(&part) {
+                Ok(n) => {
+                    records += n;
+                    self.loads.done(part.index);
+                }
+                Err(e) => {
+                    tracing::error!(
+                        partition = part.index,
+                        "cannot replay {TRANSACTION_STATE_TOPIC} (retried later): {e}"
+                    )
+                }
+            }
+        }
+        let done = !self.loads.any_loading();
+        tracing::info!(
+            transactional_ids = self.txns.len(),
+            records,
+            done,
+            "loaded transactions from {TRANSACTION_STATE_TOPIC}"
+        );
+        done
+    }
+
+    /// Whether some `__transaction_state` partition is still being replayed.
+    pub fn loading(&self) -> bool {
+        self.loads.any_loading()
+    }
+
+    /// COORDINATOR_LOAD_IN_PROGRESS while the partition that owns the id is being replayed.
+    fn check_loaded(&self, transactional_id: &str) -> Result<(), TxnError> {
+        if !self.loads.any_loading() {
+            return Ok(());
+        }
+        match self.partition_index(transactional_id) {
+            Ok(idx) if self.loads.is_loading(idx) => Err(TxnError::CoordinatorLoadInProgress),
+            _ => Ok(()),
+        }
+    }
+
+    /// Replays one partition: the number of records read.
+    fn load_partition(&self, part: &Partition) -> Result<usize, crate::error::StorageError> {
+        let mut records = 0usize;
+        {
             part.for_each_batch(0, |batch| {
                 // Brook writes this topic uncompressed and clients cannot produce to it: a
                 // compressed batch here is damage, and is not inflated whatever it claims.
@@ -101,12 +157,7 @@ impl TransactionCoordinator {
                 }
             })?;
         }
-        tracing::info!(
-            transactional_ids = self.txns.len(),
-            records,
-            "loaded transactions from {TRANSACTION_STATE_TOPIC}"
-        );
-        Ok(())
+        Ok(records)
     }
 
     /// The internal state topic, created on first use.
@@ -147,13 +198,15 @@ impl TransactionCoordinator {
             .map_or(0, |p| p.leader_epoch())
     }
 
-    pub fn get(&self, transactional_id: &str) -> Option<TxnRef> {
-        self.txns.get(transactional_id).map(|t| t.clone())
+    /// The id's metadata, if any; COORDINATOR_LOAD_IN_PROGRESS while its partition loads.
+    pub fn get(&self, transactional_id: &str) -> Result<Option<TxnRef>, TxnError> {
+        self.check_loaded(transactional_id)?;
+        Ok(self.txns.get(transactional_id).map(|t| t.clone()))
     }
 
     /// The id's metadata, created with a fresh producer id (no epoch yet) if it has none.
     pub fn get_or_create(&self, transactional_id: &str, timeout_ms: i32) -> Result<TxnRef, TxnError> {
-        if let Some(t) = self.get(transactional_id) {
+        if let Some(t) = self.get(transactional_id)? {
             return Ok(t);
         }
         self.state_topic()?;
@@ -169,9 +222,14 @@ impl TransactionCoordinator {
         })
     }
 
-    /// Every transactional id, sorted.
+    /// Every transactional id of the loaded partitions, sorted.
     pub fn list(&self) -> Vec<(String, TxnRef)> {
-        let mut v: Vec<(String, TxnRef)> = self.txns.iter().map(|e| (e.key().clone(), e.value().clone())).collect();
+        let mut v: Vec<(String, TxnRef)> = self
+            .txns
+            .iter()
+            .filter(|e| self.check_loaded(e.key()).is_ok())
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }

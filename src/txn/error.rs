@@ -28,6 +28,9 @@ pub enum TxnError {
     /// The partition is not part of the ongoing transaction (KIP-890 verification).
     #[error("The partition was not added to the transaction")]
     TransactionAbortable,
+    /// The id's `__transaction_state` partition is still being replayed after a start.
+    #[error("The coordinator is loading and hence can't process requests.")]
+    CoordinatorLoadInProgress,
     #[error("The transaction state topic is not available: {0}")]
     CoordinatorNotAvailable(String),
     /// A write to `__transaction_state` failed: Kafka answers NOT_COORDINATOR, and the
@@ -59,6 +62,7 @@ impl ErrorCode for TxnError {
             TxnError::InvalidProducerEpoch => E::InvalidProducerEpoch.code(),
             TxnError::TransactionalIdNotFound => E::TransactionalIdNotFound.code(),
             TxnError::TransactionAbortable => E::TransactionAbortable.code(),
+            TxnError::CoordinatorLoadInProgress => E::CoordinatorLoadInProgress.code(),
             TxnError::CoordinatorNotAvailable(_) => E::CoordinatorNotAvailable.code(),
             TxnError::NotStored(_) | TxnError::WriteRejected(_) => E::NotCoordinator.code(),
             TxnError::Illegal(_) => E::UnknownServerError.code(),

@@ -99,7 +99,7 @@ fn checked_txn(
     if id.is_empty() {
         return Err(TxnError::InvalidRequest("empty transactional id"));
     }
-    let txn = broker.txns.get(id).ok_or(TxnError::InvalidProducerIdMapping)?;
+    let txn = broker.txns.get(id)?.ok_or(TxnError::InvalidProducerIdMapping)?;
     {
         let m = txn.lock();
         if m.producer_id != producer_id {
@@ -171,7 +171,7 @@ pub async fn end_transaction(
     if id.is_empty() {
         return Err(TxnError::InvalidRequest("empty transactional id"));
     }
-    let txn = broker.txns.get(&id).ok_or(TxnError::InvalidProducerIdMapping)?;
+    let txn = broker.txns.get(&id)?.ok_or(TxnError::InvalidProducerIdMapping)?;
     let transit = {
         let mut m = txn.lock();
         if m.producer_id != producer_id {

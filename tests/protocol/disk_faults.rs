@@ -119,6 +119,7 @@ async fn shutdown(b: &mut TestBroker) -> std::io::Result<()> {
 async fn start(b: &mut TestBroker, cfg: BrokerConfig) {
     assert!(b.handle.is_none());
     b.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
+    b.wait_coordinators_loaded().await;
 }
 
 /// A broker whose background flush is out of the way (every fsync is one a request asked for).

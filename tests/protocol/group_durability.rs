@@ -335,3 +335,91 @@ async fn a_compressed_batch_in_the_offsets_topic_is_skipped_at_replay() {
     assert_eq!(committed(&mut c, "forged", "t", 0).await, -1, "the compressed batch is not replayed");
     assert_eq!(committed(&mut c, "honest", "t", 0).await, 7, "the rest of the topic is");
 }
+
+/// A group name owned by `__consumer_offsets` partition `partition` (of the tests' 3).
+fn group_in(partition: i32, prefix: &str) -> String {
+    (0..1000)
+        .map(|i| format!("{prefix}-{i}"))
+        .find(|g| brook::cluster::coordinator_partition(g, 3) == partition)
+        .expect("some name hashes there")
+}
+
+/// OffsetFetch v8 for one group: (group-level error, committed offset of `t`-0).
+async fn fetch_v8(c: &mut Client, group: &str) -> (i16, i64) {
+    let req = OffsetFetchRequest::default().with_groups(vec![offset_fetch_request::OffsetFetchRequestGroup::default()
+        .with_group_id(gid(group))
+        .with_topics(Some(vec![offset_fetch_request::OffsetFetchRequestTopics::default()
+            .with_name(tn("t"))
+            .with_partition_indexes(vec![0])]))]);
+    let r = c.call(&req, 8).await;
+    let g = &r.groups[0];
+    (g.error_code, g.topics.first().map_or(-1, |t| t.partitions[0].committed_offset))
+}
+
+/// After a start `__consumer_offsets` is replayed in the background, as Kafka loads its
+/// coordinator partitions: the broker serves at once, every group API for a group whose
+/// partition is not replayed yet answers COORDINATOR_LOAD_IN_PROGRESS (14, retriable), and
+/// groups of replayed partitions are served. Here partition 0 cannot be read (an injected
+/// EIO) until the fault is lifted; its load is retried and its groups then come back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_load_in_the_background_and_answer_load_in_progress_meanwhile() {
+    use brook::log::faults::{self, Fault, Point};
+    const LOADING: i16 = 14;
+    let (stuck, served) = (group_in(0, "stuck"), group_in(1, "served"));
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "t", 1).await;
+    commit_standalone(&mut c, &stuck, &[("t", 0, 11, None)]).await;
+    commit_standalone(&mut c, &served, &[("t", 0, 22, None)]).await;
+    drop(c);
+    b.handle.take().expect("running").shutdown().await.expect("graceful shutdown");
+    let armed = faults::arm(Point::ReplayRead, &b.path().join("__consumer_offsets-0"), Fault::eio());
+    b.start_loading(|_| {}).await;
+    let mut c = b.client().await;
+
+    // The broker answers everything else at once: produce to a topic, its metadata.
+    produce_ok(&mut c, "t", 0, batch(&[b"v"])).await;
+
+    // The served group's partition replays (bounded wait), the stuck one's does not.
+    let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        let (code, offset) = fetch_v8(&mut c, &served).await;
+        if code == NONE {
+            assert_eq!(offset, 22);
+            break;
+        }
+        assert_eq!(code, LOADING);
+        assert!(tokio::time::Instant::now() < deadline, "partition 1 never loaded");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(armed.hits() >= 1, "the load of partition 0 was tried");
+
+    // Every group API for the stuck group: COORDINATOR_LOAD_IN_PROGRESS.
+    assert_eq!(fetch_v8(&mut c, &stuck).await.0, LOADING, "OffsetFetch v8 (group-level)");
+    let r = c.call(&offset_fetch_request(&stuck, Some(&[("t", &[0])])), 7).await;
+    assert_eq!(r.error_code, LOADING, "OffsetFetch v7 (top-level)");
+    let r = c.call(&offset_fetch_request(&stuck, Some(&[("t", &[0])])), 1).await;
+    assert_eq!(r.topics[0].partitions[0].error_code, LOADING, "OffsetFetch v1 (per partition)");
+    let r = c.call(&commit_request(&stuck, -1, "", None, &[("t", 0, 5, None)]), COMMIT_V).await;
+    assert_eq!(commit_codes(&r), vec![("t".to_string(), 0, LOADING)], "OffsetCommit");
+    let r = c.call(&join_request(&stuck, "", None, "consumer", consumer_protocols(&["range"], &["t"])), JOIN_V).await;
+    assert_eq!(r.error_code, LOADING, "JoinGroup");
+    assert_eq!(heartbeat(&mut c, &stuck, 1, "m", None).await, LOADING, "Heartbeat");
+    let r = c.call(&sync_request(&stuck, 1, "m", None, &[]), SYNC_V).await;
+    assert_eq!(r.error_code, LOADING, "SyncGroup");
+    assert_eq!(leave(&mut c, &stuck, &[("m", None)]).await.error_code, LOADING, "LeaveGroup");
+    assert_eq!(describe(&mut c, &stuck).await.error_code, LOADING, "DescribeGroups");
+    assert_eq!(delete_groups(&mut c, &[&stuck]).await, vec![(stuck.clone(), LOADING)], "DeleteGroups");
+    let r = c.call(&ListGroupsRequest::default(), LIST_GROUPS_V).await;
+    assert_eq!(r.error_code, LOADING, "ListGroups while any partition loads");
+    assert!(b.handle.as_ref().expect("running").broker.groups.loading());
+
+    // The disk recovers: the retried load brings the group back as it was.
+    drop(armed);
+    b.wait_coordinators_loaded().await;
+    assert_eq!(fetch_v8(&mut c, &stuck).await, (NONE, 11), "the stuck group after its retried load");
+    assert_eq!(fetch_v8(&mut c, &served).await, (NONE, 22));
+    assert_eq!(list_groups(&mut c, &[]).await.len(), 2, "ListGroups once everything is loaded");
+    drop(c);
+    b.stop().await;
+}

@@ -483,3 +483,58 @@ async fn write_txn_markers_aborts_a_hanging_transaction() {
     assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]));
     b.stop().await;
 }
+
+/// `__transaction_state` is replayed in the background after a start: an id whose partition
+/// is not replayed yet is answered COORDINATOR_LOAD_IN_PROGRESS (InitProducerId, EndTxn,
+/// DescribeTransactions per id, ListTransactions as a whole), ids of replayed partitions are
+/// served, and the id comes back as it was once its retried load succeeds (partition 0
+/// unreadable until the injected EIO is lifted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_load_in_the_background_and_answer_load_in_progress_meanwhile() {
+    use brook::log::faults::{self, Fault, Point};
+    const LOADING: i16 = 14;
+    let id_in = |partition: i32, prefix: &str| {
+        (0..1000)
+            .map(|i| format!("{prefix}-{i}"))
+            .find(|id| brook::cluster::coordinator_partition(id, 3) == partition)
+            .expect("some id hashes there")
+    };
+    let (stuck, served) = (id_in(0, "stuck"), id_in(1, "served"));
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    let (code, stuck_pid, stuck_epoch) = init(&mut c, &stuck, 60_000, None, 4).await;
+    assert_eq!(code, NONE);
+    let (code, served_pid, _) = init(&mut c, &served, 60_000, None, 4).await;
+    assert_eq!(code, NONE);
+    drop(c);
+    b.handle.take().expect("running").shutdown().await.expect("graceful shutdown");
+    let armed = faults::arm(Point::ReplayRead, &b.path().join("__transaction_state-0"), Fault::eio());
+    b.start_loading(|_| {}).await;
+    let mut c = b.client().await;
+
+    let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        let (code, state, pid, _, _) = describe(&mut c, &served).await;
+        if code == NONE {
+            assert_eq!((state.as_str(), pid), ("Empty", served_pid), "the served id as it was");
+            break;
+        }
+        assert_eq!(code, LOADING);
+        assert!(tokio::time::Instant::now() < deadline, "partition 1 never loaded");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(describe(&mut c, &stuck).await.0, LOADING, "DescribeTransactions");
+    assert_eq!(init(&mut c, &stuck, 60_000, None, 4).await.0, LOADING, "InitProducerId");
+    assert_eq!(end_txn(&mut c, &stuck, stuck_pid, stuck_epoch, true, 3).await, LOADING, "EndTxn");
+    let r = c.call(&ListTransactionsRequest::default(), 1).await;
+    assert_eq!(r.error_code, LOADING, "ListTransactions while any partition loads");
+
+    drop(armed);
+    b.wait_coordinators_loaded().await;
+    let (code, state, pid, epoch, _) = describe(&mut c, &stuck).await;
+    assert_eq!((code, state.as_str(), pid, epoch), (NONE, "Empty", stuck_pid, stuck_epoch), "after its retried load");
+    let r = c.call(&ListTransactionsRequest::default(), 1).await;
+    assert_eq!((r.error_code, r.transaction_states.len()), (NONE, 2));
+    drop(c);
+    b.stop().await;
+}

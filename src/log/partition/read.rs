@@ -101,6 +101,7 @@ impl Partition {
     /// Calls `f` with every whole batch from `from` up to the high watermark, in order
     /// (used to replay internal topics such as `__consumer_offsets` at startup).
     pub fn for_each_batch(&self, from: i64, mut f: impl FnMut(Bytes)) -> Result<(), StorageError> {
+        faults::check(Point::ReplayRead, &self.dir).storage(StorageOp::Read, Some(&self.dir))?;
         let mut next = from.max(self.offsets().log_start);
         loop {
             let mut buf = match self.read(next, 1 << 20, true) {

@@ -73,6 +73,7 @@ impl TestBroker {
         h.shutdown().await.expect("graceful shutdown");
         let cfg = BrokerConfig::for_tests(self.dir.path());
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
+        self.wait_coordinators_loaded().await;
     }
 
     /// Unclean stop: the broker is dropped without `shutdown` (no final flush, checkpoint or
@@ -103,11 +104,32 @@ impl TestBroker {
         self.start_again(tweak).await;
     }
 
-    /// Starts a broker on this data directory (after the previous one was stopped or taken).
+    /// Starts a broker on this data directory (after the previous one was stopped or taken),
+    /// and waits until its groups are loaded.
     pub async fn start_again(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
+        self.start_loading(tweak).await;
+        self.wait_coordinators_loaded().await;
+    }
+
+    /// Starts a broker on this data directory without waiting for `__consumer_offsets` to
+    /// be replayed (groups answer COORDINATOR_LOAD_IN_PROGRESS meanwhile).
+    pub async fn start_loading(&mut self, tweak: impl FnOnce(&mut BrokerConfig)) {
         let mut cfg = BrokerConfig::for_tests(self.dir.path());
         tweak(&mut cfg);
         self.handle = Some(brook::server::start(cfg).await.expect("broker restarts"));
+    }
+
+    /// Waits (at most 10 s) until every `__consumer_offsets` and `__transaction_state`
+    /// partition is replayed, so a test's raw requests after a restart see the groups and
+    /// transactions rather than a retriable COORDINATOR_LOAD_IN_PROGRESS that a real client
+    /// would retry.
+    pub async fn wait_coordinators_loaded(&self) {
+        let broker = &self.handle.as_ref().expect("broker running").broker;
+        let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+        while broker.groups.loading() || broker.txns.loading() {
+            assert!(tokio::time::Instant::now() < deadline, "groups still loading after {IO_TIMEOUT:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub async fn stop(mut self) {
