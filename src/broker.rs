@@ -202,6 +202,7 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
     let mut last_checkpoint = tokio::time::Instant::now();
     let mut last_flush = tokio::time::Instant::now();
     let mut last_retention = tokio::time::Instant::now();
+    let mut last_producer_expiry = tokio::time::Instant::now();
     let retention_every = Duration::from_millis(
         broker.upgrade().map(|b| b.config.log_retention_check_interval_ms).unwrap_or(300_000).max(100),
     );
@@ -234,6 +235,10 @@ async fn maintenance(broker: std::sync::Weak<Broker>) {
                 return;
             }
             b.logs.enforce_retention(crate::util::now_ms());
+        }
+        if last_producer_expiry.elapsed() >= b.config.producer_id_expiration_check_interval {
+            last_producer_expiry = tokio::time::Instant::now();
+            b.logs.expire_producers(crate::util::now_ms(), b.config.producer_id_expiration_ms);
         }
         if last_checkpoint.elapsed() >= Duration::from_secs(2) {
             last_checkpoint = tokio::time::Instant::now();

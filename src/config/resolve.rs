@@ -61,6 +61,10 @@ pub struct BrokerConfig {
     pub offsets_topic_segment_bytes: i32,
     /// The transaction coordinator's settings (`transaction.*`).
     pub transactions: crate::txn::TxnConfig,
+    /// `producer.id.expiration.ms`: a partition forgets a producer idle this long.
+    pub producer_id_expiration_ms: i64,
+    /// `producer.id.expiration.check.interval.ms`.
+    pub producer_id_expiration_check_interval: Duration,
     /// `max.connections`: open connections broker-wide.
     pub max_connections: usize,
     /// `max.connections.per.ip`: open connections per client address, unless overridden.
@@ -188,6 +192,9 @@ impl BrokerConfig {
             transaction_max_timeout_ms,
             transactional_id_expiration_ms,
             transaction_state_log_num_partitions,
+            transaction_state_log_segment_bytes,
+            producer_id_expiration_ms,
+            producer_id_expiration_check_interval_ms,
             transaction_abort_timed_out_transaction_cleanup_interval_ms,
             transaction_remove_expired_transaction_cleanup_interval_ms,
             max_connections,
@@ -291,6 +298,7 @@ impl BrokerConfig {
                 max_timeout_ms: transaction_max_timeout_ms,
                 id_expiration_ms: transactional_id_expiration_ms,
                 state_partitions: transaction_state_log_num_partitions,
+                state_segment_bytes: transaction_state_log_segment_bytes,
                 abort_check_interval: Duration::from_millis(
                     transaction_abort_timed_out_transaction_cleanup_interval_ms.max(1) as u64,
                 ),
@@ -298,6 +306,10 @@ impl BrokerConfig {
                     transaction_remove_expired_transaction_cleanup_interval_ms.max(1) as u64,
                 ),
             },
+            producer_id_expiration_ms,
+            producer_id_expiration_check_interval: Duration::from_millis(
+                producer_id_expiration_check_interval_ms.max(1) as u64,
+            ),
             max_connections: non_negative("max_connections", max_connections)?,
             max_connections_per_ip: non_negative("max_connections_per_ip", max_connections_per_ip)?,
             max_connections_per_ip_overrides,
@@ -332,6 +344,12 @@ impl BrokerConfig {
         }
         if self.transactions.state_partitions < 1 {
             return Err(invalid("transaction_state_log_num_partitions", "must be at least 1"));
+        }
+        if self.transactions.state_segment_bytes < 14 {
+            return Err(invalid("transaction_state_log_segment_bytes", "must be at least 14"));
+        }
+        if self.producer_id_expiration_ms < 1 {
+            return Err(invalid("producer_id_expiration_ms", "must be at least 1"));
         }
         if self.transactions.max_timeout_ms < 1 {
             return Err(invalid("transaction_max_timeout_ms", "must be at least 1"));

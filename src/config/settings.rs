@@ -178,6 +178,16 @@ declare_settings! {
     /// partitions of `__transaction_state` (fixed once created)
     transaction_state_log_num_partitions: i32 = 50, kafka = "transaction.state.log.num.partitions";
 
+    /// segment size of `__transaction_state` when it is created
+    transaction_state_log_segment_bytes: i32 = 104_857_600, kafka = "transaction.state.log.segment.bytes";
+
+    /// a partition forgets a producer id idle this long (its last batch's timestamp), unless
+    /// it has a transaction open; a later retry of it is then accepted as new
+    producer_id_expiration_ms: i64 = 86_400_000, kafka = "producer.id.expiration.ms";
+
+    /// how often idle producer ids are looked for
+    producer_id_expiration_check_interval_ms: i64 = 600_000, kafka = "producer.id.expiration.check.interval.ms";
+
     /// how often transactions past their timeout are looked for (and aborted)
     transaction_abort_timed_out_transaction_cleanup_interval_ms: i32 = 10_000,
         kafka = "transaction.abort.timed.out.transaction.cleanup.interval.ms";

@@ -305,6 +305,15 @@ impl LogManager {
         }
     }
 
+    /// Forgets, in every partition, producers idle for `expiration_ms`
+    /// (`producer.id.expiration.ms`) without an ongoing transaction.
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) {
+        let removed: usize = self.all().iter().map(|p| p.expire_producers(now_ms, expiration_ms)).sum();
+        if removed > 0 {
+            tracing::debug!(removed, "expired idle producer ids (producer.id.expiration.ms)");
+        }
+    }
+
     /// This cleaner thread's settings (`threads` of them share the dedupe buffer).
     fn cleaner_config(&self) -> CleanerConfig {
         let s = *self.cleaner_settings.lock();

@@ -392,6 +392,16 @@ impl ProducerStateTable {
         out
     }
 
+    /// Forgets producers idle for `expiration_ms` (`producer.id.expiration.ms`): no ongoing
+    /// transaction and a last batch or marker timestamp that old, as Kafka's
+    /// `removeExpiredProducers`. Bounds the table for brokers that see many short-lived
+    /// idempotent producers. How many were removed.
+    pub fn remove_expired(&mut self, now_ms: i64, expiration_ms: i64) -> usize {
+        let before = self.producers.len();
+        self.producers.retain(|_, e| e.txn.is_some() || now_ms.saturating_sub(e.last_timestamp) < expiration_ms);
+        before - self.producers.len()
+    }
+
     /// The state of one producer.
     pub fn get(&self, producer_id: i64) -> Option<&ProducerEntry> {
         self.producers.get(&producer_id)
@@ -482,6 +492,25 @@ mod tests {
         assert!(matches!(t.check(&header(1, 0, 2, 1, 0), true), Ok(SequenceCheck::Duplicate(_))));
         // Sequence 1 fell out of the cache: it is neither a duplicate we can answer nor next.
         assert!(t.check(&header(1, 0, 1, 1, 0), true).is_err());
+    }
+
+    #[test]
+    fn idle_producers_expire_unless_a_transaction_is_open() {
+        let mut t = ProducerStateTable::default();
+        let mut old = header(1, 0, 0, 1, 0);
+        old.max_timestamp = 1_000;
+        t.record(&old, None);
+        let mut recent = header(2, 0, 0, 1, 1);
+        recent.max_timestamp = 9_500;
+        t.record(&recent, None);
+        let mut open = txn_header(3, 0, 0, 1, 2);
+        open.max_timestamp = 1_000;
+        t.record(&open, None);
+        assert_eq!(t.remove_expired(10_000, 1_000), 1, "only the idle producer without a transaction");
+        assert!(t.get(1).is_none() && t.get(2).is_some() && t.get(3).is_some());
+        assert_eq!(t.remove_expired(10_500, 1_000), 1, "the recent one, once idle as long");
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.first_unstable().map(|(o, _)| o), Some(2), "the open transaction still pins the LSO");
     }
 
     #[test]

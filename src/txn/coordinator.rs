@@ -34,6 +34,8 @@ pub struct TxnConfig {
     pub id_expiration_ms: i32,
     /// `transaction.state.log.num.partitions`.
     pub state_partitions: i32,
+    /// `transaction.state.log.segment.bytes`: the state topic's segment size at creation.
+    pub state_segment_bytes: i32,
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`.
     pub abort_check_interval: Duration,
     /// `transaction.remove.expired.transaction.cleanup.interval.ms`.
@@ -166,10 +168,9 @@ impl TransactionCoordinator {
         if let Some(t) = slot.as_ref() {
             return Ok(t.clone());
         }
-        // Kafka's transaction.state.log.segment.bytes default, compacted.
         let cfg = vec![
             ("cleanup.policy".to_string(), Some("compact".to_string())),
-            ("segment.bytes".to_string(), Some("104857600".to_string())),
+            ("segment.bytes".to_string(), Some(self.config.state_segment_bytes.to_string())),
         ];
         let t = match self.topics.create(TRANSACTION_STATE_TOPIC, self.config.state_partitions, 1, &cfg, false) {
             Ok(t) => t,

@@ -538,3 +538,53 @@ async fn transactions_load_in_the_background_and_answer_load_in_progress_meanwhi
     drop(c);
     b.stop().await;
 }
+
+/// The producer ids with state in `topic`-0 (DescribeProducers), sorted.
+async fn producers_of(c: &mut Client, topic: &str) -> Vec<i64> {
+    let req = DescribeProducersRequest::default()
+        .with_topics(vec![describe_producers_request::TopicRequest::default()
+            .with_name(tn(topic))
+            .with_partition_indexes(vec![0])]);
+    let r = c.call(&req, 0).await;
+    let mut ids: Vec<i64> = r.topics[0].partitions[0].active_producers.iter().map(|p| p.producer_id.0).collect();
+    ids.sort();
+    ids
+}
+
+/// `producer.id.expiration.ms`: a partition forgets a producer whose last batch is that old,
+/// unless its transaction is still open (Kafka's removeExpiredProducers), so the producer
+/// state of a partition written by many short-lived idempotent producers stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_producer_ids_expire_but_an_open_transaction_keeps_its_producer() {
+    let b = TestBroker::start_with(|c| {
+        c.producer_id_expiration_ms = 400;
+        c.producer_id_expiration_check_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "expiry", 1).await;
+    let req = InitProducerIdRequest::default().with_transactional_id(None).with_producer_id(ProducerId(-1));
+    let r = c.call(&req.with_transaction_timeout_ms(60_000), 4).await;
+    assert_eq!(r.error_code, NONE);
+    let idempotent = r.producer_id.0;
+    produce_ok(&mut c, "expiry", 0, idempotent_batch(idempotent, 0, 0, 2)).await;
+    let (_, pid, epoch) = init(&mut c, "t-expiry", 60_000, None, 4).await;
+    assert!(add_partitions(&mut c, "t-expiry", pid, epoch, &[("expiry", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let mut req = produce_request("expiry", 0, txn_batch(pid, epoch, 0, &["open"]), -1);
+    req.transactional_id = Some(TransactionalId(sb("t-expiry")));
+    assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
+    let mut both = vec![idempotent, pid];
+    both.sort();
+    assert_eq!(producers_of(&mut c, "expiry").await, both, "both producers have state at first");
+    let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+    while producers_of(&mut c, "expiry").await != vec![pid] {
+        assert!(tokio::time::Instant::now() < deadline, "the idle idempotent producer never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Well past the expiration, the open transaction's producer is still there (it pins the LSO).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(producers_of(&mut c, "expiry").await, vec![pid]);
+    assert_eq!(end_txn(&mut c, "t-expiry", pid, epoch, true, 3).await, NONE);
+    drop(c);
+    b.stop().await;
+}

@@ -354,6 +354,11 @@ impl Partition {
         self.log.lock().producers.ongoing_transactions()
     }
 
+    /// Forgets producers idle for `expiration_ms` (no ongoing transaction): how many.
+    pub fn expire_producers(&self, now_ms: i64, expiration_ms: i64) -> usize {
+        self.log.lock().producers.remove_expired(now_ms, expiration_ms)
+    }
+
     /// Every producer with state here (DescribeProducers), by producer id.
     pub fn active_producers(&self) -> Vec<ActiveProducer> {
         self.log.lock().producers.active_producers()
