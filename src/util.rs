@@ -118,3 +118,44 @@ mod tests {
         );
     }
 }
+
+/// Puts the calling thread at the lowest CPU priority (nice 19; on Linux a thread has its
+/// own), for background work that must not take a core from request handling. Best effort:
+/// a failure leaves the priority as it was.
+pub fn lowest_thread_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain syscalls about the calling thread; no memory is passed.
+        let tid = unsafe { libc::gettid() };
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19) } != 0 {
+            tracing::debug!("cannot lower the thread's priority: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod priority_tests {
+    #[test]
+    fn the_calling_thread_alone_gets_nice_19() {
+        let nice_of = |tid: i32| {
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).expect("stat");
+            // Field 19 (nice), counted after the ')' that ends the thread's name.
+            let rest = &stat[stat.rfind(')').expect("name") + 2..];
+            rest.split(' ').nth(16).expect("nice").parse::<i32>().expect("number")
+        };
+        let main = unsafe { libc::gettid() };
+        let before = nice_of(main);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            super::lowest_thread_priority();
+            tx.send(unsafe { libc::gettid() }).expect("send");
+            let _ = done_rx.recv();
+        });
+        let tid = rx.recv().expect("tid");
+        assert_eq!(nice_of(tid), 19, "the cleaner-like thread runs at nice 19");
+        assert_eq!(nice_of(main), before, "other threads keep theirs");
+        done_tx.send(()).expect("done");
+        t.join().expect("join");
+    }
+}

@@ -519,6 +519,10 @@ fn read_log_starts(path: &Path) -> HashMap<(String, i32), i64> {
 
 /// A cleaner thread: passes while the manager lives and is not stopped.
 fn cleaner_thread(manager: Weak<LogManager>, stop: Arc<AtomicBool>, backoff: Duration) {
+    // A pass reads cached segments as fast as a core allows; on a small machine that core is
+    // taken from request handling (acks=all p99 x3 during an unthrottled pass on 2 cores,
+    // BENCHMARKS.md). At the lowest priority the cleaner gets what the broker leaves idle.
+    crate::util::lowest_thread_priority();
     loop {
         let cleaned = match manager.upgrade() {
             Some(m) if !stop.load(Ordering::Relaxed) => !m.clean_once(crate::util::now_ms()).is_empty(),
