@@ -34,6 +34,7 @@ impl Handler for AddOffsetsToTxn {
             req.producer_id.0,
             req.producer_epoch,
             vec![(OFFSETS_TOPIC.to_string(), partition)],
+            crate::txn::ops::TV_0,
         );
         Reply::Later(
             async move {

@@ -90,10 +90,14 @@ async fn one(
             Err(e) => results(&topics, |_, _| abortable(e.code_for(version, FENCED_SINCE))),
         };
     }
-    let code = match crate::txn::ops::add_partitions(broker.clone(), id, producer_id, epoch, wanted).await {
-        Ok(()) => NONE,
-        Err(e) => abortable(e.code_for(version, FENCED_SINCE)),
-    };
+    // v5 is what a broker sends for a transaction version 2 produce (Kafka's
+    // transactionVersionForAddPartitionsToTxn).
+    let client_version = if version >= 5 { crate::txn::ops::TV_2 } else { crate::txn::ops::TV_0 };
+    let code =
+        match crate::txn::ops::add_partitions(broker.clone(), id, producer_id, epoch, wanted, client_version).await {
+            Ok(()) => NONE,
+            Err(e) => abortable(e.code_for(version, FENCED_SINCE)),
+        };
     results(&topics, |_, _| code)
 }
 

@@ -1,7 +1,10 @@
-//! ApiVersions (key 18): the advertised ranges come straight from the handler registry.
+//! ApiVersions (key 18): the advertised ranges come straight from the handler registry; from
+//! v3 the features (KIP-584) too: `transaction.version` 2 is finalized, so Kafka 4.x
+//! producers use transactions version 2 (KIP-890 part 2: Produce v12, TxnOffsetCommit v5,
+//! EndTxn v5).
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{ApiVersion, FinalizedFeatureKey, SupportedFeatureKey};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
 use super::{encode_frame, DispatchError, Frame, Handler, Reply, RequestContext, HANDLERS, NONE};
@@ -20,6 +23,27 @@ fn advertised() -> Vec<ApiVersion> {
         .collect()
 }
 
+/// Kafka's `transaction.version` feature: the levels Brook serves and the one in force.
+const TRANSACTION_VERSION: &str = "transaction.version";
+
+/// The finalized features' epoch. Brook's features never change while it runs; Kafka's epoch
+/// is the metadata offset they were finalized at, which clients only compare.
+const FINALIZED_FEATURES_EPOCH: i64 = 1;
+
+/// The v3+ feature fields of a response.
+fn with_features(resp: ApiVersionsResponse) -> ApiVersionsResponse {
+    let level = crate::txn::ops::TV_2;
+    resp.with_supported_features(vec![SupportedFeatureKey::default()
+        .with_name(TRANSACTION_VERSION.into())
+        .with_min_version(0)
+        .with_max_version(level)])
+        .with_finalized_features_epoch(FINALIZED_FEATURES_EPOCH)
+        .with_finalized_features(vec![FinalizedFeatureKey::default()
+            .with_name(TRANSACTION_VERSION.into())
+            .with_min_version_level(level)
+            .with_max_version_level(level)])
+}
+
 impl Handler for ApiVersions {
     type Request = ApiVersionsRequest;
     type Response = ApiVersionsResponse;
@@ -33,7 +57,7 @@ impl Handler for ApiVersions {
         {
             return Reply::Now(Self::error_response(&req, ResponseError::InvalidRequest.code()));
         }
-        Reply::Now(ApiVersionsResponse::default().with_error_code(NONE).with_api_keys(advertised()))
+        Reply::Now(with_features(ApiVersionsResponse::default().with_error_code(NONE).with_api_keys(advertised())))
     }
 
     fn error_response(_req: &ApiVersionsRequest, code: i16) -> ApiVersionsResponse {

@@ -45,6 +45,7 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+mod produce_txn;
 pub mod request;
 pub mod sync_group;
 pub mod txn_offset_commit;

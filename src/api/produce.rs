@@ -3,17 +3,14 @@
 //! offsets, and arranges the durability `acks` asks for), and turns the outcomes into the
 //! response: the only place produce errors become codes and messages.
 //!
-//! Versions: v12 (KIP-890 part 2) is v11 for a broker that does not finalize the
-//! `transaction.version` feature (Brook does not: clients send transactional batches at v11 at
-//! most). v13 (KIP-516) names each topic by its id: looked up once per request, answered with
+//! Versions: v12 (KIP-890 part 2) is a transaction version 2 client's: its transactional
+//! batches add their partitions to the transaction (`produce_txn`). v13 (KIP-516) names each
+//! topic by its id: looked up once per request, answered with
 //! the id, and an unknown id gets UNKNOWN_TOPIC_ID for each of its partitions (Kafka's
 //! `handleProduceRequest`).
 //!
-//! A transactional batch is verified with the transaction coordinator first (KIP-890 part 1,
-//! as Kafka 3.6+ does): its partition must be in its producer's ongoing transaction, or the
-//! partition is refused (INVALID_TXN_STATE; TRANSACTION_ABORTABLE from v11), so a late write of
-//! a producer whose transaction was aborted cannot join the next one. Produces without a
-//! transactional id skip this.
+//! A transactional batch is verified with the transaction coordinator first (KIP-890, see
+//! `produce_txn`). Produces without a transactional id skip this.
 
 use std::sync::Arc;
 
@@ -24,8 +21,9 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{produce_txn, sb, Handler, Reply, RequestContext, NONE};
 use crate::auth::{AclOperation, ResourceType};
+use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::log::batch;
 use crate::log::validate::ValidationError;
@@ -102,7 +100,7 @@ const TOPIC_IDS: i16 = 13;
 
 /// How a request names its topics: by name below v13 (nothing to look up), by id from v13,
 /// each id looked up once in the topic registry (`None`: no such topic).
-enum TopicNames {
+pub(super) enum TopicNames {
     Named,
     ById(Vec<Option<Arc<Topic>>>),
 }
@@ -117,65 +115,12 @@ impl TopicNames {
 
     /// The name of the request's `i`th topic, whose name field is `name`; `None` for an
     /// unknown topic id.
-    fn name<'a>(&'a self, i: usize, name: &'a TopicName) -> Option<&'a str> {
+    pub(super) fn name<'a>(&'a self, i: usize, name: &'a TopicName) -> Option<&'a str> {
         match self {
             TopicNames::Named => Some(name.0.as_str()),
             TopicNames::ById(topics) => topics[i].as_deref().map(|t| &*t.name),
         }
     }
-}
-
-/// The first version that knows TRANSACTION_ABORTABLE (KIP-890).
-const ABORTABLE_SINCE: i16 = 11;
-
-/// The partitions whose transactional batch the coordinator does not verify: (topic,
-/// partition, code, message), with Kafka's translation of the coordinator's errors.
-fn verify_transactional(
-    ctx: &RequestContext,
-    transactional_id: &str,
-    req: &ProduceRequest,
-    names: &TopicNames,
-) -> Vec<(String, i32, i16, String)> {
-    let mut refused = Vec::new();
-    for (i, td) in req.topic_data.iter().enumerate() {
-        let Some(topic) = names.name(i, &td.name) else { continue };
-        for pd in &td.partition_data {
-            let Some(header) = pd.records.as_deref().and_then(|r| crate::log::batch::BatchHeader::parse(r).ok()) else {
-                continue;
-            };
-            if !header.is_transactional() {
-                continue;
-            }
-            let partition = [(topic.to_string(), pd.index)];
-            let verdict = crate::txn::ops::verify_partitions(
-                &ctx.broker,
-                transactional_id,
-                header.producer_id,
-                header.producer_epoch,
-                &partition,
-            )
-            .and_then(|mut each| each.pop().unwrap_or(Ok(())));
-            let Err(e) = verdict else { continue };
-            let (code, message) = match e {
-                crate::txn::TxnError::TransactionAbortable if ctx.api_version >= ABORTABLE_SINCE => {
-                    (E::TransactionAbortable.code(), "Partition was not added to the transaction".to_string())
-                }
-                crate::txn::TxnError::TransactionAbortable | crate::txn::TxnError::InvalidTxnState => {
-                    (E::InvalidTxnState.code(), "Partition was not added to the transaction".to_string())
-                }
-                crate::txn::TxnError::ProducerFenced => (E::InvalidProducerEpoch.code(), e.to_string()),
-                // Retriable for the coordinator; older clients retry NOT_ENOUGH_REPLICAS
-                // without a metadata refresh (Kafka's translation).
-                crate::txn::TxnError::ConcurrentTransactions | crate::txn::TxnError::CoordinatorNotAvailable(_) => (
-                    E::NotEnoughReplicas.code(),
-                    format!("Unable to verify the partition has been added to the transaction. Underlying error: {e}"),
-                ),
-                other => (other.code(), other.to_string()),
-            };
-            refused.push((topic.to_string(), pd.index, code, message));
-        }
-    }
-    refused
 }
 
 impl Handler for Produce {
@@ -229,10 +174,59 @@ impl Handler for Produce {
             }
         }
         let names = TopicNames::resolve(ctx, &req);
-        let refused = match &req.transactional_id {
-            Some(id) => verify_transactional(ctx, id, &req, &names),
-            None => Vec::new(),
+        let Some(id) = req.transactional_id.as_ref().map(|id| id.to_string()) else {
+            return answer(&ctx.broker, req, names, Vec::new());
         };
+        let version = ctx.api_version;
+        if let Some(missing) = produce_txn::implicit_adds(&ctx.broker, version, &id, &req, &names) {
+            // Transaction version 2: the partitions join the transaction, then the produce
+            // goes on (a partition that could not join is refused by the check, with why).
+            let broker = ctx.broker.clone();
+            return Reply::Later(
+                async move {
+                    produce_txn::add(&broker, &id, missing).await;
+                    let refused = produce_txn::verify(&broker, version, &id, &req, &names);
+                    match answer(&broker, req, names, refused) {
+                        Reply::Now(r) => r,
+                        Reply::Later(f) => f.await,
+                        Reply::None => ProduceResponse::default(), // acks=0 never adds implicitly
+                    }
+                }
+                .boxed(),
+            );
+        }
+        let refused = produce_txn::verify(&ctx.broker, version, &id, &req, &names);
+        answer(&ctx.broker, req, names, refused)
+    }
+
+    fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
+        error_response(req, code)
+    }
+}
+
+fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
+    let responses = req
+        .topic_data
+        .iter()
+        .map(|td| {
+            let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
+            TopicProduceResponse::default()
+                .with_name(td.name.clone())
+                .with_topic_id(td.topic_id)
+                .with_partition_responses(parts)
+        })
+        .collect();
+    ProduceResponse::default().with_responses(responses)
+}
+
+/// Appends what was not refused (`refused`: (topic, partition, code, message)) and answers.
+fn answer(
+    broker: &Arc<Broker>,
+    req: ProduceRequest,
+    names: TopicNames,
+    refused: Vec<(String, i32, i16, String)>,
+) -> Reply<ProduceResponse> {
+    {
         let refusal = |topic: &str, partition: i32| refused.iter().find(|r| r.0 == topic && r.1 == partition);
         // Unknown topic ids append nothing: they are answered below without a result.
         let known = req.topic_data.iter().enumerate().filter_map(|(i, td)| Some((names.name(i, &td.name)?, td)));
@@ -245,7 +239,7 @@ impl Handler for Produce {
             })
         });
         // v12+ with transaction.version 2 (KIP-890 part 2): transactional batches join their transactions here.
-        let outcome = ctx.broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
+        let outcome = broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
         if req.acks == 0 {
             return Reply::None;
         }
@@ -305,21 +299,6 @@ impl Handler for Produce {
             }
             .boxed(),
         )
-    }
-
-    fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
-        let responses = req
-            .topic_data
-            .iter()
-            .map(|td| {
-                let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
-                TopicProduceResponse::default()
-                    .with_name(td.name.clone())
-                    .with_topic_id(td.topic_id)
-                    .with_partition_responses(parts)
-            })
-            .collect();
-        ProduceResponse::default().with_responses(responses)
     }
 }
 

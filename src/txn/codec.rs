@@ -1,6 +1,8 @@
 //! The `__transaction_state` record format, byte-compatible with Apache Kafka's
-//! (TransactionLogKey v0 `[transactional_id]`; TransactionLogValue v0 written, v0 and the
-//! flexible v1 read), so Kafka's tools can read Brook's internal topic. The kafka-protocol
+//! (TransactionLogKey v0 `[transactional_id]`; TransactionLogValue v0 written for
+//! transaction version 0-1 clients, the flexible v1 with its tagged previous/next producer ids
+//! and client transaction version for version 2 ones, as Kafka 4.x does; both read), so
+//! Kafka's tools can read Brook's internal topic. The kafka-protocol
 //! crate does not carry these schemas. A tombstone (null value) removes an expired id.
 
 use std::collections::BTreeSet;
@@ -25,8 +27,85 @@ pub fn decode_key(mut b: Bytes) -> Option<String> {
     get_str(&mut b)
 }
 
-/// TransactionLogValue v0. An Empty transaction has no partitions (null), as Kafka writes.
+/// The topics of a transaction's partitions, in order, each with its partitions.
+fn topics(t: &Transit) -> Vec<(&str, Vec<i32>)> {
+    let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
+    for (topic, p) in &t.partitions {
+        match topics.last_mut() {
+            Some((last, ps)) if *last == topic.as_str() => ps.push(*p),
+            _ => topics.push((topic.as_str(), vec![*p])),
+        }
+    }
+    topics
+}
+
+/// The stored value: v1 for a transaction version 2 client (its epoch bumps and producer id
+/// rotations need the tagged fields after a restart), v0 otherwise.
 pub fn value(t: &Transit) -> Bytes {
+    if t.client_version >= 2 {
+        value_v1(t)
+    } else {
+        value_v0(t)
+    }
+}
+
+/// An unsigned varint.
+fn put_uvarint(b: &mut BytesMut, mut v: u32) {
+    while v >= 0x80 {
+        b.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    b.put_u8(v as u8);
+}
+
+/// TransactionLogValue v1 (flexible): compact arrays and strings, tagged PreviousProducerId
+/// (0), NextProducerId (1) and ClientTransactionVersion (2), each written only when it is not
+/// its default, as Kafka's generated code does.
+fn value_v1(t: &Transit) -> Bytes {
+    let mut b = BytesMut::with_capacity(64);
+    b.put_i16(1);
+    b.put_i64(t.producer_id);
+    b.put_i16(t.producer_epoch);
+    b.put_i32(t.timeout_ms);
+    b.put_i8(t.state as i8);
+    if t.state == TxnState::Empty {
+        put_uvarint(&mut b, 0);
+    } else {
+        let topics = topics(t);
+        put_uvarint(&mut b, topics.len() as u32 + 1);
+        for (topic, ps) in topics {
+            put_uvarint(&mut b, topic.len() as u32 + 1);
+            b.put_slice(topic.as_bytes());
+            put_uvarint(&mut b, ps.len() as u32 + 1);
+            for p in ps {
+                b.put_i32(p);
+            }
+            put_uvarint(&mut b, 0);
+        }
+    }
+    b.put_i64(t.update_ms);
+    b.put_i64(t.start_ms);
+    let mut tags: Vec<(u32, Vec<u8>)> = Vec::new();
+    if t.previous_producer_id != NO_PRODUCER_ID {
+        tags.push((0, t.previous_producer_id.to_be_bytes().to_vec()));
+    }
+    if t.next_producer_id != NO_PRODUCER_ID {
+        tags.push((1, t.next_producer_id.to_be_bytes().to_vec()));
+    }
+    if t.client_version != 0 {
+        tags.push((2, t.client_version.to_be_bytes().to_vec()));
+    }
+    put_uvarint(&mut b, tags.len() as u32);
+    for (tag, v) in tags {
+        put_uvarint(&mut b, tag);
+        put_uvarint(&mut b, v.len() as u32);
+        b.put_slice(&v);
+    }
+    b.freeze()
+}
+
+/// TransactionLogValue v0. An Empty transaction has no partitions (null), as Kafka writes.
+fn value_v0(t: &Transit) -> Bytes {
     let mut b = BytesMut::with_capacity(64);
     b.put_i16(0);
     b.put_i64(t.producer_id);
@@ -36,13 +115,7 @@ pub fn value(t: &Transit) -> Bytes {
     if t.state == TxnState::Empty {
         b.put_i32(-1);
     } else {
-        let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
-        for (topic, p) in &t.partitions {
-            match topics.last_mut() {
-                Some((last, ps)) if *last == topic.as_str() => ps.push(*p),
-                _ => topics.push((topic.as_str(), vec![*p])),
-            }
-        }
+        let topics = topics(t);
         b.put_i32(topics.len() as i32);
         for (topic, ps) in topics {
             put_str(&mut b, topic);
@@ -99,6 +172,7 @@ fn decode_v0(b: &mut Bytes) -> Option<Transit> {
     Some(Transit {
         producer_id,
         previous_producer_id: NO_PRODUCER_ID,
+        next_producer_id: NO_PRODUCER_ID,
         producer_epoch,
         last_producer_epoch: NO_PRODUCER_EPOCH,
         timeout_ms,
@@ -106,6 +180,7 @@ fn decode_v0(b: &mut Bytes) -> Option<Transit> {
         partitions,
         start_ms,
         update_ms,
+        client_version: 0,
     })
 }
 
@@ -176,15 +251,19 @@ fn decode_v1(b: &mut Bytes) -> Option<Transit> {
     }
     let update_ms = b.get_i64();
     let start_ms = b.get_i64();
-    let mut previous_producer_id = NO_PRODUCER_ID;
+    let (mut previous_producer_id, mut next_producer_id, mut client_version) = (NO_PRODUCER_ID, NO_PRODUCER_ID, 0);
     for (tag, mut v) in get_tagged(b)? {
-        if tag == 0 && v.remaining() >= 8 {
-            previous_producer_id = v.get_i64();
+        match tag {
+            0 if v.remaining() >= 8 => previous_producer_id = v.get_i64(),
+            1 if v.remaining() >= 8 => next_producer_id = v.get_i64(),
+            2 if v.remaining() >= 2 => client_version = v.get_i16(),
+            _ => {}
         }
     }
     Some(Transit {
         producer_id,
         previous_producer_id,
+        next_producer_id,
         producer_epoch,
         last_producer_epoch: NO_PRODUCER_EPOCH,
         timeout_ms,
@@ -192,6 +271,7 @@ fn decode_v1(b: &mut Bytes) -> Option<Transit> {
         partitions,
         start_ms,
         update_ms,
+        client_version,
     })
 }
 
@@ -204,6 +284,7 @@ mod tests {
         Transit {
             producer_id: 42,
             previous_producer_id: NO_PRODUCER_ID,
+            next_producer_id: NO_PRODUCER_ID,
             producer_epoch: 3,
             last_producer_epoch: NO_PRODUCER_EPOCH,
             timeout_ms: 60_000,
@@ -211,6 +292,7 @@ mod tests {
             partitions: parts.iter().map(|(t, p)| (t.to_string(), *p)).collect(),
             start_ms: 100,
             update_ms: 200,
+            client_version: 0,
         }
     }
 
@@ -267,10 +349,17 @@ mod tests {
 
         #[test]
         fn any_transit_round_trips(pid in 0i64..i64::MAX, epoch in 0i16..i16::MAX, state in 0i8..6,
-                                   parts in proptest::collection::btree_set(("[a-z]{1,5}", 0i32..100), 0..10)) {
+                                   parts in proptest::collection::btree_set(("[a-z]{1,5}", 0i32..100), 0..10),
+                                   v2 in any::<bool>(), prev in -1i64..1000, next in -1i64..1000) {
             let state = TxnState::from_id(state).unwrap();
             let parts = if state == TxnState::Empty { BTreeSet::new() } else { parts };
             let t = Transit { producer_id: pid, producer_epoch: epoch, state, partitions: parts, ..transit(state, &[]) };
+            // v1 (transaction version 2) also carries the previous and next producer ids.
+            let t = if v2 {
+                Transit { client_version: 2, previous_producer_id: prev, next_producer_id: next, ..t }
+            } else {
+                t
+            };
             prop_assert_eq!(decode_value(value(&t)), Some(t));
         }
     }

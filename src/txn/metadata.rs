@@ -57,7 +57,8 @@ impl TxnState {
             Empty => &[Empty, CompleteCommit, CompleteAbort],
             Ongoing => &[Ongoing, Empty, CompleteCommit, CompleteAbort],
             PrepareCommit => &[Ongoing],
-            PrepareAbort => &[Ongoing, PrepareEpochFence],
+            // Transaction version 2 may abort with no transaction ongoing (a bare epoch bump).
+            PrepareAbort => &[Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort],
             CompleteCommit => &[PrepareCommit],
             CompleteAbort => &[PrepareAbort],
             Dead => &[Empty, CompleteCommit, CompleteAbort],
@@ -87,6 +88,9 @@ pub type TopicPartition = (String, i32);
 pub struct Transit {
     pub producer_id: i64,
     pub previous_producer_id: i64,
+    /// Transaction version 2: the producer id the client continues with once this
+    /// transaction completes, when its epoch ran out (-1: none).
+    pub next_producer_id: i64,
     pub producer_epoch: i16,
     pub last_producer_epoch: i16,
     pub timeout_ms: i32,
@@ -94,6 +98,9 @@ pub struct Transit {
     pub partitions: BTreeSet<TopicPartition>,
     pub start_ms: i64,
     pub update_ms: i64,
+    /// The transaction version of the client that made the last change (Kafka's
+    /// clientTransactionVersion): 2 bumps the epoch at every EndTxn (KIP-890).
+    pub client_version: i16,
 }
 
 /// A transition that the rules forbid: the coordinator's bug, never the client's (Kafka
@@ -121,6 +128,10 @@ pub struct TransactionMetadata {
     pub partitions: BTreeSet<TopicPartition>,
     pub start_ms: i64,
     pub update_ms: i64,
+    /// See [`Transit::next_producer_id`].
+    pub next_producer_id: i64,
+    /// See [`Transit::client_version`].
+    pub client_version: i16,
     /// The state being written, if any.
     pub pending: Option<TxnState>,
 }
@@ -139,6 +150,8 @@ impl TransactionMetadata {
             partitions: BTreeSet::new(),
             start_ms: -1,
             update_ms: now_ms,
+            next_producer_id: NO_PRODUCER_ID,
+            client_version: 0,
             pending: None,
         }
     }
@@ -156,6 +169,8 @@ impl TransactionMetadata {
             partitions: t.partitions.clone(),
             start_ms: t.start_ms,
             update_ms: t.update_ms,
+            next_producer_id: t.next_producer_id,
+            client_version: t.client_version,
             pending: None,
         }
     }
@@ -165,6 +180,7 @@ impl TransactionMetadata {
         Transit {
             producer_id: self.producer_id,
             previous_producer_id: self.previous_producer_id,
+            next_producer_id: self.next_producer_id,
             producer_epoch: self.producer_epoch,
             last_producer_epoch: self.last_producer_epoch,
             timeout_ms: self.timeout_ms,
@@ -172,6 +188,7 @@ impl TransactionMetadata {
             partitions: self.partitions.clone(),
             start_ms: self.start_ms,
             update_ms: self.update_ms,
+            client_version: self.client_version,
         }
     }
 
@@ -183,39 +200,28 @@ impl TransactionMetadata {
         IllegalTransition { id: self.transactional_id.clone(), what }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn prepare(
-        &mut self,
-        state: TxnState,
-        producer_id: i64,
-        epoch: i16,
-        last_epoch: i16,
-        timeout_ms: i32,
-        partitions: BTreeSet<TopicPartition>,
-        start_ms: i64,
-        update_ms: i64,
-    ) -> Result<Transit, IllegalTransition> {
+    /// Marks `next` (the current state changed as a transition wants) pending, if the rules
+    /// allow it (Kafka's prepareTransitionTo).
+    fn prepare(&mut self, next: Transit) -> Result<Transit, IllegalTransition> {
         if let Some(p) = self.pending {
-            return Err(self.illegal(format!("preparing {state:?} while {p:?} is pending")));
+            return Err(self.illegal(format!("preparing {:?} while {p:?} is pending", next.state)));
         }
-        if producer_id < 0 || (state != TxnState::Dead && epoch < 0) {
-            return Err(self.illegal(format!("illegal producer id {producer_id} or epoch {epoch} for {state:?}")));
+        if next.producer_id < 0 || (next.state != TxnState::Dead && next.producer_epoch < 0) {
+            return Err(self.illegal(format!(
+                "illegal producer id {} or epoch {} for {:?}",
+                next.producer_id, next.producer_epoch, next.state
+            )));
         }
-        if !state.valid_previous().contains(&self.state) {
-            return Err(self.illegal(format!("{state:?} cannot follow {:?}", self.state)));
+        if !next.state.valid_previous().contains(&self.state) {
+            return Err(self.illegal(format!("{:?} cannot follow {:?}", next.state, self.state)));
         }
-        self.pending = Some(state);
-        Ok(Transit {
-            producer_id,
-            previous_producer_id: self.producer_id,
-            producer_epoch: epoch,
-            last_producer_epoch: last_epoch,
-            timeout_ms,
-            state,
-            partitions,
-            start_ms,
-            update_ms,
-        })
+        self.pending = Some(next.state);
+        Ok(Transit { previous_producer_id: self.producer_id, ..next })
+    }
+
+    /// The current state moving to `state`, everything else kept (the base of a transition).
+    fn to(&self, state: TxnState) -> Transit {
+        Transit { state, ..self.as_transit() }
     }
 
     /// InitProducerId: the next epoch of the same producer id (Kafka's
@@ -240,7 +246,15 @@ impl TransactionMetadata {
             Some(e) if e == self.last_producer_epoch => (self.producer_epoch, self.last_producer_epoch),
             Some(_) => return Err(Fenced),
         };
-        Ok(self.prepare(TxnState::Empty, self.producer_id, epoch, last, timeout_ms, BTreeSet::new(), -1, now_ms))
+        Ok(self.prepare(Transit {
+            producer_epoch: epoch,
+            last_producer_epoch: last,
+            timeout_ms,
+            partitions: BTreeSet::new(),
+            start_ms: -1,
+            update_ms: now_ms,
+            ..self.to(TxnState::Empty)
+        }))
     }
 
     /// InitProducerId when the epoch is exhausted: a new producer id at epoch 0.
@@ -255,7 +269,16 @@ impl TransactionMetadata {
             return Err(self.illegal("rotating producer ids while a transaction is pending".into()));
         }
         let last = if record_last_epoch { self.producer_epoch } else { NO_PRODUCER_EPOCH };
-        self.prepare(TxnState::Empty, producer_id, 0, last, timeout_ms, BTreeSet::new(), -1, now_ms)
+        self.prepare(Transit {
+            producer_id,
+            producer_epoch: 0,
+            last_producer_epoch: last,
+            timeout_ms,
+            partitions: BTreeSet::new(),
+            start_ms: -1,
+            update_ms: now_ms,
+            ..self.to(TxnState::Empty)
+        })
     }
 
     /// An ongoing transaction to be aborted under a bumped epoch, fencing its producer.
@@ -263,86 +286,88 @@ impl TransactionMetadata {
         if self.is_epoch_exhausted() {
             return Err(self.illegal("cannot fence: the producer epoch is exhausted".into()));
         }
-        let (parts, start, update) = (self.partitions.clone(), self.start_ms, self.update_ms);
-        self.prepare(
-            TxnState::PrepareEpochFence,
-            self.producer_id,
-            self.producer_epoch + 1,
-            NO_PRODUCER_EPOCH,
-            self.timeout_ms,
-            parts,
-            start,
-            update,
-        )
+        self.prepare(Transit {
+            producer_epoch: self.producer_epoch + 1,
+            last_producer_epoch: NO_PRODUCER_EPOCH,
+            ..self.to(TxnState::PrepareEpochFence)
+        })
     }
 
-    /// AddPartitionsToTxn / AddOffsetsToTxn: the transaction (started now if none was).
+    /// AddPartitionsToTxn / AddOffsetsToTxn, or (transaction version 2) a produce or
+    /// TxnOffsetCommit adding its partition: the transaction, started now if none was.
     pub fn prepare_add_partitions(
         &mut self,
         added: impl IntoIterator<Item = TopicPartition>,
+        client_version: i16,
         now_ms: i64,
     ) -> Result<Transit, IllegalTransition> {
         let start = match self.state {
             TxnState::Empty | TxnState::CompleteAbort | TxnState::CompleteCommit => now_ms,
             _ => self.start_ms,
         };
-        let mut parts = self.partitions.clone();
-        parts.extend(added);
-        self.prepare(
-            TxnState::Ongoing,
-            self.producer_id,
-            self.producer_epoch,
-            self.last_producer_epoch,
-            self.timeout_ms,
-            parts,
-            start,
-            now_ms,
-        )
+        let mut partitions = self.partitions.clone();
+        partitions.extend(added);
+        self.prepare(Transit {
+            partitions,
+            start_ms: start,
+            update_ms: now_ms,
+            client_version,
+            ..self.to(TxnState::Ongoing)
+        })
     }
 
-    /// EndTxn: PrepareCommit or PrepareAbort.
-    pub fn prepare_abort_or_commit(&mut self, state: TxnState, now_ms: i64) -> Result<Transit, IllegalTransition> {
-        let parts = self.partitions.clone();
-        self.prepare(
-            state,
-            self.producer_id,
-            self.producer_epoch,
-            self.last_producer_epoch,
-            self.timeout_ms,
-            parts,
-            self.start_ms,
-            now_ms,
-        )
+    /// EndTxn: PrepareCommit or PrepareAbort. With transaction version 2 the epoch is bumped
+    /// (the markers carry the new one, and the client continues with it), and
+    /// `next_producer_id` is the id the client continues with when the epoch ran out. An
+    /// abort with no partition added starts the transaction now (Kafka's noPartitionAdded).
+    pub fn prepare_abort_or_commit(
+        &mut self,
+        state: TxnState,
+        client_version: i16,
+        next_producer_id: i64,
+        now_ms: i64,
+        no_partition_added: bool,
+    ) -> Result<Transit, IllegalTransition> {
+        let (epoch, last) = if client_version >= 2 {
+            (self.producer_epoch.saturating_add(1), self.producer_epoch)
+        } else {
+            (self.producer_epoch, self.last_producer_epoch)
+        };
+        self.prepare(Transit {
+            next_producer_id,
+            producer_epoch: epoch,
+            last_producer_epoch: last,
+            start_ms: if no_partition_added { now_ms } else { self.start_ms },
+            update_ms: now_ms,
+            client_version,
+            ..self.to(state)
+        })
     }
 
-    /// The markers are written: CompleteCommit or CompleteAbort, no partitions.
+    /// The markers are written: CompleteCommit or CompleteAbort, no partitions. A
+    /// transaction version 2 producer whose epoch ran out continues as its next producer id,
+    /// at epoch 0.
     pub fn prepare_complete(&mut self, now_ms: i64) -> Result<Transit, IllegalTransition> {
         let state =
             if self.state == TxnState::PrepareCommit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
-        self.prepare(
-            state,
-            self.producer_id,
-            self.producer_epoch,
-            self.last_producer_epoch,
-            self.timeout_ms,
-            BTreeSet::new(),
-            self.start_ms,
-            now_ms,
-        )
+        let (producer_id, epoch) = if self.client_version >= 2 && self.next_producer_id != NO_PRODUCER_ID {
+            (self.next_producer_id, 0)
+        } else {
+            (self.producer_id, self.producer_epoch)
+        };
+        self.prepare(Transit {
+            producer_id,
+            next_producer_id: NO_PRODUCER_ID,
+            producer_epoch: epoch,
+            partitions: BTreeSet::new(),
+            update_ms: now_ms,
+            ..self.to(state)
+        })
     }
 
     /// An idle transactional id expires.
     pub fn prepare_dead(&mut self) -> Result<Transit, IllegalTransition> {
-        self.prepare(
-            TxnState::Dead,
-            self.producer_id,
-            self.producer_epoch,
-            self.last_producer_epoch,
-            self.timeout_ms,
-            BTreeSet::new(),
-            self.start_ms,
-            self.update_ms,
-        )
+        self.prepare(Transit { partitions: BTreeSet::new(), ..self.to(TxnState::Dead) })
     }
 
     /// The prepared transition is stored: it becomes the state.
@@ -351,10 +376,14 @@ impl TransactionMetadata {
             return Err(self.illegal(format!("completing {:?} while {:?} is pending", t.state, self.pending)));
         }
         self.pending = None;
-        if t.state == TxnState::Empty {
+        // Kafka keeps the previous producer id across an id change: InitProducerId's
+        // rotation, and a version 2 completion that moves to the next id.
+        if t.producer_id != self.producer_id {
             self.previous_producer_id = t.previous_producer_id;
         }
         self.producer_id = t.producer_id;
+        self.next_producer_id = t.next_producer_id;
+        self.client_version = t.client_version;
         self.producer_epoch = t.producer_epoch;
         self.last_producer_epoch = t.last_producer_epoch;
         self.timeout_ms = t.timeout_ms;
@@ -390,19 +419,19 @@ mod tests {
         let t = m.prepare_increment_epoch(60_000, None, 2).unwrap();
         step(&mut m, t);
         assert_eq!((m.producer_epoch, m.state), (0, TxnState::Empty));
-        let t = m.prepare_add_partitions([("a".to_string(), 0)], 5);
+        let t = m.prepare_add_partitions([("a".to_string(), 0)], 0, 5);
         step(&mut m, t);
         assert_eq!((m.state, m.start_ms, m.partitions.len()), (TxnState::Ongoing, 5, 1));
-        let t = m.prepare_add_partitions([("b".to_string(), 1)], 9);
+        let t = m.prepare_add_partitions([("b".to_string(), 1)], 0, 9);
         step(&mut m, t);
         assert_eq!((m.start_ms, m.partitions.len()), (5, 2), "the start stays");
-        let t = m.prepare_abort_or_commit(TxnState::PrepareCommit, 10);
+        let t = m.prepare_abort_or_commit(TxnState::PrepareCommit, 0, NO_PRODUCER_ID, 10, false);
         step(&mut m, t);
         let t = m.prepare_complete(11);
         step(&mut m, t);
         assert_eq!((m.state, m.partitions.len()), (TxnState::CompleteCommit, 0));
         // A commit cannot follow a completed commit without a new transaction.
-        assert!(m.prepare_abort_or_commit(TxnState::PrepareCommit, 12).is_err());
+        assert!(m.prepare_abort_or_commit(TxnState::PrepareCommit, 0, NO_PRODUCER_ID, 12, false).is_err());
     }
 
     #[test]
@@ -410,11 +439,11 @@ mod tests {
         let mut m = meta();
         let t = m.prepare_increment_epoch(60_000, None, 2).unwrap();
         step(&mut m, t);
-        let _t = m.prepare_add_partitions([("a".to_string(), 0)], 3).unwrap();
-        assert!(m.prepare_abort_or_commit(TxnState::PrepareCommit, 4).is_err());
+        let _t = m.prepare_add_partitions([("a".to_string(), 0)], 0, 3).unwrap();
+        assert!(m.prepare_abort_or_commit(TxnState::PrepareCommit, 0, NO_PRODUCER_ID, 4, false).is_err());
         m.abandon();
         assert_eq!(m.state, TxnState::Empty);
-        assert!(m.prepare_add_partitions([("a".to_string(), 0)], 3).is_ok());
+        assert!(m.prepare_add_partitions([("a".to_string(), 0)], 0, 3).is_ok());
     }
 
     #[test]
@@ -438,11 +467,53 @@ mod tests {
         let mut m = meta();
         let t = m.prepare_increment_epoch(60_000, None, 2).unwrap();
         step(&mut m, t);
-        let t = m.prepare_add_partitions([("a".to_string(), 0)], 5);
+        let t = m.prepare_add_partitions([("a".to_string(), 0)], 0, 5);
         step(&mut m, t);
         let fence = m.prepare_fence_epoch().unwrap();
         assert_eq!((fence.state, fence.producer_epoch), (TxnState::PrepareEpochFence, 1));
         assert!(TxnState::PrepareAbort.valid_previous().contains(&TxnState::PrepareEpochFence));
         assert!(is_epoch_exhausted(i16::MAX - 1) && !is_epoch_exhausted(5));
+    }
+
+    #[test]
+    fn version_2_bumps_the_epoch_at_every_end_and_rotates_the_id_when_it_runs_out() {
+        let mut m = meta();
+        let t = m.prepare_increment_epoch(60_000, None, 2).unwrap();
+        step(&mut m, t);
+        let t = m.prepare_add_partitions([("a".to_string(), 0)], 2, 5);
+        step(&mut m, t);
+        assert_eq!(m.client_version, 2);
+        let t = m.prepare_abort_or_commit(TxnState::PrepareCommit, 2, NO_PRODUCER_ID, 6, false);
+        step(&mut m, t);
+        assert_eq!((m.producer_epoch, m.last_producer_epoch), (1, 0), "the markers carry the bumped epoch");
+        let t = m.prepare_complete(7);
+        step(&mut m, t);
+        assert_eq!((m.state, m.producer_id, m.producer_epoch), (TxnState::CompleteCommit, 7, 1));
+        // An abort with nothing ongoing is a bare epoch bump, its start now.
+        let t = m.prepare_abort_or_commit(TxnState::PrepareAbort, 2, NO_PRODUCER_ID, 8, true).unwrap();
+        assert_eq!((t.producer_epoch, t.start_ms, t.partitions.len()), (2, 8, 0));
+        m.complete(&t).unwrap();
+        let t = m.prepare_complete(9);
+        step(&mut m, t);
+        // The epoch runs out: the completion moves to the next producer id at epoch 0, and
+        // the old id is remembered (a retry of the end names it).
+        m.producer_epoch = i16::MAX - 1;
+        let t = m.prepare_add_partitions([("a".to_string(), 0)], 2, 10);
+        step(&mut m, t);
+        let t = m.prepare_abort_or_commit(TxnState::PrepareCommit, 2, 99, 11, false);
+        step(&mut m, t);
+        assert_eq!((m.producer_id, m.producer_epoch, m.next_producer_id), (7, i16::MAX, 99));
+        let t = m.prepare_complete(12);
+        step(&mut m, t);
+        assert_eq!((m.producer_id, m.producer_epoch, m.previous_producer_id, m.next_producer_id), (99, 0, 7, -1));
+        // Below version 2 the epoch stays.
+        let mut v0 = meta();
+        let t = v0.prepare_increment_epoch(60_000, None, 2).unwrap();
+        step(&mut v0, t);
+        let t = v0.prepare_add_partitions([("a".to_string(), 0)], 0, 3);
+        step(&mut v0, t);
+        let t = v0.prepare_abort_or_commit(TxnState::PrepareAbort, 0, NO_PRODUCER_ID, 4, false);
+        step(&mut v0, t);
+        assert_eq!(v0.producer_epoch, 0);
     }
 }

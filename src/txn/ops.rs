@@ -1,17 +1,27 @@
-//! The coordinator's request flows, as Kafka's TransactionCoordinator runs them (with
-//! transaction version 1: the client's epoch stays for the life of the producer):
+//! The coordinator's request flows, as Kafka's TransactionCoordinator runs them:
 //! InitProducerId (epoch bump, KIP-360 recovery, fencing an ongoing transaction, producer id
 //! rotation), AddPartitionsToTxn (and its verification, KIP-890), AddOffsetsToTxn, EndTxn.
 //! Each prepares a change under the id's lock, stores it, then completes it.
+//!
+//! Two client transaction versions: 0 (Kafka's TV_0, every client before Kafka 4.0: the
+//! epoch stays for the life of the producer, partitions are added with AddPartitionsToTxn),
+//! and 2 (TV_2, KIP-890 part 2: Produce v12+ and TxnOffsetCommit v5 add their partitions
+//! themselves, and every EndTxn v5 bumps the epoch, so a late write of the last transaction
+//! can never join the next one).
 
 use std::sync::Arc;
 
 use super::coordinator::TxnRef;
 use super::error::TxnError;
 use super::markers;
-use super::metadata::{is_epoch_exhausted, TopicPartition, Transit, TxnState, NO_PRODUCER_EPOCH};
+use super::metadata::{is_epoch_exhausted, TopicPartition, Transit, TxnState, NO_PRODUCER_EPOCH, NO_PRODUCER_ID};
 use crate::broker::Broker;
 use crate::util::now_ms;
+
+/// Kafka's TV_0: a client before transaction version 2.
+pub const TV_0: i16 = 0;
+/// Kafka's TV_2: the epoch is bumped at every EndTxn; partitions are added implicitly.
+pub const TV_2: i16 = 2;
 
 /// InitProducerId with a transactional id: the producer id and epoch to use.
 /// `expected` is the (producer id, epoch) a producer recovering from an error gives (KIP-360).
@@ -80,7 +90,8 @@ pub async fn init_producer_id(
             Ok((t.producer_id, t.producer_epoch))
         }
         Next::Fence(t) => {
-            end_transaction(broker, id, t.producer_id, t.producer_epoch, false, false).await?;
+            let version = txn.lock().client_version;
+            end_transaction(broker, id, t.producer_id, t.producer_epoch, false, false, version).await?;
             Err(TxnError::ConcurrentTransactions)
         }
     }
@@ -116,14 +127,16 @@ fn checked_txn(
     Ok(txn)
 }
 
-/// AddPartitionsToTxn (and AddOffsetsToTxn, with the group's offsets partition): the
-/// partitions join the transaction, which starts if none was ongoing.
+/// AddPartitionsToTxn (and AddOffsetsToTxn, with the group's offsets partition; with
+/// transaction version 2 a produce's or TxnOffsetCommit's own partition): the partitions
+/// join the transaction, which starts if none was ongoing.
 pub async fn add_partitions(
     broker: Arc<Broker>,
     id: String,
     producer_id: i64,
     epoch: i16,
     partitions: Vec<TopicPartition>,
+    client_version: i16,
 ) -> Result<(), TxnError> {
     let txn = checked_txn(&broker, &id, producer_id, epoch, true)?;
     let transit = {
@@ -134,7 +147,7 @@ pub async fn add_partitions(
         if m.state == TxnState::Ongoing && partitions.iter().all(|p| m.partitions.contains(p)) {
             return Ok(()); // already there: nothing to store
         }
-        m.prepare_add_partitions(partitions, now_ms())?
+        m.prepare_add_partitions(partitions, client_version, now_ms())?
     };
     broker.txns.store_and_complete(&id, &txn, &transit).await
 }
@@ -159,7 +172,9 @@ pub fn verify_partitions(
 
 /// EndTxn (and the coordinator's own aborts: `from_client` false, when fencing a producer or
 /// aborting a transaction past its timeout). Answered once the prepared outcome is stored;
-/// the markers are then written (see `txn::markers`).
+/// the markers are then written (see `txn::markers`). Returns the producer id and epoch the
+/// client continues with (EndTxn v5 reports them: with transaction version 2 the bumped
+/// epoch, or the next producer id at epoch 0 once the epoch ran out).
 pub async fn end_transaction(
     broker: Arc<Broker>,
     id: String,
@@ -167,56 +182,155 @@ pub async fn end_transaction(
     epoch: i16,
     commit: bool,
     from_client: bool,
-) -> Result<(), TxnError> {
+    client_version: i16,
+) -> Result<(i64, i16), TxnError> {
     if id.is_empty() {
         return Err(TxnError::InvalidRequest("empty transactional id"));
     }
     let txn = broker.txns.get(&id)?.ok_or(TxnError::InvalidProducerIdMapping)?;
     let transit = {
         let mut m = txn.lock();
-        if m.producer_id != producer_id {
-            return Err(TxnError::InvalidProducerIdMapping);
-        }
-        // Transaction version 1: a client's epoch must be the current one; the coordinator's
-        // own abort may carry the bumped epoch of a fence.
-        if !((!from_client || epoch == m.producer_epoch) && epoch >= m.producer_epoch) {
-            return Err(TxnError::ProducerFenced);
-        }
-        let fencing = m.pending == Some(TxnState::PrepareEpochFence);
-        if m.pending.is_some() && !fencing {
-            return Err(TxnError::ConcurrentTransactions);
-        }
-        match (m.state, commit) {
-            (TxnState::Ongoing, _) => {
-                if fencing {
-                    if commit {
-                        return Err(TxnError::ConcurrentTransactions);
-                    }
-                    // The fence's epoch becomes the transaction's: its markers fence the
-                    // old producer's writes.
-                    m.pending = None;
-                    m.producer_epoch = epoch;
-                    m.last_producer_epoch = NO_PRODUCER_EPOCH;
-                }
-                let next = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
-                m.prepare_abort_or_commit(next, now_ms())?
-            }
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => return Ok(()), // a retry
-            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
-                return Err(TxnError::ConcurrentTransactions)
-            }
-            (TxnState::Dead | TxnState::PrepareEpochFence, _) => {
-                return Err(super::metadata::IllegalTransition {
-                    id: id.clone(),
-                    what: format!("EndTxn found state {:?}", m.state),
-                }
-                .into())
-            }
-            _ => return Err(TxnError::InvalidTxnState),
+        let prepared = if client_version >= TV_2 {
+            prepare_end_v2(&broker, &mut m, producer_id, epoch, commit, from_client)?
+        } else {
+            prepare_end_v0(&mut m, producer_id, epoch, commit, from_client)?
+        };
+        match prepared {
+            Some(t) => t,
+            None => return Ok((m.producer_id, m.producer_epoch)), // a retry of a completed end
         }
     };
     broker.txns.store_and_complete(&id, &txn, &transit).await?;
     tracing::debug!(transactional_id = %id, commit, "transaction prepared; writing markers");
     markers::complete(&broker, &id, &txn).await;
-    Ok(())
+    Ok(if transit.next_producer_id != NO_PRODUCER_ID {
+        (transit.next_producer_id, 0)
+    } else {
+        (transit.producer_id, transit.producer_epoch)
+    })
+}
+
+/// The transition of an EndTxn below transaction version 2 (Kafka's endTransactionWithTV1):
+/// None for a retry of the end already completed.
+fn prepare_end_v0(
+    m: &mut super::metadata::TransactionMetadata,
+    producer_id: i64,
+    epoch: i16,
+    commit: bool,
+    from_client: bool,
+) -> Result<Option<Transit>, TxnError> {
+    if m.producer_id != producer_id {
+        return Err(TxnError::InvalidProducerIdMapping);
+    }
+    // A client's epoch must be the current one; the coordinator's own abort may carry the
+    // bumped epoch of a fence.
+    if !((!from_client || epoch == m.producer_epoch) && epoch >= m.producer_epoch) {
+        return Err(TxnError::ProducerFenced);
+    }
+    let fencing = m.pending == Some(TxnState::PrepareEpochFence);
+    if m.pending.is_some() && !fencing {
+        return Err(TxnError::ConcurrentTransactions);
+    }
+    match (m.state, commit) {
+        (TxnState::Ongoing, _) => {
+            if fencing {
+                if commit {
+                    return Err(TxnError::ConcurrentTransactions);
+                }
+                adopt_fence(m, epoch);
+            }
+            let next = if commit { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
+            Ok(Some(m.prepare_abort_or_commit(next, TV_0, NO_PRODUCER_ID, now_ms(), false)?))
+        }
+        (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => Ok(None),
+        (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => Err(TxnError::ConcurrentTransactions),
+        (TxnState::Dead | TxnState::PrepareEpochFence, _) => Err(illegal_end(m)),
+        _ => Err(TxnError::InvalidTxnState),
+    }
+}
+
+/// The transition of an EndTxn v5+ (Kafka's endTransaction for transaction version 2): the
+/// epoch is bumped at every end, so a retry carries the epoch before the bump (or, after the
+/// epoch ran out, the previous producer id at `i16::MAX - 1`). As Kafka's table:
+///
+/// | state          | abort retry | abort current | commit retry | commit current |
+/// |----------------|-------------|---------------|--------------|----------------|
+/// | Empty          | fenced      | bump          | fenced       | INVALID_TXN_STATE |
+/// | CompleteAbort  | NONE        | bump          | INVALID_TXN_STATE | INVALID_TXN_STATE |
+/// | CompleteCommit | INVALID_TXN_STATE | bump    | NONE         | INVALID_TXN_STATE |
+///
+/// None for a retry of the end already completed.
+fn prepare_end_v2(
+    broker: &Broker,
+    m: &mut super::metadata::TransactionMetadata,
+    producer_id: i64,
+    epoch: i16,
+    commit: bool,
+    from_client: bool,
+) -> Result<Option<Transit>, TxnError> {
+    let fencing = m.pending == Some(TxnState::PrepareEpochFence);
+    let retry_on_overflow =
+        !fencing && m.previous_producer_id == producer_id && epoch == i16::MAX - 1 && m.producer_epoch == 0;
+    let retry_on_bump = !fencing && i32::from(m.producer_epoch) == i32::from(epoch) + 1;
+    let valid_epoch = if fencing {
+        (!from_client || epoch == m.producer_epoch) && epoch >= m.producer_epoch
+    } else {
+        match m.state {
+            TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => {
+                epoch == m.producer_epoch
+            }
+            TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+            TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                retry_on_bump || retry_on_overflow || epoch == m.producer_epoch
+            }
+        }
+    };
+    let retry = retry_on_bump || retry_on_overflow;
+    if m.producer_id != producer_id && !retry_on_overflow {
+        return Err(TxnError::InvalidProducerIdMapping);
+    }
+    if !valid_epoch {
+        return Err(TxnError::ProducerFenced);
+    }
+    if m.pending.is_some() && !fencing {
+        return Err(TxnError::ConcurrentTransactions);
+    }
+    let end = |m: &mut super::metadata::TransactionMetadata, next: TxnState, no_partition_added: bool| {
+        // The epoch about to be bumped past the last one handed out: the client continues
+        // as a new producer id (Kafka's nextProducerId).
+        let next_pid = if !fencing && m.is_epoch_exhausted() { broker.txns.new_producer_id()? } else { NO_PRODUCER_ID };
+        if fencing {
+            if next != TxnState::PrepareAbort {
+                return Err(TxnError::ConcurrentTransactions);
+            }
+            adopt_fence(m, epoch);
+        }
+        Ok(Some(m.prepare_abort_or_commit(next, TV_2, next_pid, now_ms(), no_partition_added)?))
+    };
+    match (m.state, commit) {
+        (TxnState::Ongoing, true) => end(m, TxnState::PrepareCommit, false),
+        (TxnState::Ongoing, false) => end(m, TxnState::PrepareAbort, false),
+        (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) if retry => Ok(None),
+        (TxnState::CompleteCommit | TxnState::CompleteAbort | TxnState::Empty, false) if !retry => {
+            end(m, TxnState::PrepareAbort, true)
+        }
+        (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => Err(TxnError::ConcurrentTransactions),
+        (TxnState::Dead | TxnState::PrepareEpochFence, _) => Err(illegal_end(m)),
+        _ => Err(TxnError::InvalidTxnState),
+    }
+}
+
+/// The fence's epoch becomes the transaction's: its markers fence the old producer's writes.
+fn adopt_fence(m: &mut super::metadata::TransactionMetadata, epoch: i16) {
+    m.pending = None;
+    m.producer_epoch = epoch;
+    m.last_producer_epoch = NO_PRODUCER_EPOCH;
+}
+
+fn illegal_end(m: &super::metadata::TransactionMetadata) -> TxnError {
+    super::metadata::IllegalTransition {
+        id: m.transactional_id.clone(),
+        what: format!("EndTxn found state {:?}", m.state),
+    }
+    .into()
 }

@@ -36,7 +36,7 @@ async fn abort_timed_out(broker: &Arc<Broker>, now_ms: i64) {
                 continue;
             }
             match m.prepare_fence_epoch() {
-                Ok(t) => (m.producer_id, t.producer_epoch),
+                Ok(t) => (m.producer_id, t.producer_epoch, m.client_version),
                 Err(e) => {
                     tracing::error!("cannot abort a timed-out transaction: {e}");
                     continue;
@@ -44,7 +44,8 @@ async fn abort_timed_out(broker: &Arc<Broker>, now_ms: i64) {
             }
         };
         tracing::info!(transactional_id = %id, "aborting a transaction past its timeout");
-        if let Err(e) = ops::end_transaction(broker.clone(), id.clone(), fence.0, fence.1, false, false).await {
+        if let Err(e) = ops::end_transaction(broker.clone(), id.clone(), fence.0, fence.1, false, false, fence.2).await
+        {
             tracing::warn!(transactional_id = %id, "cannot abort the timed-out transaction yet: {e}");
             let mut m = txn.lock();
             if m.pending == Some(TxnState::PrepareEpochFence) {

@@ -33,5 +33,6 @@ mod list_offsets;
 mod readme;
 mod restart;
 mod transactions;
+mod transactions_v2;
 mod txn_log;
 mod versions;

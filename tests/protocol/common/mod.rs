@@ -732,3 +732,21 @@ pub fn txn_batch(pid: i64, epoch: i16, seq: i32, values: &[&str]) -> Bytes {
     .expect("encode");
     buf.freeze()
 }
+
+/// A read_committed fetch of one partition from offset 0, read as a consumer reads it:
+/// (values, last stable offset, aborted transactions' (producer id, first offset)). Control
+/// records and records of the aborted transactions listed are dropped (a test's partition
+/// holds one transaction per producer at a time, so "from its first offset on" is exact).
+pub async fn fetch_committed(c: &mut Client, topic: &str, partition: i32) -> (Vec<String>, i64, Vec<(i64, i64)>) {
+    let req = fetch_request(topic, partition, 0, 0).with_isolation_level(1);
+    let p = fetch_with(c, req, 12).await;
+    let aborted: Vec<(i64, i64)> =
+        p.aborted_transactions.clone().unwrap_or_default().iter().map(|a| (a.producer_id.0, a.first_offset)).collect();
+    let values = decode_records(&p.records)
+        .iter()
+        .filter(|r| !r.control)
+        .filter(|r| !aborted.iter().any(|(pid, first)| r.producer_id == *pid && r.offset >= *first))
+        .filter_map(|r| r.value.as_ref().map(|v| String::from_utf8_lossy(v).to_string()))
+        .collect();
+    (values, p.last_stable_offset, aborted)
+}
