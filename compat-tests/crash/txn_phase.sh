@@ -5,7 +5,9 @@
 # and restarted on the same data dir and port CRASH_TXN_CYCLES times (default 6).  After
 # each restart: wait (bounded) until both producers committed again, pause them between
 # transactions, and run txn_verify.py (committed = fully visible to read_committed, aborted
-# never, no transaction partly visible, LSO back at the high watermark).  Finally stop the
+# never, no transaction partly visible, LSO back at the high watermark).  Before the first kill a
+# third producer opens a transaction and is kill -9'd (txn_abandon.py): after the broker restart the
+# coordinator must time it out and abort it.  Finally stop the
 # producers, verify with --final (read_uncommitted too), and again after a clean restart.
 # Bounded: ~CYCLES * (1-3 s of traffic + <= 30 s commit wait + <= 60 s pause + <= 60 s verify).
 
@@ -44,6 +46,22 @@ txn_phase() {
   }
 
   sleep 2
+  # An abandoned transaction: its producer is kill -9'd with the transaction open (timeout 5 s), and
+  # the broker is kill -9'd before the timeout: after the restart the coordinator must still abort
+  # it (with the default 10 s scan interval), or the LSO stays behind it for ever.
+  "$PY" "$COMPAT_DIR/crash/txn_abandon.py" "$BOOTSTRAP" "$topic" 3 >"$SUITE_TMP/txn-abandon.out" 2>&1 &
+  local zpid=$!
+  deadline=$((SECONDS + 30))
+  until grep -q '^OPEN' "$SUITE_TMP/txn-abandon.out" || [ $SECONDS -ge $deadline ] || ! kill -0 "$zpid" 2>/dev/null; do sleep 0.1; done
+  kill -KILL "$zpid" 2>/dev/null || true
+  wait "$zpid" 2>/dev/null || true
+  local abandoned=--abandoned
+  if grep -q '^OPEN' "$SUITE_TMP/txn-abandon.out"; then
+    log "abandoned transaction open (its producer kill -9'd); next: broker kill -9"
+  else
+    fail "crash-txn: could not open the abandoned transaction: $(tail -n 2 "$SUITE_TMP/txn-abandon.out" | tr '\n' ' ')"
+    abandoned=
+  fi
   ok=1
   for i in $(seq 1 "$cycles"); do
     sleep "$((1 + RANDOM % 2)).$((RANDOM % 10))"     # 1.0 .. 2.9 s of transactions, then crash
@@ -94,11 +112,11 @@ txn_phase() {
     grep -q '^DONE' "$SUITE_TMP/txn-$j.log" || fail "crash-txn: producer $j did not finish cleanly: $(tail -n 3 "$SUITE_TMP/txn-producer-$j.out" | tr '\n' ' ')"
     log "producer $j: $(grep -c '^COMMITTED' "$SUITE_TMP/txn-$j.log") committed, $(grep -c '^ABORTED' "$SUITE_TMP/txn-$j.log") aborted, $(grep -c '^FAILED' "$SUITE_TMP/txn-$j.log") failed, $(grep -c '^RECREATE' "$SUITE_TMP/txn-$j.log") recreated"
   done
-  run_checks txn-verify-final 75 "$PY" "$COMPAT_DIR/crash/txn_verify.py" final "$topic" 3 "$restarts" --final "${logs[@]}"
+  run_checks txn-verify-final 75 "$PY" "$COMPAT_DIR/crash/txn_verify.py" final "$topic" 3 "$restarts" --final $abandoned "${logs[@]}"
   stop_broker "$BROKER_PID"
   if start_broker "$port" "$data" "$blog"; then
     run_checks txn-verify-clean-restart 75 "$PY" "$COMPAT_DIR/crash/txn_verify.py" after-clean-restart "$topic" 3 \
-      /dev/null --final "${logs[@]}"
+      /dev/null --final $abandoned "${logs[@]}"
     stop_broker "$BROKER_PID"
   else
     fail "crash-txn: broker did not start after a graceful stop"

@@ -1,10 +1,8 @@
 """Verify the transactional crash topic against the txn_producer.py logs (producers paused).
 
-usage: txn_verify.py LABEL TOPIC PARTITIONS RESTARTS_FILE [--final] LOG...
-
 Checks (one PASS/FAIL line each):
   - the LSO reaches the high watermark on every partition (no transaction left open; read_committed
-    and read_uncommitted ListOffsets agree), within 20 s
+    and read_uncommitted ListOffsets agree), within 30 s
   - every transaction a producer logged COMMITTED is fully visible to read_committed
   - no record of an abort-intent transaction, or of one logged ABORTED, is visible to read_committed
   - every visible transaction is complete (all of its n records, none twice): all or nothing
@@ -13,6 +11,9 @@ Checks (one PASS/FAIL line each):
     the LSO moved on), and it is visible (by the checks above)
   --final also: read_uncommitted holds the aborted transactions' records too, and some transactions
     were open across a broker kill (BEGIN before, COMMITTED/ABORTED after a restart)
+  --abandoned (with --final): txn_abandon.py's 9 records are in the log and never visible
+
+usage: txn_verify.py LABEL TOPIC PARTITIONS RESTARTS_FILE [--final] [--abandoned] LOG...
 """
 import os
 import sys
@@ -82,7 +83,8 @@ def read_all(topic, nparts, level, timeout=60):
 def main():
     args = sys.argv[1:]
     final = "--final" in args
-    args = [a for a in args if a != "--final"]
+    abandoned = "--abandoned" in args
+    args = [a for a in args if a not in ("--final", "--abandoned")]
     label, topic, nparts, restarts_file = args[:4]
     logs = args[4:]
     nparts = int(nparts)
@@ -100,7 +102,7 @@ def main():
     log(f"{label}: producer logs {summary}, {len(restarts)} restarts so far")
 
     # 1. the LSO catches up with the high watermark (markers written, nothing left open)
-    dl = Deadline(20)
+    dl = Deadline(30)
     lso = hw = None
     while not dl.expired():
         lso = watermarks(topic, nparts, "read_committed")
@@ -109,7 +111,7 @@ def main():
             break
         time.sleep(0.5)
     R.check("with the producers paused, the LSO reaches the high watermark on every partition",
-            lso == hw, f"LSO {lso} HW {hw} after 20 s", f"offsets {hw}")
+            lso == hw, f"LSO {lso} HW {hw} after 30 s", f"offsets {hw}")
 
     rows = read_all(topic, nparts, "read_committed")
     visible = {}          # (name, t) -> list of seq
@@ -176,6 +178,13 @@ def main():
                 aborted_recs > 0 and committed_vals <= set(allv),
                 f"{aborted_recs} abort-intent records, {len(committed_vals - set(allv))} committed records missing",
                 f"{len(allv)} records, {aborted_recs} of them in abort-intent transactions")
+        if abandoned:
+            z = sorted(v for v in allv if v.startswith("Z|"))
+            R.check("the abandoned transaction (producer and broker kill -9'd while open) is in the log, "
+                    "and was aborted by its timeout after the restart (invisible, LSO moved past it)",
+                    len(z) == 9 and not any(k[0] == "Z" for k in visible),
+                    f"read_uncommitted has {len(z)} of its 9 records; visible to read_committed: "
+                    f"{[k for k in visible if k[0] == 'Z']}")
     return R.finish()
 
 
