@@ -75,7 +75,8 @@ def main():
                 v = f"{m.partition()}:{m.offset()}:".encode() + m.value()
                 p.produce(out_topic, key=m.key(), value=v)
                 next_offsets[m.partition()] = m.offset() + 1
-            time.sleep(rnd.uniform(0, 0.04))   # "work" inside the transaction: a kill lands mid-txn often
+            p.flush(30)                           # the records are in the log, the transaction still open:
+            time.sleep(rnd.uniform(0.01, 0.05))   # "work" here, so a kill often leaves an aborted attempt
             p.send_offsets_to_transaction([TopicPartition(in_topic, part, off) for part, off in next_offsets.items()],
                                           c.consumer_group_metadata(), 30)
             commit_with_retry(p)
