@@ -100,4 +100,11 @@ if start_broker "$PORT" "$DATA" "$BLOG"; then
 else
   fail "crash: broker did not start after a graceful stop"
 fi
+stop_broker "$BROKER_PID"
+
+# Transaction phase (CRASH_TXN=0 skips it): see txn_phase.sh.
+if [ "${CRASH_TXN:-1}" = 1 ]; then
+  . "$COMPAT_DIR/crash/txn_phase.sh"
+  txn_phase
+fi
 suite_finish
