@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod error;

@@ -18,6 +18,7 @@ fn main() -> std::process::ExitCode {
             print!("{}", brook::config::settings_table());
             return std::process::ExitCode::SUCCESS;
         }
+        Some(Command::Transactions(args)) => return brook::cli::run_command(brook::cli::transactions::run(args)),
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };

@@ -23,6 +23,8 @@ pub enum Command {
     ApiVersions,
     /// Print every setting (flag, TOML keys, variable, default), as the README's Markdown table.
     Settings,
+    /// List, describe and abort transactions of a running broker (as kafka-transactions.sh).
+    Transactions(crate::cli::transactions::TransactionsArgs),
 }
 
 // clap's own `env` would read the process environment while building the command; reading

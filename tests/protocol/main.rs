@@ -10,6 +10,7 @@ mod common;
 mod admin;
 mod admin_apis;
 mod alter_configs;
+mod cli;
 mod compaction;
 mod connection;
 mod disk_faults;

@@ -1,0 +1,81 @@
+//! Finding the broker a command must ask: the cluster's brokers (Metadata), a partition's
+//! leader, a transactional id's coordinator (FindCoordinator), as Kafka's admin client does.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use super::client::{describe_code, CliError, Conn};
+
+/// FindCoordinator's key type of a transactional id.
+pub const KEY_TYPE_TRANSACTION: i8 = 1;
+
+pub struct Cluster {
+    bootstrap: String,
+    timeout: Duration,
+    /// Every broker: id -> host:port.
+    pub brokers: BTreeMap<i32, String>,
+}
+
+impl Cluster {
+    /// Asks the bootstrap broker for the cluster's brokers.
+    pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<Self, CliError> {
+        let mut conn = Conn::connect(bootstrap, timeout).await?;
+        let (_, meta) = conn.call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1..=12).await?;
+        let brokers = meta.brokers.iter().map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port))).collect();
+        Ok(Self { bootstrap: bootstrap.to_string(), timeout, brokers })
+    }
+
+    /// A connection to broker `id` (the bootstrap address if the cluster does not list it).
+    pub async fn node(&self, id: i32) -> Result<Conn, CliError> {
+        let addr = self.brokers.get(&id).cloned().unwrap_or_else(|| self.bootstrap.clone());
+        Conn::connect(&addr, self.timeout).await
+    }
+
+    /// A connection to the leader of `topic`-`partition`.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<Conn, CliError> {
+        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
+        // A look-up must not create the topic (Metadata's default allows it).
+        let req =
+            MetadataRequest::default()
+                .with_allow_auto_topic_creation(false)
+                .with_topics(Some(vec![MetadataRequestTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_string(topic.to_string()))))]));
+        let (_, meta) = conn.call(&req, 1..=12).await?;
+        let t = meta.topics.first().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {topic}")))?;
+        if t.error_code != 0 {
+            return Err(CliError::Kafka(format!("topic {topic}: {}", describe_code(t.error_code))));
+        }
+        let p = t
+            .partitions
+            .iter()
+            .find(|p| p.partition_index == partition)
+            .ok_or_else(|| CliError::Kafka(format!("topic {topic} has no partition {partition}")))?;
+        self.node(p.leader_id.0).await
+    }
+
+    /// A connection to the coordinator of `key` (a transactional id for
+    /// [`KEY_TYPE_TRANSACTION`]), and its broker id.
+    pub async fn coordinator(&self, key_type: i8, key: &str) -> Result<(i32, Conn), CliError> {
+        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
+        let v = conn.version::<FindCoordinatorRequest>(1..=4)?;
+        let key = StrBytes::from_string(key.to_string());
+        let req = if v >= 4 {
+            FindCoordinatorRequest::default().with_key_type(key_type).with_coordinator_keys(vec![key])
+        } else {
+            FindCoordinatorRequest::default().with_key_type(key_type).with_key(key)
+        };
+        let (v, r) = conn.call(&req, v..=v).await?;
+        let (code, node) = match r.coordinators.first() {
+            Some(c) if v >= 4 => (c.error_code, c.node_id.0),
+            _ => (r.error_code, r.node_id.0),
+        };
+        if code != 0 {
+            return Err(CliError::Kafka(format!("cannot find the coordinator: {}", describe_code(code))));
+        }
+        Ok((node, self.node(node).await?))
+    }
+}
