@@ -21,9 +21,13 @@ const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 const PRODUCER_FENCED: i16 = 90;
 
 async fn init_v5(c: &mut Client, id: &str) -> (i64, i16) {
+    init_v5_timeout(c, id, 60_000).await
+}
+
+async fn init_v5_timeout(c: &mut Client, id: &str, timeout_ms: i32) -> (i64, i16) {
     let req = InitProducerIdRequest::default()
         .with_transactional_id(Some(TransactionalId(sb(id))))
-        .with_transaction_timeout_ms(60_000)
+        .with_transaction_timeout_ms(timeout_ms)
         .with_producer_id(ProducerId(-1))
         .with_producer_epoch(-1);
     let r = c.call(&req, 5).await;
@@ -208,6 +212,35 @@ async fn version_2_state_survives_a_restart() {
     assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, pid, 1, 0, &["r1"]).await, NONE);
     assert_eq!(end_v5(&mut c, "rs", pid, 1, true).await, (NONE, pid, 2));
     assert_eq!(fetch_committed(&mut c, "v2-restart", 0).await.0, vec!["r0".to_string(), "r1".to_string()]);
+    drop(c);
+    b.stop().await;
+}
+
+/// A version 2 transaction left open past its timeout is aborted by the coordinator as
+/// Kafka 4.x does: the fence bumps the epoch and the abort under version 2 bumps it again;
+/// the producer's late write and its EndTxn are fenced, and consumers move on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_transaction_past_its_timeout_is_aborted_and_fenced() {
+    let b =
+        TestBroker::start_with(|c| c.transactions.abort_check_interval = std::time::Duration::from_millis(50)).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "v2-slow", 1).await;
+    let (pid, _) = init_v5_timeout(&mut c, "slow", 300).await;
+    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, pid, 0, 0, &["slow"]).await, NONE);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, state, p, e, _) = describe(&mut c, "slow").await;
+        if state == "CompleteAbort" {
+            assert_eq!((p, e), (pid, 2), "fenced (+1), then aborted under version 2 (+1)");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not aborted within 10 s (state {state})");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (values, lso, aborted) = fetch_committed(&mut c, "v2-slow", 0).await;
+    assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]), "consumers move on past the abort");
+    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, pid, 0, 1, &["late"]).await, INVALID_PRODUCER_EPOCH);
+    assert_eq!(end_v5(&mut c, "slow", pid, 0, true).await.0, PRODUCER_FENCED);
     drop(c);
     b.stop().await;
 }
