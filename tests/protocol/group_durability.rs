@@ -373,7 +373,7 @@ async fn groups_load_in_the_background_and_answer_load_in_progress_meanwhile() {
     commit_standalone(&mut c, &served, &[("t", 0, 22, None)]).await;
     drop(c);
     b.handle.take().expect("running").shutdown().await.expect("graceful shutdown");
-    let armed = faults::arm(Point::ReplayRead, &b.path().join("__consumer_offsets-0"), Fault::eio());
+    let armed = faults::arm(Point::ReplayRead, b.path().join("__consumer_offsets-0"), Fault::eio());
     b.start_loading(|_| {}).await;
     let mut c = b.client().await;
 

@@ -490,7 +490,7 @@ async fn transactions_load_in_the_background_and_answer_load_in_progress_meanwhi
     assert_eq!(code, NONE);
     drop(c);
     b.handle.take().expect("running").shutdown().await.expect("graceful shutdown");
-    let armed = faults::arm(Point::ReplayRead, &b.path().join("__transaction_state-0"), Fault::eio());
+    let armed = faults::arm(Point::ReplayRead, b.path().join("__transaction_state-0"), Fault::eio());
     b.start_loading(|_| {}).await;
     let mut c = b.client().await;
 

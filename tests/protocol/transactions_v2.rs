@@ -36,16 +36,16 @@ async fn init_v5_timeout(c: &mut Client, id: &str, timeout_ms: i32) -> (i64, i16
 }
 
 /// Produce v12 of one transactional batch: the partition's code.
+/// `producer`: (producer id, epoch, base sequence).
 async fn produce_v12(
     c: &mut Client,
     id: &str,
     topic: &str,
     partition: i32,
-    pid: i64,
-    epoch: i16,
-    seq: i32,
+    producer: (i64, i16, i32),
     v: &[&str],
 ) -> i16 {
+    let (pid, epoch, seq) = producer;
     let mut req = produce_request(topic, partition, txn_batch(pid, epoch, seq, v), -1);
     req.transactional_id = Some(TransactionalId(sb(id)));
     c.call(&req, 12).await.responses[0].partition_responses[0].error_code
@@ -103,8 +103,8 @@ async fn produce_and_txn_offset_commit_add_their_partitions_and_end_txn_bumps_th
     create_topic(&mut c, "v2-in", 1).await;
     let (pid, epoch) = init_v5(&mut c, "app").await;
     assert_eq!(epoch, 0);
-    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, pid, 0, 0, &["a0", "a1"]).await, NONE);
-    assert_eq!(produce_v12(&mut c, "app", "v2-out", 1, pid, 0, 0, &["b0"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, (pid, 0, 0), &["a0", "a1"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "app", "v2-out", 1, (pid, 0, 0), &["b0"]).await, NONE);
     let (code, state, _, _, mut parts) = describe(&mut c, "app").await;
     parts.sort();
     assert_eq!((code, state.as_str()), (NONE, "Ongoing"));
@@ -143,10 +143,10 @@ async fn produce_and_txn_offset_commit_add_their_partitions_and_end_txn_bumps_th
     assert_eq!(end_v5(&mut c, "app", pid, 0, true).await, (NONE, pid, 1), "a retry");
 
     // A late write of the ended transaction (its old epoch) cannot join the next one.
-    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, pid, 0, 2, &["late"]).await, INVALID_PRODUCER_EPOCH);
+    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, (pid, 0, 2), &["late"]).await, INVALID_PRODUCER_EPOCH);
 
     // The next transaction runs under epoch 1 (sequences restart with the epoch) and aborts.
-    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, pid, 1, 0, &["x"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, (pid, 1, 0), &["x"]).await, NONE);
     assert_eq!(end_v5(&mut c, "app", pid, 1, false).await, (NONE, pid, 2));
     let (values, lso, aborted) = fetch_committed(&mut c, "v2-out", 0).await;
     assert_eq!((values.len(), lso, aborted), (2, 5, vec![(pid, 3)]), "the aborted record stays invisible");
@@ -175,7 +175,7 @@ async fn end_txn_v5_follows_kafkas_table_without_a_transaction() {
     assert_eq!(end_v5(&mut c, "tbl", pid, 1, true).await.0, INVALID_TXN_STATE);
     assert_eq!(end_v5(&mut c, "tbl", pid, 1, false).await, (NONE, pid, 2));
     // CompleteCommit: retry as abort refused, current commit refused, current abort bumps.
-    assert_eq!(produce_v12(&mut c, "tbl", "v2-table", 0, pid, 2, 0, &["c"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "tbl", "v2-table", 0, (pid, 2, 0), &["c"]).await, NONE);
     assert_eq!(end_v5(&mut c, "tbl", pid, 2, true).await, (NONE, pid, 3));
     assert_eq!(end_v5(&mut c, "tbl", pid, 2, false).await.0, INVALID_TXN_STATE);
     assert_eq!(end_v5(&mut c, "tbl", pid, 3, true).await.0, INVALID_TXN_STATE);
@@ -183,7 +183,7 @@ async fn end_txn_v5_follows_kafkas_table_without_a_transaction() {
     // A prepared commit (its marker cannot be written: the disk is full) is
     // CONCURRENT_TRANSACTIONS for a retry of the commit.
     use brook::log::faults::{self, Fault, Point};
-    assert_eq!(produce_v12(&mut c, "tbl", "v2-table", 0, pid, 4, 0, &["p"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "tbl", "v2-table", 0, (pid, 4, 0), &["p"]).await, NONE);
     let full = faults::arm(Point::AppendWrite, b.path().join("v2-table-0"), Fault::enospc().times(1_000_000));
     assert_eq!(end_v5(&mut c, "tbl", pid, 4, true).await, (NONE, pid, 5), "answered once prepared");
     assert_eq!(describe(&mut c, "tbl").await.1, "PrepareCommit");
@@ -201,7 +201,7 @@ async fn version_2_state_survives_a_restart() {
     let mut c = b.client().await;
     create_topic(&mut c, "v2-restart", 1).await;
     let (pid, _) = init_v5(&mut c, "rs").await;
-    assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, pid, 0, 0, &["r0"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, (pid, 0, 0), &["r0"]).await, NONE);
     assert_eq!(end_v5(&mut c, "rs", pid, 0, true).await, (NONE, pid, 1));
     drop(c);
     b.restart().await;
@@ -209,7 +209,7 @@ async fn version_2_state_survives_a_restart() {
     let (_, state, p, e, _) = describe(&mut c, "rs").await;
     assert_eq!((state.as_str(), p, e), ("CompleteCommit", pid, 1));
     assert_eq!(end_v5(&mut c, "rs", pid, 0, true).await, (NONE, pid, 1), "the retry after a restart");
-    assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, pid, 1, 0, &["r1"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, (pid, 1, 0), &["r1"]).await, NONE);
     assert_eq!(end_v5(&mut c, "rs", pid, 1, true).await, (NONE, pid, 2));
     assert_eq!(fetch_committed(&mut c, "v2-restart", 0).await.0, vec!["r0".to_string(), "r1".to_string()]);
     drop(c);
@@ -226,7 +226,7 @@ async fn a_version_2_transaction_past_its_timeout_is_aborted_and_fenced() {
     let mut c = b.client().await;
     create_topic(&mut c, "v2-slow", 1).await;
     let (pid, _) = init_v5_timeout(&mut c, "slow", 300).await;
-    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, pid, 0, 0, &["slow"]).await, NONE);
+    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, (pid, 0, 0), &["slow"]).await, NONE);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let (_, state, p, e, _) = describe(&mut c, "slow").await;
@@ -239,7 +239,7 @@ async fn a_version_2_transaction_past_its_timeout_is_aborted_and_fenced() {
     }
     let (values, lso, aborted) = fetch_committed(&mut c, "v2-slow", 0).await;
     assert_eq!((values.len(), lso, aborted), (0, 2, vec![(pid, 0)]), "consumers move on past the abort");
-    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, pid, 0, 1, &["late"]).await, INVALID_PRODUCER_EPOCH);
+    assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, (pid, 0, 1), &["late"]).await, INVALID_PRODUCER_EPOCH);
     assert_eq!(end_v5(&mut c, "slow", pid, 0, true).await.0, PRODUCER_FENCED);
     drop(c);
     b.stop().await;
