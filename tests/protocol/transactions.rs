@@ -13,19 +13,8 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 use kafka_protocol::messages::*;
 
 use crate::common::groups::{fetch_offsets_v, NONE, UNKNOWN_TOPIC_OR_PARTITION};
+use crate::common::txn::*;
 use crate::common::*;
-
-const INVALID_PRODUCER_EPOCH: i16 = 47;
-const INVALID_TXN_STATE: i16 = 48;
-const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
-const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
-const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
-const CONCURRENT_TRANSACTIONS: i16 = 51;
-const OPERATION_NOT_ATTEMPTED: i16 = 55;
-const PRODUCER_FENCED: i16 = 90;
-const INVALID_REQUEST: i16 = 42;
-const UNSTABLE_OFFSET_COMMIT: i16 = 88;
-const TRANSACTION_ABORTABLE: i16 = 120;
 
 /// InitProducerId for `id` (v`version`): (error, producer id, epoch).
 async fn init(
@@ -88,15 +77,6 @@ async fn end_txn(c: &mut Client, id: &str, pid: i64, epoch: i16, commit: bool, v
         .with_producer_epoch(epoch)
         .with_committed(commit);
     c.call(&req, version).await.error_code
-}
-
-/// DescribeTransactions of one id: (error, state, producer id, epoch, partitions).
-async fn describe(c: &mut Client, id: &str) -> (i16, String, i64, i16, Vec<(String, i32)>) {
-    let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb(id))]);
-    let r = c.call(&req, 0).await;
-    let s = &r.transaction_states[0];
-    let parts = s.topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic.0.to_string(), *p))).collect();
-    (s.error_code, s.transaction_state.to_string(), s.producer_id.0, s.producer_epoch, parts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,13 +12,8 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 use kafka_protocol::messages::*;
 
 use crate::common::groups::{committed, NONE};
+use crate::common::txn::*;
 use crate::common::*;
-
-const INVALID_PRODUCER_EPOCH: i16 = 47;
-const INVALID_TXN_STATE: i16 = 48;
-const CONCURRENT_TRANSACTIONS: i16 = 51;
-const UNSTABLE_OFFSET_COMMIT: i16 = 88;
-const PRODUCER_FENCED: i16 = 90;
 
 async fn init_v5(c: &mut Client, id: &str) -> (i64, i16) {
     init_v5_timeout(c, id, 60_000).await
@@ -60,15 +55,6 @@ async fn end_v5(c: &mut Client, id: &str, pid: i64, epoch: i16, commit: bool) ->
         .with_committed(commit);
     let r = c.call(&req, 5).await;
     (r.error_code, r.producer_id.0, r.producer_epoch)
-}
-
-/// DescribeTransactions: (error, state, producer id, epoch, partitions).
-async fn describe(c: &mut Client, id: &str) -> (i16, String, i64, i16, Vec<(String, i32)>) {
-    let req = DescribeTransactionsRequest::default().with_transactional_ids(vec![TransactionalId(sb(id))]);
-    let r = c.call(&req, 0).await;
-    let s = &r.transaction_states[0];
-    let parts = s.topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic.0.to_string(), *p))).collect();
-    (s.error_code, s.transaction_state.to_string(), s.producer_id.0, s.producer_epoch, parts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
