@@ -226,80 +226,73 @@ fn answer(
     names: TopicNames,
     refused: Vec<(String, i32, i16, String)>,
 ) -> Reply<ProduceResponse> {
-    {
-        let refusal = |topic: &str, partition: i32| refused.iter().find(|r| r.0 == topic && r.1 == partition);
-        // Unknown topic ids append nothing: they are answered below without a result.
-        let known = req.topic_data.iter().enumerate().filter_map(|(i, td)| Some((names.name(i, &td.name)?, td)));
-        let entries = known.flat_map(|(topic, td)| {
-            td.partition_data.iter().map(move |pd| ProduceEntry {
-                topic,
-                partition: pd.index,
-                // A refused partition appends nothing (it is answered with its refusal).
-                records: if refusal(topic, pd.index).is_some() { None } else { pd.records.clone() },
-            })
-        });
-        // v12+ with transaction.version 2 (KIP-890 part 2): transactional batches join their transactions here.
-        let outcome = broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
-        if req.acks == 0 {
-            return Reply::None;
-        }
-        let mut results = outcome.results.into_iter();
-        let mut responses = Vec::with_capacity(req.topic_data.len());
-        for (i, td) in req.topic_data.into_iter().enumerate() {
-            let Some(topic) = names.name(i, &td.name) else {
-                let parts = td
-                    .partition_data
-                    .iter()
-                    .map(|pd| partition_error(pd.index, E::UnknownTopicId.code(), None))
-                    .collect();
-                responses
-                    .push(TopicProduceResponse::default().with_topic_id(td.topic_id).with_partition_responses(parts));
+    let refusal = |topic: &str, partition: i32| refused.iter().find(|r| r.0 == topic && r.1 == partition);
+    // Unknown topic ids append nothing: they are answered below without a result.
+    let known = req.topic_data.iter().enumerate().filter_map(|(i, td)| Some((names.name(i, &td.name)?, td)));
+    let entries = known.flat_map(|(topic, td)| {
+        td.partition_data.iter().map(move |pd| ProduceEntry {
+            topic,
+            partition: pd.index,
+            // A refused partition appends nothing (it is answered with its refusal).
+            records: if refusal(topic, pd.index).is_some() { None } else { pd.records.clone() },
+        })
+    });
+    let outcome = broker.replicas.append_records(req.acks, AppendOrigin::Client, entries);
+    if req.acks == 0 {
+        return Reply::None;
+    }
+    let mut results = outcome.results.into_iter();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for (i, td) in req.topic_data.into_iter().enumerate() {
+        let Some(topic) = names.name(i, &td.name) else {
+            let parts =
+                td.partition_data.iter().map(|pd| partition_error(pd.index, E::UnknownTopicId.code(), None)).collect();
+            responses.push(TopicProduceResponse::default().with_topic_id(td.topic_id).with_partition_responses(parts));
+            continue;
+        };
+        let mut parts = Vec::with_capacity(td.partition_data.len());
+        for pd in &td.partition_data {
+            let Some(result) = results.next() else { break };
+            if let Some((_, _, code, message)) = refusal(topic, pd.index) {
+                parts.push(partition_error(pd.index, *code, Some(message.clone())));
                 continue;
-            };
-            let mut parts = Vec::with_capacity(td.partition_data.len());
-            for pd in &td.partition_data {
-                let Some(result) = results.next() else { break };
-                if let Some((_, _, code, message)) = refusal(topic, pd.index) {
-                    parts.push(partition_error(pd.index, *code, Some(message.clone())));
-                    continue;
-                }
-                if let Err(e) = &result {
-                    tracing::debug!(topic, partition = pd.index, code = e.code(), "produce rejected: {e}");
-                }
-                parts.push(partition_response(pd.index, result));
             }
-            // The name below v13, the id from v13 (each is empty in the other's versions).
-            responses.push(
-                TopicProduceResponse::default()
-                    .with_name(td.name)
-                    .with_topic_id(td.topic_id)
-                    .with_partition_responses(parts),
-            );
+            if let Err(e) = &result {
+                tracing::debug!(topic, partition = pd.index, code = e.code(), "produce rejected: {e}");
+            }
+            parts.push(partition_response(pd.index, result));
         }
-        let resp = ProduceResponse::default().with_responses(responses);
-        let Some(durable) = outcome.durable else { return Reply::Now(resp) };
-        Reply::Later(
-            async move {
-                let mut resp = resp;
-                // Only the partitions whose fsync failed are answered with the error: the
-                // others are durable, and an error would make the client send them again.
-                let mut outcomes = durable.await.into_iter();
-                for (i, t) in resp.responses.iter_mut().enumerate() {
-                    // An unknown topic id appended nothing, so it has no outcome.
-                    let Some(topic) = names.name(i, &t.name) else { continue };
-                    for p in t.partition_responses.iter_mut() {
-                        let Some(Err(e)) = outcomes.next() else { continue };
-                        if p.error_code == NONE {
-                            tracing::error!(topic, partition = p.index, "fsync before acknowledging failed: {e}");
-                            *p = partition_error(p.index, e.code(), Some(e.to_string()));
-                        }
+        // The name below v13, the id from v13 (each is empty in the other's versions).
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(td.name)
+                .with_topic_id(td.topic_id)
+                .with_partition_responses(parts),
+        );
+    }
+    let resp = ProduceResponse::default().with_responses(responses);
+    let Some(durable) = outcome.durable else { return Reply::Now(resp) };
+    Reply::Later(
+        async move {
+            let mut resp = resp;
+            // Only the partitions whose fsync failed are answered with the error: the
+            // others are durable, and an error would make the client send them again.
+            let mut outcomes = durable.await.into_iter();
+            for (i, t) in resp.responses.iter_mut().enumerate() {
+                // An unknown topic id appended nothing, so it has no outcome.
+                let Some(topic) = names.name(i, &t.name) else { continue };
+                for p in t.partition_responses.iter_mut() {
+                    let Some(Err(e)) = outcomes.next() else { continue };
+                    if p.error_code == NONE {
+                        tracing::error!(topic, partition = p.index, "fsync before acknowledging failed: {e}");
+                        *p = partition_error(p.index, e.code(), Some(e.to_string()));
                     }
                 }
-                resp
             }
-            .boxed(),
-        )
-    }
+            resp
+        }
+        .boxed(),
+    )
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub async fn init_producer_id(
             Ok((t.producer_id, t.producer_epoch))
         }
         Next::Fence(t) => {
+            // Kafka aborts at the broker's transaction version; Brook at the transaction's own,
+            // so version 1 producers keep the epochs a Kafka 3.x broker gives them.
             let version = txn.lock().client_version;
             end_transaction(broker, id, t.producer_id, t.producer_epoch, false, false, version).await?;
             Err(TxnError::ConcurrentTransactions)
