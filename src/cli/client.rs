@@ -149,7 +149,8 @@ fn encode<R: Request>(req: &R, version: i16, correlation: i32) -> Result<Bytes, 
 /// A Kafka error code as Kafka names it (`TRANSACTIONAL_ID_NOT_FOUND (105)`), for a
 /// command's error line.
 pub fn describe_code(code: i16) -> String {
-    let Some(e) = kafka_protocol::error::ResponseError::try_from_code(code) else {
+    use kafka_protocol::error::ResponseError;
+    let Some(e) = ResponseError::try_from_code(code).filter(|e| !matches!(e, ResponseError::Unknown(_))) else {
         return format!("error code {code}");
     };
     let mut name = String::new();
