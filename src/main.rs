@@ -19,6 +19,13 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::SUCCESS;
         }
         Some(Command::Transactions(args)) => return brook::cli::run_command(brook::cli::transactions::run(args)),
+        Some(Command::Topic(args)) => return brook::cli::run_command(brook::cli::topics::run(args)),
+        Some(Command::Group(args)) => return brook::cli::run_command(brook::cli::groups::run(args)),
+        Some(Command::Cluster(args)) => match args.command {
+            brook::cli::ClusterCommand::Info => {
+                return brook::cli::run_command(brook::cli::cluster_info::run(args.common))
+            }
+        },
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, TopicName};
+use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use super::client::{describe_code, CliError, Conn};
 
+/// FindCoordinator's key type of a group.
+pub const KEY_TYPE_GROUP: i8 = 0;
 /// FindCoordinator's key type of a transactional id.
 pub const KEY_TYPE_TRANSACTION: i8 = 1;
 
@@ -18,6 +20,9 @@ pub struct Cluster {
     timeout: Duration,
     /// Every broker: id -> host:port.
     pub brokers: BTreeMap<i32, String>,
+    /// The broker admin requests go to (Kafka forwards them to its controller).
+    pub controller: i32,
+    pub cluster_id: Option<String>,
 }
 
 impl Cluster {
@@ -26,7 +31,33 @@ impl Cluster {
         let mut conn = Conn::connect(bootstrap, timeout).await?;
         let (_, meta) = conn.call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1..=12).await?;
         let brokers = meta.brokers.iter().map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port))).collect();
-        Ok(Self { bootstrap: bootstrap.to_string(), timeout, brokers })
+        Ok(Self {
+            bootstrap: bootstrap.to_string(),
+            timeout,
+            brokers,
+            controller: meta.controller_id.0,
+            cluster_id: meta.cluster_id.map(|c| c.to_string()),
+        })
+    }
+
+    /// Metadata of `topics` (None: every topic), never creating one.
+    pub async fn metadata(&self, topics: Option<&[String]>) -> Result<MetadataResponse, CliError> {
+        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
+        let topics = topics.map(|ts| {
+            ts.iter()
+                .map(|t| MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(t.clone())))))
+                .collect()
+        });
+        let req = MetadataRequest::default().with_allow_auto_topic_creation(false).with_topics(topics);
+        Ok(conn.call(&req, 1..=12).await?.1)
+    }
+
+    /// A connection for admin requests: the controller, else the bootstrap broker.
+    pub async fn admin(&self) -> Result<Conn, CliError> {
+        match self.brokers.contains_key(&self.controller) {
+            true => self.node(self.controller).await,
+            false => Conn::connect(&self.bootstrap, self.timeout).await,
+        }
     }
 
     /// A connection to broker `id` (the bootstrap address if the cluster does not list it).

@@ -4,8 +4,40 @@
 
 pub mod client;
 pub mod cluster;
+pub mod cluster_info;
+pub mod groups;
 pub mod output;
+pub mod topics;
 pub mod transactions;
+
+/// The options every client command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// A broker to start from (`host:port`).
+    #[arg(long, default_value = "localhost:9092", global = true)]
+    pub bootstrap_server: String,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value = "table", global = true)]
+    pub format: output::Format,
+    /// How long to wait for each broker, in milliseconds.
+    #[arg(long, default_value_t = 10_000, global = true)]
+    pub timeout_ms: u64,
+}
+
+/// `brook cluster ...`.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ClusterCommand {
+    /// The cluster id, the controller, the brokers, and how many topics and partitions.
+    Info,
+}
 
 /// Runs a client command on its own small runtime: its output, or its error as one line.
 pub fn run_command(

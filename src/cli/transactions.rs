@@ -22,15 +22,8 @@ use crate::util::now_ms;
 
 #[derive(Debug, clap::Args)]
 pub struct TransactionsArgs {
-    /// A broker to start from (`host:port`).
-    #[arg(long, default_value = "localhost:9092", global = true)]
-    pub bootstrap_server: String,
-    /// `table` for people, `json` for scripts.
-    #[arg(long, value_enum, default_value = "table", global = true)]
-    pub format: Format,
-    /// How long to wait for each broker, in milliseconds.
-    #[arg(long, default_value_t = 10_000, global = true)]
-    pub timeout_ms: u64,
+    #[command(flatten)]
+    pub common: super::Common,
     #[command(subcommand)]
     pub command: TransactionsCommand,
 }
@@ -82,11 +75,12 @@ fn s(v: &str) -> StrBytes {
 
 /// Runs the command: what to print.
 pub async fn run(args: TransactionsArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.timeout_ms);
-    let cluster = Cluster::connect(&args.bootstrap_server, timeout).await?;
+    let timeout = Duration::from_millis(args.common.timeout_ms);
+    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let format = args.common.format;
     match args.command {
-        TransactionsCommand::List { state, producer_id } => list(&cluster, args.format, state, producer_id).await,
-        TransactionsCommand::Describe { transactional_id } => describe(&cluster, args.format, &transactional_id).await,
+        TransactionsCommand::List { state, producer_id } => list(&cluster, format, state, producer_id).await,
+        TransactionsCommand::Describe { transactional_id } => describe(&cluster, format, &transactional_id).await,
         TransactionsCommand::DescribeProducers { topic, partition } => {
             let rows = producers(&cluster, &topic, partition).await?;
             let columns = [
@@ -110,7 +104,7 @@ pub async fn run(args: TransactionsArgs) -> Result<String, CliError> {
                     ]
                 })
                 .collect();
-            Ok(render(args.format, &columns, &rows))
+            Ok(render(format, &columns, &rows))
         }
         TransactionsCommand::Abort {
             topic,
@@ -145,7 +139,7 @@ pub async fn run(args: TransactionsArgs) -> Result<String, CliError> {
                 json!(coordinator_epoch),
                 json!("aborted"),
             ];
-            Ok(render(args.format, &columns, &[row]))
+            Ok(render(format, &columns, &[row]))
         }
     }
 }

@@ -23,6 +23,12 @@ pub enum Command {
     ApiVersions,
     /// Print every setting (flag, TOML keys, variable, default), as the README's Markdown table.
     Settings,
+    /// List, create, describe, delete and configure topics of a running broker.
+    Topic(crate::cli::topics::TopicArgs),
+    /// List and describe groups (members, assignment, lag), reset their offsets, delete them.
+    Group(crate::cli::groups::GroupArgs),
+    /// What the cluster is: its id, controller and brokers.
+    Cluster(crate::cli::ClusterArgs),
     /// List, describe and abort transactions of a running broker (as kafka-transactions.sh).
     Transactions(crate::cli::transactions::TransactionsArgs),
 }

@@ -1,27 +1,43 @@
-//! `brook transactions` (the CLI view of KIP-664's tools) against a running broker: list,
-//! describe, describe-producers and abort of an open transaction, as tables and JSON, and its
-//! one-line errors for an unknown id, an unknown topic and an unreachable broker.
+//! The `brook` client commands against a running broker: `transactions` (the CLI view of
+//! KIP-664's tools: list, describe, describe-producers and abort of an open transaction),
+//! `topic` (create, list, describe, alter-config, delete), `group` (list, describe with lag
+//! and assignment, reset-offsets, delete) and `cluster info`, as tables and JSON, and their
+//! one-line errors for unknown ids and topics and an unreachable broker.
 
 use kafka_protocol::messages::*;
 use serde_json::Value;
 
-use crate::common::groups::NONE;
+use crate::common::groups::{stable_single, NONE};
 use crate::common::*;
 
 /// Runs `brook transactions <args> --bootstrap-server <addr>`: (exit ok, stdout, stderr).
 async fn brook(addr: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["transactions"];
+    all.extend(args);
+    brook_cmd(addr, &all).await
+}
+
+/// Runs `brook <args> --bootstrap-server <addr>`: (exit ok, stdout, stderr).
+async fn brook_cmd(addr: &str, args: &[&str]) -> (bool, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_brook"));
-    cmd.arg("transactions").args(args).args(["--bootstrap-server", addr, "--timeout-ms", "5000"]);
+    cmd.args(args).args(["--bootstrap-server", addr, "--timeout-ms", "5000"]);
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.expect("join").expect("run brook");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 async fn brook_json(addr: &str, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["transactions"];
+    all.extend(args);
+    json_of(addr, &all).await.as_array().expect("an array").clone()
+}
+
+/// `brook <args> --format json`, parsed.
+async fn json_of(addr: &str, args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
-    let (ok, out, err) = brook(addr, &all).await;
-    assert!(ok, "brook transactions {args:?} failed: {err}");
-    serde_json::from_str::<Value>(&out).expect("JSON output").as_array().expect("an array").clone()
+    let (ok, out, err) = brook_cmd(addr, &all).await;
+    assert!(ok, "brook {args:?} failed: {err}");
+    serde_json::from_str::<Value>(&out).expect("JSON output")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,6 +112,139 @@ async fn transactions_are_listed_described_and_aborted_from_the_cli() {
     let (ok, _, err) = brook("127.0.0.1:1", &["list"]).await;
     assert!(!ok && err.starts_with("brook: cannot connect to 127.0.0.1:1"), "{err}");
     assert_eq!(err.lines().count(), 1);
+    drop(c);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_created_described_altered_and_deleted_from_the_cli() {
+    let b = TestBroker::start().await;
+    let addr = b.addr().to_string();
+    let created = json_of(&addr, &["topic", "create", "cli-a", "cli-b", "-p", "3", "-c", "retention.ms=3600000"]).await;
+    assert_eq!(created, serde_json::json!([{"Topic": "cli-a", "Status": "OK"}, {"Topic": "cli-b", "Status": "OK"}]));
+    let (ok, _, err) = brook_cmd(&addr, &["topic", "create", "cli-a"]).await;
+    assert!(!ok && err.trim().starts_with("brook: cli-a: TOPIC_ALREADY_EXISTS (36)"), "{err}");
+    let listed = json_of(&addr, &["topic", "list"]).await;
+    assert_eq!(
+        listed,
+        serde_json::json!([{"Name": "cli-a", "Partitions": 3, "Replicas": 1}, {"Name": "cli-b", "Partitions": 3, "Replicas": 1}])
+    );
+    let mut c = b.client().await;
+    produce_ok(&mut c, "cli-a", 1, batch(&[b"x", b"y"])).await;
+    let d = json_of(&addr, &["topic", "describe", "cli-a"]).await;
+    assert_eq!(d["name"], "cli-a");
+    assert_eq!(d["partitions"].as_array().map(|p| p.len()), Some(3));
+    assert_eq!(d["partitions"][1]["HighWatermark"], 2);
+    assert_eq!(d["partitions"][1]["LogStartOffset"], 0);
+    let config =
+        |d: &Value, key: &str| d["configs"].as_array().and_then(|cs| cs.iter().find(|c| c["Key"] == key).cloned());
+    assert_eq!(
+        config(&d, "retention.ms"),
+        Some(serde_json::json!({"Key": "retention.ms", "Value": "3600000", "Source": "DYNAMIC_TOPIC_CONFIG"}))
+    );
+    assert_eq!(config(&d, "cleanup.policy").map(|c| c["Source"].clone()), Some(serde_json::json!("DEFAULT_CONFIG")));
+    json_of(&addr, &["topic", "alter-config", "cli-a", "--set", "cleanup.policy=compact", "--delete", "retention.ms"])
+        .await;
+    let d = json_of(&addr, &["topic", "describe", "cli-a"]).await;
+    assert_eq!(config(&d, "cleanup.policy").map(|c| c["Value"].clone()), Some(serde_json::json!("compact")));
+    assert_eq!(config(&d, "retention.ms").map(|c| c["Source"].clone()), Some(serde_json::json!("DEFAULT_CONFIG")));
+    let (ok, table, _) = brook_cmd(&addr, &["topic", "describe", "cli-a"]).await;
+    assert!(ok && table.starts_with("NAME      cli-a\n") && table.contains("PARTITIONS\nPartition  Leader"), "{table}");
+    json_of(&addr, &["topic", "delete", "cli-b"]).await;
+    let (ok, _, err) = brook_cmd(&addr, &["topic", "describe", "cli-b"]).await;
+    assert_eq!((ok, err.trim()), (false, "brook: topic cli-b: UNKNOWN_TOPIC_OR_PARTITION (3)"));
+    let (ok, _, err) = brook_cmd(&addr, &["topic", "alter-config", "cli-a", "--set", "nonsense"]).await;
+    assert!(!ok && err.contains("expected key=value"), "{err}");
+    let (ok, _, err) = brook_cmd("127.0.0.1:1", &["topic", "list"]).await;
+    assert!(!ok && err.starts_with("brook: cannot connect to 127.0.0.1:1") && err.lines().count() == 1, "{err}");
+    drop(c);
+    b.stop().await;
+}
+
+/// The group view follows the group: a member and its assignment, the lag of each committed
+/// partition growing with the log and gone after a reset to latest; a reset is refused while
+/// the group has members; a deleted group is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_described_with_lag_reset_and_deleted_from_the_cli() {
+    let b = TestBroker::start().await;
+    let addr = b.addr().to_string();
+    let mut c = b.client().await;
+    create_topic(&mut c, "cli-g", 2).await;
+    produce_ok(&mut c, "cli-g", 0, batch(&[b"1", b"2", b"3", b"4", b"5"])).await;
+    let reset = json_of(&addr, &["group", "reset-offsets", "cli-group", "--topic", "cli-g", "--to", "1"]).await;
+    assert_eq!(reset.as_array().map(|r| r.len()), Some(2));
+    let d = json_of(&addr, &["group", "describe", "cli-group"]).await;
+    assert_eq!(d["state"], "Empty");
+    let lag = |d: &Value, p: i64| {
+        d["partitions"].as_array().and_then(|ps| ps.iter().find(|r| r["Partition"] == p).map(|r| r["Lag"].clone()))
+    };
+    assert_eq!(lag(&d, 0), Some(serde_json::json!(4)), "5 records, committed at 1");
+    assert_eq!(lag(&d, 1), Some(serde_json::json!(0)));
+    produce_ok(&mut c, "cli-g", 0, batch(&[b"6", b"7"])).await;
+    assert_eq!(
+        lag(&json_of(&addr, &["group", "describe", "cli-group"]).await, 0),
+        Some(serde_json::json!(6)),
+        "the lag grows"
+    );
+    json_of(&addr, &["group", "reset-offsets", "cli-group", "--topic", "cli-g", "--to", "latest"]).await;
+    assert_eq!(
+        lag(&json_of(&addr, &["group", "describe", "cli-group"]).await, 0),
+        Some(serde_json::json!(0)),
+        "caught up"
+    );
+
+    // A live member: shown with its assignment; the reset is refused.
+    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedPartition;
+    use kafka_protocol::protocol::Encodable;
+    let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(vec![AssignedPartition::default()
+        .with_topic(tn("cli-g"))
+        .with_partitions(vec![0, 1])]);
+    let mut bytes = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut bytes, 0);
+    assignment.encode(&mut bytes, 0).expect("encode");
+    let (member, _) = stable_single(&mut c, "cli-live", &["cli-g"], &bytes).await;
+    let d = json_of(&addr, &["group", "describe", "cli-live"]).await;
+    assert_eq!((d["state"].as_str(), d["protocol"].as_str()), (Some("Stable"), Some("range")));
+    assert_eq!(d["members"][0]["member_id"], member.as_str());
+    assert_eq!(
+        d["members"][0]["assignment"],
+        serde_json::json!([{"topic": "cli-g", "partition": 0}, {"topic": "cli-g", "partition": 1}])
+    );
+    assert_eq!(d["partitions"][0]["MemberId"], member.as_str(), "an assigned partition names its owner");
+    let (ok, _, err) =
+        brook_cmd(&addr, &["group", "reset-offsets", "cli-live", "--topic", "cli-g", "--to", "earliest"]).await;
+    assert!(!ok && err.contains("has 1 members (Stable): stop its consumers first"), "{err}");
+    let listed = json_of(&addr, &["group", "list"]).await;
+    let names: Vec<&str> = listed.as_array().expect("array").iter().filter_map(|g| g["Group"].as_str()).collect();
+    assert_eq!(names, ["cli-group", "cli-live"]);
+
+    assert_eq!(
+        json_of(&addr, &["group", "delete", "cli-group"]).await,
+        serde_json::json!([{"Group": "cli-group", "Status": "deleted"}])
+    );
+    let (ok, _, err) = brook_cmd(&addr, &["group", "delete", "cli-live"]).await;
+    assert_eq!((ok, err.trim()), (false, "brook: cli-live: NON_EMPTY_GROUP (68)"));
+    let (ok, _, err) = brook_cmd(&addr, &["group", "describe", "cli-group"]).await;
+    assert!(!ok && err.contains("GROUP_ID_NOT_FOUND"), "{err}");
+    drop(c);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_info_names_the_broker_and_counts_topics() {
+    let b = TestBroker::start().await;
+    let addr = b.addr().to_string();
+    let mut c = b.client().await;
+    create_topic(&mut c, "cli-info", 4).await;
+    let info = json_of(&addr, &["cluster", "info"]).await;
+    assert!(info["cluster_id"].as_str().is_some_and(|id| id.len() == 22), "{info}");
+    assert_eq!((info["topics"].as_i64(), info["partitions"].as_i64()), (Some(1), Some(4)));
+    let broker = &info["brokers"][0];
+    assert_eq!(
+        (broker["Port"].as_u64(), broker["Controller"].as_bool()),
+        (Some(u64::from(b.addr().port())), Some(true))
+    );
+    assert_eq!(info["controller"], broker["Id"]);
     drop(c);
     b.stop().await;
 }
