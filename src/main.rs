@@ -19,6 +19,8 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::SUCCESS;
         }
         Some(Command::Transactions(args)) => return brook::cli::run_command(brook::cli::transactions::run(args)),
+        Some(Command::Produce(args)) => return brook::cli::run_command(brook::cli::produce::run(args)),
+        Some(Command::Consume(args)) => return brook::cli::run_command(brook::cli::consume::run(args)),
         Some(Command::Topic(args)) => return brook::cli::run_command(brook::cli::topics::run(args)),
         Some(Command::Group(args)) => return brook::cli::run_command(brook::cli::groups::run(args)),
         Some(Command::Cluster(args)) => match args.command {

@@ -88,6 +88,19 @@ impl Conn {
         Ok((v, self.call_at(req, v).await?))
     }
 
+    /// Sends `req` without waiting for an answer (a produce with acks=0 gets none).
+    pub async fn send_only<R: Request>(&mut self, req: &R, ours: RangeInclusive<i16>) -> Result<(), CliError> {
+        let v = self.version::<R>(ours)?;
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        let frame = encode(req, v, correlation).map_err(|error| self.decode_error(api_key::<R>(), error))?;
+        let addr = self.addr.clone();
+        match tokio::time::timeout(self.timeout, self.stream.write_all(&frame)).await {
+            Ok(r) => r.map_err(|error| CliError::Io { addr, error }),
+            Err(_) => Err(CliError::Timeout { addr, timeout: self.timeout }),
+        }
+    }
+
     async fn call_at<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response, CliError> {
         let correlation = self.next_correlation;
         self.next_correlation += 1;

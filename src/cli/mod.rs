@@ -5,8 +5,10 @@
 pub mod client;
 pub mod cluster;
 pub mod cluster_info;
+pub mod consume;
 pub mod groups;
 pub mod output;
+pub mod produce;
 pub mod topics;
 pub mod transactions;
 

@@ -27,6 +27,10 @@ pub enum Command {
     Topic(crate::cli::topics::TopicArgs),
     /// List and describe groups (members, assignment, lag), reset their offsets, delete them.
     Group(crate::cli::groups::GroupArgs),
+    /// Writes records, one per line of stdin or a file, to a topic.
+    Produce(crate::cli::produce::ProduceArgs),
+    /// Reads records of a topic and prints them, one per line or as JSON lines.
+    Consume(crate::cli::consume::ConsumeArgs),
     /// What the cluster is: its id, controller and brokers.
     Cluster(crate::cli::ClusterArgs),
     /// List, describe and abort transactions of a running broker (as kafka-transactions.sh).
