@@ -56,6 +56,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       [--record-size 100] [--acks 1] [--broker-pid PID]
  *       [--latency-log FILE] (one line a message: "seq send-monotonic-ns ack-us e2e-us", -1 if none)
  *   BrookBench create --bootstrap H:P --prefix P --topics N --partitions M [--touch false]
+ *   BrookBench txn --bootstrap H:P --topic T [--txn-batches N] [--partitions 6] [--record-size 100]
+ *       [--linger-ms 5] [--batch-size 65536] [--records-per-batch R] [--seconds 15]
+ *       [--abort-records 1000] [--consume-seconds 60] [--check-uncommitted true] [--broker-pid PID]
+ *       (acks=all + idempotence, record i to partition i % P; --txn-batches N > 0: transactional,
+ *        N x P x R records a transaction, i.e. N full batches into each partition, then
+ *        commitTransaction(); 0: the same producer without transactions; then a read_committed
+ *        consumer checks that every committed record arrives exactly once; see txn())
  * </pre>
  *
  * Every mode prints exactly one line "RESULT {json}" on stdout. Broker figures come from
@@ -78,6 +85,7 @@ public final class BrookBench {
             case "consume": r = consume(o); break;
             case "e2e": r = e2e(o); break;
             case "create": r = create(o); break;
+            case "txn": r = txn(o); break;
             default: System.err.println("unknown mode " + args[0]); System.exit(2); return;
         }
         r.put("mode", args[0]);
@@ -604,6 +612,335 @@ public final class BrookBench {
         errors.put(r);
         r.put("send_exceptions", sendFailures.sum());
         for (ProducerSlot s : slots) s.p.close(Duration.ofSeconds(5));
+        return r;
+    }
+
+    // ------------------------------------------------------------------ transactional produce
+
+    /**
+     * Transactional produce throughput and commit latency (issue 13), with its non-transactional
+     * baseline and a read_committed check.
+     *
+     * <p>One KafkaProducer, acks=all, enable.idempotence=true, linger.ms, batch.size and
+     * buffer.memory as in workload (c). Record i (a global sequence number, written into the first
+     * 8 bytes of its value; the rest is the random A-Z payload) goes to partition i % P, so the
+     * partitions fill evenly and in step.
+     *
+     * <p>--txn-batches N &gt; 0: transactional.id is set; initTransactions() once (timed, not
+     * counted), then transactions back to back until --seconds have passed (the transaction in
+     * progress then completes): beginTransaction(), N x P x R send()s, commitTransaction() (which
+     * flushes the last batches itself, as applications do). R = --records-per-batch, by default the
+     * number of --record-size records that fill one --batch-size batch (the v2 batch header plus
+     * DefaultRecord.sizeInBytes of each record), so a transaction of N batches carries exactly N
+     * full batches' worth of records into every partition. Per transaction it times
+     * commitTransaction() (the call), the part of it after the transaction's last record was
+     * acknowledged (= the EndTxn round trip: the client sends EndTxn only once every batch of the
+     * transaction is complete), and the whole transaction (beginTransaction() to commit return).
+     *
+     * <p>--txn-batches 0: the same producer without transactional.id sends until --seconds have
+     * passed, then flush().
+     *
+     * <p>Records/s and MiB/s count committed (baseline: acknowledged) records and value bytes over
+     * the produce phase: first send to the last commit (baseline: flush) return. Send-to-ack
+     * latency is per record, send() call to callback. Broker figures cover the produce phase.
+     *
+     * <p>Then, outside the measured phase, --abort-records records are sent in one more
+     * transaction that is aborted, and a consumer (default settings plus
+     * isolation.level=read_committed) assign()s every partition, seeks to the beginning and polls
+     * until its position reaches the end offset (the LSO) of every partition. It checks every
+     * record's sequence number: every committed record must arrive exactly once, nothing aborted or
+     * unacknowledged may. With --check-uncommitted a read_uncommitted consumer then reads the same
+     * partitions: it must see the aborted records too.
+     */
+    static Map<String, Object> txn(Opts o) throws Exception {
+        String bs = o.req("bootstrap"), topic = o.req("topic");
+        int parts = o.i("partitions", 6), size = Math.max(8, o.i("record-size", 100));
+        int nBatches = o.i("txn-batches", 1);
+        int batchSize = o.i("batch-size", 65536);
+        double seconds = o.d("seconds", 15);
+        int pid = o.i("broker-pid", 0);
+        int abortRecords = nBatches > 0 ? o.i("abort-records", 1000) : 0;
+        boolean transactional = nBatches > 0;
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("create_topic_s", round(createTopics(bs, List.of(topic), parts), 3));
+
+        int perBatch = o.i("records-per-batch", recordsPerBatch(size, batchSize));
+        long perTxn = transactional ? (long) nBatches * parts * perBatch : -1;
+        r.put("transactional", transactional);
+        r.put("txn_batches", nBatches);
+        r.put("records_per_batch", perBatch);
+        r.put("records_per_txn", perTxn);
+        r.put("bytes_per_txn", transactional ? perTxn * size : -1);
+
+        Properties pp = common(bs, "bench-txn-producer");
+        pp.put(ProducerConfig.ACKS_CONFIG, "all");
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        pp.put(ProducerConfig.LINGER_MS_CONFIG, o.s("linger-ms", "5"));
+        pp.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(batchSize));
+        pp.put(ProducerConfig.BUFFER_MEMORY_CONFIG, o.s("buffer-memory", "33554432"));
+        pp.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
+        pp.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "60000");
+        pp.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        if (transactional) {
+            pp.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, o.s("transactional-id", "bench-txn-" + System.nanoTime()));
+        }
+        pp.put("key.serializer", ByteArraySerializer.class.getName());
+        pp.put("value.serializer", ByteArraySerializer.class.getName());
+
+        KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp);
+        waitPartitions(p, topic, parts);
+        if (transactional) {
+            long ti = System.nanoTime();
+            p.initTransactions();
+            r.put("init_transactions_ms", round((System.nanoTime() - ti) / 1e6, 2));
+        }
+
+        byte[] payload = payload(size, 42);
+        Hist ack = new Hist(), commit = new Hist(), endTxn = new Hist(), txnH = new Hist();
+        Errors errors = new Errors();
+        LongAdder acked = new LongAdder();
+        final long[] lastAckNs = {0};
+        final java.util.BitSet ackedSeqs = new java.util.BitSet();
+        java.util.BitSet committed = new java.util.BitSet();
+        long seq = 0, txns = 0, abortedTxns = 0, committedRecords = 0;
+        LongAdder sendFailures = new LongAdder();
+
+        Probe probe = new Probe(pid);
+        probe.start();
+        final long t0 = System.nanoTime();
+        final long deadline = t0 + (long) (seconds * 1e9);
+        String fatal = null;
+        while (System.nanoTime() < deadline && fatal == null) {
+            long txnStart = System.nanoTime();
+            long first = seq;
+            long n = transactional ? perTxn : Long.MAX_VALUE;
+            boolean failed = false;
+            try {
+                if (transactional) p.beginTransaction();
+                for (long k = 0; k < n; k++) {
+                    if (!transactional && (k & 255) == 0 && System.nanoTime() >= deadline) break;
+                    send(p, topic, (int) (seq % parts), seq, payload, ack, acked, lastAckNs, ackedSeqs, errors, sendFailures);
+                    seq++;
+                }
+                if (transactional) {
+                    long c0 = System.nanoTime();
+                    p.commitTransaction();
+                    long c1 = System.nanoTime();
+                    commit.rec((c1 - c0) / 1000);
+                    long la;
+                    synchronized (lastAckNs) {
+                        la = lastAckNs[0];
+                    }
+                    if (la > 0) endTxn.rec((c1 - Math.max(la, c0)) / 1000);
+                    txnH.rec((c1 - txnStart) / 1000);
+                    committed.set((int) first, (int) seq);
+                    committedRecords += seq - first;
+                    txns++;
+                } else {
+                    p.flush();
+                }
+            } catch (org.apache.kafka.common.errors.ProducerFencedException
+                     | org.apache.kafka.common.errors.OutOfOrderSequenceException
+                     | org.apache.kafka.common.errors.AuthorizationException e) {
+                errors.add(e);
+                fatal = e.toString();
+            } catch (org.apache.kafka.common.KafkaException e) {
+                errors.add(e);
+                failed = true;
+            }
+            if (failed && transactional) {
+                try {
+                    p.abortTransaction();
+                    abortedTxns++;
+                } catch (Exception e) {
+                    errors.add(e);
+                    fatal = "abort after failure: " + e;
+                }
+            }
+        }
+        final long t1 = System.nanoTime();
+        long ackedN = acked.sum();
+        long counted = transactional ? committedRecords : ackedN;
+        probe.stop(r, counted, counted * (long) size);
+        double elapsed = (t1 - t0) / 1e9;
+        r.put("records_sent", seq);
+        r.put("records_acked", ackedN);
+        r.put("records_committed", transactional ? committedRecords : -1);
+        r.put("transactions_committed", txns);
+        r.put("transactions_aborted_on_error", abortedTxns);
+        if (fatal != null) r.put("fatal", fatal);
+        r.put("elapsed_s", round(elapsed, 3));
+        r.put("records_per_s", round(counted / elapsed, 1));
+        r.put("mib_per_s", round(counted * (double) size / elapsed / 1048576.0, 3));
+        r.put("mb_per_s", round(counted * (double) size / elapsed / 1e6, 3));
+        r.put("transactions_per_s", transactional ? round(txns / elapsed, 2) : -1);
+        ack.put(r, "ack_latency");
+        if (transactional) {
+            commit.put(r, "commit_latency");
+            endTxn.put(r, "commit_after_last_ack");
+            txnH.put(r, "txn_duration");
+        }
+        List<Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>> pm = List.of(p.metrics());
+        r.put("client_request_latency_avg_ms", clientMetric(pm, "producer-metrics", "request-latency-avg"));
+        r.put("client_request_latency_max_ms", clientMetric(pm, "producer-metrics", "request-latency-max"));
+        r.put("client_batch_size_avg", clientMetric(pm, "producer-metrics", "batch-size-avg"));
+        r.put("client_records_per_request_avg", clientMetric(pm, "producer-metrics", "records-per-request-avg"));
+        r.put("client_bufferpool_wait_ratio", clientMetric(pm, "producer-metrics", "bufferpool-wait-ratio"));
+        errors.put(r);
+        r.put("send_exceptions", sendFailures.sum());
+
+        // Outside the measured phase: one aborted transaction, then the read_committed check.
+        long abortedFrom = seq;
+        if (transactional && abortRecords > 0 && fatal == null) {
+            try {
+                p.beginTransaction();
+                for (int k = 0; k < abortRecords; k++) {
+                    send(p, topic, (int) (seq % parts), seq, payload, null, null, null, null, errors, sendFailures);
+                    seq++;
+                }
+                p.flush(); // the records reach the log before the abort
+                p.abortTransaction();
+                r.put("aborted_tail_records", seq - abortedFrom);
+            } catch (Exception e) {
+                r.put("aborted_tail_error", e.toString());
+            }
+        }
+        p.close(Duration.ofSeconds(10));
+
+        java.util.BitSet expected;
+        if (transactional) {
+            expected = committed;
+        } else {
+            synchronized (ackedSeqs) {
+                expected = (java.util.BitSet) ackedSeqs.clone();
+            }
+        }
+        double consumeSeconds = o.d("consume-seconds", 60);
+        r.put("read_committed", verify(bs, topic, "read_committed", expected, abortedFrom, seq, consumeSeconds, pid));
+        if (o.b("check-uncommitted", true)) {
+            r.put("read_uncommitted", verify(bs, topic, "read_uncommitted", expected, abortedFrom, seq, consumeSeconds, pid));
+        }
+        return r;
+    }
+
+    static void send(KafkaProducer<byte[], byte[]> p, String topic, int partition, long seq, byte[] payload,
+                     Hist ack, LongAdder acked, long[] lastAckNs, java.util.BitSet ackedSeqs, Errors errors,
+                     LongAdder sendFailures) {
+        byte[] v = payload.clone();
+        ByteBuffer.wrap(v).putLong(0, seq);
+        final long st = System.nanoTime();
+        try {
+            p.send(new ProducerRecord<>(topic, partition, null, v), (md, e) -> {
+                if (e != null) {
+                    errors.add(e);
+                    return;
+                }
+                if (ack == null) return; // the aborted tail: not measured, not expected
+                long now = System.nanoTime();
+                ack.rec((now - st) / 1000);
+                acked.increment();
+                synchronized (lastAckNs) {
+                    lastAckNs[0] = now;
+                }
+                synchronized (ackedSeqs) {
+                    ackedSeqs.set((int) seq);
+                }
+            });
+        } catch (org.apache.kafka.common.errors.ProducerFencedException e) {
+            throw e;
+        } catch (org.apache.kafka.common.KafkaException e) {
+            sendFailures.increment();
+            errors.add(e);
+            throw e;
+        }
+    }
+
+    /** Records of SIZE bytes (null key, no headers) that fill one uncompressed v2 batch of BATCH bytes. */
+    static int recordsPerBatch(int size, int batch) {
+        int used = org.apache.kafka.common.record.DefaultRecordBatch.RECORD_BATCH_OVERHEAD, n = 0;
+        ByteBuffer v = ByteBuffer.allocate(size);
+        while (true) {
+            int rs = org.apache.kafka.common.record.DefaultRecord.sizeInBytes(n, 0L, null, v.duplicate(),
+                new org.apache.kafka.common.header.Header[0]);
+            if (used + rs > batch) return Math.max(1, n);
+            used += rs;
+            n++;
+        }
+    }
+
+    /**
+     * Reads TOPIC from the beginning to the end offsets at ISOLATION and checks every sequence
+     * number: each one in EXPECTED exactly once; read_committed must see none in [abortedFrom,
+     * abortedTo) (the aborted transaction), read_uncommitted all of them.
+     */
+    static Map<String, Object> verify(String bs, String topic, String isolation, java.util.BitSet expected,
+                                      long abortedFrom, long abortedTo, double seconds, int pid) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        Properties cp = common(bs, "bench-txn-" + isolation);
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+        cp.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        cp.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo pi : c.partitionsFor(topic, Duration.ofSeconds(30))) {
+                tps.add(new TopicPartition(topic, pi.partition()));
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
+            long endSum = 0;
+            for (long e : end.values()) endSum += e;
+            r.put("end_offsets_sum", endSum);
+            java.util.BitSet seen = new java.util.BitSet();
+            long n = 0, dup = 0, unexpected = 0, abortedSeen = 0, bytes = 0;
+            Probe probe = new Probe(pid);
+            probe.start();
+            long t0 = System.nanoTime(), deadline = t0 + (long) (seconds * 1e9);
+            boolean done = false;
+            while (!done && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> rec : c.poll(Duration.ofMillis(100))) {
+                    n++;
+                    bytes += rec.value().length;
+                    long s = ByteBuffer.wrap(rec.value()).getLong(0);
+                    if (s >= abortedFrom && s < abortedTo) abortedSeen++;
+                    if (s < 0 || s > Integer.MAX_VALUE || !expected.get((int) s)) {
+                        if (!(s >= abortedFrom && s < abortedTo)) unexpected++;
+                        continue;
+                    }
+                    if (seen.get((int) s)) dup++;
+                    else seen.set((int) s);
+                }
+                done = true;
+                for (TopicPartition tp : tps) {
+                    if (c.position(tp) < end.get(tp)) {
+                        done = false;
+                        break;
+                    }
+                }
+            }
+            long t1 = System.nanoTime();
+            probe.stop(r, n, bytes);
+            long exp = expected.cardinality(), got = seen.cardinality();
+            r.put("complete", done);
+            r.put("records", n);
+            r.put("expected", exp);
+            r.put("distinct_expected_seen", got);
+            r.put("missing", exp - got);
+            r.put("duplicates", dup);
+            r.put("aborted_seen", abortedSeen);
+            r.put("aborted_written", abortedTo - abortedFrom);
+            r.put("unexpected", unexpected);
+            boolean ok = done && got == exp && dup == 0 && unexpected == 0
+                && (isolation.equals("read_committed") ? abortedSeen == 0 : abortedSeen == abortedTo - abortedFrom);
+            r.put("check_ok", ok);
+            double el = (t1 - t0) / 1e9;
+            r.put("elapsed_s", round(el, 3));
+            r.put("records_per_s", round(n / el, 1));
+            r.put("mib_per_s", round(bytes / el / 1048576.0, 3));
+        } catch (Exception e) {
+            r.put("check_ok", false);
+            r.put("error", e.toString());
+        }
         return r;
     }
 
