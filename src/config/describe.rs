@@ -186,11 +186,35 @@ pub fn setting_doc(kafka_name: &str) -> Option<String> {
     Some(out)
 }
 
-/// A double as Java prints it for the extremes (`1.7976931348623157E308`), plainly otherwise.
+/// A double as Java's `Double.toString` prints it (what Kafka's DescribeConfigs answers):
+/// plain with at least one decimal in [1e-3, 1e7), else `1.048576E8`-style, both with the
+/// shortest digits that read back to the same value.
 fn kafka_double(v: f64) -> String {
-    if v == f64::MAX {
-        "1.7976931348623157E308".to_string()
-    } else {
-        v.to_string()
+    if !v.is_finite() || v == 0.0 {
+        return if v == 0.0 { "0.0".to_string() } else { v.to_string() };
+    }
+    let a = v.abs();
+    if (1e-3..1e7).contains(&a) {
+        let s = v.to_string();
+        return if s.contains('.') { s } else { format!("{s}.0") };
+    }
+    // Rust's `{:e}` gives the shortest digits as `1.048576e8`; Java wants a decimal point.
+    let e = format!("{v:e}");
+    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    format!("{mantissa}E{exp}")
+}
+
+#[cfg(test)]
+mod double_tests {
+    #[test]
+    fn doubles_print_as_java_does() {
+        assert_eq!(super::kafka_double(f64::MAX), "1.7976931348623157E308");
+        assert_eq!(super::kafka_double(104_857_600.0), "1.048576E8");
+        assert_eq!(super::kafka_double(0.5), "0.5");
+        assert_eq!(super::kafka_double(0.9), "0.9");
+        assert_eq!(super::kafka_double(100.0), "100.0");
+        assert_eq!(super::kafka_double(1e7), "1.0E7");
+        assert_eq!(super::kafka_double(0.0001), "1.0E-4");
     }
 }

@@ -70,9 +70,10 @@ declare_settings! {
     /// fit cleans only up to the last offset the map covers)
     log_cleaner_dedupe_buffer_size: u64 = 128 << 20, kafka = "log.cleaner.dedupe.buffer.size";
 
-    /// bytes a cleaner reads and writes per second, at most
-    log_cleaner_io_max_bytes_per_second: f64 = f64::MAX,
-        kafka = "log.cleaner.io.max.bytes.per.second", default_doc = "unlimited";
+    /// bytes a cleaner reads and writes per second, at most (Kafka's default is unlimited;
+    /// Brook's keeps acks=all latency unchanged during a pass, BENCHMARKS.md)
+    log_cleaner_io_max_bytes_per_second: f64 = 104_857_600.0,
+        kafka = "log.cleaner.io.max.bytes.per.second";
 
     /// pause of a cleaner thread when no log needs cleaning
     log_cleaner_backoff_ms: u64 = 15_000, kafka = "log.cleaner.backoff.ms";

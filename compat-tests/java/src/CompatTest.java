@@ -611,6 +611,7 @@ public class CompatTest {
             run("admin-apis", () -> adminApis(a));
             run("dynamic-configs", () -> dynamicConfigs(a));
             run("transactions", () -> transactions(a));
+            run("transaction edges", () -> transactionEdges(a));
         }
         System.out.println("java: " + passed + " passed, " + failed + " failed");
         System.exit(failed > 0 || passed == 0 ? 1 : 0);
@@ -766,6 +767,65 @@ public class CompatTest {
         org.apache.kafka.clients.admin.TransactionDescription d = a.describeTransactions(List.of(id)).description(id).get(30, TimeUnit.SECONDS);
         check("transactions: admin describeTransactions: CompleteCommit, no partitions",
                 d.state() == org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT && d.topicPartitions().isEmpty(), "got " + d);
+    }
+
+    /** Empty transactions commit and abort; a transaction left open past its
+     * transaction.timeout.ms pins the LSO (read_committed end offset) until the broker aborts it,
+     * then consumers move on and the abandoned producer is fenced. */
+    static void transactionEdges(Admin a) throws Exception {
+        String topic = uniq("java-txn-edges");
+        createTopic(a, topic, 2); // readAll reads partitions 0 and 1; everything goes to 0
+        TopicPartition tp = new TopicPartition(topic, 0);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, uniq("java-empty"))))) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.commitTransaction();
+            p.beginTransaction();
+            p.abortTransaction();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, null, "after-empty".getBytes(StandardCharsets.UTF_8)));
+            p.commitTransaction();
+        }
+        check("transactions: empty commits and aborts, then a transaction commits",
+                readAll(topic, "read_committed", 1).equals(List.of("after-empty")), "got " + readAll(topic, "read_committed", 1));
+
+        Map<String, Object> slow = Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, uniq("java-slow"),
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 2000);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(slow));
+             KafkaConsumer<byte[], byte[]> committed = isolated("read_committed");
+             KafkaConsumer<byte[], byte[]> uncommitted = isolated("read_uncommitted")) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, null, "abandoned".getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+            long lso = committed.endOffsets(List.of(tp)).get(tp);
+            long hw = uncommitted.endOffsets(List.of(tp)).get(tp);
+            check("transactions: an open transaction holds the LSO at its first offset, below the high watermark",
+                    lso == 2 && hw == 3, "lso " + lso + " hw " + hw);
+            long deadline = System.currentTimeMillis() + 30_000;
+            long moved = lso;
+            while (System.currentTimeMillis() < deadline && moved <= 2) {
+                Thread.sleep(200);
+                moved = committed.endOffsets(List.of(tp)).get(tp);
+            }
+            check("transactions: the broker aborts the transaction past its timeout and the LSO moves on",
+                    moved == uncommitted.endOffsets(List.of(tp)).get(tp) && moved > 3, "lso " + moved);
+            try {
+                p.send(new ProducerRecord<>(topic, 0, null, "late".getBytes(StandardCharsets.UTF_8)));
+                p.commitTransaction();
+                fail("transactions: the timed-out producer is fenced", "its commit succeeded");
+            } catch (Exception e) {
+                check("transactions: the timed-out producer is fenced", true, "");
+            }
+        }
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(producerProps(Map.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, uniq("java-next"))))) {
+            p.initTransactions();
+            p.beginTransaction();
+            p.send(new ProducerRecord<>(topic, 0, null, "next".getBytes(StandardCharsets.UTF_8)));
+            p.commitTransaction();
+        }
+        List<String> seen = readAll(topic, "read_committed", 2);
+        check("transactions: read_committed consumers skip the aborted records and read on",
+                seen.equals(List.of("after-empty", "next")), "got " + seen);
     }
 
     static final class AppInfoParser {

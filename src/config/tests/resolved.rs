@@ -26,7 +26,7 @@ fn defaults_follow_kafka() {
     assert_eq!(c.socket_listen_backlog_size, 1024);
     assert!(c.log_cleaner_enable);
     assert_eq!((c.log_cleaner_threads, c.log_cleaner_dedupe_buffer_size), (1, 128 << 20));
-    assert_eq!(c.log_cleaner_io_max_bytes_per_second, f64::MAX);
+    assert_eq!(c.log_cleaner_io_max_bytes_per_second, 104_857_600.0);
     assert_eq!(c.log_cleaner_backoff, Duration::from_millis(15_000));
 }
 
