@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
@@ -48,8 +49,20 @@ impl Cluster {
                 .map(|t| MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(t.clone())))))
                 .collect()
         });
+        // A look-up must not create the topic (Metadata's default allows it).
         let req = MetadataRequest::default().with_allow_auto_topic_creation(false).with_topics(topics);
         Ok(conn.call(&req, 1..=12).await?.1)
+    }
+
+    /// One topic's metadata; an unknown topic is the command's error.
+    pub async fn topic(&self, topic: &str) -> Result<MetadataResponseTopic, CliError> {
+        let meta = self.metadata(Some(&[topic.to_string()])).await?;
+        let t =
+            meta.topics.into_iter().next().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {topic}")))?;
+        if t.error_code != 0 {
+            return Err(CliError::Kafka(format!("topic {topic}: {}", describe_code(t.error_code))));
+        }
+        Ok(t)
     }
 
     /// A connection for admin requests: the controller, else the bootstrap broker.
@@ -68,18 +81,7 @@ impl Cluster {
 
     /// A connection to the leader of `topic`-`partition`.
     pub async fn leader(&self, topic: &str, partition: i32) -> Result<Conn, CliError> {
-        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
-        // A look-up must not create the topic (Metadata's default allows it).
-        let req =
-            MetadataRequest::default()
-                .with_allow_auto_topic_creation(false)
-                .with_topics(Some(vec![MetadataRequestTopic::default()
-                    .with_name(Some(TopicName(StrBytes::from_string(topic.to_string()))))]));
-        let (_, meta) = conn.call(&req, 1..=12).await?;
-        let t = meta.topics.first().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {topic}")))?;
-        if t.error_code != 0 {
-            return Err(CliError::Kafka(format!("topic {topic}: {}", describe_code(t.error_code))));
-        }
+        let t = self.topic(topic).await?;
         let p = t
             .partitions
             .iter()

@@ -54,11 +54,7 @@ struct Cursor {
 pub async fn run(args: ConsumeArgs) -> Result<String, CliError> {
     let timeout = Duration::from_millis(args.common.timeout_ms);
     let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
-    let meta = cluster.metadata(Some(std::slice::from_ref(&args.topic))).await?;
-    let t = meta.topics.first().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {}", args.topic)))?;
-    if t.error_code != 0 {
-        return Err(CliError::Kafka(format!("topic {}: {}", args.topic, describe_code(t.error_code))));
-    }
+    let t = cluster.topic(&args.topic).await?;
     let leaders: BTreeMap<i32, i32> = t
         .partitions
         .iter()

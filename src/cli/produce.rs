@@ -109,11 +109,7 @@ pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
 pub async fn run(args: ProduceArgs) -> Result<String, CliError> {
     let timeout = Duration::from_millis(args.common.timeout_ms);
     let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
-    let meta = cluster.metadata(Some(std::slice::from_ref(&args.topic))).await?;
-    let t = meta.topics.first().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {}", args.topic)))?;
-    if t.error_code != 0 {
-        return Err(CliError::Kafka(format!("topic {}: {}", args.topic, describe_code(t.error_code))));
-    }
+    let t = cluster.topic(&args.topic).await?;
     let leaders: BTreeMap<i32, i32> = t.partitions.iter().map(|p| (p.partition_index, p.leader_id.0)).collect();
     let count = leaders.len() as i32;
     if let Some(p) = args.partition.filter(|p| !leaders.contains_key(p)) {

@@ -284,11 +284,7 @@ pub(super) async fn start_offsets(
 }
 
 async fn describe(cluster: &Cluster, format: Format, name: &str) -> Result<String, CliError> {
-    let meta = cluster.metadata(Some(&[name.to_string()])).await?;
-    let t = meta.topics.first().ok_or_else(|| CliError::Kafka(format!("no metadata for topic {name}")))?;
-    if t.error_code != 0 {
-        return Err(CliError::Kafka(format!("topic {name}: {}", describe_code(t.error_code))));
-    }
+    let t = cluster.topic(name).await?;
     let mut parts: Vec<_> = t.partitions.iter().collect();
     parts.sort_by_key(|p| p.partition_index);
     let leaders: Vec<(i32, i32)> = parts.iter().map(|p| (p.partition_index, p.leader_id.0)).collect();
