@@ -167,7 +167,10 @@ pub async fn run(args: ProduceArgs) -> Result<String, CliError> {
     let options = RecordEncodeOptions { version: 2, compression: args.compression.compression() };
     let mut rows = Vec::new();
     for (partition, records) in by_partition {
-        let mut conn = cluster.node(leaders[&partition]).await?;
+        let leader = leaders
+            .get(&partition)
+            .ok_or_else(|| CliError::Kafka(format!("topic {} has no partition {partition}", args.topic)))?;
+        let mut conn = cluster.node(*leader).await?;
         for chunk in records.chunks(BATCH_RECORDS) {
             let mut offset_fixed: Vec<Record> = chunk.to_vec();
             for (i, r) in offset_fixed.iter_mut().enumerate() {

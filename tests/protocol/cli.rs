@@ -8,6 +8,7 @@ use kafka_protocol::messages::*;
 use serde_json::Value;
 
 use crate::common::groups::{stable_single, NONE};
+use crate::common::txn::{init_txn, txn_produce};
 use crate::common::*;
 
 /// Runs `brook transactions <args> --bootstrap-server <addr>`: (exit ok, stdout, stderr).
@@ -46,20 +47,9 @@ async fn transactions_are_listed_described_and_aborted_from_the_cli() {
     let addr = b.addr().to_string();
     let mut c = b.client().await;
     create_topic(&mut c, "cli-t", 1).await;
-    let r = c
-        .call(
-            &InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId(sb("cli-txn"))))
-                .with_transaction_timeout_ms(60_000)
-                .with_producer_id(ProducerId(-1))
-                .with_producer_epoch(-1),
-            5,
-        )
-        .await;
-    let pid = r.producer_id.0;
+    let (pid, _) = init_txn(&mut c, "cli-txn", 60_000).await;
     // A transaction version 2 produce opens the transaction on cli-t-0 at offset 0.
-    let mut req = produce_request("cli-t", 0, txn_batch(pid, 0, 0, &["open"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("cli-txn")));
+    let req = txn_produce("cli-txn", "cli-t", 0, (pid, 0, 0), &["open"]);
     assert_eq!(c.call(&req, 12).await.responses[0].partition_responses[0].error_code, NONE);
 
     let listed = brook_json(&addr, &["list"]).await;
@@ -295,19 +285,8 @@ async fn records_are_produced_and_consumed_from_the_cli() {
 
     // An aborted transaction: read_uncommitted shows its record, read_committed does not.
     create_topic(&mut c, "cli-txn-pc", 1).await;
-    let r = c
-        .call(
-            &InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId(sb("cli-pc-txn"))))
-                .with_transaction_timeout_ms(60_000)
-                .with_producer_id(ProducerId(-1))
-                .with_producer_epoch(-1),
-            5,
-        )
-        .await;
-    let pid = r.producer_id.0;
-    let mut req = produce_request("cli-txn-pc", 0, txn_batch(pid, 0, 0, &["aborted"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("cli-pc-txn")));
+    let (pid, _) = init_txn(&mut c, "cli-pc-txn", 60_000).await;
+    let req = txn_produce("cli-pc-txn", "cli-txn-pc", 0, (pid, 0, 0), &["aborted"]);
     assert_eq!(c.call(&req, 12).await.responses[0].partition_responses[0].error_code, NONE);
     let end = EndTxnRequest::default()
         .with_transactional_id(TransactionalId(sb("cli-pc-txn")))

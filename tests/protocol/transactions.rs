@@ -270,8 +270,7 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     let (_, pid, epoch) = init(&mut c, "t5", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t5", pid, epoch, &[("verify", 0)], 3).await.iter().all(|r| r.2 == NONE));
     let produce_txn = |partition: i32, epoch: i16| {
-        let mut req = produce_request("verify", partition, txn_batch(pid, epoch, 0, &["late"]), -1);
-        req.transactional_id = Some(TransactionalId(sb("t5")));
+        let req = txn_produce("t5", "verify", partition, (pid, epoch, 0), &["late"]);
         req
     };
     for (v, code) in [(9, INVALID_TXN_STATE), (10, INVALID_TXN_STATE), (11, TRANSACTION_ABORTABLE)] {
@@ -297,8 +296,7 @@ async fn commit_and_abort_through_raw_requests() {
     create_topic(&mut c, "tx-data", 1).await;
     let (_, pid, epoch) = init(&mut c, "t6", 60_000, None, 4).await;
     let produce_txn = |values: &[&str], first_seq: i32| {
-        let mut req = produce_request("tx-data", 0, txn_batch(pid, epoch, first_seq, values), -1);
-        req.transactional_id = Some(TransactionalId(sb("t6")));
+        let req = txn_produce("t6", "tx-data", 0, (pid, epoch, first_seq), values);
         req
     };
     assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
@@ -355,8 +353,7 @@ async fn a_transaction_past_its_timeout_is_aborted_and_its_producer_fenced() {
     create_topic(&mut c, "tx-slow", 1).await;
     let (_, pid, epoch) = init(&mut c, "t7", 300, None, 4).await;
     assert!(add_partitions(&mut c, "t7", pid, epoch, &[("tx-slow", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("tx-slow", 0, txn_batch(pid, epoch, 0, &["slow"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("t7")));
+    let req = txn_produce("t7", "tx-slow", 0, (pid, epoch, 0), &["slow"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -386,8 +383,7 @@ async fn a_prepared_transaction_is_completed_after_a_crash() {
     create_topic(&mut c, "tx-crash", 1).await;
     let (_, pid, epoch) = init(&mut c, "t8", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t8", pid, epoch, &[("tx-crash", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("tx-crash", 0, txn_batch(pid, epoch, 0, &["kept"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("t8")));
+    let req = txn_produce("t8", "tx-crash", 0, (pid, epoch, 0), &["kept"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let full = faults::arm(Point::AppendWrite, b.path().join("tx-crash-0"), Fault::enospc().times(1_000_000));
     assert_eq!(end_txn(&mut c, "t8", pid, epoch, true, 3).await, NONE, "answered once PrepareCommit is stored");
@@ -425,8 +421,7 @@ async fn write_txn_markers_aborts_a_hanging_transaction() {
     create_topic(&mut c, "tx-hang", 1).await;
     let (_, pid, epoch) = init(&mut c, "t9", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t9", pid, epoch, &[("tx-hang", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("tx-hang", 0, txn_batch(pid, epoch, 0, &["hung"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("t9")));
+    let req = txn_produce("t9", "tx-hang", 0, (pid, epoch, 0), &["hung"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     assert_eq!(fetch_committed(&mut c, "tx-hang", 0).await.1, 0, "the open transaction pins the LSO");
     let markers =
@@ -532,8 +527,7 @@ async fn idle_producer_ids_expire_but_an_open_transaction_keeps_its_producer() {
     produce_ok(&mut c, "expiry", 0, idempotent_batch(idempotent, 0, 0, 2)).await;
     let (_, pid, epoch) = init(&mut c, "t-expiry", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t-expiry", pid, epoch, &[("expiry", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let mut req = produce_request("expiry", 0, txn_batch(pid, epoch, 0, &["open"]), -1);
-    req.transactional_id = Some(TransactionalId(sb("t-expiry")));
+    let req = txn_produce("t-expiry", "expiry", 0, (pid, epoch, 0), &["open"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let mut both = vec![idempotent, pid];
     both.sort();

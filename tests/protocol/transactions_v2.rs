@@ -15,21 +15,6 @@ use crate::common::groups::{committed, NONE};
 use crate::common::txn::*;
 use crate::common::*;
 
-async fn init_v5(c: &mut Client, id: &str) -> (i64, i16) {
-    init_v5_timeout(c, id, 60_000).await
-}
-
-async fn init_v5_timeout(c: &mut Client, id: &str, timeout_ms: i32) -> (i64, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(sb(id))))
-        .with_transaction_timeout_ms(timeout_ms)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let r = c.call(&req, 5).await;
-    assert_eq!(r.error_code, NONE, "InitProducerId");
-    (r.producer_id.0, r.producer_epoch)
-}
-
 /// Produce v12 of one transactional batch: the partition's code.
 /// `producer`: (producer id, epoch, base sequence).
 async fn produce_v12(
@@ -40,9 +25,7 @@ async fn produce_v12(
     producer: (i64, i16, i32),
     v: &[&str],
 ) -> i16 {
-    let (pid, epoch, seq) = producer;
-    let mut req = produce_request(topic, partition, txn_batch(pid, epoch, seq, v), -1);
-    req.transactional_id = Some(TransactionalId(sb(id)));
+    let req = txn_produce(id, topic, partition, producer, v);
     c.call(&req, 12).await.responses[0].partition_responses[0].error_code
 }
 
@@ -87,7 +70,7 @@ async fn produce_and_txn_offset_commit_add_their_partitions_and_end_txn_bumps_th
     let mut c = b.client().await;
     create_topic(&mut c, "v2-out", 2).await;
     create_topic(&mut c, "v2-in", 1).await;
-    let (pid, epoch) = init_v5(&mut c, "app").await;
+    let (pid, epoch) = init_txn(&mut c, "app", 60_000).await;
     assert_eq!(epoch, 0);
     assert_eq!(produce_v12(&mut c, "app", "v2-out", 0, (pid, 0, 0), &["a0", "a1"]).await, NONE);
     assert_eq!(produce_v12(&mut c, "app", "v2-out", 1, (pid, 0, 0), &["b0"]).await, NONE);
@@ -151,7 +134,7 @@ async fn end_txn_v5_follows_kafkas_table_without_a_transaction() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "v2-table", 1).await;
-    let (pid, _) = init_v5(&mut c, "tbl").await;
+    let (pid, _) = init_txn(&mut c, "tbl", 60_000).await;
     // Empty: commit refused, abort bumps.
     assert_eq!(end_v5(&mut c, "tbl", pid, 0, true).await.0, INVALID_TXN_STATE);
     assert_eq!(end_v5(&mut c, "tbl", pid, 0, false).await, (NONE, pid, 1));
@@ -186,7 +169,7 @@ async fn version_2_state_survives_a_restart() {
     let mut b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "v2-restart", 1).await;
-    let (pid, _) = init_v5(&mut c, "rs").await;
+    let (pid, _) = init_txn(&mut c, "rs", 60_000).await;
     assert_eq!(produce_v12(&mut c, "rs", "v2-restart", 0, (pid, 0, 0), &["r0"]).await, NONE);
     assert_eq!(end_v5(&mut c, "rs", pid, 0, true).await, (NONE, pid, 1));
     drop(c);
@@ -211,7 +194,7 @@ async fn a_version_2_transaction_past_its_timeout_is_aborted_and_fenced() {
         TestBroker::start_with(|c| c.transactions.abort_check_interval = std::time::Duration::from_millis(50)).await;
     let mut c = b.client().await;
     create_topic(&mut c, "v2-slow", 1).await;
-    let (pid, _) = init_v5_timeout(&mut c, "slow", 300).await;
+    let (pid, _) = init_txn(&mut c, "slow", 300).await;
     assert_eq!(produce_v12(&mut c, "slow", "v2-slow", 0, (pid, 0, 0), &["slow"]).await, NONE);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
