@@ -269,10 +269,7 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     create_topic(&mut c, "verify", 2).await;
     let (_, pid, epoch) = init(&mut c, "t5", 60_000, None, 4).await;
     assert!(add_partitions(&mut c, "t5", pid, epoch, &[("verify", 0)], 3).await.iter().all(|r| r.2 == NONE));
-    let produce_txn = |partition: i32, epoch: i16| {
-        let req = txn_produce("t5", "verify", partition, (pid, epoch, 0), &["late"]);
-        req
-    };
+    let produce_txn = |partition: i32, epoch: i16| txn_produce("t5", "verify", partition, (pid, epoch, 0), &["late"]);
     for (v, code) in [(9, INVALID_TXN_STATE), (10, INVALID_TXN_STATE), (11, TRANSACTION_ABORTABLE)] {
         let r = c.call(&produce_txn(1, epoch), v).await;
         let p = &r.responses[0].partition_responses[0];
@@ -295,10 +292,8 @@ async fn commit_and_abort_through_raw_requests() {
     let mut c = b.client().await;
     create_topic(&mut c, "tx-data", 1).await;
     let (_, pid, epoch) = init(&mut c, "t6", 60_000, None, 4).await;
-    let produce_txn = |values: &[&str], first_seq: i32| {
-        let req = txn_produce("t6", "tx-data", 0, (pid, epoch, first_seq), values);
-        req
-    };
+    let produce_txn =
+        |values: &[&str], first_seq: i32| txn_produce("t6", "tx-data", 0, (pid, epoch, first_seq), values);
     assert!(add_partitions(&mut c, "t6", pid, epoch, &[("tx-data", 0)], 3).await.iter().all(|r| r.2 == NONE));
     let r = c.call(&produce_txn(&["c0", "c1"], 0), 10).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, NONE);
