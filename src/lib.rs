@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod group;
 pub mod log;
+pub mod metrics;
 pub mod producer;
 pub mod replica;
 pub mod server;

@@ -41,7 +41,10 @@ fn main() -> std::process::ExitCode {
     raise_fd_limit();
     tune_malloc();
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    match config.log_format {
+        brook::config::LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init(),
+        brook::config::LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -80,6 +83,9 @@ async fn serve(config: BrokerConfig) -> std::io::Result<()> {
         r.partitions,
         started.elapsed().as_millis()
     );
+    if let Some(m) = &handle.metrics {
+        tracing::info!("metrics on http://{}/metrics, health on /health/live and /health/ready", m.addr);
+    }
     if r.recovery.truncated_bytes > 0 {
         tracing::warn!(bytes = r.recovery.truncated_bytes, "truncated torn or corrupt log tails during recovery");
     }

@@ -19,5 +19,5 @@ pub use cli::{Cli, Command};
 pub use define::Setting;
 pub use docs::settings_table;
 pub use durability::Durability;
-pub use resolve::{parse_host_port, BrokerConfig, ConfigError};
+pub use resolve::{parse_host_port, BrokerConfig, ConfigError, LogFormat};
 pub use settings::{ServeArgs, Settings, SETTINGS};

@@ -12,6 +12,13 @@ use super::Durability;
 use crate::group::configs::{Bounded, GroupDefaults};
 
 /// Fully resolved broker settings.
+/// How log lines are written (`log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub listen: SocketAddr,
@@ -19,6 +26,10 @@ pub struct BrokerConfig {
     pub advertised_port: i32,
     pub data_dir: PathBuf,
     pub log_level: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// Where `/metrics` and the health endpoints are served (None: not at all).
+    pub metrics_listen: Option<SocketAddr>,
     pub node_id: i32,
     pub auto_create_topics_enable: bool,
     pub num_partitions: i32,
@@ -144,6 +155,8 @@ impl BrokerConfig {
             advertised_listener,
             data_dir,
             log_level,
+            log_format,
+            metrics_listen,
             node_id,
             auto_create_topics_enable,
             num_partitions,
@@ -206,6 +219,15 @@ impl BrokerConfig {
             max_in_flight_requests_per_connection,
         } = settings;
         let listen_addr: SocketAddr = listen.parse().map_err(|e| invalid("listen", format!("{listen:?}: {e}")))?;
+        let metrics_listen = match metrics_listen.trim() {
+            "" => None,
+            a => Some(a.parse().map_err(|e| invalid("metrics_listen", format!("{a:?}: {e}")))?),
+        };
+        let log_format = match log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(invalid("log_format", format!("{other:?} is not text or json"))),
+        };
         let (advertised_host, advertised_port) = parse_host_port(&advertised_listener)
             .ok_or_else(|| invalid("advertised_listener", format!("{advertised_listener:?} is not host:port")))?;
         let durability = match durability.as_str() {
@@ -230,6 +252,8 @@ impl BrokerConfig {
             advertised_port,
             data_dir,
             log_level,
+            log_format,
+            metrics_listen,
             node_id,
             auto_create_topics_enable,
             num_partitions,
@@ -387,6 +411,7 @@ impl BrokerConfig {
             offsets_topic_num_partitions: Some(3),
             transaction_state_log_num_partitions: Some(3),
             listen: Some("127.0.0.1:0".into()),
+            metrics_listen: Some("127.0.0.1:0".into()),
             advertised_listener: Some("127.0.0.1:0".into()),
             data_dir: Some(data_dir.to_path_buf()),
             ..Default::default()

@@ -22,6 +22,13 @@ declare_settings! {
     /// tracing filter, e.g. `brook=debug`
     log_level: String = "info".into();
 
+    /// how logs are written: `text` for people, `json` (one object per line) for collectors
+    log_format: String = "text".into();
+
+    /// HTTP address of `/metrics` (Prometheus) and `/health/live`, `/health/ready`; empty
+    /// disables it
+    metrics_listen: String = "127.0.0.1:9644".into();
+
     /// broker id in Metadata
     node_id: i32 = 1, kafka = "node.id";
 

@@ -36,6 +36,8 @@ pub struct ServerHandle {
     stop: watch::Sender<bool>,
     /// The accept loop; ends with whether every connection and handler finished.
     task: tokio::task::JoinHandle<bool>,
+    /// `/metrics` and the health endpoints, if `metrics_listen` is set and could be bound.
+    pub metrics: Option<crate::metrics::MetricsEndpoint>,
 }
 
 impl ServerHandle {
@@ -44,7 +46,8 @@ impl ServerHandle {
     /// then flushes and checkpoints the storage and marks the shutdown clean. If a handler
     /// is still running after that (a write stuck on the disk), the logs are left as they are
     /// for the next start to recover, and this returns an error.
-    pub async fn shutdown(self) -> std::io::Result<()> {
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        drop(self.metrics.take());
         let _ = self.stop.send(true);
         let finished = self.task.await.unwrap_or(false);
         if !finished {
@@ -81,7 +84,18 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
     let limits = broker.connection_limits.clone();
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, broker.clone(), limits.clone(), stopped));
-    Ok(ServerHandle { addr, broker, load_report, limits, stop, task })
+    // A metrics port that cannot be bound does not keep the broker from serving clients.
+    let metrics = match config.metrics_listen {
+        Some(at) => match crate::metrics::serve(at, Arc::downgrade(&broker)).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!("metrics endpoint disabled: cannot bind {at}: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(ServerHandle { addr, broker, load_report, limits, stop, task, metrics })
 }
 
 /// Accepts until told to stop, then drains the connections. Returns whether every

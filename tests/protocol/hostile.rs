@@ -45,6 +45,7 @@ impl BrokerProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_brook"));
         cmd.args(["--listen", "127.0.0.1:0", "--advertised-listener", "127.0.0.1:0", "--log-level", "warn"])
+            .args(["--metrics-listen", "127.0.0.1:0"]) // several of these run at once
             .arg("--data-dir")
             .arg(dir.path())
             .stdout(Stdio::piped())

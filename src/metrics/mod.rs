@@ -1,0 +1,10 @@
+//! What the broker exposes to Prometheus and orchestrators over HTTP (`metrics_listen`):
+//! `/metrics` (the text exposition format, computed when scraped from the state the broker
+//! already keeps, so serving it costs the produce and fetch paths nothing), `/health/live` and
+//! `/health/ready` (ready once the coordinators' internal topics are replayed).
+
+mod http;
+mod render;
+
+pub use http::{serve, MetricsEndpoint};
+pub use render::render;

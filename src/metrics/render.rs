@@ -1,0 +1,158 @@
+//! The `/metrics` text: per partition its log start, high watermark, last stable offset, size
+//! and producers; per consumer group its state, generation (a count of its rebalances),
+//! members, and per committed partition the committed offset and the lag behind the high
+//! watermark; connections; transactional ids by state; the coordinators' loading state.
+//! Names follow Prometheus conventions (`brook_` prefix, `_bytes`, `_total`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+
+use crate::broker::Broker;
+
+/// A label value escaped as the exposition format wants (`\`, `"` and newlines).
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// One metric family: its HELP and TYPE lines, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl<'a> Family<'a> {
+    fn new(out: &'a mut String, name: &str, kind: &str, help: &str) -> Self {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        Family { out }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        if labels.is_empty() {
+            let _ = writeln!(self.out, "{name} {value}");
+            return;
+        }
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", esc(v))).collect();
+        let _ = writeln!(self.out, "{name}{{{}}} {value}", labels.join(","));
+    }
+}
+
+/// The whole `/metrics` page.
+pub fn render(broker: &Broker) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let mut partitions = broker.logs.all();
+    partitions.sort_by(|a, b| (&*a.topic, a.index).cmp(&(&*b.topic, b.index)));
+    let mut hw: HashMap<(String, i32), i64> = HashMap::new();
+    let rows: Vec<_> = partitions
+        .iter()
+        .map(|p| {
+            let o = p.offsets();
+            hw.insert((p.topic.to_string(), p.index), o.high_watermark);
+            (p.topic.to_string(), p.index.to_string(), o, p.size_bytes(), p.active_producers().len())
+        })
+        .collect();
+    for (name, help, pick) in [
+        ("brook_partition_log_start_offset", "First offset of the partition's log.", 0usize),
+        ("brook_partition_high_watermark", "Offset after the last record consumers may read.", 1),
+        ("brook_partition_last_stable_offset", "Offset read_committed consumers may read up to.", 2),
+    ] {
+        let mut f = Family::new(&mut out, name, "gauge", help);
+        for (topic, partition, o, _, _) in &rows {
+            let v = [o.log_start, o.high_watermark, o.last_stable][pick];
+            f.sample(name, &[("topic", topic), ("partition", partition)], v);
+        }
+    }
+    let mut f = Family::new(&mut out, "brook_partition_size_bytes", "gauge", "Bytes of the partition's log segments.");
+    for (topic, partition, _, size, _) in &rows {
+        f.sample("brook_partition_size_bytes", &[("topic", topic), ("partition", partition)], size);
+    }
+    let mut f =
+        Family::new(&mut out, "brook_partition_producers", "gauge", "Producer ids with state in the partition.");
+    for (topic, partition, _, _, producers) in &rows {
+        f.sample("brook_partition_producers", &[("topic", topic), ("partition", partition)], producers);
+    }
+
+    // Consumer groups: the offsets topic is internal, the groups are what operators watch.
+    let groups: Vec<_> = broker.groups.list();
+    let mut state = Family::new(&mut out, "brook_consumer_group_state", "gauge", "1 for the group's current state.");
+    let mut described = Vec::new();
+    for g in &groups {
+        let g = g.lock();
+        state.sample("brook_consumer_group_state", &[("group", &g.id), ("state", g.state.name())], 1);
+        let offsets: BTreeMap<(String, i32), i64> = g.offsets.iter().map(|(k, v)| (k.clone(), v.offset)).collect();
+        described.push((g.id.clone(), g.generation, g.members.len(), offsets));
+    }
+    let mut f = Family::new(
+        &mut out,
+        "brook_consumer_group_generation",
+        "gauge",
+        "The group's generation: it counts the group's rebalances.",
+    );
+    for (id, generation, _, _) in &described {
+        f.sample("brook_consumer_group_generation", &[("group", id)], generation);
+    }
+    let mut f = Family::new(&mut out, "brook_consumer_group_members", "gauge", "Members of the group.");
+    for (id, _, members, _) in &described {
+        f.sample("brook_consumer_group_members", &[("group", id)], members);
+    }
+    let mut f =
+        Family::new(&mut out, "brook_consumer_group_committed_offset", "gauge", "The group's committed offset.");
+    for (id, _, _, offsets) in &described {
+        for ((topic, partition), offset) in offsets {
+            let partition = partition.to_string();
+            f.sample(
+                "brook_consumer_group_committed_offset",
+                &[("group", id), ("topic", topic), ("partition", &partition)],
+                offset,
+            );
+        }
+    }
+    let mut f = Family::new(
+        &mut out,
+        "brook_consumer_group_lag",
+        "gauge",
+        "Records between the group's committed offset and the high watermark.",
+    );
+    for (id, _, _, offsets) in &described {
+        for ((topic, partition), offset) in offsets {
+            let Some(end) = hw.get(&(topic.clone(), *partition)) else { continue };
+            let p = partition.to_string();
+            f.sample(
+                "brook_consumer_group_lag",
+                &[("group", id), ("topic", topic), ("partition", &p)],
+                (end - offset).max(0),
+            );
+        }
+    }
+
+    let mut f = Family::new(&mut out, "brook_connections", "gauge", "Client connections open.");
+    f.sample("brook_connections", &[], broker.connection_limits.open());
+    let mut by_state: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for (_, t) in broker.txns.list() {
+        *by_state.entry(t.lock().state.name()).or_default() += 1;
+    }
+    let mut f = Family::new(
+        &mut out,
+        "brook_transactional_ids",
+        "gauge",
+        "Transactional ids by the state of their transaction.",
+    );
+    for (state, n) in &by_state {
+        f.sample("brook_transactional_ids", &[("state", state)], n);
+    }
+    let mut f = Family::new(
+        &mut out,
+        "brook_coordinator_loading",
+        "gauge",
+        "1 while the coordinator's internal topic is being replayed after a start.",
+    );
+    f.sample("brook_coordinator_loading", &[("coordinator", "group")], u8::from(broker.groups.loading()));
+    f.sample("brook_coordinator_loading", &[("coordinator", "transaction")], u8::from(broker.txns.loading()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
