@@ -34,7 +34,14 @@ pub async fn serve(addr: SocketAddr, broker: Weak<Broker>) -> std::io::Result<Me
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, say: back off rather than spin.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let broker = broker.clone();
             tokio::spawn(async move {
                 let _ = answer(stream, broker).await;
