@@ -41,6 +41,8 @@ pub struct Broker {
     pub txns: Arc<TransactionCoordinator>,
     /// Checks each request's principal against the resources it touches.
     pub authorizer: Arc<dyn Authorizer>,
+    /// Per-API request counts and latencies (`/metrics`).
+    pub requests: crate::metrics::RequestStats,
     /// Set by [`Broker::shutdown`] before the logs close; the group timer holds the lock for
     /// its tick (which may append group records), so none appends after the final flush,
     /// even if a task still holds the broker then.
@@ -83,6 +85,7 @@ impl Broker {
             producer_ids,
             txns,
             authorizer: Arc::new(AllowAll),
+            requests: Default::default(),
             stopped: parking_lot::Mutex::new(false),
             txn_tick: tokio::sync::Mutex::new(()),
         });

@@ -134,6 +134,7 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
             match part.read_at(w.fetch_offset, room, total == 0 && allowance > 0, isolation) {
                 Ok(r) => {
                     total += r.records.len();
+                    part.note_fetched(r.records.len() as u64);
                     // read_committed: the aborted transactions overlapping what was read (none
                     // when nothing was); read_uncommitted: null, as Kafka sends it.
                     let aborted = plan.committed.then(|| match batch::next_offset_after(&r.records) {

@@ -5,6 +5,8 @@
 
 mod http;
 mod render;
+mod requests;
 
 pub use http::{serve, MetricsEndpoint};
 pub use render::render;
+pub use requests::RequestStats;

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
 use crate::broker::Broker;
 
@@ -69,6 +70,25 @@ pub fn render(broker: &Broker) -> String {
     for (topic, partition, _, _, producers) in &rows {
         f.sample("brook_partition_producers", &[("topic", topic), ("partition", partition)], producers);
     }
+    // Client traffic per topic, summed over its partitions.
+    let mut traffic: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    for p in &partitions {
+        let t = traffic.entry(&p.topic).or_default();
+        t[0] += p.traffic.bytes_in.load(Ordering::Relaxed);
+        t[1] += p.traffic.records_in.load(Ordering::Relaxed);
+        t[2] += p.traffic.bytes_out.load(Ordering::Relaxed);
+    }
+    for (name, help, i) in [
+        ("brook_topic_bytes_in_total", "Record batch bytes clients produced to the topic.", 0usize),
+        ("brook_topic_records_in_total", "Records clients produced to the topic.", 1),
+        ("brook_topic_bytes_out_total", "Record batch bytes fetched from the topic.", 2),
+    ] {
+        let mut f = Family::new(&mut out, name, "counter", help);
+        for (topic, t) in &traffic {
+            f.sample(name, &[("topic", topic)], t[i]);
+        }
+    }
+    broker.requests.render(&mut out);
 
     // Consumer groups: the offsets topic is internal, the groups are what operators watch.
     let groups: Vec<_> = broker.groups.list();

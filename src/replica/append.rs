@@ -69,7 +69,17 @@ impl ReplicaManager {
         let mut appended_bytes = 0u64;
         for (i, e) in entries.into_iter().enumerate() {
             let len = e.records.as_ref().map_or(0, |r| r.len() as u64);
+            // The batch's record count (v2 header bytes 57..61; the log validated it).
+            let count = e
+                .records
+                .as_ref()
+                .and_then(|r| r.get(57..61))
+                .map_or(0, |c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64);
             let result = self.append_entry(origin, e).map(|(part, r)| {
+                if origin == AppendOrigin::Client && !r.duplicate {
+                    part.traffic.bytes_in.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+                    part.traffic.records_in.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+                }
                 // A duplicate's original may still await its fsync: wait for it too.
                 appended.push((i, part));
                 appended_bytes += len;

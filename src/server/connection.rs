@@ -236,6 +236,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 /// Decodes the header, admits the request (the one place authentication is enforced, see
 /// [`auth::gate`]), finds the handler and runs it. `Err` closes the connection.
 fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
+    let started = std::time::Instant::now();
     let budget = conn.budget;
     let ready = |f: Frame| {
         let charge = budget.charge(f.len());
@@ -263,15 +264,22 @@ fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
         .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;
+    let key = entry.key as i16;
     match outcome.map_err(|e| e.to_string())? {
-        Dispatch::Ready(f) => Ok(Some(ready(f))),
+        Dispatch::Ready(f) => {
+            conn.broker.requests.observe(key, started.elapsed());
+            Ok(Some(ready(f)))
+        }
         Dispatch::Later(fut) => {
             let budget = budget.clone();
             let long_wait = entry.long_wait;
+            let broker = conn.broker.clone();
             Ok(Some(Pending::Wait(HandlerTask {
                 long_wait,
                 task: tokio::spawn(async move {
-                    match fut.await {
+                    let answer = fut.await;
+                    broker.requests.observe(key, started.elapsed());
+                    match answer {
                         // Charged the moment it exists, in the same poll that produced it.
                         Deferred::Send(f) => {
                             let charge = budget.charge(f.len());
@@ -283,7 +291,10 @@ fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
                 }),
             })))
         }
-        Dispatch::NoResponse => Ok(None),
+        Dispatch::NoResponse => {
+            conn.broker.requests.observe(key, started.elapsed());
+            Ok(None)
+        }
     }
 }
 

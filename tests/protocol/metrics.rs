@@ -52,6 +52,24 @@ async fn metrics_follow_produce_consume_and_lag() {
     assert_eq!(sample(&page, r#"brook_consumer_group_state{group="lagging",state="Empty"}"#), Some(1.0));
     assert!(sample(&page, "brook_connections").is_some_and(|n| n >= 1.0));
     assert!(page.contains("# TYPE brook_consumer_group_lag gauge\n"), "typed families");
+    // Per-API counters and latency histograms, bytes and records per topic.
+    let produced = sample(&page, r#"brook_requests_total{api="Produce"}"#).expect("produce counted");
+    assert!(produced >= 1.0);
+    assert_eq!(sample(&page, r#"brook_request_duration_seconds_count{api="Produce"}"#), Some(produced));
+    assert_eq!(sample(&page, r#"brook_request_duration_seconds_bucket{api="Produce",le="+Inf"}"#), Some(produced));
+    assert_eq!(sample(&page, r#"brook_topic_records_in_total{topic="m"}"#), Some(5.0));
+    let bytes_in = sample(&page, r#"brook_topic_bytes_in_total{topic="m"}"#).expect("bytes in");
+    assert!(bytes_in > 61.0, "a whole batch: {bytes_in}");
+    assert_eq!(sample(&page, r#"brook_topic_bytes_out_total{topic="m"}"#), Some(0.0));
+    let fetched = fetch(&mut c, "m", 0, 0).await;
+    let page = scrape(&b).await;
+    let out = fetched.records.as_ref().map_or(0, |r| r.len()) as f64;
+    assert_eq!(sample(&page, r#"brook_topic_bytes_out_total{topic="m"}"#), Some(out), "what the fetch read");
+    assert!(sample(&page, r#"brook_requests_total{api="Fetch"}"#).is_some_and(|n| n >= 1.0));
+    assert!(
+        sample(&page, r#"brook_requests_total{api="Produce"}"#) == Some(produced),
+        "scrapes are not Kafka requests"
+    );
 
     // The group does not commit while records arrive: its lag grows; it catches up: zero.
     produce_ok(&mut c, "m", 0, batch(&[b"6", b"7", b"8", b"9"])).await;

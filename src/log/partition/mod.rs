@@ -220,6 +220,17 @@ pub struct Partition {
     /// A cleaning pass failed (unreadable data, I/O error): the cleaner leaves this log alone
     /// until the next start (Kafka's uncleanable partitions).
     uncleanable: AtomicBool,
+    /// Bytes and records clients produced here and bytes fetched from here (`/metrics`).
+    pub traffic: Traffic,
+}
+
+/// A partition's client traffic since the start: relaxed counters, added once per produced
+/// batch and per fetched partition read.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub bytes_in: AtomicU64,
+    pub records_in: AtomicU64,
+    pub bytes_out: AtomicU64,
 }
 
 struct PartitionLog {

@@ -129,6 +129,7 @@ impl Partition {
                 clean_lock: Mutex::new(()),
                 first_dirty: AtomicI64::new(-1),
                 uncleanable: AtomicBool::new(false),
+                traffic: Traffic::default(),
             },
             report,
         ))
