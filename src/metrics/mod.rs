@@ -1,7 +1,8 @@
 //! What the broker exposes to Prometheus and orchestrators over HTTP (`metrics_listen`):
 //! `/metrics` (the text exposition format, computed when scraped from the state the broker
-//! already keeps, so serving it costs the produce and fetch paths nothing), `/health/live` and
-//! `/health/ready` (ready once the coordinators' internal topics are replayed).
+//! keeps, plus per-API request counters and per-partition traffic counters: relaxed atomic
+//! adds on the request path), `/health/live` and `/health/ready` (ready once the
+//! coordinators' internal topics are replayed).
 
 mod http;
 mod render;

@@ -1,5 +1,6 @@
 //! The `/metrics` text: per partition its log start, high watermark, last stable offset, size
-//! and producers; per consumer group its state, generation (a count of its rebalances),
+//! and producers; per topic the client bytes and records in and bytes out; per API the
+//! request count and latency histogram; per consumer group its state, generation (a count of its rebalances),
 //! members, and per committed partition the committed offset and the lag behind the high
 //! watermark; connections; transactional ids by state; the coordinators' loading state.
 //! Names follow Prometheus conventions (`brook_` prefix, `_bytes`, `_total`).
