@@ -106,9 +106,10 @@ pub(super) async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: Conn
     // and frames longer than it are read straight into their own buffer anyway.
     let rd = BufReader::with_capacity(READ_BUFFER, Stamped::new(rd, &activity));
     let conn = Conn { broker: &broker, lane: &lane, budget: &budget, session: &session };
+    tracing::debug!(%peer, "connection opened");
     let ended = read_loop(rd, tx, &conn, &mut guard).await;
     match ended {
-        Ok(()) => {}
+        Ok(()) => tracing::debug!(%peer, "connection closed by the client"),
         // A client going away mid-frame is routine; malformed input is worth a warning.
         Err(Close::Gone(reason)) => tracing::debug!(%peer, "connection closed: {reason}"),
         Err(Close::Bad(reason)) => tracing::warn!(%peer, "closing connection: {reason}"),
