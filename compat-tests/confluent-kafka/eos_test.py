@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from compat import Deadline, Rec, Reporter, bootstrap, ck_create_topic, ck_produce_all, log, uniq
+from compat import Deadline, Rec, Reporter, bootstrap, ck_consume, ck_create_topic, ck_produce_all, log, uniq
 
 R = Reporter("eos")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -82,35 +82,8 @@ def read_all(topic, nparts, level, want, timeout=60):
     """Every record of `topic` at isolation `level`: dict partition -> [(offset, key, value)].
     Reads until every partition is at its end (EOF) and `want` records arrived, or nothing new
     came for 3 s at EOF, or the deadline."""
-    from confluent_kafka import Consumer, KafkaError, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": uniq("eos-read"), "isolation.level": level,
-                  "enable.auto.commit": False, "enable.partition.eof": True, "socket.timeout.ms": 10000})
-    out = {p: [] for p in range(nparts)}
-    try:
-        c.assign([TopicPartition(topic, p, 0) for p in range(nparts)])
-        eof, n = set(), 0
-        dl = Deadline(timeout)
-        last = time.monotonic()
-        while not dl.expired():
-            msgs = c.consume(1000, timeout=0.5)
-            for m in msgs:
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
-                        eof.add(m.partition())
-                        continue
-                    raise RuntimeError(f"consume error: {m.error()}")
-                eof.discard(m.partition())
-                out[m.partition()].append((m.offset(), m.key(), m.value()))
-                n += 1
-            if msgs:
-                last = time.monotonic()
-            if len(eof) == nparts:
-                idle = time.monotonic() - last
-                if (n >= want and idle >= 0.5) or idle >= 3:
-                    break
-        return out
-    finally:
-        c.close()
+    got = ck_consume(topic, list(range(nparts)), want, timeout=timeout, start=0, extra={"isolation.level": level})
+    return {p: [(o, r.key, r.value) for o, r in recs] for p, recs in got.items()}
 
 
 def main():

@@ -249,13 +249,14 @@ def ck_consumer(extra=None):
     return Consumer(conf)
 
 
-def ck_consume(topic, partitions, expected_count, timeout=60, start=None, settle=0.5, eof_grace=3.0):
+def ck_consume(topic, partitions, expected_count, timeout=60, start=None, settle=0.5, eof_grace=3.0, extra=None):
     """assign() partitions from OFFSET_BEGINNING (or `start` offset), read until
     expected_count messages arrived AND every partition hit EOF, or every partition
-    is at EOF with nothing new for eof_grace s, or the deadline.
+    is at EOF with nothing new for eof_grace s, or the deadline. `extra`: consumer
+    settings (e.g. isolation.level).
     Returns dict partition -> list of (offset, Rec)."""
     from confluent_kafka import KafkaError, TopicPartition, OFFSET_BEGINNING
-    c = ck_consumer()
+    c = ck_consumer(extra)
     try:
         off = OFFSET_BEGINNING if start is None else start
         c.assign([TopicPartition(topic, p, off) for p in partitions])
