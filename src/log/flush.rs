@@ -27,6 +27,15 @@ struct SyncRequest {
 #[derive(Clone)]
 pub struct GroupCommit {
     tx: std::sync::mpsc::Sender<SyncRequest>,
+    /// Each round's duration and the partitions it made durable (`/metrics`).
+    pub stats: Arc<FsyncStats>,
+}
+
+/// What the group-commit thread did since the start.
+#[derive(Default)]
+pub struct FsyncStats {
+    pub rounds: crate::metrics::Histogram,
+    pub partitions: std::sync::atomic::AtomicU64,
 }
 
 impl GroupCommit {
@@ -47,8 +56,10 @@ impl GroupCommit {
                 None
             }
         };
-        std::thread::Builder::new().name("brook-fsync".into()).spawn(move || run_group_commit(rx, fs))?;
-        Ok(Self { tx })
+        let stats = Arc::new(FsyncStats::default());
+        let counted = stats.clone();
+        std::thread::Builder::new().name("brook-fsync".into()).spawn(move || run_group_commit(rx, fs, &counted))?;
+        Ok(Self { tx, stats })
     }
 
     /// Waits until everything appended to `partitions` so far is fsynced. The request joins
@@ -109,7 +120,11 @@ async fn first_error(each: impl Future<Output = Vec<Result<(), StorageError>>>) 
 /// The group-commit loop, on its own thread so that a round costs one wake-up of this thread
 /// and one of each waiting request (no hops through async tasks and the blocking pool): take
 /// every request that is waiting, make their partitions durable once, answer them all.
-fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File, std::path::PathBuf)>) {
+fn run_group_commit(
+    rx: std::sync::mpsc::Receiver<SyncRequest>,
+    fs: Option<(File, std::path::PathBuf)>,
+    stats: &FsyncStats,
+) {
     while let Ok(first) = rx.recv() {
         let mut round = vec![first];
         round.extend(rx.try_iter());
@@ -126,10 +141,13 @@ fn run_group_commit(rx: std::sync::mpsc::Receiver<SyncRequest>, fs: Option<(File
                 unique[i].1 |= !req.rolled_only;
             }
         }
+        let began = std::time::Instant::now();
         let results = match &fs {
             Some((fs, dir)) if unique.len() >= SYNCFS_MIN_PARTITIONS => flush_with_syncfs(&unique, fs, dir),
             _ => unique.iter().map(|(p, active)| if *active { p.flush() } else { p.flush_rolled() }).collect(),
         };
+        stats.rounds.observe(began.elapsed());
+        stats.partitions.fetch_add(unique.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for req in round {
             let each = req
                 .partitions

@@ -10,4 +10,4 @@ mod requests;
 
 pub use http::{serve, MetricsEndpoint};
 pub use render::render;
-pub use requests::RequestStats;
+pub use requests::{Histogram, RequestStats};

@@ -90,6 +90,17 @@ pub fn render(broker: &Broker) -> String {
         }
     }
     broker.requests.render(&mut out);
+    let fsync = broker.replicas.fsync_stats();
+    let _ = writeln!(out, "# HELP brook_fsync_round_duration_seconds One group-commit round: the fsyncs (or syncfs) that make appended data durable.");
+    let _ = writeln!(out, "# TYPE brook_fsync_round_duration_seconds histogram");
+    fsync.rounds.render(&mut out, "brook_fsync_round_duration_seconds", "");
+    let mut f = Family::new(
+        &mut out,
+        "brook_fsync_partitions_total",
+        "counter",
+        "Partitions made durable by group-commit rounds.",
+    );
+    f.sample("brook_fsync_partitions_total", &[], fsync.partitions.load(Ordering::Relaxed));
 
     // Consumer groups: the offsets topic is internal, the groups are what operators watch.
     let groups: Vec<_> = broker.groups.list();

@@ -1,5 +1,5 @@
-//! Per-API request counts and latency histograms (from a request's decoding to its answer
-//! being ready), counted in relaxed atomics indexed by API key: no lock, no allocation.
+//! Latency histograms in relaxed atomics (no lock, no allocation): per API key, from a
+//! request's decoding to its answer being ready, and the group commit's fsync rounds.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,33 +10,63 @@ const BUCKETS: [f64; 14] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 /// API keys counted (Kafka's are below this).
 const KEYS: usize = 128;
 
+/// One latency histogram: count, sum and per-bucket counts.
 #[derive(Default)]
-struct ApiStats {
+pub struct Histogram {
     count: AtomicU64,
     sum_us: AtomicU64,
     /// Per bucket (not cumulative; summed when rendered).
     buckets: [AtomicU64; BUCKETS.len()],
 }
 
+impl Histogram {
+    pub fn observe(&self, took: Duration) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        if let Some(b) = BUCKETS.iter().position(|le| secs <= *le) {
+            self.buckets[b].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The samples of `name` (a histogram family) with `labels` (`k="v",` each, or empty).
+    pub fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (le, b) in BUCKETS.iter().zip(&self.buckets) {
+            cumulative += b.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{le}\"}} {cumulative}");
+        }
+        let count = self.count();
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let labels = labels.trim_end_matches(',');
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        } else {
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}\n{name}_count{{{labels}}} {count}");
+        }
+    }
+}
+
 pub struct RequestStats {
-    apis: Box<[ApiStats]>,
+    apis: Box<[Histogram]>,
 }
 
 impl Default for RequestStats {
     fn default() -> Self {
-        Self { apis: (0..KEYS).map(|_| ApiStats::default()).collect() }
+        Self { apis: (0..KEYS).map(|_| Histogram::default()).collect() }
     }
 }
 
 impl RequestStats {
     /// One request of API `key` answered after `took`.
     pub fn observe(&self, key: i16, took: Duration) {
-        let Some(s) = usize::try_from(key).ok().and_then(|k| self.apis.get(k)) else { return };
-        s.count.fetch_add(1, Ordering::Relaxed);
-        s.sum_us.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        let secs = took.as_secs_f64();
-        if let Some(b) = BUCKETS.iter().position(|le| secs <= *le) {
-            s.buckets[b].fetch_add(1, Ordering::Relaxed);
+        if let Some(h) = usize::try_from(key).ok().and_then(|k| self.apis.get(k)) {
+            h.observe(took);
         }
     }
 
@@ -44,30 +74,15 @@ impl RequestStats {
     pub fn render(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP brook_requests_total Requests answered (or dropped, acks=0), per API.");
         let _ = writeln!(out, "# TYPE brook_requests_total counter");
-        let seen: Vec<(String, &ApiStats)> = self
-            .apis
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.count.load(Ordering::Relaxed) > 0)
-            .map(|(k, s)| (api_name(k as i16), s))
-            .collect();
-        for (api, s) in &seen {
-            let _ = writeln!(out, "brook_requests_total{{api=\"{api}\"}} {}", s.count.load(Ordering::Relaxed));
+        let seen: Vec<(String, &Histogram)> =
+            self.apis.iter().enumerate().filter(|(_, h)| h.count() > 0).map(|(k, h)| (api_name(k as i16), h)).collect();
+        for (api, h) in &seen {
+            let _ = writeln!(out, "brook_requests_total{{api=\"{api}\"}} {}", h.count());
         }
         let _ = writeln!(out, "# HELP brook_request_duration_seconds Time from a request's decoding to its answer.");
         let _ = writeln!(out, "# TYPE brook_request_duration_seconds histogram");
-        for (api, s) in &seen {
-            let mut cumulative = 0;
-            for (le, b) in BUCKETS.iter().zip(&s.buckets) {
-                cumulative += b.load(Ordering::Relaxed);
-                let _ =
-                    writeln!(out, "brook_request_duration_seconds_bucket{{api=\"{api}\",le=\"{le}\"}} {cumulative}");
-            }
-            let count = s.count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "brook_request_duration_seconds_bucket{{api=\"{api}\",le=\"+Inf\"}} {count}");
-            let sum = s.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "brook_request_duration_seconds_sum{{api=\"{api}\"}} {sum}");
-            let _ = writeln!(out, "brook_request_duration_seconds_count{{api=\"{api}\"}} {count}");
+        for (api, h) in &seen {
+            h.render(out, "brook_request_duration_seconds", &format!("api=\"{api}\","));
         }
     }
 }

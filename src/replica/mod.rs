@@ -63,6 +63,11 @@ impl ReplicaManager {
         })
     }
 
+    /// The group commit's fsync rounds so far (`/metrics`).
+    pub fn fsync_stats(&self) -> &crate::log::flush::FsyncStats {
+        &self.group_commit.stats
+    }
+
     /// The log of a partition this broker leads, as requests see it.
     pub fn partition(&self, topic: &str, index: i32) -> Result<Arc<dyn PartitionLog>, PartitionError> {
         self.local(topic, index).map(|p| p as Arc<dyn PartitionLog>)

@@ -66,6 +66,11 @@ async fn metrics_follow_produce_consume_and_lag() {
     let out = fetched.records.as_ref().map_or(0, |r| r.len()) as f64;
     assert_eq!(sample(&page, r#"brook_topic_bytes_out_total{topic="m"}"#), Some(out), "what the fetch read");
     assert!(sample(&page, r#"brook_requests_total{api="Fetch"}"#).is_some_and(|n| n >= 1.0));
+    // acks=all produces waited for group-commit rounds.
+    let rounds = sample(&page, "brook_fsync_round_duration_seconds_count").expect("fsync rounds");
+    assert!(rounds >= 1.0, "rounds {rounds}");
+    assert_eq!(sample(&page, r#"brook_fsync_round_duration_seconds_bucket{le="+Inf"}"#), Some(rounds));
+    assert!(sample(&page, "brook_fsync_partitions_total").is_some_and(|n| n >= rounds));
     assert!(
         sample(&page, r#"brook_requests_total{api="Produce"}"#) == Some(produced),
         "scrapes are not Kafka requests"
