@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -62,11 +62,34 @@ pub struct LogManager {
     cleaner_checkpoint_lock: Mutex<()>,
     /// Set at shutdown: cleaner threads stop (a pass in progress aborts between batches).
     cleaner_stop: Arc<AtomicBool>,
+    /// What the cleaner did since the start (`/metrics`).
+    pub cleaner_totals: CleanerTotals,
     cleaner_threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The cleaner settings now (dynamic broker configs may change them).
     cleaner_settings: Mutex<CleanerSettings>,
     /// Set at shutdown, under the threads' lock: no cleaner starts again.
     cleaners_closed: AtomicBool,
+}
+
+/// The cleaner's work since the start: partitions cleaned, bytes read and written, records
+/// read and kept (relaxed counters, added once per cleaned partition).
+#[derive(Debug, Default)]
+pub struct CleanerTotals {
+    pub cleanings: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub records_read: AtomicU64,
+    pub records_kept: AtomicU64,
+}
+
+impl CleanerTotals {
+    fn add(&self, s: &CleanStats) {
+        self.cleanings.fetch_add(1, Ordering::Relaxed);
+        self.bytes_read.fetch_add(s.bytes_read, Ordering::Relaxed);
+        self.bytes_written.fetch_add(s.bytes_written, Ordering::Relaxed);
+        self.records_read.fetch_add(s.records_read, Ordering::Relaxed);
+        self.records_kept.fetch_add(s.records_kept, Ordering::Relaxed);
+    }
 }
 
 /// The `log.cleaner.*` settings the cleaner threads run with.
@@ -125,6 +148,7 @@ impl LogManager {
             cleaner_checkpoints: Mutex::new(cleaner_checkpoints),
             cleaner_checkpoint_lock: Mutex::new(()),
             cleaner_stop: Arc::new(AtomicBool::new(false)),
+            cleaner_totals: CleanerTotals::default(),
             cleaner_threads: Mutex::new(Vec::new()),
             cleaner_settings: Mutex::new(CleanerSettings::of(&broker)),
             cleaners_closed: AtomicBool::new(false),
@@ -337,7 +361,10 @@ impl LogManager {
                 continue;
             }
             match cleaner::clean_partition(&p, &config, now_ms, &self.cleaner_stop) {
-                Ok(Some(stats)) => done.push((p, stats)),
+                Ok(Some(stats)) => {
+                    self.cleaner_totals.add(&stats);
+                    done.push((p, stats));
+                }
                 Ok(None) => {}
                 Err(cleaner::CleanError::Stopped) => break,
                 Err(e) => {

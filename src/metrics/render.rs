@@ -101,6 +101,21 @@ pub fn render(broker: &Broker) -> String {
         "Partitions made durable by group-commit rounds.",
     );
     f.sample("brook_fsync_partitions_total", &[], fsync.partitions.load(Ordering::Relaxed));
+    let c = &broker.logs.cleaner_totals;
+    for (name, help, v) in [
+        (
+            "brook_log_cleaner_cleanings_total",
+            "Partitions the log cleaner cleaned (one per pass over each).",
+            &c.cleanings,
+        ),
+        ("brook_log_cleaner_read_bytes_total", "Bytes the log cleaner read.", &c.bytes_read),
+        ("brook_log_cleaner_written_bytes_total", "Bytes the log cleaner wrote.", &c.bytes_written),
+        ("brook_log_cleaner_records_read_total", "Records the log cleaner read.", &c.records_read),
+        ("brook_log_cleaner_records_kept_total", "Records the log cleaner kept.", &c.records_kept),
+    ] {
+        let mut f = Family::new(&mut out, name, "counter", help);
+        f.sample(name, &[], v.load(Ordering::Relaxed));
+    }
 
     // Consumer groups: the offsets topic is internal, the groups are what operators watch.
     let groups: Vec<_> = broker.groups.list();
