@@ -59,6 +59,15 @@ async fn add_partitions(
         .collect()
 }
 
+/// A new transactional producer `id` (InitProducerId v4) with `parts` added to its
+/// transaction (AddPartitionsToTxn v3): its producer id and epoch.
+async fn open_txn(c: &mut Client, id: &str, parts: &[(&str, i32)]) -> (i64, i16) {
+    let (code, pid, epoch) = init(c, id, 60_000, None, 4).await;
+    assert_eq!(code, NONE, "InitProducerId of {id}");
+    assert!(add_partitions(c, id, pid, epoch, parts, 3).await.iter().all(|r| r.2 == NONE), "partitions added");
+    (pid, epoch)
+}
+
 fn topics(parts: &[(&str, i32)]) -> Vec<AddPartitionsToTxnTopic> {
     let mut out: Vec<AddPartitionsToTxnTopic> = Vec::new();
     for (t, p) in parts {
@@ -267,8 +276,7 @@ async fn a_transactional_produce_to_a_partition_not_in_the_transaction_is_refuse
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "verify", 2).await;
-    let (_, pid, epoch) = init(&mut c, "t5", 60_000, None, 4).await;
-    assert!(add_partitions(&mut c, "t5", pid, epoch, &[("verify", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let (pid, epoch) = open_txn(&mut c, "t5", &[("verify", 0)]).await;
     let produce_txn = |partition: i32, epoch: i16| txn_produce("t5", "verify", partition, (pid, epoch, 0), &["late"]);
     for (v, code) in [(9, INVALID_TXN_STATE), (10, INVALID_TXN_STATE), (11, TRANSACTION_ABORTABLE)] {
         let r = c.call(&produce_txn(1, epoch), v).await;
@@ -376,8 +384,7 @@ async fn a_prepared_transaction_is_completed_after_a_crash() {
     let mut b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "tx-crash", 1).await;
-    let (_, pid, epoch) = init(&mut c, "t8", 60_000, None, 4).await;
-    assert!(add_partitions(&mut c, "t8", pid, epoch, &[("tx-crash", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let (pid, epoch) = open_txn(&mut c, "t8", &[("tx-crash", 0)]).await;
     let req = txn_produce("t8", "tx-crash", 0, (pid, epoch, 0), &["kept"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let full = faults::arm(Point::AppendWrite, b.path().join("tx-crash-0"), Fault::enospc().times(1_000_000));
@@ -414,8 +421,7 @@ async fn write_txn_markers_aborts_a_hanging_transaction() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "tx-hang", 1).await;
-    let (_, pid, epoch) = init(&mut c, "t9", 60_000, None, 4).await;
-    assert!(add_partitions(&mut c, "t9", pid, epoch, &[("tx-hang", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let (pid, epoch) = open_txn(&mut c, "t9", &[("tx-hang", 0)]).await;
     let req = txn_produce("t9", "tx-hang", 0, (pid, epoch, 0), &["hung"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     assert_eq!(fetch_committed(&mut c, "tx-hang", 0).await.1, 0, "the open transaction pins the LSO");
@@ -520,8 +526,7 @@ async fn idle_producer_ids_expire_but_an_open_transaction_keeps_its_producer() {
     assert_eq!(r.error_code, NONE);
     let idempotent = r.producer_id.0;
     produce_ok(&mut c, "expiry", 0, idempotent_batch(idempotent, 0, 0, 2)).await;
-    let (_, pid, epoch) = init(&mut c, "t-expiry", 60_000, None, 4).await;
-    assert!(add_partitions(&mut c, "t-expiry", pid, epoch, &[("expiry", 0)], 3).await.iter().all(|r| r.2 == NONE));
+    let (pid, epoch) = open_txn(&mut c, "t-expiry", &[("expiry", 0)]).await;
     let req = txn_produce("t-expiry", "expiry", 0, (pid, epoch, 0), &["open"]);
     assert_eq!(c.call(&req, 10).await.responses[0].partition_responses[0].error_code, NONE);
     let mut both = vec![idempotent, pid];
