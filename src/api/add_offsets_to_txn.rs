@@ -5,7 +5,7 @@
 use futures::FutureExt;
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, ApiKey};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::OFFSETS_TOPIC;
 
@@ -50,5 +50,13 @@ impl Handler for AddOffsetsToTxn {
 
     fn error_response(_req: &AddOffsetsToTxnRequest, code: i16) -> AddOffsetsToTxnResponse {
         AddOffsetsToTxnResponse::default().with_error_code(code)
+    }
+
+    fn subject(req: &AddOffsetsToTxnRequest) -> Option<Subject> {
+        Some(Subject::TransactionalId(req.transactional_id.0.clone()))
+    }
+
+    fn errors(resp: &AddOffsetsToTxnResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

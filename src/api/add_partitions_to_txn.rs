@@ -13,7 +13,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 };
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, TransactionalId};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::broker::Broker;
 use crate::txn::metadata::TopicPartition;
 
@@ -169,5 +169,25 @@ impl Handler for AddPartitionsToTxn {
             .with_error_code(code)
             .with_results_by_topic_v3_and_below(results(&req.v3_and_below_topics, |_, _| code))
             .with_results_by_transaction(by_txn)
+    }
+
+    fn subject(req: &AddPartitionsToTxnRequest) -> Option<Subject> {
+        Some(Subject::TransactionalId(req.v3_and_below_transactional_id.0.clone()))
+    }
+
+    fn errors(resp: &AddPartitionsToTxnResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for t in &resp.results_by_topic_v3_and_below {
+            for p in &t.results_by_partition {
+                seen.topic(&t.name, p.partition_error_code);
+            }
+        }
+        for txn in &resp.results_by_transaction {
+            for t in &txn.topic_results {
+                for p in &t.results_by_partition {
+                    seen.add(p.partition_error_code, Some(Subject::TransactionalId(txn.transactional_id.0.clone())));
+                }
+            }
+        }
     }
 }

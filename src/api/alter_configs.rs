@@ -6,7 +6,7 @@ use kafka_protocol::messages::{
 };
 
 use super::config_resources::{answer, repeated, ConfigOp, Mode, RESOURCE_BROKER, SET};
-use super::{Handler, Reply, RequestContext};
+use super::{Handler, Reply, RequestContext, ResponseErrors};
 
 pub struct AlterConfigs;
 
@@ -65,5 +65,11 @@ impl Handler for AlterConfigs {
             })
             .collect();
         AlterConfigsResponse::default().with_responses(responses)
+    }
+
+    fn errors(resp: &AlterConfigsResponse, seen: &mut ResponseErrors) {
+        for r in &resp.responses {
+            seen.resource(&r.resource_name, r.error_code);
+        }
     }
 }

@@ -7,7 +7,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::api_versions_response::{ApiVersion, FinalizedFeatureKey, SupportedFeatureKey};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
-use super::{encode_frame, DispatchError, Frame, Handler, Reply, RequestContext, HANDLERS, NONE};
+use super::{encode_frame, DispatchError, Frame, Handler, Reply, RequestContext, ResponseErrors, HANDLERS, NONE};
 
 pub struct ApiVersions;
 
@@ -62,6 +62,10 @@ impl Handler for ApiVersions {
 
     fn error_response(_req: &ApiVersionsRequest, code: i16) -> ApiVersionsResponse {
         ApiVersionsResponse::default().with_error_code(code).with_api_keys(advertised())
+    }
+
+    fn errors(resp: &ApiVersionsResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }
 

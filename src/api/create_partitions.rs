@@ -4,7 +4,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 
 pub struct CreatePartitions;
@@ -56,5 +56,11 @@ impl Handler for CreatePartitions {
             .map(|t| CreatePartitionsTopicResult::default().with_name(t.name.clone()).with_error_code(code))
             .collect();
         CreatePartitionsResponse::default().with_results(results)
+    }
+
+    fn errors(resp: &CreatePartitionsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.results {
+            seen.topic(&t.name, t.error_code);
+        }
     }
 }

@@ -8,7 +8,7 @@ use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
 use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::topic::TopicError;
@@ -132,5 +132,11 @@ impl Handler for CreateTopics {
     fn error_response(req: &CreateTopicsRequest, code: i16) -> CreateTopicsResponse {
         let topics = req.topics.iter().map(|t| failed(t, code, "unsupported version".into())).collect();
         CreateTopicsResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &CreateTopicsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            seen.topic(&t.name, t.error_code);
+        }
     }
 }

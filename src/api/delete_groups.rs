@@ -4,7 +4,7 @@ use futures::FutureExt;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 
 pub struct DeleteGroups;
@@ -63,5 +63,11 @@ impl Handler for DeleteGroups {
             .map(|id| DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code))
             .collect();
         DeleteGroupsResponse::default().with_results(results)
+    }
+
+    fn errors(resp: &DeleteGroupsResponse, seen: &mut ResponseErrors) {
+        for g in &resp.results {
+            seen.group(&g.group_id, g.error_code);
+        }
     }
 }

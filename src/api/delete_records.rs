@@ -8,7 +8,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
 use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest, DeleteRecordsResponse};
 
-use super::{duplicates, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 
 pub struct DeleteRecords;
@@ -88,5 +88,13 @@ impl Handler for DeleteRecords {
             })
             .collect();
         DeleteRecordsResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &DeleteRecordsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{duplicates, sb, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 
@@ -101,5 +101,11 @@ impl Handler for DeleteTopics {
             req.topic_names.iter().map(|n| result(Some(n.clone()), Uuid::nil(), code, None, 0)).collect();
         responses.extend(req.topics.iter().map(|t| result(t.name.clone(), t.topic_id, code, None, 6)));
         DeleteTopicsResponse::default().with_responses(responses)
+    }
+
+    fn errors(resp: &DeleteTopicsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.responses {
+            seen.topic_or_id(&t.name.clone().unwrap_or_default(), t.topic_id, t.error_code);
+        }
     }
 }

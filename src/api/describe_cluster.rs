@@ -7,7 +7,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{ApiKey, BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::auth::ResourceType;
 
 pub struct DescribeCluster;
@@ -78,5 +78,9 @@ impl Handler for DescribeCluster {
             .with_error_code(code)
             .with_controller_id(BrokerId(-1))
             .with_cluster_authorized_operations(NOT_REQUESTED)
+    }
+
+    fn errors(resp: &DescribeClusterResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -8,7 +8,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
 
 use super::config_resources::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::config::describe::{describe_broker, describe_broker_defaults, DescribedConfig};
 
 pub struct DescribeConfigs;
@@ -126,5 +126,11 @@ impl Handler for DescribeConfigs {
             })
             .collect();
         DescribeConfigsResponse::default().with_results(results)
+    }
+
+    fn errors(resp: &DescribeConfigsResponse, seen: &mut ResponseErrors) {
+        for r in &resp.results {
+            seen.resource(&r.resource_name, r.error_code);
+        }
     }
 }

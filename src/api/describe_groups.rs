@@ -8,7 +8,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
 use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::auth::ResourceType;
 use crate::error::ErrorCode;
 use crate::group::state::GroupState;
@@ -89,6 +89,12 @@ impl Handler for DescribeGroups {
             .map(|id| DescribedGroup::default().with_group_id(id.clone()).with_error_code(code))
             .collect();
         DescribeGroupsResponse::default().with_groups(groups)
+    }
+
+    fn errors(resp: &DescribeGroupsResponse, seen: &mut ResponseErrors) {
+        for g in &resp.groups {
+            seen.group(&g.group_id, g.error_code);
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 };
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::log::Partition;
 
 pub struct DescribeLogDirs;
@@ -75,5 +75,12 @@ impl Handler for DescribeLogDirs {
 
     fn error_response(_req: &DescribeLogDirsRequest, code: i16) -> DescribeLogDirsResponse {
         DescribeLogDirsResponse::default().with_error_code(code)
+    }
+
+    fn errors(resp: &DescribeLogDirsResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for d in &resp.results {
+            seen.code(d.error_code);
+        }
     }
 }

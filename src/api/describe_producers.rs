@@ -6,7 +6,7 @@
 use kafka_protocol::messages::describe_producers_response::{PartitionResponse, ProducerState, TopicResponse};
 use kafka_protocol::messages::{ApiKey, DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 
 pub struct DescribeProducers;
@@ -67,5 +67,13 @@ impl Handler for DescribeProducers {
             })
             .collect();
         DescribeProducersResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &DescribeProducersResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }

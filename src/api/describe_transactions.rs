@@ -7,7 +7,7 @@ use kafka_protocol::messages::{
     ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId, TopicName,
 };
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::txn::metadata::TxnState;
 
@@ -65,5 +65,11 @@ impl Handler for DescribeTransactions {
             .map(|id| TransactionState::default().with_transactional_id(id.clone()).with_error_code(code))
             .collect();
         DescribeTransactionsResponse::default().with_transaction_states(states)
+    }
+
+    fn errors(resp: &DescribeTransactionsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.transaction_states {
+            seen.transactional_id(&t.transactional_id, t.error_code);
+        }
     }
 }

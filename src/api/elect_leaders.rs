@@ -7,7 +7,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 
 pub struct ElectLeaders;
 
@@ -79,5 +79,14 @@ impl Handler for ElectLeaders {
             })
             .collect();
         ElectLeadersResponse::default().with_replica_election_results(results)
+    }
+
+    fn errors(resp: &ElectLeadersResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for t in &resp.replica_election_results {
+            for p in &t.partition_result {
+                seen.topic(&t.topic, p.error_code);
+            }
+        }
     }
 }

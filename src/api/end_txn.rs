@@ -7,7 +7,7 @@
 use futures::FutureExt;
 use kafka_protocol::messages::{ApiKey, EndTxnRequest, EndTxnResponse, ProducerId};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 
 pub struct EndTxn;
 
@@ -50,5 +50,13 @@ impl Handler for EndTxn {
 
     fn error_response(_req: &EndTxnRequest, code: i16) -> EndTxnResponse {
         EndTxnResponse::default().with_error_code(code).with_producer_id(ProducerId(-1)).with_producer_epoch(-1)
+    }
+
+    fn subject(req: &EndTxnRequest) -> Option<Subject> {
+        Some(Subject::TransactionalId(req.transactional_id.0.clone()))
+    }
+
+    fn errors(resp: &EndTxnResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Handler, Reply, RequestContext, ResponseBudget, NONE};
+use super::{Handler, Reply, RequestContext, ResponseBudget, ResponseErrors, NONE};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::log::batch;
@@ -134,7 +134,7 @@ fn read_all(plan: &Plan, budget: &ResponseBudget) -> (Vec<FetchableTopicResponse
             match part.read_at(w.fetch_offset, room, total == 0 && allowance > 0, isolation) {
                 Ok(r) => {
                     total += r.records.len();
-                    part.note_fetched(r.records.len() as u64);
+                    part.note_fetched(&r.records);
                     // read_committed: the aborted transactions overlapping what was read (none
                     // when nothing was); read_uncommitted: null, as Kafka sends it.
                     let aborted = plan.committed.then(|| match batch::next_offset_after(&r.records) {
@@ -260,5 +260,14 @@ impl Handler for Fetch {
             })
             .collect();
         FetchResponse::default().with_error_code(code).with_responses(topics)
+    }
+
+    fn errors(resp: &FetchResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for t in &resp.responses {
+            for p in &t.partitions {
+                seen.topic_or_id(&t.topic, t.topic_id, p.error_code);
+            }
+        }
     }
 }

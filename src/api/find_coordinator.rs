@@ -10,7 +10,7 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{ApiKey, BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::broker::Broker;
 use crate::cluster::Node;
 
@@ -101,5 +101,16 @@ impl Handler for FindCoordinator {
             .with_node_id(BrokerId(-1))
             .with_port(-1)
             .with_coordinators(coordinators)
+    }
+
+    fn subject(req: &FindCoordinatorRequest) -> Option<Subject> {
+        Some(Subject::CoordinatorKey(req.key.clone()))
+    }
+
+    fn errors(resp: &FindCoordinatorResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for c in &resp.coordinators {
+            seen.add(c.error_code, Some(Subject::CoordinatorKey(c.key.clone())));
+        }
     }
 }

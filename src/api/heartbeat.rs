@@ -2,7 +2,7 @@
 
 use kafka_protocol::messages::{ApiKey, HeartbeatRequest, HeartbeatResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::MemberRef;
 use crate::group::GroupError;
@@ -32,5 +32,13 @@ impl Handler for Heartbeat {
 
     fn error_response(_req: &HeartbeatRequest, code: i16) -> HeartbeatResponse {
         HeartbeatResponse::default().with_error_code(code)
+    }
+
+    fn subject(req: &HeartbeatRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &HeartbeatResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

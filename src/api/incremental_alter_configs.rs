@@ -6,7 +6,7 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
 use super::config_resources::{answer, repeated, ConfigOp, Mode, RESOURCE_BROKER};
-use super::{Handler, Reply, RequestContext};
+use super::{Handler, Reply, RequestContext, ResponseErrors};
 
 pub struct IncrementalAlterConfigs;
 
@@ -65,5 +65,11 @@ impl Handler for IncrementalAlterConfigs {
             })
             .collect();
         IncrementalAlterConfigsResponse::default().with_responses(responses)
+    }
+
+    fn errors(resp: &IncrementalAlterConfigsResponse, seen: &mut ResponseErrors) {
+        for r in &resp.responses {
+            seen.resource(&r.resource_name, r.error_code);
+        }
     }
 }

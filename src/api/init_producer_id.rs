@@ -7,7 +7,7 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 
 pub struct InitProducerId;
 
@@ -58,5 +58,13 @@ impl Handler for InitProducerId {
 
     fn error_response(_req: &InitProducerIdRequest, code: i16) -> InitProducerIdResponse {
         InitProducerIdResponse::default().with_error_code(code).with_producer_id(ProducerId(-1)).with_producer_epoch(-1)
+    }
+
+    fn subject(req: &InitProducerIdRequest) -> Option<Subject> {
+        req.transactional_id.as_ref().map(|id| Subject::TransactionalId(id.0.clone()))
+    }
+
+    fn errors(resp: &InitProducerIdResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -7,7 +7,7 @@ use futures::FutureExt;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::{JoinError, JoinRequest, JoinResult, Pending};
 use crate::group::GroupError;
@@ -156,5 +156,13 @@ impl Handler for JoinGroup {
 
     fn error_response(req: &JoinGroupRequest, code: i16) -> JoinGroupResponse {
         for_version(failure(code, req.member_id.to_string()), 0)
+    }
+
+    fn subject(req: &JoinGroupRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &JoinGroupResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -4,7 +4,7 @@ use futures::FutureExt;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{ApiKey, LeaveGroupRequest, LeaveGroupResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::GroupError;
 
@@ -90,5 +90,16 @@ impl Handler for LeaveGroup {
             })
             .collect();
         LeaveGroupResponse::default().with_error_code(code).with_members(members)
+    }
+
+    fn subject(req: &LeaveGroupRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &LeaveGroupResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for m in &resp.members {
+            seen.code(m.error_code);
+        }
     }
 }

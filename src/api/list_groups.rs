@@ -3,7 +3,7 @@
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::GroupState;
 use crate::group::GroupError;
@@ -53,5 +53,9 @@ impl Handler for ListGroups {
 
     fn error_response(_req: &ListGroupsRequest, code: i16) -> ListGroupsResponse {
         ListGroupsResponse::default().with_error_code(code)
+    }
+
+    fn errors(resp: &ListGroupsResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

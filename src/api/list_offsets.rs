@@ -5,7 +5,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
-use super::{duplicates, Handler, Reply, RequestContext, NONE};
+use super::{duplicates, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::log::PartitionLog;
 
@@ -117,5 +117,13 @@ impl Handler for ListOffsets {
             })
             .collect();
         ListOffsetsResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &ListOffsetsResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
     ApiKey, ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId,
 };
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::txn::metadata::TxnState;
 use crate::util::now_ms;
 
@@ -82,5 +82,9 @@ impl Handler for ListTransactions {
 
     fn error_response(_req: &ListTransactionsRequest, code: i16) -> ListTransactionsResponse {
         ListTransactionsResponse::default().with_error_code(code)
+    }
+
+    fn errors(resp: &ListTransactionsResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -10,7 +10,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use uuid::Uuid;
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::auth::ResourceType;
 use crate::broker::Broker;
 use crate::error::ErrorCode;
@@ -126,6 +126,16 @@ impl Handler for Metadata {
             .map(|t| MetadataResponseTopic::default().with_error_code(code).with_name(t.name.clone()))
             .collect();
         MetadataResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &MetadataResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            let name = t.name.clone().unwrap_or_default();
+            seen.topic_or_id(&name, t.topic_id, t.error_code);
+            for p in &t.partitions {
+                seen.topic_or_id(&name, t.topic_id, p.error_code);
+            }
+        }
     }
 }
 

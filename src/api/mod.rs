@@ -29,6 +29,7 @@ pub mod describe_transactions;
 pub mod elect_leaders;
 pub mod encode;
 pub mod end_txn;
+pub mod error_report;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -64,6 +65,7 @@ use crate::auth::{AclOperation, ResourceType, Session};
 use crate::broker::Broker;
 pub use budget::ResponseBudget;
 pub use encode::{encode_frame, Frame};
+pub use error_report::{ResponseErrors, Subject};
 
 /// What a handler knows about the request besides its body.
 #[derive(Clone)]
@@ -213,18 +215,27 @@ pub trait Handler: 'static {
     fn payloads(_resp: &Self::Response) -> Vec<Bytes> {
         Vec::new()
     }
+    /// What the request is about when its response does not name it (Heartbeat's group,
+    /// EndTxn's transactional id), for the error log lines. A cheap clone of the request's
+    /// bytes; taken before `handle` consumes the request.
+    fn subject(_req: &Self::Request) -> Option<Subject> {
+        None
+    }
+    /// The non-zero error codes in `resp`, each with what it is about (Kafka's
+    /// `errorCounts`): counted per API and code in the metrics and logged.
+    fn errors(resp: &Self::Response, seen: &mut ResponseErrors);
 }
 
 /// Type-erased handler result: an encoded response frame, or a future producing one.
 pub enum Dispatch {
-    Ready(Frame),
+    Ready(Frame, ResponseErrors),
     Later(BoxFuture<'static, Deferred>),
     NoResponse,
 }
 
 /// What a [`Dispatch::Later`] future ends with.
 pub enum Deferred {
-    Send(Frame),
+    Send(Frame, ResponseErrors),
     /// The request gets no response (as an acks=0 produce); the connection goes on.
     Nothing,
     /// The response cannot be produced: the connection is closed.
@@ -328,9 +339,11 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
         source,
     })?;
     let cid = ctx.correlation_id;
+    let subject = H::subject(&req);
     if !(H::MIN_VERSION..=H::MAX_VERSION).contains(&version) {
         let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
-        return Ok(Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?));
+        let (frame, errors) = encode::<H>(version, cid, subject, &resp)?;
+        return Ok(Dispatch::Ready(frame, errors));
     }
     if H::on_blocking_pool(ctx, &req) {
         let ctx = ctx.clone();
@@ -343,7 +356,7 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
                 reply
             });
             match handled.await {
-                Ok(reply) => deliver::<H>(version, cid, reply).await,
+                Ok(reply) => deliver::<H>(version, cid, subject, reply).await,
                 Err(e) => {
                     // Like a panic on the async path: the connection closes, the broker goes on.
                     tracing::error!("handler for {:?} v{version} failed: {e}", H::KEY);
@@ -361,30 +374,45 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
             // The handler has run: waiting for its answer (a long-poll) must not keep the
             // lane, which shutdown waits for.
             drop(ctx);
-            deliver::<H>(version, cid, reply).await
+            deliver::<H>(version, cid, subject, reply).await
         })));
     }
     Ok(match H::handle(ctx, req) {
-        Reply::Now(resp) => Dispatch::Ready(encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp))?),
-        reply @ Reply::Later(_) => Dispatch::Later(Box::pin(deliver::<H>(version, cid, reply))),
+        Reply::Now(resp) => {
+            let (frame, errors) = encode::<H>(version, cid, subject, &resp)?;
+            Dispatch::Ready(frame, errors)
+        }
+        reply @ Reply::Later(_) => Dispatch::Later(Box::pin(deliver::<H>(version, cid, subject, reply))),
         Reply::None => Dispatch::NoResponse,
     })
 }
 
 /// Turns a handler's reply into what the connection's writer sends, waiting for it if needed.
-async fn deliver<H: Handler>(version: i16, cid: i32, reply: Reply<H::Response>) -> Deferred {
+async fn deliver<H: Handler>(version: i16, cid: i32, subject: Option<Subject>, reply: Reply<H::Response>) -> Deferred {
     match reply {
-        Reply::Now(resp) => encode_later::<H>(version, cid, resp),
-        Reply::Later(fut) => encode_later::<H>(version, cid, fut.await),
+        Reply::Now(resp) => encode_later::<H>(version, cid, subject, resp),
+        Reply::Later(fut) => encode_later::<H>(version, cid, subject, fut.await),
         Reply::None => Deferred::Nothing,
     }
 }
 
+/// Encodes a response, with the error codes it carries.
+fn encode<H: Handler>(
+    version: i16,
+    cid: i32,
+    subject: Option<Subject>,
+    resp: &H::Response,
+) -> Result<(Frame, ResponseErrors), DispatchError> {
+    let mut errors = ResponseErrors::about(subject);
+    H::errors(resp, &mut errors);
+    Ok((encode_frame(H::KEY, version, cid, resp, &H::payloads(resp))?, errors))
+}
+
 /// Encodes a response that was produced asynchronously; closes the connection if it cannot
 /// be encoded.
-fn encode_later<H: Handler>(version: i16, cid: i32, resp: H::Response) -> Deferred {
-    match encode_frame(H::KEY, version, cid, &resp, &H::payloads(&resp)) {
-        Ok(frame) => Deferred::Send(frame),
+fn encode_later<H: Handler>(version: i16, cid: i32, subject: Option<Subject>, resp: H::Response) -> Deferred {
+    match encode::<H>(version, cid, subject, &resp) {
+        Ok((frame, errors)) => Deferred::Send(frame, errors),
         Err(e) => {
             tracing::error!("{e}");
             Deferred::Close
@@ -454,6 +482,8 @@ mod tests {
         fn error_response(_req: &ApiVersionsRequest, _code: i16) -> ApiVersionsResponse {
             ApiVersionsResponse::default()
         }
+
+        fn errors(_resp: &ApiVersionsResponse, _seen: &mut ResponseErrors) {}
     }
 
     fn body(name: &str, sleep_ms: u64) -> Bytes {
@@ -490,7 +520,7 @@ mod tests {
         let mut kinds = Vec::new();
         for o in outcomes {
             kinds.push(match o.await.expect("task") {
-                Deferred::Send(_) => "send",
+                Deferred::Send(..) => "send",
                 Deferred::Nothing => "nothing",
                 Deferred::Close => "close",
             });

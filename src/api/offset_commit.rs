@@ -6,7 +6,7 @@ use futures::FutureExt;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec::OffsetValue;
 use crate::group::state::MemberRef;
@@ -134,5 +134,17 @@ impl Handler for OffsetCommit {
 
     fn error_response(req: &OffsetCommitRequest, code: i16) -> OffsetCommitResponse {
         response(req, |_, _| code)
+    }
+
+    fn subject(req: &OffsetCommitRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &OffsetCommitResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }

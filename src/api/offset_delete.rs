@@ -5,7 +5,7 @@ use futures::FutureExt;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetDeleteRequest, OffsetDeleteResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec;
 use crate::group::state::GroupState;
@@ -88,5 +88,18 @@ impl Handler for OffsetDelete {
 
     fn error_response(_req: &OffsetDeleteRequest, code: i16) -> OffsetDeleteResponse {
         OffsetDeleteResponse::default().with_error_code(code)
+    }
+
+    fn subject(req: &OffsetDeleteRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &OffsetDeleteResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }

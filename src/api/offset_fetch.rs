@@ -9,7 +9,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 };
 use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::{GroupCoordinator, GroupError};
 
@@ -163,5 +163,26 @@ impl Handler for OffsetFetch {
             .map(|g| OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone()).with_error_code(code))
             .collect();
         OffsetFetchResponse::default().with_error_code(code).with_groups(groups)
+    }
+
+    fn subject(req: &OffsetFetchRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &OffsetFetchResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
+        for g in &resp.groups {
+            seen.group(&g.group_id, g.error_code);
+            for t in &g.topics {
+                for p in &t.partitions {
+                    seen.topic(&t.name, p.error_code);
+                }
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{ApiKey, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 
 pub struct OffsetForLeaderEpoch;
@@ -60,5 +60,13 @@ impl Handler for OffsetForLeaderEpoch {
             })
             .collect();
         OffsetForLeaderEpochResponse::default().with_topics(topics)
+    }
+
+    fn errors(resp: &OffsetForLeaderEpochResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.topic, p.error_code);
+            }
+        }
     }
 }

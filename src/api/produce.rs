@@ -21,7 +21,7 @@ use kafka_protocol::messages::produce_response::{
 };
 use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 
-use super::{produce_txn, sb, Handler, Reply, RequestContext, NONE};
+use super::{produce_txn, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
@@ -202,6 +202,14 @@ impl Handler for Produce {
     fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
         error_response(req, code)
     }
+
+    fn errors(resp: &ProduceResponse, seen: &mut ResponseErrors) {
+        for t in &resp.responses {
+            for p in &t.partition_responses {
+                seen.topic_or_id(&t.name, t.topic_id, p.error_code);
+            }
+        }
+    }
 }
 
 fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
@@ -374,7 +382,7 @@ mod tests {
             panic!("the produce must be answered later, not appended on the dispatching thread")
         };
         assert_eq!(stuck.join().unwrap(), 0);
-        assert!(matches!(answer.await, Deferred::Send(_)));
+        assert!(matches!(answer.await, Deferred::Send(..)));
         assert_eq!(part.offsets().log_end, 3, "the produce appended after the stuck write");
     }
 
@@ -398,6 +406,10 @@ mod tests {
         fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
             Produce::error_response(req, code)
         }
+
+        fn errors(resp: &ProduceResponse, seen: &mut ResponseErrors) {
+            Produce::errors(resp, seen)
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,9 +428,14 @@ mod tests {
         let mut body = BytesMut::new();
         req.encode(&mut body, 12).expect("encode");
         let ctx = RequestContext::for_tests(broker.clone(), Arc::new(Lane::default()), 12);
-        let Ok(Dispatch::Ready(frame)) = run::<CappedAt11>(&ctx, body.freeze()) else {
+        let Ok(Dispatch::Ready(frame, errors)) = run::<CappedAt11>(&ctx, body.freeze()) else {
             panic!("an unserved version is answered at once")
         };
+        // The error report counts each partition and names its topics.
+        let seen: Vec<_> = errors.iter().collect();
+        assert_eq!((seen.len(), seen[0].code, seen[0].count), (1, E::UnsupportedVersion.code(), 3));
+        let about: Vec<String> = seen[0].subjects.iter().map(|s| s.to_string()).collect();
+        assert_eq!(about, ["topic uv", "topic uv-missing"]);
         let mut frame = frame.to_bytes().slice(4..);
         ResponseHeader::decode(&mut frame, ApiKey::Produce.response_header_version(12)).expect("header");
         let resp = ProduceResponse::decode(&mut frame, 12).expect("v12 response");

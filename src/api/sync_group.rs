@@ -4,7 +4,7 @@
 use futures::FutureExt;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 
-use super::{sb, Handler, Reply, RequestContext, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::{MemberRef, Pending, SyncRequest, SyncResult};
 use crate::group::GroupError;
@@ -73,5 +73,13 @@ impl Handler for SyncGroup {
 
     fn error_response(_req: &SyncGroupRequest, code: i16) -> SyncGroupResponse {
         failure(code)
+    }
+
+    fn subject(req: &SyncGroupRequest) -> Option<Subject> {
+        Some(Subject::Group(req.group_id.0.clone()))
+    }
+
+    fn errors(resp: &SyncGroupResponse, seen: &mut ResponseErrors) {
+        seen.code(resp.error_code);
     }
 }

@@ -13,7 +13,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{ApiKey, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec::OffsetValue;
 use crate::group::state::MemberRef;
@@ -93,6 +93,14 @@ impl Handler for TxnOffsetCommit {
 
     fn error_response(req: &TxnOffsetCommitRequest, code: i16) -> TxnOffsetCommitResponse {
         response(req, |_, _| code)
+    }
+
+    fn errors(resp: &TxnOffsetCommitResponse, seen: &mut ResponseErrors) {
+        for t in &resp.topics {
+            for p in &t.partitions {
+                seen.topic(&t.name, p.error_code);
+            }
+        }
     }
 }
 

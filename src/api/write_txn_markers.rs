@@ -10,7 +10,7 @@ use kafka_protocol::messages::write_txn_markers_response::{
 };
 use kafka_protocol::messages::{ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
-use super::{Handler, Reply, RequestContext, NONE};
+use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::txn::markers::append_markers;
 use crate::txn::TxnError;
@@ -61,6 +61,16 @@ impl Handler for WriteTxnMarkers {
 
     fn error_response(req: &WriteTxnMarkersRequest, code: i16) -> WriteTxnMarkersResponse {
         WriteTxnMarkersResponse::default().with_markers(req.markers.iter().map(|m| result(m, |_| code)).collect())
+    }
+
+    fn errors(resp: &WriteTxnMarkersResponse, seen: &mut ResponseErrors) {
+        for m in &resp.markers {
+            for t in &m.topics {
+                for p in &t.partitions {
+                    seen.topic(&t.name, p.error_code);
+                }
+            }
+        }
     }
 }
 

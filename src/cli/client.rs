@@ -162,18 +162,10 @@ fn encode<R: Request>(req: &R, version: i16, correlation: i32) -> Result<Bytes, 
 /// A Kafka error code as Kafka names it (`TRANSACTIONAL_ID_NOT_FOUND (105)`), for a
 /// command's error line.
 pub fn describe_code(code: i16) -> String {
-    use kafka_protocol::error::ResponseError;
-    let Some(e) = ResponseError::try_from_code(code).filter(|e| !matches!(e, ResponseError::Unknown(_))) else {
-        return format!("error code {code}");
-    };
-    let mut name = String::new();
-    for (i, c) in format!("{e:?}").chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
+    match crate::api::error_report::error_name(code) {
+        Some(name) => format!("{name} ({code})"),
+        None => format!("error code {code}"),
     }
-    format!("{name} ({code})")
 }
 
 #[cfg(test)]

@@ -369,6 +369,23 @@ pub fn next_offset_after(buf: &[u8]) -> Option<i64> {
     next
 }
 
+/// The records in the whole data batches of `buf` (which starts at a batch; control batches
+/// are not client records): what a fetch handed a client, from the batch headers alone.
+pub fn data_records_in(buf: &[u8]) -> u64 {
+    let mut off = 0;
+    let mut records = 0u64;
+    while let Ok(h) = BatchHeader::parse(&buf[off..]) {
+        if h.total_len() < HEADER_LEN || off + h.total_len() > buf.len() {
+            break;
+        }
+        if !h.is_control() {
+            records += u64::try_from(h.records_count).unwrap_or(0);
+        }
+        off += h.total_len();
+    }
+    records
+}
+
 /// Builds a minimal valid batch; used by tests.
 pub fn build_batch(base_offset: i64, records_count: i32, max_timestamp: i64, body: &[u8]) -> Bytes {
     let mut b = BytesMut::with_capacity(HEADER_LEN + body.len());
@@ -505,6 +522,16 @@ mod tests {
         assert_eq!(next_offset_after(&two), Some(10));
         assert_eq!(next_offset_after(&two[..two.len() - 1]), Some(8), "a cut batch does not count");
         assert_eq!(next_offset_after(&[]), None);
+    }
+
+    #[test]
+    fn data_records_count_whole_batches_and_leave_markers_out() {
+        let mut buf = build_batch(5, 3, 1, b"a").to_vec();
+        buf.extend_from_slice(&control_batch(1, 0, true, 0, 0));
+        buf.extend_from_slice(&build_batch(9, 2, 1, b"b"));
+        assert_eq!(data_records_in(&buf), 5);
+        assert_eq!(data_records_in(&buf[..buf.len() - 1]), 3, "a cut batch does not count");
+        assert_eq!(data_records_in(&[]), 0);
     }
 
     mod prop {

@@ -45,8 +45,8 @@ pub trait PartitionLog: Send + Sync {
     /// fetches wait on it).
     fn subscribe(&self) -> watch::Receiver<i64>;
     fn leader_epoch(&self) -> i32;
-    /// Counts bytes a fetch read from here (`/metrics`).
-    fn note_fetched(&self, bytes: u64);
+    /// Counts the bytes and records a fetch read from here (`/metrics`).
+    fn note_fetched(&self, records: &[u8]);
     /// OffsetForLeaderEpoch: the largest known epoch <= `epoch` and where the next starts
     /// (Kafka's `endOffsetFor`; `(-1, -1)` when undefined).
     fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64);
@@ -99,8 +99,10 @@ impl PartitionLog for Partition {
     fn leader_epoch(&self) -> i32 {
         Partition::leader_epoch(self)
     }
-    fn note_fetched(&self, bytes: u64) {
-        self.traffic.bytes_out.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    fn note_fetched(&self, records: &[u8]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.traffic.bytes_out.fetch_add(records.len() as u64, Relaxed);
+        self.traffic.records_out.fetch_add(crate::log::batch::data_records_in(records), Relaxed);
     }
     fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
         Partition::end_offset_for_epoch(self, epoch)

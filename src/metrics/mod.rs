@@ -10,4 +10,4 @@ mod requests;
 
 pub use http::{serve, MetricsEndpoint};
 pub use render::render;
-pub use requests::{Histogram, RequestStats};
+pub use requests::{api_name, Histogram, RequestStats};

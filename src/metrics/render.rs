@@ -72,17 +72,19 @@ pub fn render(broker: &Broker) -> String {
         f.sample("brook_partition_producers", &[("topic", topic), ("partition", partition)], producers);
     }
     // Client traffic per topic, summed over its partitions.
-    let mut traffic: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    let mut traffic: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
     for p in &partitions {
         let t = traffic.entry(&p.topic).or_default();
         t[0] += p.traffic.bytes_in.load(Ordering::Relaxed);
         t[1] += p.traffic.records_in.load(Ordering::Relaxed);
         t[2] += p.traffic.bytes_out.load(Ordering::Relaxed);
+        t[3] += p.traffic.records_out.load(Ordering::Relaxed);
     }
     for (name, help, i) in [
         ("brook_topic_bytes_in_total", "Record batch bytes clients produced to the topic.", 0usize),
         ("brook_topic_records_in_total", "Records clients produced to the topic.", 1),
         ("brook_topic_bytes_out_total", "Record batch bytes fetched from the topic.", 2),
+        ("brook_topic_records_out_total", "Records fetched from the topic (control records not counted).", 3),
     ] {
         let mut f = Family::new(&mut out, name, "counter", help);
         for (topic, t) in &traffic {

@@ -23,12 +23,13 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Read
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::answered::Request;
 use super::frame::{read_frame, FrameError};
 use super::limits::ConnectionSlot;
 use super::transport::Transport;
 use crate::api::budget::Charge;
 use crate::api::request::{self, Parsed};
-use crate::api::{api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget};
+use crate::api::{api_versions, Deferred, Dispatch, Frame, Lane, RequestContext, ResponseBudget, ResponseErrors};
 use crate::auth::{self, Admission, Session};
 use crate::broker::Broker;
 
@@ -254,6 +255,13 @@ fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
     if let Admission::Refused(reason) = auth::gate(conn.session, entry.key) {
         return Err(reason);
     }
+    let request = Request {
+        key: entry.key as i16,
+        version,
+        client_id: header.client_id.as_ref().map(|s| s.to_string()),
+        peer: conn.session.peer,
+        started,
+    };
     let ctx = RequestContext {
         broker: conn.broker.clone(),
         lane: conn.lane.clone(),
@@ -261,14 +269,13 @@ fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
         session: conn.session.clone(),
         api_version: version,
         correlation_id: header.correlation_id,
-        client_id: header.client_id.map(|s| s.to_string()),
+        client_id: request.client_id.clone(),
     };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(&ctx, body)))
         .map_err(|_| format!("handler for {:?} v{version} panicked", entry.key))?;
-    let key = entry.key as i16;
     match outcome.map_err(|e| e.to_string())? {
-        Dispatch::Ready(f) => {
-            conn.broker.requests.observe(key, started.elapsed());
+        Dispatch::Ready(f, errors) => {
+            request.answered(conn.broker, &errors);
             Ok(Some(ready(f)))
         }
         Dispatch::Later(fut) => {
@@ -278,22 +285,27 @@ fn dispatch(frame: Bytes, conn: &Conn<'_>) -> Result<Option<Pending>, String> {
             Ok(Some(Pending::Wait(HandlerTask {
                 long_wait,
                 task: tokio::spawn(async move {
-                    let answer = fut.await;
-                    broker.requests.observe(key, started.elapsed());
-                    match answer {
+                    match fut.await {
                         // Charged the moment it exists, in the same poll that produced it.
-                        Deferred::Send(f) => {
+                        Deferred::Send(f, errors) => {
+                            request.answered(&broker, &errors);
                             let charge = budget.charge(f.len());
                             Answer::Send(f, charge)
                         }
-                        Deferred::Nothing => Answer::Nothing,
-                        Deferred::Close => Answer::Close,
+                        Deferred::Nothing => {
+                            request.answered(&broker, &ResponseErrors::default());
+                            Answer::Nothing
+                        }
+                        Deferred::Close => {
+                            request.answered(&broker, &ResponseErrors::default());
+                            Answer::Close
+                        }
                     }
                 }),
             })))
         }
         Dispatch::NoResponse => {
-            conn.broker.requests.observe(key, started.elapsed());
+            request.answered(conn.broker, &ResponseErrors::default());
             Ok(None)
         }
     }

@@ -2,6 +2,7 @@
 //! connection, and shuts down gracefully: stop accepting, let every connection answer what it
 //! has read (bounded), then close the logs.
 
+mod answered;
 pub mod connection;
 pub mod frame;
 pub mod limits;

@@ -9,7 +9,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use brook::log::batch::{build_batch, compute_crc};
@@ -18,6 +17,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::*;
 
+use crate::common::process::BrokerProcess;
 use crate::common::*;
 
 /// The peak RSS the README promises for a broker under this catalogue (see "Resource limits").
@@ -26,82 +26,6 @@ const PEAK_RSS_BOUND_MIB: u64 = 64;
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_RECORD: i16 = 87;
 const INVALID_TIMESTAMP: i16 = 32;
-
-/// A broker process on a fresh data dir; killed on drop.
-struct BrokerProcess {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl BrokerProcess {
-    fn start() -> Self {
-        Self::start_with_address_space(None)
-    }
-
-    /// A broker whose address space is capped at `limit` bytes (RLIMIT_AS), as on a host with
-    /// that much RAM plus swap: an allocation past it fails and aborts the process.
-    fn start_with_address_space(limit: Option<u64>) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brook"));
-        cmd.args(["--listen", "127.0.0.1:0", "--advertised-listener", "127.0.0.1:0", "--log-level", "warn"])
-            .args(["--metrics-listen", "127.0.0.1:0"]) // several of these run at once
-            .arg("--data-dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(limit) = limit {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let r = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-                    if libc::setrlimit(libc::RLIMIT_AS, &r) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        let mut child = cmd.spawn().expect("start brook");
-        let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut out, &mut line).expect("read the startup line");
-        // "brook listening on 127.0.0.1:PORT (advertised ...)"
-        let addr = line
-            .split_whitespace()
-            .nth(3)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in startup line {line:?}"));
-        Self { child, addr, _dir: dir }
-    }
-
-    /// (current, peak) resident set of the broker process, in MiB.
-    fn rss_mib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("broker is alive");
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(|kib| kib / 1024)
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
-    fn assert_alive(&mut self, after: &str) {
-        assert!(self.child.try_wait().expect("wait").is_none(), "the broker died after {after}");
-    }
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A CRC-valid v2 batch of `body` (encoded records) whose header claims `count` records
 /// (lastOffsetDelta to match) and carries `attributes` (compression bits).

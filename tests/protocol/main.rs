@@ -31,6 +31,7 @@ mod kafka4;
 mod leader_epoch;
 mod limits;
 mod list_offsets;
+mod logs;
 mod metrics;
 mod readme;
 mod restart;

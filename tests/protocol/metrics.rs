@@ -61,10 +61,12 @@ async fn metrics_follow_produce_consume_and_lag() {
     let bytes_in = sample(&page, r#"brook_topic_bytes_in_total{topic="m"}"#).expect("bytes in");
     assert!(bytes_in > 61.0, "a whole batch: {bytes_in}");
     assert_eq!(sample(&page, r#"brook_topic_bytes_out_total{topic="m"}"#), Some(0.0));
+    assert_eq!(sample(&page, r#"brook_topic_records_out_total{topic="m"}"#), Some(0.0));
     let fetched = fetch(&mut c, "m", 0, 0).await;
     let page = scrape(&b).await;
     let out = fetched.records.as_ref().map_or(0, |r| r.len()) as f64;
     assert_eq!(sample(&page, r#"brook_topic_bytes_out_total{topic="m"}"#), Some(out), "what the fetch read");
+    assert_eq!(sample(&page, r#"brook_topic_records_out_total{topic="m"}"#), Some(5.0));
     assert!(sample(&page, r#"brook_requests_total{api="Fetch"}"#).is_some_and(|n| n >= 1.0));
     // acks=all produces waited for group-commit rounds.
     let rounds = sample(&page, "brook_fsync_round_duration_seconds_count").expect("fsync rounds");
@@ -83,6 +85,20 @@ async fn metrics_follow_produce_consume_and_lag() {
     commit_standalone(&mut c, "lagging", &[("m", 0, 9, None)]).await;
     let page = scrape(&b).await;
     assert_eq!(sample(&page, r#"brook_consumer_group_lag{group="lagging",topic="m",partition="0"}"#), Some(0.0));
+
+    // Error codes are counted per API and code: each partition of a response counts.
+    assert_eq!(sample(&page, r#"brook_request_errors_total{api="Fetch",error="OFFSET_OUT_OF_RANGE"}"#), None);
+    for _ in 0..2 {
+        assert_eq!(fetch(&mut c, "m", 0, 1_000).await.error_code, 1, "OFFSET_OUT_OF_RANGE");
+    }
+    assert_eq!(produce(&mut c, "m", 7, batch(&[b"x"])).await.error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    let page = scrape(&b).await;
+    assert_eq!(sample(&page, r#"brook_request_errors_total{api="Fetch",error="OFFSET_OUT_OF_RANGE"}"#), Some(2.0));
+    assert_eq!(
+        sample(&page, r#"brook_request_errors_total{api="Produce",error="UNKNOWN_TOPIC_OR_PARTITION"}"#),
+        Some(1.0)
+    );
+    assert!(page.contains("# TYPE brook_request_errors_total counter\n"));
 
     init_txn(&mut c, "metrics-txn", 60_000).await;
     let page = scrape(&b).await;

@@ -231,6 +231,7 @@ pub struct Traffic {
     pub bytes_in: AtomicU64,
     pub records_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    pub records_out: AtomicU64,
 }
 
 struct PartitionLog {

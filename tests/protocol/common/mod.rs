@@ -24,6 +24,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 pub mod groups;
+pub mod process;
 pub mod txn;
 
 pub use brook::config::BrokerConfig;
