@@ -31,14 +31,14 @@ impl Handler for DescribeGroups {
             .iter()
             .map(|id| {
                 let base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
-                let not_found = |base: DescribedGroup| {
+                let not_found_as = |base: DescribedGroup, message: String| {
                     let dead = base.with_group_state(sb(GroupState::Dead.name()));
                     if ctx.api_version < GROUP_NOT_FOUND_ERROR {
                         return with_operations(ctx, &req, dead);
                     }
-                    dead.with_error_code(E::GroupIdNotFound.code())
-                        .with_error_message(Some(sb(format!("Group {} not found.", id.0))))
+                    dead.with_error_code(E::GroupIdNotFound.code()).with_error_message(Some(sb(message)))
                 };
+                let not_found = |base: DescribedGroup| not_found_as(base, format!("Group {} not found.", id.0));
                 let g = match ctx.broker.groups.get(id) {
                     Ok(Some(g)) => g,
                     Ok(None) => return not_found(base),
@@ -48,6 +48,11 @@ impl Handler for DescribeGroups {
                 // A deleted group may linger in the registry as Dead: Kafka no longer has it.
                 if g.state == GroupState::Dead {
                     return not_found(base);
+                }
+                // Consumer groups are described by ConsumerGroupDescribe; admin clients fall
+                // back to it on this answer (KIP-1043).
+                if g.consumer.is_some() {
+                    return not_found_as(base, format!("Group {} is not a classic group.", id.0));
                 }
                 let base = with_operations(ctx, &req, base);
                 // Only a Stable group reports its protocol and member metadata (Kafka's

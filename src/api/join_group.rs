@@ -117,6 +117,11 @@ impl Handler for JoinGroup {
         };
         let (pending, stored) = {
             let mut g = group.lock();
+            // A consumer group (KIP-848) with members cannot take classic members yet; an
+            // empty one becomes a classic group.
+            if let Err(e) = coord.make_classic(&mut g) {
+                return failed(e, &member_id, v);
+            }
             let p = g.join(join, tokio::time::Instant::now(), &coord.timings());
             (p, coord.persist(&mut g))
         };

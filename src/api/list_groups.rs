@@ -1,4 +1,5 @@
-//! ListGroups (key 16): every group, optionally filtered by state (v4+) and type (v5+).
+//! ListGroups (key 16): every group, classic and consumer (KIP-848), optionally filtered by
+//! state (v4+) and type (v5+).
 
 use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
@@ -32,19 +33,23 @@ impl Handler for ListGroups {
                 if g.state == GroupState::Dead {
                     return None;
                 }
-                let state = g.state.name();
+                let (state, kind) = (g.state_name(), g.group_type());
                 if !req.states_filter.is_empty() && !req.states_filter.iter().any(|s| s.eq_ignore_ascii_case(state)) {
                     return None;
                 }
-                if !req.types_filter.is_empty() && !req.types_filter.iter().any(|t| t.eq_ignore_ascii_case("classic")) {
+                if !req.types_filter.is_empty() && !req.types_filter.iter().any(|t| t.eq_ignore_ascii_case(kind)) {
                     return None;
                 }
+                let protocol_type = match &g.consumer {
+                    Some(_) => "consumer".to_string(),
+                    None => g.protocol_type.clone().unwrap_or_default(),
+                };
                 Some(
                     ListedGroup::default()
                         .with_group_id(GroupId(sb(g.id.clone())))
-                        .with_protocol_type(sb(g.protocol_type.clone().unwrap_or_default()))
+                        .with_protocol_type(sb(protocol_type))
                         .with_group_state(sb(state))
-                        .with_group_type(sb("classic")),
+                        .with_group_type(sb(kind)),
                 )
             })
             .collect();

@@ -15,6 +15,8 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod budget;
 pub mod config_resources;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
@@ -316,6 +318,8 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<list_transactions::ListTransactions>(),
     entry::<write_txn_markers::WriteTxnMarkers>(),
     entry::<describe_producers::DescribeProducers>(),
+    entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
+    entry::<consumer_group_describe::ConsumerGroupDescribe>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

@@ -64,7 +64,11 @@ impl Handler for OffsetCommit {
         };
         let now = tokio::time::Instant::now();
         let mut g = group.lock();
-        if let Err(e) = g.check_commit(member, now) {
+        let admitted = match &g.consumer {
+            Some(c) => c.validate_offset_commit(member.member_id, member.generation_id, ctx.api_version),
+            None => g.check_commit(member, now),
+        };
+        if let Err(e) = admitted {
             return Reply::Now(Self::error_response(&req, e.code()));
         }
         // Per-partition validation: unknown topic/partition, oversized metadata.

@@ -29,9 +29,14 @@ fn committed(
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
     require_stable: bool,
+    member: Option<(Option<&str>, i32)>,
 ) -> Result<Committed, GroupError> {
     let g = coord.get(group)?;
     let g = g.as_ref().map(|g| g.lock());
+    // v9+: a consumer group member asks at its member epoch.
+    if let (Some(c), Some((member_id, epoch))) = (g.as_ref().and_then(|g| g.consumer.as_ref()), member) {
+        c.validate_offset_fetch(member_id, epoch)?;
+    }
     let lookup = |t: &str, p: i32| {
         if require_stable && g.as_ref().is_some_and(|g| g.has_pending_txn_offset(t, p)) {
             return (p, -1, -1, String::new(), UNSTABLE_OFFSET_COMMIT);
@@ -85,7 +90,8 @@ impl Handler for OffsetFetch {
                         .topics
                         .as_ref()
                         .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
-                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable) {
+                    let member = Some((rg.member_id.as_deref(), rg.member_epoch));
+                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable, member) {
                         Ok(c) => c,
                         Err(e) => {
                             return OffsetFetchResponseGroup::default()
@@ -123,7 +129,7 @@ impl Handler for OffsetFetch {
             .as_ref()
             .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
         let stable = ctx.api_version >= 7 && req.require_stable;
-        let committed = match committed(coord, &req.group_id.0, wanted.clone(), stable) {
+        let committed = match committed(coord, &req.group_id.0, wanted.clone(), stable, None) {
             Ok(c) => c,
             // v2+ has a group-level error; v1 only per-partition ones.
             Err(e) if ctx.api_version >= 2 => return Reply::Now(Self::error_response(&req, e.code())),

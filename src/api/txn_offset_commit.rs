@@ -139,7 +139,14 @@ fn commit(
         Ok(g) => g,
         Err(e) => return Reply::Now(TxnOffsetCommit::error_response(&req, e.code())),
     };
-    if let Err(e) = group.lock().check_txn_commit(member) {
+    let admitted = {
+        let g = group.lock();
+        match &g.consumer {
+            Some(c) => c.validate_txn_offset_commit(member.member_id, member.group_instance_id, member.generation_id),
+            None => g.check_txn_commit(member),
+        }
+    };
+    if let Err(e) = admitted {
         return Reply::Now(TxnOffsetCommit::error_response(&req, e.code()));
     }
     let ts = now_ms();

@@ -63,6 +63,10 @@ pub struct BrokerConfig {
     pub group_min_session_timeout_ms: i64,
     pub group_max_session_timeout_ms: i64,
     pub group_max_size: i32,
+    /// `group.consumer.max.size`.
+    pub group_consumer_max_size: i32,
+    /// `group.consumer.assignors`, by their short names; the first is the default.
+    pub group_consumer_assignors: Vec<String>,
     /// The broker's defaults of the group configs (`group.consumer.*`, `group.share.*`) and
     /// the bounds a group's own value must keep.
     pub group_defaults: GroupDefaults,
@@ -123,6 +127,9 @@ impl BrokerConfig {
             min_session_timeout: ms(self.group_min_session_timeout_ms),
             max_session_timeout: ms(self.group_max_session_timeout_ms),
             max_size: self.group_max_size as usize,
+            consumer_max_size: self.group_consumer_max_size as usize,
+            consumer_assignors: self.group_consumer_assignors.clone(),
+            consumer_session_timeout: ms(i64::from(self.group_defaults.consumer_session_timeout.default)),
             offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
             offsets_partitions: self.offsets_topic_num_partitions,
             offsets_segment_bytes: self.offsets_topic_segment_bytes,
@@ -181,6 +188,8 @@ impl BrokerConfig {
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
             group_max_size,
+            group_consumer_max_size,
+            group_consumer_assignors,
             group_consumer_session_timeout_ms,
             group_consumer_min_session_timeout_ms,
             group_consumer_max_session_timeout_ms,
@@ -283,6 +292,8 @@ impl BrokerConfig {
             group_min_session_timeout_ms,
             group_max_session_timeout_ms,
             group_max_size,
+            group_consumer_max_size,
+            group_consumer_assignors: parse_assignors(&group_consumer_assignors)?,
             group_defaults: GroupDefaults {
                 consumer_session_timeout: Bounded {
                     default: group_consumer_session_timeout_ms,
@@ -381,6 +392,9 @@ impl BrokerConfig {
         if self.group_max_size < 1 {
             return Err(invalid("group_max_size", "must be at least 1"));
         }
+        if self.group_consumer_max_size < 1 {
+            return Err(invalid("group_consumer_max_size", "must be at least 1"));
+        }
         self.group_defaults.check().map_err(|(name, message)| invalid(name, message))?;
         if self.log_index_interval_bytes < 0 {
             return Err(invalid("log_index_interval_bytes", "must not be negative"));
@@ -442,4 +456,26 @@ pub fn parse_host_port(s: &str) -> Option<(String, i32)> {
         return None;
     }
     Some((host.to_string(), port as i32))
+}
+
+/// `group.consumer.assignors`: the built-in assignors by name (or Kafka's class names), in
+/// order, at least one, none twice.
+fn parse_assignors(list: &str) -> Result<Vec<String>, ConfigError> {
+    use crate::group::consumer::assignor::{RANGE, UNIFORM};
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let short = match name {
+            UNIFORM | "org.apache.kafka.coordinator.group.assignor.UniformAssignor" => UNIFORM,
+            RANGE | "org.apache.kafka.coordinator.group.assignor.RangeAssignor" => RANGE,
+            other => return Err(invalid("group_consumer_assignors", format!("{other:?} is not uniform or range"))),
+        };
+        if out.iter().any(|o| o == short) {
+            return Err(invalid("group_consumer_assignors", format!("{short} is listed twice")));
+        }
+        out.push(short.to_string());
+    }
+    if out.is_empty() {
+        return Err(invalid("group_consumer_assignors", "must name at least one assignor"));
+    }
+    Ok(out)
 }

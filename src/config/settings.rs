@@ -127,6 +127,13 @@ declare_settings! {
     /// largest `consumer.heartbeat.interval.ms` a group may set
     group_consumer_max_heartbeat_interval_ms: i32 = 15_000, kafka = "group.consumer.max.heartbeat.interval.ms";
 
+    /// members per consumer-protocol (KIP-848) group (`GROUP_MAX_SIZE_REACHED` beyond)
+    group_consumer_max_size: i32 = i32::MAX, kafka = "group.consumer.max.size";
+
+    /// server-side assignors of consumer-protocol groups (`uniform`, `range`; Kafka's class
+    /// names are accepted too), the first the default
+    group_consumer_assignors: String = "uniform,range".into(), kafka = "group.consumer.assignors";
+
     /// session timeout of share-group members, unless the group sets `share.session.timeout.ms`
     group_share_session_timeout_ms: i32 = 45_000, kafka = "group.share.session.timeout.ms";
 

@@ -31,6 +31,25 @@ pub enum GroupError {
     #[error("The group member needs to have a valid member id before actually entering a consumer group.")]
     MemberIdRequired,
 
+    // The consumer group protocol (KIP-848); the message sent is the heartbeat's own.
+    #[error(
+        "The member epoch is fenced by the group coordinator. The member must abandon all its partitions and rejoin."
+    )]
+    FencedMemberEpoch,
+    #[error("The instance ID is still used by another member in the consumer group. That member must leave first.")]
+    UnreleasedInstanceId,
+    #[error("The assignor or its version range is not supported by the consumer group.")]
+    UnsupportedAssignor,
+    #[error("The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API.")]
+    StaleMemberEpoch,
+    #[error("The regular expression is not valid.")]
+    InvalidRegularExpression,
+    #[error("This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.")]
+    InvalidRequest,
+    /// OffsetCommit below v9 from a member of the consumer group protocol.
+    #[error("The version of API is not supported.")]
+    UnsupportedVersion,
+
     // Request checks of the handlers.
     #[error("The configured groupId is invalid.")]
     InvalidGroupId,
@@ -89,6 +108,13 @@ impl ErrorCode for GroupError {
             GroupError::GroupMaxSizeReached => E::GroupMaxSizeReached.code(),
             GroupError::InconsistentGroupProtocol => E::InconsistentGroupProtocol.code(),
             GroupError::MemberIdRequired => E::MemberIdRequired.code(),
+            GroupError::FencedMemberEpoch => E::FencedMemberEpoch.code(),
+            GroupError::UnreleasedInstanceId => E::UnreleasedInstanceId.code(),
+            GroupError::UnsupportedAssignor => E::UnsupportedAssignor.code(),
+            GroupError::StaleMemberEpoch => E::StaleMemberEpoch.code(),
+            GroupError::InvalidRegularExpression => E::InvalidRegularExpression.code(),
+            GroupError::InvalidRequest => E::InvalidRequest.code(),
+            GroupError::UnsupportedVersion => E::UnsupportedVersion.code(),
             GroupError::InvalidGroupId => E::InvalidGroupId.code(),
             GroupError::InvalidSessionTimeout => E::InvalidSessionTimeout.code(),
             GroupError::GroupIdNotFound => E::GroupIdNotFound.code(),

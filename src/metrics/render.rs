@@ -125,9 +125,13 @@ pub fn render(broker: &Broker) -> String {
     let mut described = Vec::new();
     for g in &groups {
         let g = g.lock();
-        state.sample("brook_consumer_group_state", &[("group", &g.id), ("state", g.state.name())], 1);
+        state.sample("brook_consumer_group_state", &[("group", &g.id), ("state", g.state_name())], 1);
         let offsets: BTreeMap<(String, i32), i64> = g.offsets.iter().map(|(k, v)| (k.clone(), v.offset)).collect();
-        described.push((g.id.clone(), g.generation, g.members.len(), offsets));
+        let (generation, members) = match &g.consumer {
+            Some(c) => (c.group_epoch, c.members.len()),
+            None => (g.generation, g.members.len()),
+        };
+        described.push((g.id.clone(), generation, members, offsets));
     }
     let mut f = Family::new(
         &mut out,

@@ -93,6 +93,9 @@ pub struct TopicRegistry {
     by_name: DashMap<Arc<str>, Arc<Topic>>,
     by_id: DashMap<Uuid, Arc<Topic>>,
     admin: Mutex<()>,
+    /// Bumped by every creation and deletion: consumer groups re-evaluate their regular
+    /// expressions when it moved (Kafka compares metadata image versions).
+    version: std::sync::atomic::AtomicU64,
 }
 
 impl TopicRegistry {
@@ -114,6 +117,7 @@ impl TopicRegistry {
             by_name: DashMap::new(),
             by_id: DashMap::new(),
             admin: Mutex::new(()),
+            version: Default::default(),
         };
         for rec in file.topics {
             let name: Arc<str> = rec.name.as_str().into();
@@ -146,6 +150,11 @@ impl TopicRegistry {
 
     pub fn get_by_id(&self, id: &Uuid) -> Option<Arc<Topic>> {
         self.by_id.get(id).map(|t| t.clone())
+    }
+
+    /// Moves whenever a topic is created or deleted.
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// All topics, sorted by name.
@@ -252,6 +261,7 @@ impl TopicRegistry {
             self.logs.delete(&name, &topic.id.simple().to_string());
             return Err(e.into());
         }
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         tracing::info!(topic = %name, partitions, id = %topic.id, "created topic");
         Ok(topic)
     }
@@ -263,6 +273,7 @@ impl TopicRegistry {
         self.by_id.remove(&topic.id);
         self.persist()?;
         self.logs.delete(name, &topic.id.simple().to_string());
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         tracing::info!(topic = %name, id = %topic.id, "deleted topic");
         Ok(topic.id)
     }

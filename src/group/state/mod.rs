@@ -133,6 +133,9 @@ pub struct Group {
     pub state_since_ms: i64,
     /// Group metadata changed in a way that must be persisted (see `take_store_request`).
     store_pending: bool,
+    /// Set when the group speaks the consumer group protocol (KIP-848): its members,
+    /// epochs and assignments live there; the classic fields stay unused.
+    pub consumer: Option<Box<crate::group::consumer::ConsumerGroup>>,
 }
 
 impl Group {
@@ -172,6 +175,33 @@ impl Group {
             pending_sync: Default::default(),
             state_since_ms: crate::util::now_ms(),
             store_pending: false,
+            consumer: None,
+        }
+    }
+
+    /// Kafka's group type: `consumer` (KIP-848 protocol) or `classic`.
+    pub fn group_type(&self) -> &'static str {
+        if self.consumer.is_some() {
+            "consumer"
+        } else {
+            "classic"
+        }
+    }
+
+    /// The state name ListGroups and the metrics report (a consumer group's own states).
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(c) => c.state().name(),
+            None => self.state.name(),
+        }
+    }
+
+    /// No member (classic or consumer protocol): DeleteGroups may delete it, its offsets
+    /// may expire.
+    pub fn has_no_members(&self) -> bool {
+        match &self.consumer {
+            Some(c) => c.members.is_empty(),
+            None => self.members.is_empty() && matches!(self.state, GroupState::Empty | GroupState::Dead),
         }
     }
 

@@ -4,6 +4,8 @@
 //! the background (a group in a partition still loading is answered
 //! COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
 
+mod consumer;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -36,6 +38,12 @@ pub struct CoordinatorConfig {
     pub max_session_timeout: Duration,
     /// group.max.size
     pub max_size: usize,
+    /// group.consumer.max.size
+    pub consumer_max_size: usize,
+    /// group.consumer.assignors (short names; the first is the default)
+    pub consumer_assignors: Vec<String>,
+    /// group.consumer.session.timeout.ms: consumer group sessions restart with it after a load.
+    pub consumer_session_timeout: Duration,
     /// offsets.retention.minutes
     pub offsets_retention: Duration,
     /// offsets.topic.num.partitions
@@ -210,7 +218,13 @@ impl GroupCoordinator {
                         }
                         continue;
                     }
-                    let Some(key) = r.key.and_then(codec::decode_key) else { continue };
+                    let Some(raw) = r.key else { continue };
+                    let Some(key) = codec::decode_key(raw.clone()) else {
+                        if let Some(k) = crate::group::consumer_records::decode_key(raw) {
+                            self.replay_consumer(k, r.value, now);
+                        }
+                        continue;
+                    };
                     match key {
                         Key::Offset { group, topic, partition } if r.transactional => {
                             if let Some(v) = r.value.and_then(codec::decode_offset_value) {
@@ -253,7 +267,11 @@ impl GroupCoordinator {
             if crate::cluster::coordinator_partition(id, count) != part.index {
                 return true;
             }
-            let g = g.lock();
+            let mut g = g.lock();
+            if let Some(c) = g.consumer.as_mut() {
+                c.arm_timers(now, self.config.consumer_session_timeout);
+                return true;
+            }
             !(g.members.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty() && g.generation == 0)
         });
         Ok(loaded)
@@ -412,19 +430,25 @@ impl GroupCoordinator {
     pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
         let Some(g) = self.get(group)? else { return Err(GroupError::GroupIdNotFound) };
         let mut g = g.lock();
-        match g.state {
-            GroupState::Dead => return Err(GroupError::GroupIdNotFound),
-            GroupState::Empty => {}
-            _ => return Err(GroupError::NonEmptyGroup),
+        match (&g.consumer, g.state) {
+            (Some(c), _) if !c.members.is_empty() => return Err(GroupError::NonEmptyGroup),
+            (Some(_), _) => {}
+            (None, GroupState::Dead) => return Err(GroupError::GroupIdNotFound),
+            (None, GroupState::Empty) => {}
+            (None, _) => return Err(GroupError::NonEmptyGroup),
         }
         let mut records: Vec<(Bytes, Option<Bytes>)> =
             g.offsets.keys().map(|(t, p)| (codec::offset_key(group, t, *p), None)).collect();
-        records.push((codec::group_key(group), None));
+        match &g.consumer {
+            Some(c) => records.extend(c.tombstones()),
+            None => records.push((codec::group_key(group), None)),
+        }
         let part = self.append(group, records).map_err(|e| {
             tracing::error!(group, "cannot delete group: {e}");
             e
         })?;
         g.offsets.clear();
+        g.consumer = None;
         g.state = GroupState::Dead;
         drop(g);
         self.groups.remove(group);
@@ -488,11 +512,20 @@ impl GroupCoordinator {
             if self.check_loaded(&g.id).is_err() {
                 continue; // restored, not complete: its replay may still change it
             }
+            let retention = self.config.offsets_retention.as_millis() as i64;
+            if g.consumer.is_some() {
+                touched.extend(self.tick_consumer(&mut g, now));
+                // An empty consumer group's offsets expire with the last commit.
+                let last_commit = g.offsets.values().map(|v| v.commit_timestamp).max();
+                if g.has_no_members() && last_commit.is_some_and(|t| now_ms() - t > retention) {
+                    dead.push(g.id.clone());
+                }
+                continue;
+            }
             g.tick(now, &t);
             if let Ok(Some(p)) = self.persist(&mut g) {
                 touched.push(p);
             }
-            let retention = self.config.offsets_retention.as_millis() as i64;
             if g.state == GroupState::Empty && !g.offsets.is_empty() && now_ms() - g.state_since_ms > retention {
                 dead.push(g.id.clone());
             }
