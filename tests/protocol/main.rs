@@ -13,6 +13,7 @@ mod alter_configs;
 mod cli;
 mod compaction;
 mod connection;
+mod consumer_groups;
 mod disk_faults;
 mod durability;
 mod dynamic_configs;

@@ -1,0 +1,432 @@
+//! The consumer group protocol (KIP-848) with raw ConsumerGroupHeartbeat and
+//! ConsumerGroupDescribe requests: members split partitions and move towards their target
+//! one step at a time (a partition is revoked and acknowledged before anyone else gets it,
+//! checked at every answer); Kafka's error for each refusal; static members; member epochs
+//! in offset commits and fetches; the group seen by ConsumerGroupDescribe, ListGroups and
+//! DescribeGroups; state replayed after a restart; sessions that lapse; regular expressions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions;
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
+use kafka_protocol::messages::*;
+use uuid::Uuid;
+
+use crate::common::groups::*;
+use crate::common::*;
+
+const FENCED_MEMBER_EPOCH: i16 = 110;
+const UNRELEASED_INSTANCE_ID: i16 = 111;
+const UNSUPPORTED_ASSIGNOR: i16 = 112;
+const STALE_MEMBER_EPOCH: i16 = 113;
+const INVALID_REGULAR_EXPRESSION: i16 = 128;
+const UNSUPPORTED_VERSION: i16 = 35;
+
+/// Partitions by topic id, as heartbeats carry them.
+type Owned = BTreeMap<Uuid, BTreeSet<i32>>;
+
+fn join(group: &str, member: &str, topics: &[&str]) -> ConsumerGroupHeartbeatRequest {
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid(group))
+        .with_member_id(sb(member))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(topics.iter().map(|t| tn(t)).collect()))
+        .with_topic_partitions(Some(Vec::new()))
+}
+
+fn beat(group: &str, member: &str, epoch: i32, owned: Option<&Owned>) -> ConsumerGroupHeartbeatRequest {
+    let owned = owned.map(|o| {
+        o.iter()
+            .map(|(t, ps)| TopicPartitions::default().with_topic_id(*t).with_partitions(ps.iter().copied().collect()))
+            .collect()
+    });
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid(group))
+        .with_member_id(sb(member))
+        .with_member_epoch(epoch)
+        .with_topic_partitions(owned)
+}
+
+fn assignment(r: &ConsumerGroupHeartbeatResponse) -> Option<Owned> {
+    r.assignment.as_ref().map(|a| {
+        a.topic_partitions.iter().map(|tp| (tp.topic_id, tp.partitions.iter().copied().collect())).collect()
+    })
+}
+
+fn count(o: &Owned) -> usize {
+    o.values().map(BTreeSet::len).sum()
+}
+
+async fn hb(c: &mut Client, req: &ConsumerGroupHeartbeatRequest) -> ConsumerGroupHeartbeatResponse {
+    c.call(req, 1).await
+}
+
+async fn ok(c: &mut Client, req: &ConsumerGroupHeartbeatRequest) -> ConsumerGroupHeartbeatResponse {
+    let r = hb(c, req).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    r
+}
+
+fn topic_id(b: &TestBroker, name: &str) -> Uuid {
+    b.handle.as_ref().expect("running").broker.topics.get(name).expect("topic").id
+}
+
+/// What each member was last told it owns: no partition twice.
+fn assert_no_double_owner(owned: &BTreeMap<&str, Owned>) {
+    let mut seen = BTreeSet::new();
+    for (m, o) in owned {
+        for (t, ps) in o {
+            for p in ps {
+                assert!(seen.insert((*t, *p)), "{t}-{p} owned twice (by {m} and another): {owned:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_split_partitions_revoking_before_anyone_else_takes_them() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "split", 4).await;
+    let t = topic_id(&b, "split");
+    let mut owned: BTreeMap<&str, Owned> = BTreeMap::new();
+
+    let r = ok(&mut c, &join("g-split", "a", &["split"])).await;
+    assert_eq!((r.member_id.as_deref(), r.member_epoch), (Some("a"), 1));
+    assert!(r.heartbeat_interval_ms > 0);
+    owned.insert("a", assignment(&r).expect("a join answers the assignment"));
+    assert_eq!(owned["a"], BTreeMap::from([(t, BTreeSet::from([0, 1, 2, 3]))]));
+    // Nothing changed: no assignment in the answer.
+    let r = ok(&mut c, &beat("g-split", "a", 1, Some(&owned["a"]))).await;
+    assert_eq!((r.member_epoch, assignment(&r)), (1, None));
+
+    // b joins: the group moves to epoch 2, but a still owns everything: b waits.
+    let r = ok(&mut c, &join("g-split", "b", &["split"])).await;
+    assert_eq!(r.member_epoch, 2);
+    owned.insert("b", assignment(&r).expect("join"));
+    assert_eq!(count(&owned["b"]), 0, "nothing until a revokes");
+    assert_no_double_owner(&owned);
+    // a is told to give two up (still at epoch 1).
+    let r = ok(&mut c, &beat("g-split", "a", 1, Some(&owned["a"]))).await;
+    assert_eq!(r.member_epoch, 1, "revoking: the epoch moves only once done");
+    let kept = assignment(&r).expect("the assignment shrank");
+    assert_eq!(count(&kept), 2);
+    // b still gets nothing while a has not acknowledged.
+    let r = ok(&mut c, &beat("g-split", "b", 2, Some(&Owned::new()))).await;
+    assert!(assignment(&r).is_none_or(|a| count(&a) == 0));
+    assert_no_double_owner(&owned);
+    // a acknowledges by reporting what it kept: epoch 2.
+    let r = ok(&mut c, &beat("g-split", "a", 1, Some(&kept))).await;
+    assert_eq!(r.member_epoch, 2);
+    owned.insert("a", kept.clone());
+    // Now b gets the other two.
+    let r = ok(&mut c, &beat("g-split", "b", 2, Some(&Owned::new()))).await;
+    owned.insert("b", assignment(&r).expect("b's partitions arrive"));
+    assert_eq!(count(&owned["b"]), 2);
+    assert_no_double_owner(&owned);
+
+    // a leaves: b takes everything, the group epoch moves on.
+    let r = ok(&mut c, &beat("g-split", "a", -1, None)).await;
+    assert_eq!((r.member_epoch, r.heartbeat_interval_ms), (-1, 0));
+    let r = ok(&mut c, &beat("g-split", "b", 2, Some(&owned["b"]))).await;
+    assert_eq!(r.member_epoch, 3);
+    assert_eq!(count(&assignment(&r).expect("all four")), 4);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v0_member_ids_are_made_by_the_coordinator_and_range_is_served() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "v0", 3).await;
+    let req = join("g-v0", "", &["v0"]).with_server_assignor(Some(sb("range")));
+    let r: ConsumerGroupHeartbeatResponse = c.call(&req, 0).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    let id = r.member_id.expect("an id").to_string();
+    assert_eq!(id.len(), 22, "Kafka's base64 uuid: {id}");
+    // v1 requires the client's own id.
+    assert_eq!(hb(&mut c, &join("g-v0", "", &["v0"])).await.error_code, INVALID_REQUEST);
+    let d = describe_consumer(&mut c, "g-v0").await;
+    assert_eq!(d.assignor_name.as_str(), "range");
+    b.stop().await;
+}
+
+async fn describe_consumer(
+    c: &mut Client,
+    group: &str,
+) -> kafka_protocol::messages::consumer_group_describe_response::DescribedGroup {
+    let r: ConsumerGroupDescribeResponse =
+        c.call(&ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid(group)]), 1).await;
+    r.groups.into_iter().next().expect("one group")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_refusals_use_kafkas_codes() {
+    let b = TestBroker::start_with(|c| c.group_consumer_max_size = 1).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "e", 1).await;
+    let code = |r: ConsumerGroupHeartbeatResponse| r.error_code;
+    // Malformed requests.
+    assert_eq!(code(hb(&mut c, &join("g-e", "m", &["e"]).with_rebalance_timeout_ms(-1)).await), INVALID_REQUEST);
+    assert_eq!(code(hb(&mut c, &join("g-e", "m", &["e"]).with_topic_partitions(None)).await), INVALID_REQUEST);
+    assert_eq!(code(hb(&mut c, &join("g-e", "m", &["e"]).with_subscribed_topic_names(None)).await), INVALID_REQUEST);
+    assert_eq!(code(hb(&mut c, &join(" ", "m", &["e"])).await), INVALID_REQUEST);
+    assert_eq!(code(hb(&mut c, &join("g-e", "m", &["e"]).with_instance_id(Some(sb("")))).await), INVALID_REQUEST);
+    assert_eq!(code(hb(&mut c, &beat("g-e", "m", -3, None)).await), INVALID_REQUEST);
+    let r = hb(&mut c, &join("g-e", "m", &["e"]).with_server_assignor(Some(sb("sticky")))).await;
+    assert_eq!(r.error_code, UNSUPPORTED_ASSIGNOR);
+    assert!(r.error_message.as_deref().is_some_and(|m| m.contains("uniform, range")), "{:?}", r.error_message);
+    let r = hb(&mut c, &join("g-e", "m", &[]).with_subscribed_topic_regex(Some(sb("(unclosed")))).await;
+    assert_eq!(r.error_code, INVALID_REGULAR_EXPRESSION);
+    // A group that does not exist, a member that does not.
+    assert_eq!(code(hb(&mut c, &beat("g-none", "m", 1, None)).await), GROUP_ID_NOT_FOUND);
+    let r = ok(&mut c, &join("g-e", "m", &["e"])).await;
+    let epoch = r.member_epoch;
+    assert_eq!(code(hb(&mut c, &beat("g-e", "ghost", 1, None)).await), UNKNOWN_MEMBER_ID);
+    assert_eq!(code(hb(&mut c, &beat("g-e", "ghost", -1, None)).await), UNKNOWN_MEMBER_ID);
+    // Epochs from the future, or from the past that is not the previous one.
+    assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch + 1, None)).await), FENCED_MEMBER_EPOCH);
+    assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch - 1, None)).await), FENCED_MEMBER_EPOCH);
+    // The group is full at one member.
+    assert_eq!(code(hb(&mut c, &join("g-e", "second", &["e"])).await), GROUP_MAX_SIZE_REACHED);
+    // A classic group with members is not a consumer group (migration is not served).
+    let _ = join_new(&mut c, "g-classic", consumer_protocols(&["range"], &["e"])).await;
+    let mut c2 = b.client().await;
+    let _ = member_id_required(&mut c2, "g-classic", consumer_protocols(&["range"], &["e"])).await;
+    assert_eq!(code(hb(&mut c, &join("g-classic", "m", &["e"])).await), GROUP_ID_NOT_FOUND);
+    // ...and a consumer group with members takes no classic member.
+    let j = c.call(&join_request("g-e", "", None, "consumer", consumer_protocols(&["range"], &["e"])), JOIN_V).await;
+    assert_eq!(j.error_code, INCONSISTENT_GROUP_PROTOCOL);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_members_leave_for_a_while_and_are_replaced() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "st", 2).await;
+    let r = ok(&mut c, &join("g-st", "s1", &["st"]).with_instance_id(Some(sb("i1")))).await;
+    let first = assignment(&r).expect("join");
+    assert_eq!(count(&first), 2);
+    // Another process with the same instance id cannot join while s1 holds it.
+    let r = hb(&mut c, &join("g-st", "s2", &["st"]).with_instance_id(Some(sb("i1")))).await;
+    assert_eq!(r.error_code, UNRELEASED_INSTANCE_ID);
+    // s1 leaves for a while (-2): it keeps its partitions; s2 takes its place with them.
+    let r = ok(&mut c, &beat("g-st", "s1", -2, None).with_instance_id(Some(sb("i1")))).await;
+    assert_eq!(r.member_epoch, -2);
+    let r = ok(&mut c, &join("g-st", "s2", &["st"]).with_instance_id(Some(sb("i1")))).await;
+    assert_eq!(assignment(&r).expect("join"), first, "the same partitions, no rebalance");
+    let d = describe_consumer(&mut c, "g-st").await;
+    assert_eq!(d.members.len(), 1);
+    assert_eq!(d.members[0].member_id.as_str(), "s2");
+    assert_eq!(d.group_epoch, 1, "a replacement does not move the group epoch");
+    // The old process is fenced.
+    let r = hb(&mut c, &beat("g-st", "s1", 1, None).with_instance_id(Some(sb("i1")))).await;
+    assert_eq!(r.error_code, FENCED_INSTANCE_ID);
+    b.stop().await;
+}
+
+fn fetch_offsets_v9(group: &str, member: Option<&str>, epoch: i32) -> OffsetFetchRequest {
+    OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+        .with_group_id(gid(group))
+        .with_member_id(member.map(sb))
+        .with_member_epoch(epoch)
+        .with_topics(None)])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_commits_and_fetches_carry_member_epochs() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "oc", 1).await;
+    let r = ok(&mut c, &join("g-oc", "m", &["oc"])).await;
+    let epoch = r.member_epoch;
+    let offsets: &[CommitEntry] = &[("oc", 0, 5, None)];
+    let commit_v = |gen: i32, member: &str, v: i16| (commit_request("g-oc", gen, member, None, offsets), v);
+    let codes = |r: OffsetCommitResponse| commit_codes(&r).into_iter().map(|x| x.2).collect::<Vec<_>>();
+    let (req, v) = commit_v(epoch, "m", 9);
+    assert_eq!(codes(c.call(&req, v).await), [0]);
+    let (req, v) = commit_v(epoch - 1, "m", 9);
+    assert_eq!(codes(c.call(&req, v).await), [STALE_MEMBER_EPOCH]);
+    let (req, v) = commit_v(epoch, "m", 8);
+    assert_eq!(codes(c.call(&req, v).await), [UNSUPPORTED_VERSION], "v9 or above for consumer-protocol members");
+    let (req, v) = commit_v(epoch, "ghost", 9);
+    assert_eq!(codes(c.call(&req, v).await), [UNKNOWN_MEMBER_ID]);
+    let (req, v) = commit_v(-1, "", 9);
+    assert_eq!(codes(c.call(&req, v).await), [UNKNOWN_MEMBER_ID], "tools commit only while the group is empty");
+
+    let f: OffsetFetchResponse = c.call(&fetch_offsets_v9("g-oc", Some("m"), epoch), 9).await;
+    assert_eq!(f.groups[0].error_code, 0);
+    assert_eq!(f.groups[0].topics[0].partitions[0].committed_offset, 5);
+    let f: OffsetFetchResponse = c.call(&fetch_offsets_v9("g-oc", Some("m"), epoch + 1), 9).await;
+    assert_eq!(f.groups[0].error_code, STALE_MEMBER_EPOCH);
+    let f: OffsetFetchResponse = c.call(&fetch_offsets_v9("g-oc", None, -1), 9).await;
+    assert_eq!(f.groups[0].error_code, 0, "tools read without a member");
+
+    ok(&mut c, &beat("g-oc", "m", -1, None)).await;
+    let (req, v) = commit_v(-1, "", 9);
+    assert_eq!(codes(c.call(&req, v).await), [0], "an empty group takes a tool's commit");
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_is_described_listed_and_deleted_as_kafka_does() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "d", 2).await;
+    let t = topic_id(&b, "d");
+    ok(&mut c, &join("g-d", "m", &["d"]).with_rack_id(Some(sb("r1")))).await;
+    let d = describe_consumer(&mut c, "g-d").await;
+    assert_eq!(d.error_code, 0);
+    assert_eq!((d.group_state.as_str(), d.group_epoch, d.assignment_epoch), ("Stable", 1, 1));
+    assert_eq!(d.assignor_name.as_str(), "uniform");
+    assert_eq!(d.authorized_operations, i32::MIN, "not asked for");
+    let m = &d.members[0];
+    assert_eq!((m.member_id.as_str(), m.member_epoch, m.rack_id.as_deref()), ("m", 1, Some("r1")));
+    assert_eq!(m.client_host.as_str(), "/127.0.0.1");
+    assert_eq!(m.subscribed_topic_names, vec![tn("d")]);
+    assert_eq!(m.member_type, 1);
+    let names: Vec<(Uuid, &str, Vec<i32>)> = m
+        .assignment
+        .topic_partitions
+        .iter()
+        .map(|tp| (tp.topic_id, tp.topic_name.as_str(), tp.partitions.clone()))
+        .collect();
+    assert_eq!(names, [(t, "d", vec![0, 1])]);
+    assert_eq!(m.target_assignment.topic_partitions.len(), 1);
+    // Unknown and classic groups.
+    assert_eq!(describe_consumer(&mut c, "g-missing").await.error_code, GROUP_ID_NOT_FOUND);
+    commit_standalone(&mut c, "g-classic-d", &[("d", 0, 1, None)]).await;
+    let missing = describe_consumer(&mut c, "g-classic-d").await;
+    assert_eq!(missing.error_code, GROUP_ID_NOT_FOUND);
+    assert!(missing.error_message.as_deref().is_some_and(|m| m.contains("not a consumer group")));
+
+    // ListGroups: type and protocol type; the type filter.
+    let listed: ListGroupsResponse = c.call(&ListGroupsRequest::default(), 5).await;
+    let g = listed.groups.iter().find(|g| g.group_id.as_str() == "g-d").expect("listed");
+    assert_eq!((g.group_type.as_str(), g.protocol_type.as_str(), g.group_state.as_str()), ("consumer", "consumer", "Stable"));
+    let filter = |t: &str| ListGroupsRequest::default().with_types_filter(vec![sb(t)]);
+    let only: ListGroupsResponse = c.call(&filter("Consumer"), 5).await;
+    assert!(only.groups.iter().all(|g| g.group_type.as_str() == "consumer"));
+    assert!(only.groups.iter().any(|g| g.group_id.as_str() == "g-d"));
+    let classic: ListGroupsResponse = c.call(&filter("classic"), 5).await;
+    assert!(classic.groups.iter().all(|g| g.group_id.as_str() != "g-d"));
+
+    // DescribeGroups is for classic groups (KIP-1043).
+    let old = describe_v(&mut c, "g-d", 5).await;
+    assert_eq!((old.error_code, old.group_state.as_str()), (0, "Dead"));
+    let new = describe_v(&mut c, "g-d", 6).await;
+    assert_eq!((new.error_code, new.group_state.as_str()), (GROUP_ID_NOT_FOUND, "Dead"));
+
+    // Deleted only once empty.
+    assert_eq!(delete_groups(&mut c, &["g-d"]).await, [("g-d".to_string(), NON_EMPTY_GROUP)]);
+    ok(&mut c, &beat("g-d", "m", -1, None)).await;
+    assert_eq!(describe_consumer(&mut c, "g-d").await.group_state.as_str(), "Empty");
+    assert_eq!(delete_groups(&mut c, &["g-d"]).await, [("g-d".to_string(), NONE)]);
+    assert_eq!(describe_consumer(&mut c, "g-d").await.error_code, GROUP_ID_NOT_FOUND);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_survives_a_restart() {
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "rs", 4).await;
+    let r = ok(&mut c, &join("g-rs", "a", &["rs"]).with_instance_id(Some(sb("ia")))).await;
+    let a_owned = assignment(&r).expect("join");
+    let r = ok(&mut c, &join("g-rs", "b", &["rs"])).await;
+    let b_epoch = r.member_epoch;
+    let r = ok(&mut c, &beat("g-rs", "a", 1, Some(&a_owned))).await;
+    let a_kept = assignment(&r).expect("revoke");
+    let r = ok(&mut c, &beat("g-rs", "a", 1, Some(&a_kept))).await;
+    let a_epoch = r.member_epoch;
+    let r = ok(&mut c, &beat("g-rs", "b", b_epoch, Some(&Owned::new()))).await;
+    let b_owned = assignment(&r).expect("b's partitions");
+    let before = describe_consumer(&mut c, "g-rs").await;
+    drop(c);
+    b.restart().await;
+    let mut c = b.client().await;
+    let after = describe_consumer(&mut c, "g-rs").await;
+    assert_eq!((after.group_epoch, after.assignment_epoch), (before.group_epoch, before.assignment_epoch));
+    assert_eq!(after.members.len(), 2);
+    for (x, y) in before.members.iter().zip(&after.members) {
+        assert_eq!((&x.member_id, x.member_epoch, &x.instance_id), (&y.member_id, y.member_epoch, &y.instance_id));
+        assert_eq!(x.assignment, y.assignment);
+        assert_eq!(x.target_assignment, y.target_assignment);
+    }
+    // Members carry on with their epochs: nothing to change.
+    let r = ok(&mut c, &beat("g-rs", "a", a_epoch, Some(&a_kept)).with_instance_id(Some(sb("ia")))).await;
+    assert_eq!((r.member_epoch, assignment(&r)), (a_epoch, None));
+    let r = ok(&mut c, &beat("g-rs", "b", b_epoch, Some(&b_owned))).await;
+    assert_eq!(r.member_epoch, b_epoch);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_session_fences_the_member() {
+    let b = TestBroker::start_with(|c| {
+        c.group_defaults.consumer_session_timeout.min = 100;
+        c.group_defaults.consumer_session_timeout.default = 400;
+        c.group_defaults.consumer_heartbeat_interval.min = 50;
+        c.group_defaults.consumer_heartbeat_interval.default = 100;
+    })
+    .await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "ss", 2).await;
+    let r = ok(&mut c, &join("g-ss", "a", &["ss"])).await;
+    let a_owned = assignment(&r).expect("join");
+    assert_eq!(r.heartbeat_interval_ms, 100, "the broker's interval");
+    ok(&mut c, &join("g-ss", "quiet", &["ss"])).await;
+    let r = ok(&mut c, &beat("g-ss", "a", 1, Some(&a_owned))).await;
+    let kept = assignment(&r).expect("a revokes one");
+    let r = ok(&mut c, &beat("g-ss", "a", 1, Some(&kept))).await;
+    let mut epoch = r.member_epoch;
+    // "quiet" never heartbeats again: fenced after its session; a gets both partitions.
+    let mut all = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = ok(&mut c, &beat("g-ss", "a", epoch, Some(&kept))).await;
+        epoch = r.member_epoch;
+        if let Some(a) = assignment(&r).filter(|a| count(a) == 2) {
+            all = Some(a);
+            break;
+        }
+    }
+    assert!(all.is_some(), "a took over the lapsed member's partition");
+    let d = describe_consumer(&mut c, "g-ss").await;
+    assert_eq!(d.members.len(), 1);
+    assert_eq!(hb(&mut c, &beat("g-ss", "quiet", 2, None)).await.error_code, UNKNOWN_MEMBER_ID);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regular_expressions_pick_up_matching_topics() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "rx-1", 1).await;
+    create_topic(&mut c, "other", 1).await;
+    let req = join("g-rx", "m", &[]).with_subscribed_topic_names(None).with_subscribed_topic_regex(Some(sb("rx-.*")));
+    let r = ok(&mut c, &req).await;
+    let owned = assignment(&r).expect("join");
+    assert_eq!(owned, BTreeMap::from([(topic_id(&b, "rx-1"), BTreeSet::from([0]))]));
+    let d = describe_consumer(&mut c, "g-rx").await;
+    assert_eq!(d.members[0].subscribed_topic_regex.as_deref(), Some("rx-.*"));
+    // A topic created later is picked up once the broker looks again (at most every 10 s).
+    create_topic(&mut c, "rx-2", 1).await;
+    let mut epoch = r.member_epoch;
+    let mut owned = owned;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while count(&owned) < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "rx-2 never assigned");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let r = ok(&mut c, &beat("g-rx", "m", epoch, Some(&owned))).await;
+        epoch = r.member_epoch;
+        if let Some(a) = assignment(&r) {
+            owned = a;
+        }
+    }
+    assert!(owned.contains_key(&topic_id(&b, "rx-2")));
+    b.stop().await;
+}
