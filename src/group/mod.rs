@@ -4,6 +4,7 @@
 
 pub mod codec;
 pub mod configs;
+pub mod consumer_records;
 pub mod coordinator;
 pub mod error;
 pub mod state;
