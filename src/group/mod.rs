@@ -1,6 +1,7 @@
-//! Consumer groups (classic protocol): membership and rebalancing state machine, the
-//! coordinator that owns all groups, the durable `__consumer_offsets` format, and the
-//! errors group requests answer; the per-group configs (KIP-848, KIP-932).
+//! Consumer groups: the classic protocol's membership and rebalancing state machine, the
+//! consumer group protocol (KIP-848), the coordinator that owns all groups, the durable
+//! `__consumer_offsets` formats, and the errors group requests answer; the per-group
+//! configs (KIP-848, KIP-932).
 
 pub mod codec;
 pub mod configs;
