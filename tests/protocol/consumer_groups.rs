@@ -50,9 +50,9 @@ fn beat(group: &str, member: &str, epoch: i32, owned: Option<&Owned>) -> Consume
 }
 
 fn assignment(r: &ConsumerGroupHeartbeatResponse) -> Option<Owned> {
-    r.assignment.as_ref().map(|a| {
-        a.topic_partitions.iter().map(|tp| (tp.topic_id, tp.partitions.iter().copied().collect())).collect()
-    })
+    r.assignment
+        .as_ref()
+        .map(|a| a.topic_partitions.iter().map(|tp| (tp.topic_id, tp.partitions.iter().copied().collect())).collect())
 }
 
 fn count(o: &Owned) -> usize {
@@ -164,7 +164,7 @@ async fn describe_consumer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeat_refusals_use_kafkas_codes() {
-    let b = TestBroker::start_with(|c| c.group_consumer_max_size = 1).await;
+    let b = TestBroker::start_with(|c| c.group_consumer_max_size = 2).await;
     let mut c = b.client().await;
     create_topic(&mut c, "e", 1).await;
     let code = |r: ConsumerGroupHeartbeatResponse| r.error_code;
@@ -186,11 +186,18 @@ async fn heartbeat_refusals_use_kafkas_codes() {
     let epoch = r.member_epoch;
     assert_eq!(code(hb(&mut c, &beat("g-e", "ghost", 1, None)).await), UNKNOWN_MEMBER_ID);
     assert_eq!(code(hb(&mut c, &beat("g-e", "ghost", -1, None)).await), UNKNOWN_MEMBER_ID);
-    // Epochs from the future, or from the past that is not the previous one.
+    // An epoch from the future is fenced.
     assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch + 1, None)).await), FENCED_MEMBER_EPOCH);
-    assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch - 1, None)).await), FENCED_MEMBER_EPOCH);
-    // The group is full at one member.
-    assert_eq!(code(hb(&mut c, &join("g-e", "second", &["e"])).await), GROUP_MAX_SIZE_REACHED);
+    // The group is full at two members.
+    ok(&mut c, &join("g-e", "second", &["e"])).await;
+    assert_eq!(code(hb(&mut c, &join("g-e", "third", &["e"])).await), GROUP_MAX_SIZE_REACHED);
+    // m keeps its partition and moves to epoch 2; its previous epoch is accepted only with
+    // what it owns (the answer that moved it on was lost), else fenced.
+    let owned = assignment(&r).expect("join");
+    let moved = ok(&mut c, &beat("g-e", "m", epoch, Some(&owned))).await;
+    assert_eq!(moved.member_epoch, epoch + 1);
+    assert_eq!(ok(&mut c, &beat("g-e", "m", epoch, Some(&owned))).await.member_epoch, epoch + 1);
+    assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch, None)).await), FENCED_MEMBER_EPOCH);
     // A classic group with members is not a consumer group (migration is not served).
     let _ = join_new(&mut c, "g-classic", consumer_protocols(&["range"], &["e"])).await;
     let mut c2 = b.client().await;
@@ -306,7 +313,10 @@ async fn the_group_is_described_listed_and_deleted_as_kafka_does() {
     // ListGroups: type and protocol type; the type filter.
     let listed: ListGroupsResponse = c.call(&ListGroupsRequest::default(), 5).await;
     let g = listed.groups.iter().find(|g| g.group_id.as_str() == "g-d").expect("listed");
-    assert_eq!((g.group_type.as_str(), g.protocol_type.as_str(), g.group_state.as_str()), ("consumer", "consumer", "Stable"));
+    assert_eq!(
+        (g.group_type.as_str(), g.protocol_type.as_str(), g.group_state.as_str()),
+        ("consumer", "consumer", "Stable")
+    );
     let filter = |t: &str| ListGroupsRequest::default().with_types_filter(vec![sb(t)]);
     let only: ListGroupsResponse = c.call(&filter("Consumer"), 5).await;
     assert!(only.groups.iter().all(|g| g.group_type.as_str() == "consumer"));

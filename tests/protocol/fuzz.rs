@@ -529,6 +529,20 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
                         .with_partition_indexes(vec![0])]),
             ]),
         ),
+        ApiKey::ConsumerGroupHeartbeat => body(
+            key,
+            v,
+            &ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(gid())
+                .with_member_id(sb("fuzz-member"))
+                .with_member_epoch(0)
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![topic()]))
+                .with_topic_partitions(Some(Vec::new())),
+        ),
+        ApiKey::ConsumerGroupDescribe => {
+            body(key, v, &ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid()]))
+        }
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }

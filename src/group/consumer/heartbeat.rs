@@ -309,9 +309,7 @@ impl ConsumerGroup {
             owned,
             owner_epoch: &owner_epoch,
         };
-        let mut next = updated.reconciled(&r).map_err(|()| {
-            Refusal::new(GroupError::FencedMemberEpoch, "The consumer group member is in a unknown state.")
-        })?;
+        let mut next = updated.reconciled(&r);
         drop(owners);
         if next.assignment_differs(&updated) {
             self.records.push(records::current_assignment(&self.id, &next));

@@ -134,6 +134,9 @@ impl ConsumerMember {
     }
 }
 
+/// Who owns a partition now (assigned or revoking): their epoch and member id.
+pub type OwnerLookup<'a> = dyn Fn(&Uuid, i32) -> Option<(i32, &'a str)> + 'a;
+
 /// What reconciliation needs to know besides the member.
 pub struct Reconcile<'a> {
     pub target_epoch: i32,
@@ -144,7 +147,7 @@ pub struct Reconcile<'a> {
     /// What the member reports it owns (`None`: it did not say).
     pub owned: Option<&'a Assignment>,
     /// The epoch of the member owning a partition (assigned or pending revocation), if any.
-    pub owner_epoch: &'a dyn Fn(&Uuid, i32) -> Option<(i32, &'a str)>,
+    pub owner_epoch: &'a OwnerLookup<'a>,
 }
 
 /// Some of `partitions` may still be owned by the member: unknown (it did not report) or
@@ -155,13 +158,14 @@ fn owns_any(owned: Option<&Assignment>, partitions: &Assignment) -> bool {
 }
 
 impl ConsumerMember {
-    /// The member after this heartbeat's reconciliation (`Err` for a member in an unknown
-    /// state that still claims partitions: it must rejoin).
-    pub fn reconciled(&self, r: &Reconcile<'_>) -> Result<ConsumerMember, ()> {
+    /// The member after this heartbeat's reconciliation. A member in an unknown state (a
+    /// newer broker's record) is refused by the caller unless it owns nothing: it then
+    /// starts over at the target epoch.
+    pub fn reconciled(&self, r: &Reconcile<'_>) -> ConsumerMember {
         if !r.subscription_changed && self.is_reconciled_to(r.target_epoch) {
-            return Ok(self.clone());
+            return self.clone();
         }
-        Ok(match self.state {
+        match self.state {
             MemberState::Stable if self.member_epoch != r.target_epoch => self.compute_next(self.member_epoch, r),
             MemberState::Stable if r.subscription_changed => self.strip_unsubscribed(r),
             MemberState::Stable => self.clone(),
@@ -175,13 +179,8 @@ impl ConsumerMember {
             MemberState::UnrevokedPartitions | MemberState::UnreleasedPartitions => {
                 self.compute_next(self.member_epoch, r)
             }
-            MemberState::Unknown => {
-                if r.owned.is_none_or(|o| o.values().any(|ps| !ps.is_empty())) {
-                    return Err(());
-                }
-                self.compute_next(r.target_epoch, r)
-            }
-        })
+            MemberState::Unknown => self.compute_next(r.target_epoch, r),
+        }
     }
 
     /// Kafka's computeNextAssignment: keep what is still targeted, revoke the rest first, and
@@ -290,7 +289,7 @@ mod tests {
             owned,
             owner_epoch: &lookup,
         };
-        m.reconciled(&r).expect("known state")
+        m.reconciled(&r)
     }
 
     #[test]
