@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Buf;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId, ListGroupsRequest,
     OffsetCommitRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
@@ -108,6 +108,12 @@ async fn describe_group(conn: &mut Conn, group: &str) -> Result<Described, CliEr
     let req = DescribeGroupsRequest::default().with_groups(vec![GroupId(s(group))]);
     let (_, r) = conn.call(&req, 0..=5).await?;
     let g = r.groups.first().ok_or_else(|| CliError::Kafka("empty DescribeGroups answer".into()))?;
+    // A consumer group (KIP-848) is Dead to DescribeGroups: ask ConsumerGroupDescribe.
+    if g.group_state.as_str() == "Dead" || g.error_code == GROUP_ID_NOT_FOUND {
+        if let Some(d) = describe_consumer_group(conn, group).await? {
+            return Ok(d);
+        }
+    }
     if g.error_code != 0 {
         return Err(CliError::Kafka(format!("group {group}: {}", describe_code(g.error_code))));
     }
@@ -132,6 +138,39 @@ async fn describe_group(conn: &mut Conn, group: &str) -> Result<Described, CliEr
         protocol: g.protocol_data.to_string(),
         members,
     })
+}
+
+/// Kafka's GROUP_ID_NOT_FOUND.
+const GROUP_ID_NOT_FOUND: i16 = 69;
+
+/// A consumer-protocol group as ConsumerGroupDescribe reports it (`None`: not one, or the
+/// broker does not serve the API).
+async fn describe_consumer_group(conn: &mut Conn, group: &str) -> Result<Option<Described>, CliError> {
+    let req = ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s(group))]);
+    let Ok((_, r)) = conn.call(&req, 0..=1).await else { return Ok(None) };
+    let Some(g) = r.groups.first().filter(|g| g.error_code == 0) else { return Ok(None) };
+    let members = g
+        .members
+        .iter()
+        .map(|m| Member {
+            id: m.member_id.to_string(),
+            instance_id: m.instance_id.as_ref().map(|i| i.to_string()),
+            client_id: m.client_id.to_string(),
+            host: m.client_host.to_string(),
+            assigned: m
+                .assignment
+                .topic_partitions
+                .iter()
+                .flat_map(|tp| tp.partitions.iter().map(move |p| (tp.topic_name.0.to_string(), *p)))
+                .collect(),
+        })
+        .collect();
+    Ok(Some(Described {
+        state: g.group_state.to_string(),
+        protocol_type: "consumer".into(),
+        protocol: g.assignor_name.to_string(),
+        members,
+    }))
 }
 
 /// The partitions of a consumer's assignment (ConsumerProtocolAssignment, its version first).

@@ -220,6 +220,38 @@ async fn groups_are_described_with_lag_reset_and_deleted_from_the_cli() {
     b.stop().await;
 }
 
+/// A consumer-protocol group (KIP-848), which DescribeGroups does not describe: the CLI
+/// asks ConsumerGroupDescribe and shows its state, assignor and members with their
+/// partitions; a reset is refused while it has members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_protocol_groups_are_described_from_the_cli() {
+    let b = TestBroker::start().await;
+    let addr = b.addr().to_string();
+    let mut c = b.client().await;
+    create_topic(&mut c, "cli-cg", 2).await;
+    let join = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(sb("cli-cg-group")))
+        .with_member_id(sb("member-1"))
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(vec![tn("cli-cg")]))
+        .with_topic_partitions(Some(Vec::new()));
+    let r: ConsumerGroupHeartbeatResponse = c.call(&join, 1).await;
+    assert_eq!(r.error_code, NONE);
+    let d = json_of(&addr, &["group", "describe", "cli-cg-group"]).await;
+    assert_eq!((d["state"].as_str(), d["protocol_type"].as_str()), (Some("Stable"), Some("consumer")));
+    assert_eq!(d["protocol"], "uniform", "the assignor");
+    assert_eq!(d["members"][0]["member_id"], "member-1");
+    assert_eq!(
+        d["members"][0]["assignment"],
+        serde_json::json!([{"topic": "cli-cg", "partition": 0}, {"topic": "cli-cg", "partition": 1}])
+    );
+    let (ok, _, err) =
+        brook_cmd(&addr, &["group", "reset-offsets", "cli-cg-group", "--topic", "cli-cg", "--to", "earliest"]).await;
+    assert!(!ok && err.contains("stop its consumers first"), "{err}");
+    drop(c);
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_info_names_the_broker_and_counts_topics() {
     let b = TestBroker::start().await;
