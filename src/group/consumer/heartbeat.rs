@@ -261,69 +261,11 @@ impl ConsumerGroup {
             None
         };
 
-        // From here on the group changes.
-        let is_new = !self.members.contains_key(&old.id) || replaces.is_some();
-        if let Some(holder) = &replaces {
-            let target = self.target.get(holder).cloned().unwrap_or_default();
-            self.remove_member_records(holder);
-            self.records.push(records::member_metadata(&self.id, &updated));
-            self.records.push(records::target_member(&self.id, &updated.id, &target));
-            self.records.push(records::current_assignment(&self.id, &updated));
-            self.target.insert(updated.id.clone(), target);
-        } else if is_new || updated.metadata_differs(&old) {
-            self.records.push(records::member_metadata(&self.id, &updated));
-        }
-        let names_changed = updated.subscribed_topic_names != old.subscribed_topic_names;
-        let mut bump = self.group_epoch == 0 || names_changed || regex_changed;
-        if regex_changed && !old.subscribed_topic_regex.is_empty() {
-            let still_used =
-                self.members.values().any(|m| m.id != old.id && m.subscribed_topic_regex == old.subscribed_topic_regex);
-            if !still_used {
-                self.regexes.remove(&old.subscribed_topic_regex);
-                self.records.push(records::regex_tombstone(&self.id, &old.subscribed_topic_regex));
-            }
-        }
-        if let Some(r) = resolved {
-            self.records.push(records::regex(&self.id, new_regex, &r));
-            self.regexes.insert(new_regex.clone(), r);
-        }
-        self.put_member(updated.clone());
-        bump |= self.refresh_regexes(env);
-        if bump || self.compute_metadata_hash(env.topics) != self.metadata_hash {
-            self.bump_epoch(env.topics);
-        }
-        if self.group_epoch > self.assignment_epoch {
-            self.compute_target(env);
-        }
-
-        // Reconciliation towards the member's target.
-        let target = self.target.get(&updated.id).cloned().unwrap_or_default();
-        let subscribed = self.subscribed_ids(&updated, env.topics);
-        let owners = self.owners();
-        let owner_epoch = |t: &uuid::Uuid, p: i32| owners.get(&(*t, p)).copied();
-        let r = Reconcile {
-            target_epoch: self.assignment_epoch,
-            target: &target,
-            subscribed: &subscribed,
-            subscription_changed: names_changed || regex_changed,
-            owned,
-            owner_epoch: &owner_epoch,
-        };
-        let mut next = updated.reconciled(&r);
-        drop(owners);
-        if next.assignment_differs(&updated) {
-            self.records.push(records::current_assignment(&self.id, &next));
-            next.revocation_deadline = (next.state == MemberState::UnrevokedPartitions).then(|| {
-                let timeout = Duration::from_millis(next.rebalance_timeout_ms.max(0) as u64);
-                (env.now + timeout, next.member_epoch)
-            });
-        }
-        next.session_deadline = env.now + env.session_timeout;
+        let change = MemberChange { old: &old, updated, replaces, resolved, owned, session_timeout: env.session_timeout };
+        let next = self.update_member(change, env);
         let assignment =
             (req.member_epoch == 0 || req.is_full() || next.assigned != old.assigned).then(|| next.assigned.clone());
-        let answer = HeartbeatAnswer { member_id: next.id.clone(), member_epoch: next.member_epoch, assignment };
-        self.put_member(next);
-        Ok(answer)
+        Ok(HeartbeatAnswer { member_id: next.id.clone(), member_epoch: next.member_epoch, assignment })
     }
 
     /// Epoch -1 (leave) or -2 (a static member leaving for a while).
@@ -438,6 +380,89 @@ impl ConsumerGroup {
         best.map(|(n, _)| n.to_string())
             .or_else(|| assignors.first().cloned())
             .unwrap_or_else(|| assignor::UNIFORM.to_string())
+    }
+}
+
+/// A member's update, checked and ready to apply.
+pub(super) struct MemberChange<'a> {
+    /// The member as it was (a new one: the default member).
+    pub old: &'a ConsumerMember,
+    /// With the request applied.
+    pub updated: ConsumerMember,
+    /// The static member it takes the place of.
+    pub replaces: Option<String>,
+    /// Its new regular expression, evaluated.
+    pub resolved: Option<ResolvedRegex>,
+    pub owned: Option<&'a Assignment>,
+    pub session_timeout: Duration,
+}
+
+impl ConsumerGroup {
+    /// Applies a member's update: its records, the group epoch, a new target assignment if
+    /// the epoch moved, and its reconciliation. The member as it is now (in the group).
+    pub(super) fn update_member(&mut self, change: MemberChange<'_>, env: &HeartbeatEnv<'_>) -> ConsumerMember {
+        let MemberChange { old, updated, replaces, resolved, owned, session_timeout } = change;
+        let regex_changed = updated.subscribed_topic_regex != old.subscribed_topic_regex;
+        let new_regex = &updated.subscribed_topic_regex;
+        let is_new = !self.members.contains_key(&old.id) || replaces.is_some();
+        if let Some(holder) = &replaces {
+            let target = self.target.get(holder).cloned().unwrap_or_default();
+            self.remove_member_records(holder);
+            self.records.push(records::member_metadata(&self.id, &updated));
+            self.records.push(records::target_member(&self.id, &updated.id, &target));
+            self.records.push(records::current_assignment(&self.id, &updated));
+            self.target.insert(updated.id.clone(), target);
+        } else if is_new || updated.metadata_differs(&old) {
+            self.records.push(records::member_metadata(&self.id, &updated));
+        }
+        let names_changed = updated.subscribed_topic_names != old.subscribed_topic_names;
+        let mut bump = self.group_epoch == 0 || names_changed || regex_changed;
+        if regex_changed && !old.subscribed_topic_regex.is_empty() {
+            let still_used =
+                self.members.values().any(|m| m.id != old.id && m.subscribed_topic_regex == old.subscribed_topic_regex);
+            if !still_used {
+                self.regexes.remove(&old.subscribed_topic_regex);
+                self.records.push(records::regex_tombstone(&self.id, &old.subscribed_topic_regex));
+            }
+        }
+        if let Some(r) = resolved {
+            self.records.push(records::regex(&self.id, new_regex, &r));
+            self.regexes.insert(new_regex.clone(), r);
+        }
+        self.put_member(updated.clone());
+        bump |= self.refresh_regexes(env);
+        if bump || self.compute_metadata_hash(env.topics) != self.metadata_hash {
+            self.bump_epoch(env.topics);
+        }
+        if self.group_epoch > self.assignment_epoch {
+            self.compute_target(env);
+        }
+
+        // Reconciliation towards the member's target.
+        let target = self.target.get(&updated.id).cloned().unwrap_or_default();
+        let subscribed = self.subscribed_ids(&updated, env.topics);
+        let owners = self.owners();
+        let owner_epoch = |t: &uuid::Uuid, p: i32| owners.get(&(*t, p)).copied();
+        let r = Reconcile {
+            target_epoch: self.assignment_epoch,
+            target: &target,
+            subscribed: &subscribed,
+            subscription_changed: names_changed || regex_changed,
+            owned,
+            owner_epoch: &owner_epoch,
+        };
+        let mut next = updated.reconciled(&r);
+        drop(owners);
+        if next.assignment_differs(&updated) {
+            self.records.push(records::current_assignment(&self.id, &next));
+            next.revocation_deadline = (next.state == MemberState::UnrevokedPartitions).then(|| {
+                let timeout = Duration::from_millis(next.rebalance_timeout_ms.max(0) as u64);
+                (env.now + timeout, next.member_epoch)
+            });
+        }
+        next.session_deadline = env.now + session_timeout;
+        self.put_member(next.clone());
+        next
     }
 }
 
