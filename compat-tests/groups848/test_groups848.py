@@ -20,11 +20,12 @@ value = a sequence number, partition = seq % partitions.
             a matching topic created after the member joined is consumed, a non-matching one not
   takeover  an EMPTY classic group (committed offsets only) is taken over by a consumer-protocol
             member, which resumes from the committed offsets; ListGroups type CLASSIC -> CONSUMER
-  restart   committed offsets survive a broker stop + restart on the same data dir; a new member
-            resumes from them; a live member keeps consuming across the restart
+  restart   committed offsets survive a broker stop + restart on the same data dir (and then a
+            kill -9 + restart); a new member resumes from them; a live member keeps its
+            membership (no callbacks) and consumes on across both
 
-Environment: BOOTSTRAP, LOGDIR (member logs), RESTART_CMD (stops the broker and starts it
-again on the same port and data dir), SESSION_MS (the broker's consumer session timeout).
+Environment: BOOTSTRAP, LOGDIR (member logs), RESTART_CMD (+ term|kill: stops the broker and
+starts it again on the same port and data dir), SESSION_MS (the broker's consumer session timeout).
 """
 import os
 import signal
@@ -742,9 +743,7 @@ def restart():
         log("restart: stopping the broker and starting it on the same data dir")
         t_restart_ms = int(time.time() * 1000)
         t0 = time.monotonic()
-        r = subprocess.run(os.environ["RESTART_CMD"], shell=True, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"restart command failed: {r.stdout[-500:]} {r.stderr[-500:]}")
+        restart_broker("term")
         log(f"broker back after {time.monotonic() - t0:.1f}s")
         try:
             after = committed_offsets(g1, t1, nparts)
@@ -772,22 +771,46 @@ def restart():
             probs.append(f"{len(got) - len(set(got))} duplicates")
         R.check("restart: a new consumer-protocol member of the group resumes from the committed offsets", not probs,
                 "; ".join(probs) + f" | {n.describe()}", f"{len(got)} records, none before the commits")
+
+        # then a crash: kill -9 and restart; the group records must have been durable
+        wait_until(lambda: live.last_commits() == live.next_offsets(), 10)
+        log("restart: kill -9 the broker and start it on the same data dir")
+        t0 = time.monotonic()
+        restart_broker("kill")
+        log(f"broker back after {time.monotonic() - t0:.1f}s")
+        try:
+            after = committed_offsets(g1, t1, nparts)
+        except Exception as e:  # noqa: BLE001
+            after = f"{type(e).__name__}: {e}"
+        end1 = {p: 225 for p in range(nparts)}
+        R.check("restart: committed offsets of a consumer-protocol group survive a broker kill -9 + restart",
+                after == end1, f"OffsetFetch after the crash {after}, expected {end1}", f"{after}")
+        tail3 = produce(t2, nparts, 500, 100)
+        ok_live2 = wait_until(lambda: set(live.keys()) >= tail3, 40)
+        time.sleep(1.0)
         lv = live.keys()
-        redo = [k for k in lv if k in exp2]
+        redo = [k for k in lv if k in exp2 or k in tail2]
         # the group's state (member, epoch, assignment) is replayed from __consumer_offsets:
         # the member goes on with its epoch, no rejoin, no callbacks
         lv_ev = live.rebalance_events(since_ms=t_restart_ms)
         lv_asn = live.assignment()
         live.close()
         lv_dups = len(lv) - len(set(lv))
-        R.check("restart: a live consumer-protocol member keeps its membership and assignment across the restart "
-                "(no rebalance callbacks) and keeps consuming, nothing committed re-delivered",
-                ok_live and len(redo) == len(exp2) and not lv_dups and not lv_ev and lv_asn == live_asn,
-                f"new records: {len(set(lv) & tail2)} of {len(tail2)}; committed {live_before} then "
-                f"{len(redo) - len(exp2)} re-deliveries, {lv_dups} duplicates; assignment before {sorted(live_asn)}, "
-                f"after {sorted(lv_asn)}, callbacks since the restart {[(k, sorted(p)) for (_, k, p) in lv_ev]} | "
-                f"{live.describe()}",
-                f"{len(set(lv) & tail2)} new records after the restart, no re-delivery, no callbacks")
+        R.check("restart: a live consumer-protocol member keeps its membership and assignment across a broker stop + "
+                "restart and a kill -9 + restart (no rebalance callbacks), consumes on, nothing committed re-delivered",
+                ok_live and ok_live2 and len(redo) == len(exp2) + len(tail2) and not lv_dups and not lv_ev
+                and lv_asn == live_asn,
+                f"new records: {len(set(lv) & tail2)} of {len(tail2)} after the stop, {len(set(lv) & tail3)} of "
+                f"{len(tail3)} after the crash; committed {live_before} then {len(redo) - len(exp2) - len(tail2)} "
+                f"re-deliveries, {lv_dups} duplicates; assignment before {sorted(live_asn)}, after {sorted(lv_asn)}, "
+                f"callbacks since the first restart {[(k, sorted(p)) for (_, k, p) in lv_ev]} | {live.describe()}",
+                f"{len(set(lv) & (tail2 | tail3))} new records after the restarts, no re-delivery, no callbacks")
+
+
+def restart_broker(mode):
+    r = subprocess.run(f"{os.environ['RESTART_CMD']} {mode}", shell=True, capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise AssertionError(f"restart command ({mode}) failed: {r.stdout[-500:]} {r.stderr[-500:]}")
 
 
 SCENARIOS = {
