@@ -14,7 +14,8 @@ pub struct ConsumerGroupDescribe;
 
 /// `authorized_operations` when the client did not ask for them.
 const NOT_REQUESTED: i32 = i32::MIN;
-/// Member types of v1 (KIP-1099): the member speaks the consumer protocol.
+/// Member types of v1 (KIP-1099): the member speaks the classic or the consumer protocol.
+const MEMBER_TYPE_CLASSIC: i8 = 0;
 const MEMBER_TYPE_CONSUMER: i8 = 1;
 
 /// Partitions by topic, named (topics deleted meanwhile are left out).
@@ -54,7 +55,7 @@ fn describe(c: &ConsumerGroup, ctx: &RequestContext) -> DescribedGroup {
                 .with_subscribed_topic_regex(Some(sb(m.subscribed_topic_regex.clone())))
                 .with_assignment(described(&m.assigned, topics))
                 .with_target_assignment(described(c.target.get(&m.id).unwrap_or(&none), topics))
-                .with_member_type(MEMBER_TYPE_CONSUMER)
+                .with_member_type(if m.classic.is_some() { MEMBER_TYPE_CLASSIC } else { MEMBER_TYPE_CONSUMER })
         })
         .collect();
     DescribedGroup::default()

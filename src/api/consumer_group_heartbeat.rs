@@ -13,8 +13,7 @@ use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGr
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::error::ErrorCode;
 use crate::group::configs::{CONSUMER_HEARTBEAT_INTERVAL, CONSUMER_SESSION_TIMEOUT};
-use crate::group::consumer::{self, heartbeat, Heartbeat, HeartbeatAnswer, HeartbeatEnv, Refusal};
-use crate::util::now_ms;
+use crate::group::consumer::{self, heartbeat, Heartbeat, HeartbeatAnswer, Refusal};
 
 pub struct ConsumerGroupHeartbeat;
 
@@ -84,14 +83,7 @@ impl Handler for ConsumerGroupHeartbeat {
         let configs = broker.live.group_configs(&group_id);
         let session_ms = configs.int(CONSUMER_SESSION_TIMEOUT, &defaults);
         let interval_ms = configs.int(CONSUMER_HEARTBEAT_INTERVAL, &defaults);
-        let env = HeartbeatEnv {
-            now: tokio::time::Instant::now(),
-            now_ms: now_ms(),
-            topics: &*broker.topics,
-            assignors: &coord.config.consumer_assignors,
-            max_size: coord.config.consumer_max_size,
-            session_timeout: Duration::from_millis(session_ms.max(1) as u64),
-        };
+        let env = coord.heartbeat_env(Duration::from_millis(session_ms.max(1) as u64));
         match coord.consumer_heartbeat(&group_id, &hb, &env) {
             Err(r) => Reply::Now(refused(r)),
             Ok((answer, None)) => Reply::Now(answered(answer, interval_ms)),

@@ -25,7 +25,17 @@ impl Handler for Heartbeat {
         let result = match ctx.broker.groups.get(&req.group_id.0) {
             Err(e) => Err(e),
             Ok(None) => Err(GroupError::UnknownMemberId),
-            Ok(Some(g)) => g.lock().heartbeat(member, tokio::time::Instant::now()),
+            Ok(Some(g)) => {
+                let mut g = g.lock();
+                let now = tokio::time::Instant::now();
+                match g.consumer.as_mut() {
+                    // A classic member of a consumer group (KIP-848 online migration).
+                    Some(c) => {
+                        c.classic_heartbeat(member.member_id, member.group_instance_id, member.generation_id, now)
+                    }
+                    None => g.heartbeat(member, now),
+                }
+            }
         };
         Reply::Now(HeartbeatResponse::default().with_error_code(result.map_or_else(|e| e.code(), |()| NONE)))
     }

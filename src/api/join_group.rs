@@ -9,8 +9,9 @@ use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
+use crate::group::consumer::classic::{ClassicJoin, ClassicJoined};
 use crate::group::state::{JoinError, JoinRequest, JoinResult, Pending};
-use crate::group::GroupError;
+use crate::group::{GroupCoordinator, GroupError};
 
 pub struct JoinGroup;
 
@@ -66,6 +67,60 @@ fn failed(error: GroupError, member_id: &str, v: i16) -> Reply<JoinGroupResponse
     Reply::Now(for_version(response(Err(JoinError::new(error, member_id))), v))
 }
 
+/// The JoinGroup as a consumer group takes it.
+fn classic_join(join: &JoinRequest, v: i16, req: &JoinGroupRequest) -> ClassicJoin {
+    ClassicJoin {
+        version: v,
+        member_id: join.member_id.clone(),
+        instance_id: join.instance_id.clone(),
+        client_id: join.client_id.clone(),
+        client_host: join.client_host.clone(),
+        session_timeout_ms: req.session_timeout_ms,
+        rebalance_timeout_ms: join.rebalance_timeout.as_millis().min(i32::MAX as u128) as i32,
+        protocol_type: join.protocol_type.clone(),
+        protocols: join.protocols.clone(),
+    }
+}
+
+/// A classic member's join into a consumer group: its epoch as generation, never the
+/// leader, no member list; answered once its records are durable.
+fn answer_classic_join(
+    coord: &GroupCoordinator,
+    joined: Result<ClassicJoined, (GroupError, String)>,
+    stored: Result<Option<std::sync::Arc<crate::log::Partition>>, GroupError>,
+    v: i16,
+) -> Reply<JoinGroupResponse> {
+    let joined = match joined {
+        Ok(j) => j,
+        Err((e, member_id)) => return failed(e, &member_id, v),
+    };
+    let ok = JoinGroupResponse::default()
+        .with_error_code(NONE)
+        .with_generation_id(joined.generation)
+        .with_protocol_type(Some(sb("consumer")))
+        .with_protocol_name(Some(sb(joined.protocol_name)))
+        .with_leader(sb(String::new()))
+        .with_member_id(sb(joined.member_id.clone()))
+        .with_members(Vec::new());
+    match stored {
+        Err(e) => failed(e, &joined.member_id, v),
+        Ok(None) => Reply::Now(for_version(ok, v)),
+        Ok(Some(part)) => {
+            let stored = coord.wait_stored(vec![part]);
+            let member_id = joined.member_id;
+            Reply::Later(
+                async move {
+                    match stored.await {
+                        Ok(()) => for_version(ok, v),
+                        Err(e) => for_version(response(Err(JoinError::new(e, &member_id))), v),
+                    }
+                }
+                .boxed(),
+            )
+        }
+    }
+}
+
 impl Handler for JoinGroup {
     type Request = JoinGroupRequest;
     type Response = JoinGroupResponse;
@@ -117,8 +172,15 @@ impl Handler for JoinGroup {
         };
         let (pending, stored) = {
             let mut g = group.lock();
-            // A consumer group (KIP-848) with members cannot take classic members yet; an
-            // empty one becomes a classic group.
+            // A classic member of a consumer group (KIP-848 online migration) is answered at
+            // once; an empty consumer group becomes a classic group.
+            if let Some(c) = g.consumer.as_mut().filter(|c| !c.members.is_empty()) {
+                let env = coord.heartbeat_env(session);
+                let joined = c.classic_join(&classic_join(&join, v, &req), &env);
+                let stored = coord.persist(&mut g);
+                drop(g);
+                return answer_classic_join(coord, joined, stored, v);
+            }
             if let Err(e) = coord.make_classic(&mut g) {
                 return failed(e, &member_id, v);
             }

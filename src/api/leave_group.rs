@@ -37,17 +37,23 @@ impl Handler for LeaveGroup {
         };
         let now = tokio::time::Instant::now();
         let timings = coord.timings();
+        let topics = &*ctx.broker.topics;
         let (resp, stored) = {
             let mut g = group.lock();
+            let mut leave = |id: &str, instance: Option<&str>| match g.consumer.as_mut() {
+                // A classic member of a consumer group (KIP-848 online migration).
+                Some(c) => c.classic_leave(id, instance, topics),
+                None => g.leave(id, instance, now, &timings),
+            };
             let resp = if ctx.api_version < 3 {
-                let left = g.leave(&req.member_id, None, now, &timings);
+                let left = leave(&req.member_id, None);
                 LeaveGroupResponse::default().with_error_code(code(left))
             } else {
                 let members = req
                     .members
                     .iter()
                     .map(|m| {
-                        let left = g.leave(&m.member_id, m.group_instance_id.as_deref(), now, &timings);
+                        let left = leave(&m.member_id, m.group_instance_id.as_deref());
                         MemberResponse::default()
                             .with_member_id(m.member_id.clone())
                             .with_group_instance_id(m.group_instance_id.clone())

@@ -48,6 +48,26 @@ impl Handler for SyncGroup {
         };
         let pending = {
             let mut g = group.lock();
+            // A classic member of a consumer group (KIP-848): its assignment, from the
+            // coordinator.
+            if let Some(c) = g.consumer.as_mut() {
+                let now = tokio::time::Instant::now();
+                let synced = c.classic_sync(
+                    &req.member_id,
+                    req.group_instance_id.as_deref(),
+                    req.generation_id,
+                    req.protocol_type.as_deref(),
+                    now,
+                    &*ctx.broker.topics,
+                );
+                return Reply::Now(match synced {
+                    Ok(assignment) => SyncGroupResponse::default()
+                        .with_protocol_type(Some(sb("consumer")))
+                        .with_protocol_name(req.protocol_name.clone())
+                        .with_assignment(assignment),
+                    Err(e) => failure(e.code()),
+                });
+            }
             let sync = SyncRequest {
                 member: MemberRef {
                     member_id: &req.member_id,

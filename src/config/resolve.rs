@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::settings::{FileConfig, ServeArgs, Settings};
 use super::Durability;
 use crate::group::configs::{Bounded, GroupDefaults};
+use crate::group::consumer::MigrationPolicy;
 
 /// Fully resolved broker settings.
 /// How log lines are written (`log_format`).
@@ -67,6 +68,8 @@ pub struct BrokerConfig {
     pub group_consumer_max_size: i32,
     /// `group.consumer.assignors`, by their short names; the first is the default.
     pub group_consumer_assignors: Vec<String>,
+    /// `group.consumer.migration.policy`.
+    pub group_consumer_migration_policy: MigrationPolicy,
     /// The broker's defaults of the group configs (`group.consumer.*`, `group.share.*`) and
     /// the bounds a group's own value must keep.
     pub group_defaults: GroupDefaults,
@@ -129,6 +132,7 @@ impl BrokerConfig {
             max_size: self.group_max_size as usize,
             consumer_max_size: self.group_consumer_max_size as usize,
             consumer_assignors: self.group_consumer_assignors.clone(),
+            migration_policy: self.group_consumer_migration_policy,
             consumer_session_timeout: ms(i64::from(self.group_defaults.consumer_session_timeout.default)),
             offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
             offsets_partitions: self.offsets_topic_num_partitions,
@@ -190,6 +194,7 @@ impl BrokerConfig {
             group_max_size,
             group_consumer_max_size,
             group_consumer_assignors,
+            group_consumer_migration_policy,
             group_consumer_session_timeout_ms,
             group_consumer_min_session_timeout_ms,
             group_consumer_max_session_timeout_ms,
@@ -294,6 +299,16 @@ impl BrokerConfig {
             group_max_size,
             group_consumer_max_size,
             group_consumer_assignors: parse_assignors(&group_consumer_assignors)?,
+            group_consumer_migration_policy: MigrationPolicy::parse(&group_consumer_migration_policy).ok_or_else(
+                || {
+                    invalid(
+                        "group_consumer_migration_policy",
+                        format!(
+                            "{group_consumer_migration_policy:?} is not bidirectional, upgrade, downgrade or disabled"
+                        ),
+                    )
+                },
+            )?,
             group_defaults: GroupDefaults {
                 consumer_session_timeout: Bounded {
                     default: group_consumer_session_timeout_ms,

@@ -134,6 +134,11 @@ declare_settings! {
     /// names are accepted too), the first the default
     group_consumer_assignors: String = "uniform,range".into(), kafka = "group.consumer.assignors";
 
+    /// online migration between the classic and consumer group protocols: `bidirectional`,
+    /// `upgrade` (a classic group with members becomes a consumer group when a
+    /// consumer-protocol member joins), `downgrade` or `disabled`
+    group_consumer_migration_policy: String = "bidirectional".into(), kafka = "group.consumer.migration.policy";
+
     /// session timeout of share-group members, unless the group sets `share.session.timeout.ms`
     group_share_session_timeout_ms: i32 = 45_000, kafka = "group.share.session.timeout.ms";
 

@@ -261,7 +261,8 @@ impl ConsumerGroup {
             None
         };
 
-        let change = MemberChange { old: &old, updated, replaces, resolved, owned, session_timeout: env.session_timeout };
+        let change =
+            MemberChange { old: &old, updated, replaces, resolved, owned, session_timeout: env.session_timeout };
         let next = self.update_member(change, env);
         let assignment =
             (req.member_epoch == 0 || req.is_full() || next.assigned != old.assigned).then(|| next.assigned.clone());

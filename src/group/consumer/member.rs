@@ -43,6 +43,15 @@ impl MemberState {
     }
 }
 
+/// What a member that speaks the classic protocol inside a consumer group (online
+/// migration) joined with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassicMember {
+    pub session_timeout_ms: i32,
+    /// (name, metadata) of the protocols it supports, in its order of preference.
+    pub protocols: Vec<(String, bytes::Bytes)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ConsumerMember {
     pub id: String,
@@ -60,6 +69,8 @@ pub struct ConsumerMember {
     pub state: MemberState,
     pub assigned: Assignment,
     pub pending_revocation: Assignment,
+    /// Set for a classic-protocol member (JoinGroup/SyncGroup/Heartbeat).
+    pub classic: Option<ClassicMember>,
     /// Fenced once passed without a heartbeat (not stored: armed again after a load).
     pub session_deadline: Instant,
     /// While revoking: fenced once passed if still at this epoch (the member's rebalance
@@ -84,6 +95,7 @@ impl ConsumerMember {
             state: MemberState::Stable,
             assigned: Assignment::new(),
             pending_revocation: Assignment::new(),
+            classic: None,
             session_deadline: now,
             revocation_deadline: None,
         }
@@ -100,6 +112,7 @@ impl ConsumerMember {
             &self.subscribed_topic_regex,
             &self.server_assignor,
             self.rebalance_timeout_ms,
+            &self.classic,
         ) != (
             &other.instance_id,
             &other.rack_id,
@@ -109,6 +122,7 @@ impl ConsumerMember {
             &other.subscribed_topic_regex,
             &other.server_assignor,
             other.rebalance_timeout_ms,
+            &other.classic,
         )
     }
 

@@ -6,6 +6,7 @@
 //! See docs/kip848-spec.md for the rules, with the Kafka sources they come from.
 
 pub mod assignor;
+pub mod classic;
 pub mod heartbeat;
 pub mod member;
 mod records;
@@ -22,6 +23,11 @@ use uuid::Uuid;
 
 pub use heartbeat::{Heartbeat, HeartbeatAnswer, HeartbeatEnv, Refusal};
 pub use member::{ConsumerMember, MemberState};
+
+/// A duration in milliseconds (negative: none).
+fn ms(v: i32) -> Duration {
+    Duration::from_millis(v.max(0) as u64)
+}
 
 /// Partitions by topic id.
 pub type Assignment = BTreeMap<Uuid, BTreeSet<i32>>;
@@ -49,6 +55,33 @@ impl TopicLookup for crate::topic::TopicRegistry {
     }
     fn version(&self) -> u64 {
         crate::topic::TopicRegistry::version(self)
+    }
+}
+
+/// `group.consumer.migration.policy`: which online migrations between the classic and
+/// consumer protocols are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationPolicy {
+    Bidirectional,
+    Upgrade,
+    Downgrade,
+    Disabled,
+}
+
+impl MigrationPolicy {
+    /// Kafka's names, in any case.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "bidirectional" => Some(Self::Bidirectional),
+            "upgrade" => Some(Self::Upgrade),
+            "downgrade" => Some(Self::Downgrade),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+
+    pub fn allows_upgrade(self) -> bool {
+        matches!(self, Self::Bidirectional | Self::Upgrade)
     }
 }
 
@@ -273,7 +306,7 @@ impl ConsumerGroup {
     /// rebalance timeout again.
     pub fn arm_timers(&mut self, now: Instant, session_timeout: Duration) {
         for m in self.members.values_mut() {
-            m.session_deadline = now + session_timeout;
+            m.session_deadline = now + m.classic.as_ref().map_or(session_timeout, |c| ms(c.session_timeout_ms));
             if m.state == MemberState::UnrevokedPartitions {
                 let timeout = Duration::from_millis(m.rebalance_timeout_ms.max(0) as u64);
                 m.revocation_deadline = Some((now + timeout, m.member_epoch));

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::member::ClassicMember;
 use super::{Assignment, ConsumerGroup, ConsumerMember, MemberState, Record, ResolvedRegex};
 use crate::group::consumer_records::{
-    CurrentMemberAssignmentValue, GroupMetadataValue, MemberMetadataValue, RecordKey, RegularExpressionValue,
-    TargetAssignmentMemberValue, TargetAssignmentMetadataValue, TopicPartitions,
+    ClassicMemberMetadata, CurrentMemberAssignmentValue, GroupMetadataValue, MemberMetadataValue, RecordKey,
+    RegularExpressionValue, TargetAssignmentMemberValue, TargetAssignmentMetadataValue, TopicPartitions,
 };
 
 fn key(k: RecordKey) -> Bytes {
@@ -54,7 +55,10 @@ pub fn member_metadata(group: &str, m: &ConsumerMember) -> Record {
         subscribed_topic_regex: (!m.subscribed_topic_regex.is_empty()).then(|| m.subscribed_topic_regex.clone()),
         rebalance_timeout_ms: m.rebalance_timeout_ms,
         server_assignor: m.server_assignor.clone(),
-        classic_member_metadata: None,
+        classic_member_metadata: m.classic.as_ref().map(|c| ClassicMemberMetadata {
+            session_timeout_ms: c.session_timeout_ms,
+            supported_protocols: c.protocols.clone(),
+        }),
     };
     (key(RecordKey::MemberMetadata { group: group.into(), member: m.id.clone() }), Some(v.encode()))
 }
@@ -139,6 +143,10 @@ impl ConsumerGroup {
                 m.subscribed_topic_regex = v.subscribed_topic_regex.unwrap_or_default();
                 m.rebalance_timeout_ms = v.rebalance_timeout_ms;
                 m.server_assignor = v.server_assignor;
+                m.classic = v.classic_member_metadata.map(|c| ClassicMember {
+                    session_timeout_ms: c.session_timeout_ms,
+                    protocols: c.supported_protocols,
+                });
                 if let Some(i) = m.instance_id.clone() {
                     self.static_members.insert(i, member.clone());
                 }

@@ -15,6 +15,19 @@ use crate::group::GroupError;
 use crate::log::Partition;
 
 impl GroupCoordinator {
+    /// What a consumer group's operations need, now, for a member whose session lasts
+    /// `session_timeout`.
+    pub fn heartbeat_env(&self, session_timeout: std::time::Duration) -> HeartbeatEnv<'_> {
+        HeartbeatEnv {
+            now: Instant::now(),
+            now_ms: crate::util::now_ms(),
+            topics: &*self.topics,
+            assignors: &self.config.consumer_assignors,
+            max_size: self.config.consumer_max_size,
+            session_timeout,
+        }
+    }
+
     /// One ConsumerGroupHeartbeat: the answer, and the partition its records went to (to
     /// wait on before answering).
     pub fn consumer_heartbeat(
@@ -37,27 +50,51 @@ impl GroupCoordinator {
         let mut records = Vec::new();
         let created = g.consumer.is_none();
         if created {
-            if !joining || !g.has_no_members() {
-                // Online upgrade of a classic group with members is not supported yet.
-                return Err(Refusal::new(
-                    GroupError::GroupIdNotFound,
-                    format!("Group {group_id} is not a consumer group."),
-                ));
+            let not_consumer = |why: String| Refusal::new(GroupError::GroupIdNotFound, why);
+            if !joining {
+                return Err(not_consumer(format!("Group {group_id} is not a consumer group.")));
             }
-            // An empty classic group becomes a consumer group; its offsets stay.
-            if g.generation > 0 || g.protocol_type.is_some() {
+            let consumer = if g.has_no_members() {
+                // An empty classic group becomes a consumer group; its offsets stay.
+                ConsumerGroup::new(group_id)
+            } else {
+                // Online upgrade: the classic members carry on inside the consumer group.
+                if !self.config.migration_policy.allows_upgrade() {
+                    return Err(not_consumer(format!(
+                        "Cannot upgrade classic group {group_id} to consumer group because the online upgrade is disabled."
+                    )));
+                }
+                if g.members.len() > env.max_size {
+                    return Err(not_consumer(format!("Cannot upgrade classic group {group_id} to consumer group because its group size exceeds the consumer group maximum size.")));
+                }
+                let c = ConsumerGroup::from_classic(&g, &*self.topics, env.now).map_err(not_consumer)?;
+                tracing::info!(
+                    group = group_id,
+                    members = c.members.len(),
+                    "classic group upgraded to a consumer group"
+                );
+                g.hand_over_members();
+                c
+            };
+            if g.generation > 0 || g.protocol_type.is_some() || !consumer.members.is_empty() {
                 records.push((codec::group_key(group_id), None));
             }
-            g.consumer = Some(Box::new(ConsumerGroup::new(group_id)));
+            g.consumer = Some(Box::new(consumer));
         }
         let c = g.consumer.as_mut().expect("a consumer group");
         let result = c.heartbeat(req, env);
         records.extend(c.take_records());
         let answer = match result {
             Ok(a) => a,
+            Err(refusal) if created && records.is_empty() => {
+                g.consumer = None; // nothing was written: the group stays what it was
+                return Err(refusal);
+            }
             Err(refusal) => {
-                if created {
-                    g.consumer = None; // nothing was written: the group stays what it was
+                // An upgrade went through before the joiner was refused: it is stored.
+                drop(g);
+                if let Err(e) = self.append(group_id, records) {
+                    tracing::error!(group = group_id, "cannot store consumer group records: {e}");
                 }
                 return Err(refusal);
             }
@@ -75,18 +112,27 @@ impl GroupCoordinator {
         }
     }
 
-    /// Before a JoinGroup: a consumer group with members refuses classic members
-    /// (INCONSISTENT_GROUP_PROTOCOL); an empty one is deleted (its records tombstoned, its
-    /// offsets kept) so the group continues as a classic group.
+    /// Before a classic JoinGroup into an empty consumer group: it is deleted (its records
+    /// tombstoned, its offsets kept) so the group continues as a classic group.
     pub fn make_classic(&self, g: &mut Group) -> Result<(), GroupError> {
         let Some(c) = &g.consumer else { return Ok(()) };
-        if !c.members.is_empty() {
-            return Err(GroupError::InconsistentGroupProtocol);
-        }
         let tombstones = c.tombstones();
         self.append(&g.id, tombstones)?;
         g.consumer = None;
         Ok(())
+    }
+
+    /// Stores what a consumer group's operation wrote: the partition to wait on, if any.
+    pub fn store_consumer_records(&self, g: &mut Group) -> Result<Option<Arc<Partition>>, GroupError> {
+        let Some(c) = g.consumer.as_mut() else { return Ok(None) };
+        let records = c.take_records();
+        if records.is_empty() {
+            return Ok(None);
+        }
+        self.append(&g.id, records).map(Some).map_err(|e| {
+            tracing::error!(group = %g.id, "cannot store consumer group records: {e}");
+            e.not_stored()
+        })
     }
 
     /// Timer work of a consumer group (sessions, revocation deadlines): the partition its

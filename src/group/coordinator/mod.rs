@@ -42,6 +42,8 @@ pub struct CoordinatorConfig {
     pub consumer_max_size: usize,
     /// group.consumer.assignors (short names; the first is the default)
     pub consumer_assignors: Vec<String>,
+    /// group.consumer.migration.policy
+    pub migration_policy: crate::group::consumer::MigrationPolicy,
     /// group.consumer.session.timeout.ms: consumer group sessions restart with it after a load.
     pub consumer_session_timeout: Duration,
     /// offsets.retention.minutes
@@ -394,6 +396,9 @@ impl GroupCoordinator {
     /// Persists the group's metadata if a state change asked for it: the partition to wait
     /// on, if any. A failed append is the error members are answered (Kafka's storeGroup).
     pub fn persist(&self, g: &mut Group) -> Result<Option<Arc<Partition>>, GroupError> {
+        if g.consumer.is_some() {
+            return self.store_consumer_records(g);
+        }
         if !g.take_store_request() {
             return Ok(None);
         }

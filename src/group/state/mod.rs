@@ -10,6 +10,7 @@
 //! This module holds the group, its members and the checks every member request shares; each
 //! request's rules live in their own file.
 
+mod handover;
 mod heartbeat;
 mod join;
 mod leave;
