@@ -198,14 +198,24 @@ async fn heartbeat_refusals_use_kafkas_codes() {
     assert_eq!(moved.member_epoch, epoch + 1);
     assert_eq!(ok(&mut c, &beat("g-e", "m", epoch, Some(&owned))).await.member_epoch, epoch + 1);
     assert_eq!(code(hb(&mut c, &beat("g-e", "m", epoch, None)).await), FENCED_MEMBER_EPOCH);
-    // A classic group with members is not a consumer group (migration is not served).
-    let _ = join_new(&mut c, "g-classic", consumer_protocols(&["range"], &["e"])).await;
-    let mut c2 = b.client().await;
-    let _ = member_id_required(&mut c2, "g-classic", consumer_protocols(&["range"], &["e"])).await;
-    assert_eq!(code(hb(&mut c, &join("g-classic", "m", &["e"])).await), GROUP_ID_NOT_FOUND);
-    // ...and a consumer group with members takes no classic member.
-    let j = c.call(&join_request("g-e", "", None, "consumer", consumer_protocols(&["range"], &["e"])), JOIN_V).await;
+    // A classic member of another protocol type cannot join a consumer group.
+    let j = c.call(&join_request("g-e", "", None, "connect", consumer_protocols(&["range"], &["e"])), JOIN_V).await;
     assert_eq!(j.error_code, INCONSISTENT_GROUP_PROTOCOL);
+    b.stop().await;
+}
+
+/// With `group.consumer.migration.policy=disabled`, a classic group with members is not a
+/// consumer group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_upgrade_when_migration_is_disabled() {
+    use brook::group::consumer::MigrationPolicy;
+    let b = TestBroker::start_with(|c| c.group_consumer_migration_policy = MigrationPolicy::Disabled).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "e", 1).await;
+    let _ = join_new(&mut c, "g-classic", consumer_protocols(&["range"], &["e"])).await;
+    let r = hb(&mut c, &join("g-classic", "m", &["e"])).await;
+    assert_eq!(r.error_code, GROUP_ID_NOT_FOUND);
+    assert!(r.error_message.as_deref().is_some_and(|m| m.contains("online upgrade is disabled")), "{:?}", r.error_message);
     b.stop().await;
 }
 
