@@ -215,7 +215,11 @@ async fn no_upgrade_when_migration_is_disabled() {
     let _ = join_new(&mut c, "g-classic", consumer_protocols(&["range"], &["e"])).await;
     let r = hb(&mut c, &join("g-classic", "m", &["e"])).await;
     assert_eq!(r.error_code, GROUP_ID_NOT_FOUND);
-    assert!(r.error_message.as_deref().is_some_and(|m| m.contains("online upgrade is disabled")), "{:?}", r.error_message);
+    assert!(
+        r.error_message.as_deref().is_some_and(|m| m.contains("online upgrade is disabled")),
+        "{:?}",
+        r.error_message
+    );
     b.stop().await;
 }
 
@@ -448,5 +452,102 @@ async fn regular_expressions_pick_up_matching_topics() {
         }
     }
     assert!(owned.contains_key(&topic_id(&b, "rx-2")));
+    b.stop().await;
+}
+
+/// `ConsumerProtocolSubscription` v1 (with owned partitions), its version first.
+fn subscription_owning(topic: &str, owned: &[i32]) -> bytes::Bytes {
+    use kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedPartition;
+    use kafka_protocol::protocol::Encodable;
+    let sub = ConsumerProtocolSubscription::default()
+        .with_topics(vec![sb(topic)])
+        .with_owned_partitions(vec![OwnedPartition::default().with_topic(tn(topic)).with_partitions(owned.to_vec())]);
+    let mut b = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut b, 1);
+    sub.encode(&mut b, 1).expect("encode");
+    b.freeze()
+}
+
+/// `ConsumerProtocolAssignment` of `topic`'s `partitions`, its version first.
+fn assignment_bytes(topic: &str, partitions: &[i32]) -> bytes::Bytes {
+    use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as Assigned;
+    use kafka_protocol::protocol::Encodable;
+    let a = ConsumerProtocolAssignment::default()
+        .with_assigned_partitions(vec![Assigned::default().with_topic(tn(topic)).with_partitions(partitions.to_vec())]);
+    let mut b = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut b, 1);
+    a.encode(&mut b, 1).expect("encode");
+    b.freeze()
+}
+
+fn decoded_assignment(bytes: &bytes::Bytes) -> BTreeSet<i32> {
+    use kafka_protocol::protocol::Decodable;
+    let mut b = bytes.clone();
+    let version = bytes::Buf::get_i16(&mut b);
+    let a = ConsumerProtocolAssignment::decode(&mut b, version).expect("an assignment");
+    a.assigned_partitions.iter().flat_map(|tp| tp.partitions.iter().copied()).collect()
+}
+
+/// Online upgrade: a consumer-protocol member joins a classic group with a member; the
+/// group becomes a consumer group; the classic member is told to rejoin, revokes what it
+/// must (acknowledged by the partitions it reports owning at its JoinGroup) and gets its
+/// assignment through SyncGroup; the new member gets its partitions only after that; a
+/// classic LeaveGroup removes the member.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_group_upgrades_and_its_members_carry_on() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "up", 4).await;
+    let t = topic_id(&b, "up");
+    let (classic, generation) = stable_single(&mut c, "g-up", &["up"], &assignment_bytes("up", &[0, 1, 2, 3])).await;
+    commit_ok(&mut c, "g-up", generation, &classic, &[("up", 0, 3, None)]).await;
+
+    let r = ok(&mut c, &join("g-up", "new", &["up"])).await;
+    assert_eq!(r.member_epoch, generation + 1, "the joiner moves the group on");
+    let mut new_owned = assignment(&r).expect("join");
+    assert_eq!(count(&new_owned), 0, "the classic member still owns everything");
+    let d = describe_consumer(&mut c, "g-up").await;
+    assert_eq!(d.members.len(), 2);
+    let types: BTreeMap<String, i8> = d.members.iter().map(|m| (m.member_id.to_string(), m.member_type)).collect();
+    assert_eq!(types, BTreeMap::from([(classic.clone(), 0), ("new".to_string(), 1)]));
+    assert_eq!(committed(&mut c, "g-up", "up", 0).await, 3, "offsets stay");
+
+    // The classic member must rejoin.
+    assert_eq!(heartbeat(&mut c, "g-up", generation, &classic, None).await, REBALANCE_IN_PROGRESS);
+    let rejoin = |owned: &[i32]| {
+        join_request("g-up", &classic, None, "consumer", vec![protocol("range", subscription_owning("up", owned))])
+    };
+    let j = c.call(&rejoin(&[0, 1, 2, 3]), JOIN_V).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, generation), "revoking at its epoch");
+    assert_eq!(j.leader.as_str(), "", "the coordinator assigns: no leader");
+    assert!(j.members.is_empty());
+    let s = sync(&mut c, "g-up", generation, &classic, None, &[]).await;
+    assert_eq!(s.error_code, NONE);
+    let kept = decoded_assignment(&s.assignment);
+    assert_eq!(kept.len(), 2, "two partitions to give up");
+    // The new member still waits: the classic member has not acknowledged yet.
+    let r = ok(&mut c, &beat("g-up", "new", generation + 1, Some(&new_owned))).await;
+    assert!(assignment(&r).is_none_or(|a| count(&a) == 0));
+    assert_eq!(heartbeat(&mut c, "g-up", generation, &classic, None).await, REBALANCE_IN_PROGRESS);
+    // It rejoins owning only what it kept: acknowledged, at the new epoch.
+    let kept_vec: Vec<i32> = kept.iter().copied().collect();
+    let j = c.call(&rejoin(&kept_vec), JOIN_V).await;
+    assert_eq!((j.error_code, j.generation_id), (NONE, generation + 1));
+    let s = sync(&mut c, "g-up", generation + 1, &classic, None, &[]).await;
+    assert_eq!(decoded_assignment(&s.assignment), kept);
+    assert_eq!(heartbeat(&mut c, "g-up", generation + 1, &classic, None).await, NONE);
+    let r = ok(&mut c, &beat("g-up", "new", generation + 1, Some(&new_owned))).await;
+    new_owned = assignment(&r).expect("the released partitions");
+    let theirs: BTreeSet<i32> = new_owned.get(&t).cloned().unwrap_or_default();
+    assert_eq!(theirs.len(), 2);
+    assert!(theirs.is_disjoint(&kept), "no partition has two owners");
+    // Commits of the classic member use its epoch as generation.
+    commit_ok(&mut c, "g-up", generation + 1, &classic, &[("up", kept_vec[0], 5, None)]).await;
+
+    // The classic member leaves: the new member gets everything.
+    let l = leave(&mut c, "g-up", &[(&classic, None)]).await;
+    assert_eq!(l.members[0].error_code, NONE);
+    let r = ok(&mut c, &beat("g-up", "new", generation + 1, Some(&new_owned))).await;
+    assert_eq!(count(&assignment(&r).expect("all")), 4);
     b.stop().await;
 }

@@ -346,6 +346,10 @@ impl ConsumerGroup {
             return Ok(());
         }
         let m = self.members.get(member_id).ok_or(GroupError::UnknownMemberId)?;
+        // A classic member (online migration) commits with its epoch as generation.
+        if m.classic.is_some() {
+            return if epoch == m.member_epoch { Ok(()) } else { Err(GroupError::IllegalGeneration) };
+        }
         if version < 9 {
             return Err(GroupError::UnsupportedVersion);
         }
@@ -380,9 +384,10 @@ impl ConsumerGroup {
     pub fn validate_offset_fetch(&self, member_id: Option<&str>, epoch: i32) -> Result<(), GroupError> {
         let Some(member_id) = member_id.filter(|_| epoch >= 0) else { return Ok(()) };
         let m = self.members.get(member_id).ok_or(GroupError::UnknownMemberId)?;
-        if epoch != m.member_epoch {
-            return Err(GroupError::StaleMemberEpoch);
+        match (epoch == m.member_epoch, m.classic.is_some()) {
+            (true, _) => Ok(()),
+            (false, true) => Err(GroupError::IllegalGeneration),
+            (false, false) => Err(GroupError::StaleMemberEpoch),
         }
-        Ok(())
     }
 }
