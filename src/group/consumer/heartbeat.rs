@@ -413,7 +413,7 @@ impl ConsumerGroup {
             self.records.push(records::target_member(&self.id, &updated.id, &target));
             self.records.push(records::current_assignment(&self.id, &updated));
             self.target.insert(updated.id.clone(), target);
-        } else if is_new || updated.metadata_differs(&old) {
+        } else if is_new || updated.metadata_differs(old) {
             self.records.push(records::member_metadata(&self.id, &updated));
         }
         let names_changed = updated.subscribed_topic_names != old.subscribed_topic_names;
