@@ -402,6 +402,12 @@ async fn a_lapsed_session_fences_the_member() {
     let r = ok(&mut c, &join("g-ss", "a", &["ss"])).await;
     let a_owned = assignment(&r).expect("join");
     assert_eq!(r.heartbeat_interval_ms, 100, "the broker's interval");
+    // A group config of its own wins (read at each heartbeat).
+    let set =
+        [("consumer.heartbeat.interval.ms", OP_SET, Some("200")), ("consumer.session.timeout.ms", OP_SET, Some("350"))];
+    assert_eq!(alter_incremental(&mut c, RESOURCE_GROUP, "g-ss", &set, false).await, (0, None));
+    let r = ok(&mut c, &beat("g-ss", "a", 1, Some(&a_owned))).await;
+    assert_eq!(r.heartbeat_interval_ms, 200, "the group's interval");
     ok(&mut c, &join("g-ss", "quiet", &["ss"])).await;
     let r = ok(&mut c, &beat("g-ss", "a", 1, Some(&a_owned))).await;
     let kept = assignment(&r).expect("a revokes one");
