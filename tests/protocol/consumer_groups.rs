@@ -498,7 +498,7 @@ fn decoded_assignment(bytes: &bytes::Bytes) -> BTreeSet<i32> {
 /// group becomes a consumer group; the classic member is told to rejoin, revokes what it
 /// must (acknowledged by the partitions it reports owning at its JoinGroup) and gets its
 /// assignment through SyncGroup; the new member gets its partitions only after that; a
-/// classic LeaveGroup removes the member.
+/// the last consumer-protocol member leaving turns it back into a classic group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_classic_group_upgrades_and_its_members_carry_on() {
     let b = TestBroker::start().await;
@@ -550,10 +550,46 @@ async fn a_classic_group_upgrades_and_its_members_carry_on() {
     // Commits of the classic member use its epoch as generation.
     commit_ok(&mut c, "g-up", generation + 1, &classic, &[("up", kept_vec[0], 5, None)]).await;
 
-    // The classic member leaves: the new member gets everything.
-    let l = leave(&mut c, "g-up", &[(&classic, None)]).await;
-    assert_eq!(l.members[0].error_code, NONE);
-    let r = ok(&mut c, &beat("g-up", "new", generation + 1, Some(&new_owned))).await;
-    assert_eq!(count(&assignment(&r).expect("all")), 4);
+    // The last consumer-protocol member leaves: the group goes back to the classic protocol
+    // (online downgrade) at generation = group epoch, and its member rejoins as a classic one.
+    ok(&mut c, &beat("g-up", "new", generation + 1, None).with_member_epoch(-1)).await;
+    assert_eq!(describe_consumer(&mut c, "g-up").await.error_code, GROUP_ID_NOT_FOUND);
+    let listed: ListGroupsResponse = c.call(&ListGroupsRequest::default(), 5).await;
+    let g = listed.groups.iter().find(|g| g.group_id.as_str() == "g-up").expect("listed");
+    assert_eq!((g.group_type.as_str(), g.group_state.as_str()), ("classic", "PreparingRebalance"));
+    assert_ne!(heartbeat(&mut c, "g-up", generation + 1, &classic, None).await, NONE, "told to rejoin");
+    let j = c.call(&rejoin(&kept_vec), JOIN_V).await;
+    assert_eq!((j.error_code, j.leader.as_str()), (NONE, classic.as_str()), "a classic rebalance, it leads");
+    assert!(j.generation_id > generation + 1);
+    let s =
+        sync(&mut c, "g-up", j.generation_id, &classic, None, &[(&classic, &assignment_bytes("up", &[0, 1, 2, 3]))])
+            .await;
+    assert_eq!(decoded_assignment(&s.assignment).len(), 4);
+    assert_eq!(committed(&mut c, "g-up", "up", kept_vec[0]).await, 5, "offsets stay");
+    b.stop().await;
+}
+
+/// An upgraded group and its offsets are what a restart replays (the classic group's
+/// tombstone ends its membership, not its offsets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgraded_group_keeps_its_offsets_across_a_restart() {
+    let mut b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "upr", 2).await;
+    let (classic, generation) = stable_single(&mut c, "g-upr", &["upr"], &assignment_bytes("upr", &[0, 1])).await;
+    commit_ok(&mut c, "g-upr", generation, &classic, &[("upr", 0, 3, None), ("upr", 1, 4, None)]).await;
+    ok(&mut c, &join("g-upr", "new", &["upr"])).await;
+    // An empty classic group with offsets only, taken over too.
+    commit_standalone(&mut c, "g-empty", &[("upr", 1, 9, None)]).await;
+    ok(&mut c, &join("g-empty", "only", &["upr"])).await;
+    drop(c);
+    b.restart().await;
+    let mut c = b.client().await;
+    assert_eq!(committed(&mut c, "g-upr", "upr", 0).await, 3);
+    assert_eq!(committed(&mut c, "g-upr", "upr", 1).await, 4);
+    assert_eq!(committed(&mut c, "g-empty", "upr", 1).await, 9);
+    let d = describe_consumer(&mut c, "g-upr").await;
+    assert_eq!((d.error_code, d.members.len()), (0, 2));
+    assert_eq!(describe_consumer(&mut c, "g-empty").await.members.len(), 1);
     b.stop().await;
 }

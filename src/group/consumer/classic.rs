@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::heartbeat::{new_member_id, HeartbeatEnv, MemberChange};
 use super::member::ClassicMember;
 use super::{records, Assignment, ConsumerGroup, ConsumerMember, MemberState, TopicLookup};
+use crate::group::codec::{GroupValue, StoredMember};
 use crate::group::state::Group;
 use crate::group::GroupError;
 
@@ -349,6 +350,51 @@ impl ConsumerGroup {
             c.records.push(records::current_assignment(&c.id, m));
         }
         Ok(c)
+    }
+}
+
+impl ConsumerGroup {
+    /// The classic group this one becomes when only classic members are left (online
+    /// downgrade): generation = group epoch, each member's target assignment in its
+    /// protocol's format. `None` without members, with a consumer-protocol member, or without
+    /// a protocol every member supports.
+    pub fn to_classic(&self, topics: &dyn TopicLookup) -> Option<GroupValue> {
+        let classic: Vec<(&ConsumerMember, &ClassicMember)> =
+            self.members.values().map(|m| Some((m, m.classic.as_ref()?))).collect::<Option<_>>()?;
+        let (_, first) = classic.first()?;
+        let protocol = first
+            .protocols
+            .iter()
+            .map(|(n, _)| n)
+            .find(|n| classic.iter().all(|(_, c)| c.protocols.iter().any(|(p, _)| p == *n)))?
+            .clone();
+        let none = Assignment::new();
+        let members = classic
+            .iter()
+            .map(|(m, c)| {
+                let subscription =
+                    c.protocols.iter().find(|(n, _)| *n == protocol).map(|(_, s)| s.clone()).unwrap_or_default();
+                let target = self.target.get(&m.id).unwrap_or(&none);
+                StoredMember {
+                    member_id: m.id.clone(),
+                    group_instance_id: m.instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    rebalance_timeout: m.rebalance_timeout_ms,
+                    session_timeout: c.session_timeout_ms,
+                    assignment: encode_assignment(target, subscription_version(&subscription), topics),
+                    subscription,
+                }
+            })
+            .collect::<Vec<_>>();
+        Some(GroupValue {
+            protocol_type: CONSUMER_PROTOCOL_TYPE.into(),
+            generation: self.group_epoch,
+            protocol: Some(protocol),
+            leader: members.first().map(|m| m.member_id.clone()),
+            state_timestamp: crate::util::now_ms(),
+            members,
+        })
     }
 }
 

@@ -83,6 +83,10 @@ impl MigrationPolicy {
     pub fn allows_upgrade(self) -> bool {
         matches!(self, Self::Bidirectional | Self::Upgrade)
     }
+
+    pub fn allows_downgrade(self) -> bool {
+        matches!(self, Self::Bidirectional | Self::Downgrade)
+    }
 }
 
 /// A regular expression's topics as last evaluated.

@@ -83,7 +83,7 @@ impl GroupCoordinator {
         }
         let c = g.consumer.as_mut().expect("a consumer group");
         let result = c.heartbeat(req, env);
-        records.extend(c.take_records());
+        records.extend(self.take_group_records(&mut g, env.now));
         let answer = match result {
             Ok(a) => a,
             Err(refusal) if created && records.is_empty() => {
@@ -122,10 +122,29 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// What a consumer group's operation wrote, and, when only classic members are left
+    /// and the policy allows it, the online downgrade to a classic group (Kafka's
+    /// convertToClassicGroup): every consumer-group record tombstoned, the classic group
+    /// stored at generation = group epoch, and a rebalance so its members rejoin.
+    fn take_group_records(&self, g: &mut Group, now: Instant) -> Vec<crate::group::consumer::Record> {
+        let Some(c) = g.consumer.as_mut() else { return Vec::new() };
+        let mut records = c.take_records();
+        if !self.config.migration_policy.allows_downgrade() || c.members.len() > self.config.max_size {
+            return records;
+        }
+        let Some(value) = c.to_classic(&*self.topics) else { return records };
+        records.extend(c.tombstones());
+        records.push((codec::group_key(&g.id), Some(codec::group_value(&value))));
+        tracing::info!(group = %g.id, members = value.members.len(), "consumer group downgraded to a classic group");
+        g.consumer = None;
+        g.restore(value, now);
+        g.prepare_rebalance(now, &self.timings());
+        records
+    }
+
     /// Stores what a consumer group's operation wrote: the partition to wait on, if any.
     pub fn store_consumer_records(&self, g: &mut Group) -> Result<Option<Arc<Partition>>, GroupError> {
-        let Some(c) = g.consumer.as_mut() else { return Ok(None) };
-        let records = c.take_records();
+        let records = self.take_group_records(g, Instant::now());
         if records.is_empty() {
             return Ok(None);
         }
@@ -140,7 +159,7 @@ impl GroupCoordinator {
     pub(super) fn tick_consumer(&self, g: &mut Group, now: Instant) -> Option<Arc<Partition>> {
         let c = g.consumer.as_mut()?;
         c.tick(now, &*self.topics);
-        let records = c.take_records();
+        let records = self.take_group_records(g, now);
         if records.is_empty() {
             return None;
         }

@@ -253,8 +253,12 @@ impl GroupCoordinator {
                         }
                         Key::Group { group } => match r.value.and_then(codec::decode_group_value) {
                             Some(v) => self.entry(&group).lock().restore(v, now),
+                            // The classic group ended (deleted, or now a consumer group): its
+                            // membership goes; its offsets have their own records.
                             None => {
-                                self.groups.remove(&group);
+                                if let Some(g) = self.lookup(&group) {
+                                    g.lock().hand_over_members();
+                                }
                             }
                         },
                     }
