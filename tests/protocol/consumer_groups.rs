@@ -593,3 +593,33 @@ async fn an_upgraded_group_keeps_its_offsets_across_a_restart() {
     assert_eq!(describe_consumer(&mut c, "g-empty").await.members.len(), 1);
     b.stop().await;
 }
+
+/// Topic changes move the group on: a subscribed topic created later, grown with
+/// CreatePartitions, then deleted, each reaches the member's assignment at its next heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_changes_reach_the_assignment() {
+    use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    let r = ok(&mut c, &join("g-tc", "m", &["later"])).await;
+    assert_eq!(count(&assignment(&r).expect("join")), 0, "nothing to assign yet");
+    let mut epoch = r.member_epoch;
+    let mut owned = Owned::new();
+    create_topic(&mut c, "later", 2).await;
+    let r = ok(&mut c, &beat("g-tc", "m", epoch, Some(&owned))).await;
+    (epoch, owned) = (r.member_epoch, assignment(&r).expect("the new topic"));
+    assert_eq!(count(&owned), 2);
+    let grow = CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default()
+        .with_name(tn("later"))
+        .with_count(3)
+        .with_assignments(None)]);
+    assert_eq!(c.call(&grow, 3).await.results[0].error_code, NONE);
+    let r = ok(&mut c, &beat("g-tc", "m", epoch, Some(&owned))).await;
+    (epoch, owned) = (r.member_epoch, assignment(&r).expect("the new partition"));
+    assert_eq!(count(&owned), 3);
+    let delete = DeleteTopicsRequest::default().with_timeout_ms(5000).with_topic_names(vec![tn("later")]);
+    assert_eq!(c.call(&delete, 5).await.responses[0].error_code, NONE);
+    let r = ok(&mut c, &beat("g-tc", "m", epoch, Some(&owned))).await;
+    assert_eq!(count(&assignment(&r).expect("revoked")), 0);
+    b.stop().await;
+}
