@@ -609,10 +609,11 @@ async fn topic_changes_reach_the_assignment() {
     let r = ok(&mut c, &beat("g-tc", "m", epoch, Some(&owned))).await;
     (epoch, owned) = (r.member_epoch, assignment(&r).expect("the new topic"));
     assert_eq!(count(&owned), 2);
-    let grow = CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default()
-        .with_name(tn("later"))
-        .with_count(3)
-        .with_assignments(None)]);
+    let grow =
+        CreatePartitionsRequest::default().with_timeout_ms(5000).with_topics(vec![CreatePartitionsTopic::default()
+            .with_name(tn("later"))
+            .with_count(3)
+            .with_assignments(None)]);
     assert_eq!(c.call(&grow, 3).await.results[0].error_code, NONE);
     let r = ok(&mut c, &beat("g-tc", "m", epoch, Some(&owned))).await;
     (epoch, owned) = (r.member_epoch, assignment(&r).expect("the new partition"));

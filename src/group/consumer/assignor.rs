@@ -163,6 +163,8 @@ fn uniform_heterogeneous(members: &[MemberSpec<'_>], partitions: &BTreeMap<Uuid,
         }
         a.retain(|_, ps| !ps.is_empty());
     }
+    // Each member's partition count, kept as partitions move (the loops below ask often).
+    let mut sizes: Vec<usize> = load.iter().map(count).collect();
     let subscribers =
         |t: &Uuid| -> Vec<usize> { (0..members.len()).filter(|i| members[*i].subscribed.contains(t)).collect() };
     // Topics with the most partitions per subscriber first, then the fewest subscribers.
@@ -178,8 +180,9 @@ fn uniform_heterogeneous(members: &[MemberSpec<'_>], partitions: &BTreeMap<Uuid,
             if owner.contains_key(&(*t, p)) {
                 continue;
             }
-            let i = *subs.iter().min_by_key(|i| (count(&load[**i]), **i)).expect("a subscriber");
+            let i = *subs.iter().min_by_key(|i| (sizes[**i], **i)).expect("a subscriber");
             load[i].entry(*t).or_default().insert(p);
+            sizes[i] += 1;
             owner.insert((*t, p), i);
         }
     }
@@ -187,9 +190,9 @@ fn uniform_heterogeneous(members: &[MemberSpec<'_>], partitions: &BTreeMap<Uuid,
         let mut moved = false;
         for (t, subs) in order.iter().filter(|(_, s)| s.len() >= 2) {
             loop {
-                let most = *subs.iter().max_by_key(|i| (count(&load[**i]), std::cmp::Reverse(**i))).expect("subs");
-                let least = *subs.iter().min_by_key(|i| (count(&load[**i]), **i)).expect("subs");
-                if count(&load[most]) <= count(&load[least]) + 1 {
+                let most = *subs.iter().max_by_key(|i| (sizes[**i], std::cmp::Reverse(**i))).expect("subs");
+                let least = *subs.iter().min_by_key(|i| (sizes[**i], **i)).expect("subs");
+                if sizes[most] <= sizes[least] + 1 {
                     break;
                 }
                 let Some(p) = load[most].get(t).and_then(|ps| ps.last().copied()) else { break };
@@ -199,6 +202,8 @@ fn uniform_heterogeneous(members: &[MemberSpec<'_>], partitions: &BTreeMap<Uuid,
                     load[most].remove(t);
                 }
                 load[least].entry(*t).or_default().insert(p);
+                sizes[most] -= 1;
+                sizes[least] += 1;
                 moved = true;
             }
         }
@@ -334,5 +339,61 @@ mod tests {
         assert_eq!(out["a"][&topic(1)], BTreeSet::from([0, 1, 2]));
         assert_eq!(out["a"][&topic(2)], BTreeSet::from([0, 1, 2]));
         assert_eq!(out["b"][&topic(1)], BTreeSet::from([3, 4]));
+    }
+
+    mod prop {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Whatever the members, subscriptions and previous targets: every partition of a
+            /// subscribed topic goes to exactly one of its subscribers; with one subscription
+            /// for all, sizes differ by at most one; a second run on its own output changes
+            /// nothing (stable).
+            #[test]
+            fn every_partition_once_balanced_and_stable(
+                counts in proptest::collection::vec(0i32..9, 1..4),
+                subs in proptest::collection::vec(proptest::collection::vec(any::<bool>(), 3), 1..6),
+                same in any::<bool>(),
+                name in prop_oneof![Just(UNIFORM), Just(RANGE)],
+            ) {
+                let partitions: BTreeMap<Uuid, i32> =
+                    counts.iter().enumerate().map(|(i, n)| (topic(i as u8 + 1), *n)).collect();
+                let ids: Vec<String> = (0..subs.len()).map(|i| format!("m{i}")).collect();
+                let none = Assignment::new();
+                let pick = |flags: &Vec<bool>| -> Vec<u8> {
+                    (0..counts.len()).filter(|i| same || flags[*i]).map(|i| i as u8 + 1).collect()
+                };
+                let topics: Vec<Vec<u8>> = subs.iter().map(pick).collect();
+                let specs: Vec<MemberSpec<'_>> =
+                    ids.iter().zip(&topics).map(|(id, ts)| spec(id, ts, &none)).collect();
+                let out = assign(name, &specs, &partitions);
+                let mut seen = BTreeSet::new();
+                for (m, a) in &out {
+                    let s = specs.iter().find(|s| s.member_id == m).expect("a member");
+                    for (t, ps) in a {
+                        prop_assert!(s.subscribed.contains(t), "{m} got an unsubscribed topic");
+                        for p in ps {
+                            prop_assert!(seen.insert((*t, *p)), "{t}-{p} twice");
+                            prop_assert!(*p < partitions[t]);
+                        }
+                    }
+                }
+                let wanted: BTreeSet<(Uuid, i32)> = partitions
+                    .iter()
+                    .filter(|(t, _)| specs.iter().any(|s| s.subscribed.contains(*t)))
+                    .flat_map(|(t, n)| (0..*n).map(move |p| (*t, p)))
+                    .collect();
+                prop_assert_eq!(&seen, &wanted);
+                if same && name == UNIFORM {
+                    let sizes: Vec<usize> = out.values().map(count).collect();
+                    prop_assert!(sizes.iter().max().unwrap_or(&0) - sizes.iter().min().unwrap_or(&0) <= 1, "{sizes:?}");
+                    let again: Vec<MemberSpec<'_>> =
+                        ids.iter().zip(&topics).map(|(id, ts)| spec(id, ts, &out[id])).collect();
+                    prop_assert_eq!(assign(name, &again, &partitions), out.clone());
+                }
+            }
+        }
     }
 }
