@@ -93,8 +93,9 @@ pub struct TopicRegistry {
     by_name: DashMap<Arc<str>, Arc<Topic>>,
     by_id: DashMap<Uuid, Arc<Topic>>,
     admin: Mutex<()>,
-    /// Bumped by every creation and deletion: consumer groups re-evaluate their regular
-    /// expressions when it moved (Kafka compares metadata image versions).
+    /// Bumped by every creation, deletion and partition growth: consumer groups re-evaluate
+    /// their regular expressions and subscribed topics' hash when it moved (Kafka compares
+    /// metadata image versions).
     version: std::sync::atomic::AtomicU64,
 }
 
@@ -152,7 +153,7 @@ impl TopicRegistry {
         self.by_id.get(id).map(|t| t.clone())
     }
 
-    /// Moves whenever a topic is created or deleted.
+    /// Moves whenever a topic is created, deleted or grows.
     pub fn version(&self) -> u64 {
         self.version.load(std::sync::atomic::Ordering::Acquire)
     }
@@ -300,6 +301,7 @@ impl TopicRegistry {
         self.logs.create(&topic.name, current, total, topic.internal, &configs.log_config(&self.live.current()))?;
         topic.partition_count.store(total, Ordering::Release);
         self.persist()?;
+        self.version.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         tracing::info!(topic = %name, from = current, to = total, "added partitions");
         Ok(())
     }

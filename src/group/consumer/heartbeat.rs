@@ -326,7 +326,10 @@ impl ConsumerGroup {
         for p in patterns {
             let Ok(re) = regex::compile(&p) else { continue };
             let r = ResolvedRegex { topics: regex::resolve(&re, &names), version, timestamp_ms: env.now_ms };
-            changed |= self.regexes.get(&p).is_some_and(|old| old.topics != r.topics);
+            if self.regexes.get(&p).is_some_and(|old| old.topics != r.topics) {
+                changed = true;
+                self.subscriptions_changed();
+            }
             self.records.push(records::regex(&self.id, &p, &r));
             self.regexes.insert(p, r);
         }
@@ -429,6 +432,7 @@ impl ConsumerGroup {
         if let Some(r) = resolved {
             self.records.push(records::regex(&self.id, new_regex, &r));
             self.regexes.insert(new_regex.clone(), r);
+            self.subscriptions_changed();
         }
         self.put_member(updated.clone());
         bump |= self.refresh_regexes(env);
@@ -439,21 +443,26 @@ impl ConsumerGroup {
             self.compute_target(env);
         }
 
-        // Reconciliation towards the member's target.
-        let target = self.target.get(&updated.id).cloned().unwrap_or_default();
-        let subscribed = self.subscribed_ids(&updated, env.topics);
-        let owners = self.owners();
-        let owner_epoch = |t: &uuid::Uuid, p: i32| owners.get(&(*t, p)).copied();
-        let r = Reconcile {
-            target_epoch: self.assignment_epoch,
-            target: &target,
-            subscribed: &subscribed,
-            subscription_changed: names_changed || regex_changed,
-            owned,
-            owner_epoch: &owner_epoch,
+        // Reconciliation towards the member's target (the usual heartbeat of a reconciled
+        // member skips it, and the partition owners it would need).
+        let subscription_changed = names_changed || regex_changed;
+        let mut next = if !subscription_changed && updated.is_reconciled_to(self.assignment_epoch) {
+            updated.clone()
+        } else {
+            let target = self.target.get(&updated.id).cloned().unwrap_or_default();
+            let subscribed = self.subscribed_ids(&updated, env.topics);
+            let owners = self.owners();
+            let owner_epoch = |t: &uuid::Uuid, p: i32| owners.get(&(*t, p)).copied();
+            let r = Reconcile {
+                target_epoch: self.assignment_epoch,
+                target: &target,
+                subscribed: &subscribed,
+                subscription_changed,
+                owned,
+                owner_epoch: &owner_epoch,
+            };
+            updated.reconciled(&r)
         };
-        let mut next = updated.reconciled(&r);
-        drop(owners);
         if next.assignment_differs(&updated) {
             self.records.push(records::current_assignment(&self.id, &next));
             next.revocation_deadline = (next.state == MemberState::UnrevokedPartitions).then(|| {

@@ -138,6 +138,11 @@ pub struct ConsumerGroup {
     has_partition_metadata: bool,
     /// Records of the operation under way, for the coordinator to append.
     records: Vec<Record>,
+    /// Moves whenever the subscribed topic names may have changed (a member's subscription,
+    /// a member gone, a regular expression's topics).
+    subscriptions_version: u64,
+    /// The metadata hash last computed: (topics version, subscriptions version, hash).
+    hash_cache: Option<(u64, u64, i64)>,
 }
 
 impl ConsumerGroup {
@@ -153,6 +158,8 @@ impl ConsumerGroup {
             regexes: BTreeMap::new(),
             has_partition_metadata: false,
             records: Vec::new(),
+            subscriptions_version: 0,
+            hash_cache: None,
         }
     }
 
@@ -217,6 +224,13 @@ impl ConsumerGroup {
 
     /// Puts `m` in the group (replacing the member with its id), keeping the static index.
     fn put_member(&mut self, m: ConsumerMember) {
+        let same = self.members.get(&m.id).is_some_and(|old| {
+            old.subscribed_topic_names == m.subscribed_topic_names
+                && old.subscribed_topic_regex == m.subscribed_topic_regex
+        });
+        if !same {
+            self.subscriptions_changed();
+        }
         if let Some(i) = &m.instance_id {
             self.static_members.insert(i.clone(), m.id.clone());
         }
@@ -235,6 +249,7 @@ impl ConsumerGroup {
     /// Tombstones a member and forgets it, without moving the epoch.
     fn remove_member_records(&mut self, member_id: &str) -> Option<ConsumerMember> {
         let m = self.members.remove(member_id)?;
+        self.subscriptions_changed();
         self.records.push(records::current_assignment_tombstone(&self.id, member_id));
         self.records.push(records::target_member_tombstone(&self.id, member_id));
         self.records.push(records::member_metadata_tombstone(&self.id, member_id));
@@ -262,9 +277,27 @@ impl ConsumerGroup {
         }
     }
 
+    /// The subscribed topic names may have changed: the metadata hash is computed again.
+    fn subscriptions_changed(&mut self) {
+        self.subscriptions_version += 1;
+    }
+
     /// A stable 64-bit hash of the subscribed topics' ids, names and partition counts
-    /// (FNV-1a: only ever compared with itself).
-    fn compute_metadata_hash(&self, topics: &dyn TopicLookup) -> i64 {
+    /// (FNV-1a: only ever compared with itself), computed again only when topics or
+    /// subscriptions changed since.
+    fn compute_metadata_hash(&mut self, topics: &dyn TopicLookup) -> i64 {
+        let key = (topics.version(), self.subscriptions_version);
+        if let Some((tv, sv, h)) = self.hash_cache {
+            if (tv, sv) == key {
+                return h;
+            }
+        }
+        let h = self.hash_now(topics);
+        self.hash_cache = Some((key.0, key.1, h));
+        h
+    }
+
+    fn hash_now(&self, topics: &dyn TopicLookup) -> i64 {
         let names = self.subscribed_topic_names();
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut any = false;
