@@ -40,7 +40,7 @@ import org.apache.kafka.common.serialization.*;
  * usage: java RebalanceBench BOOTSTRAP MODE REPS [PARTITIONS RATE MEMBERS WARMUP_S POST_S RESTART_DELAY_MS]
  *   RESTART_DELAY_MS (default 0): time between close() returning and the new consumer
  *   (a process restart takes seconds; 0 = "close + new consumer" at once)
- *   MODE: eager | cooperative | static
+ *   MODE: eager | cooperative | static | consumer (group.protocol=consumer, KIP-848)
  * Prints one "RESULT {json}" line per run.
  */
 public class RebalanceBench {
@@ -232,6 +232,11 @@ public class RebalanceBench {
                 case "static":
                     cp.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, RangeAssignor.class.getName());
                     cp.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, group + "-m" + i);
+                    break;
+                case "consumer":
+                    // KIP-848: the broker assigns (uniform) and sets the session and heartbeat
+                    // timing; the client may not set an assignment strategy.
+                    cp.put("group.protocol", "consumer");
                     break;
                 default: throw new IllegalArgumentException(mode);
             }
