@@ -148,15 +148,17 @@ impl ConsumerGroup {
                     return Err((GroupError::MemberIdRequired, member_id));
                 }
             }
-            (Some(instance), empty) => match self.static_members.get(instance).cloned() {
-                Some(holder) if empty => {
-                    member_id = format!("{}-{}", req.client_id, new_member_id());
-                    replaces = Some(holder);
+            (Some(instance), empty) => {
+                match self.static_members.get(instance).filter(|h| self.members.contains_key(*h)).cloned() {
+                    Some(holder) if empty => {
+                        member_id = format!("{}-{}", req.client_id, new_member_id());
+                        replaces = Some(holder);
+                    }
+                    Some(holder) if holder != member_id => return fail(GroupError::FencedInstanceId),
+                    None if empty => member_id = format!("{}-{}", req.client_id, new_member_id()),
+                    _ => {}
                 }
-                Some(holder) if holder != member_id => return fail(GroupError::FencedInstanceId),
-                None if empty => member_id = format!("{}-{}", req.client_id, new_member_id()),
-                _ => {}
-            },
+            }
             (None, false) => {}
         }
         let metadata = req.protocols.iter().find(|(n, _)| *n == protocol).map(|(_, m)| m.clone()).unwrap_or_default();

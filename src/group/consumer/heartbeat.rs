@@ -201,42 +201,47 @@ impl ConsumerGroup {
                     (m.clone(), None)
                 }
             },
-            Some(instance) => match self.static_members.get(instance).cloned() {
-                None if req.member_epoch == 0 => (ConsumerMember::new(&member_id, env.now), None),
-                None => {
-                    return Err(Refusal::new(
-                        GroupError::UnknownMemberId,
-                        format!("Instance id {instance} is unknown."),
-                    ))
-                }
-                Some(holder) if holder == member_id => {
-                    let m = &self.members[&holder];
-                    check_epoch(m, req.member_epoch, owned)?;
-                    (m.clone(), None)
-                }
-                Some(holder) if req.member_epoch == 0 => {
-                    let h = &self.members[&holder];
-                    if h.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH {
+            // A holder missing from the members (damaged records) counts as no holder.
+            Some(instance) => {
+                match self.static_members.get(instance).filter(|h| self.members.contains_key(*h)).cloned() {
+                    None if req.member_epoch == 0 => (ConsumerMember::new(&member_id, env.now), None),
+                    None => {
                         return Err(Refusal::new(
+                            GroupError::UnknownMemberId,
+                            format!("Instance id {instance} is unknown."),
+                        ))
+                    }
+                    Some(holder) if holder == member_id => {
+                        let m = &self.members[&holder];
+                        check_epoch(m, req.member_epoch, owned)?;
+                        (m.clone(), None)
+                    }
+                    Some(holder) if req.member_epoch == 0 => {
+                        let h = &self.members[&holder];
+                        if h.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH {
+                            return Err(Refusal::new(
                             GroupError::UnreleasedInstanceId,
                             format!("Static member {member_id} with instance id {instance} cannot join the group because the instance id is owned by {holder} member."),
                         ));
+                        }
+                        // It takes the place of the member that left for a while: same
+                        // assignment, same target, a new id.
+                        let mut m = h.clone();
+                        m.id = member_id.clone();
+                        m.member_epoch = 0;
+                        m.previous_member_epoch = 0;
+                        (m, Some(holder))
                     }
-                    // It takes the place of the member that left for a while: same
-                    // assignment, same target, a new id.
-                    let mut m = h.clone();
-                    m.id = member_id.clone();
-                    m.member_epoch = 0;
-                    m.previous_member_epoch = 0;
-                    (m, Some(holder))
+                    Some(holder) => {
+                        return Err(Refusal::new(
+                            GroupError::FencedInstanceId,
+                            format!(
+                                "Static member {member_id} with instance id {instance} was fenced by member {holder}."
+                            ),
+                        ))
+                    }
                 }
-                Some(holder) => {
-                    return Err(Refusal::new(
-                        GroupError::FencedInstanceId,
-                        format!("Static member {member_id} with instance id {instance} was fenced by member {holder}."),
-                    ))
-                }
-            },
+            }
         };
         if old.state == MemberState::Unknown && owned.is_none_or(|o| !o.is_empty()) {
             return Err(Refusal::new(
