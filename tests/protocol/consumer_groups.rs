@@ -624,3 +624,33 @@ async fn topic_changes_reach_the_assignment() {
     assert_eq!(count(&assignment(&r).expect("revoked")), 0);
     b.stop().await;
 }
+
+/// A member that does not revoke within its rebalance timeout is fenced, even while it keeps
+/// heartbeating, and the partitions go to the member that waited for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_does_not_revoke_in_time_is_fenced() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "rv", 2).await;
+    let r = ok(&mut c, &join("g-rv", "slow", &["rv"]).with_rebalance_timeout_ms(300)).await;
+    let all = assignment(&r).expect("join");
+    let r = ok(&mut c, &join("g-rv", "waiting", &["rv"])).await;
+    let epoch = r.member_epoch;
+    // slow is told to revoke one partition and never does.
+    let r = ok(&mut c, &beat("g-rv", "slow", 1, Some(&all))).await;
+    assert_eq!(count(&assignment(&r).expect("revoke")), 1);
+    let mut fenced = false;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = hb(&mut c, &beat("g-rv", "slow", 1, Some(&all))).await;
+        if r.error_code == UNKNOWN_MEMBER_ID {
+            fenced = true;
+            break;
+        }
+        assert_eq!(r.error_code, NONE);
+    }
+    assert!(fenced, "fenced after its rebalance timeout");
+    let r = ok(&mut c, &beat("g-rv", "waiting", epoch, Some(&Owned::new()))).await;
+    assert_eq!(count(&assignment(&r).expect("both partitions")), 2);
+    b.stop().await;
+}
