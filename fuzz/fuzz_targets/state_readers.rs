@@ -1,6 +1,6 @@
 //! The other readers of broker-written state that recovery trusts: producer-state snapshots,
 //! aborted-transaction indexes, transaction marker records and the `__consumer_offsets` key
-//! and value formats (replayed at every start).
+//! and value formats, classic and KIP-848 (replayed at every start).
 #![no_main]
 
 use brook::group::codec;
@@ -15,5 +15,13 @@ fuzz_target!(|data: &[u8]| {
     let b = bytes::Bytes::copy_from_slice(data);
     let _ = codec::decode_key(b.clone());
     let _ = codec::decode_offset_value(b.clone());
-    let _ = codec::decode_group_value(b);
+    let _ = codec::decode_group_value(b.clone());
+    use brook::group::consumer_records as cr;
+    let _ = cr::decode_key(b.clone());
+    let _ = cr::GroupMetadataValue::decode(b.clone());
+    let _ = cr::MemberMetadataValue::decode(b.clone());
+    let _ = cr::TargetAssignmentMetadataValue::decode(b.clone());
+    let _ = cr::TargetAssignmentMemberValue::decode(b.clone());
+    let _ = cr::CurrentMemberAssignmentValue::decode(b.clone());
+    let _ = cr::RegularExpressionValue::decode(b);
 });
