@@ -340,19 +340,18 @@ impl ConsumerGroup {
 /// member epochs travel in the old generation fields.
 impl ConsumerGroup {
     /// OffsetCommit: a member's commit at its current epoch; a commit with a negative epoch
-    /// only while the group has no members (tools, `assign()` consumers).
+    /// only while the group has no members (tools, `assign()` consumers). Version 9 is only
+    /// required of consumer-protocol members: a classic member (online migration) commits
+    /// with any version, its generation being its epoch (ILLEGAL_GENERATION if not).
     pub fn validate_offset_commit(&self, member_id: &str, epoch: i32, version: i16) -> Result<(), GroupError> {
         if epoch < 0 && self.members.is_empty() {
             return Ok(());
         }
         let m = self.members.get(member_id).ok_or(GroupError::UnknownMemberId)?;
-        if version < 9 {
+        if version < 9 && m.classic.is_none() {
             return Err(GroupError::UnsupportedVersion);
         }
-        if epoch != m.member_epoch {
-            return Err(GroupError::StaleMemberEpoch);
-        }
-        Ok(())
+        m.check_epoch(epoch)
     }
 
     /// TxnOffsetCommit: as OffsetCommit, but a stale epoch is ILLEGAL_GENERATION and a
@@ -380,9 +379,18 @@ impl ConsumerGroup {
     pub fn validate_offset_fetch(&self, member_id: Option<&str>, epoch: i32) -> Result<(), GroupError> {
         let Some(member_id) = member_id.filter(|_| epoch >= 0) else { return Ok(()) };
         let m = self.members.get(member_id).ok_or(GroupError::UnknownMemberId)?;
-        if epoch != m.member_epoch {
-            return Err(GroupError::StaleMemberEpoch);
+        m.check_epoch(epoch)
+    }
+}
+
+impl ConsumerMember {
+    /// Kafka's ConsumerGroup.validateMemberEpoch: an epoch that is not the member's is
+    /// STALE_MEMBER_EPOCH, or ILLEGAL_GENERATION for a classic member (its generation).
+    fn check_epoch(&self, epoch: i32) -> Result<(), GroupError> {
+        match (epoch == self.member_epoch, self.classic.is_some()) {
+            (true, _) => Ok(()),
+            (false, true) => Err(GroupError::IllegalGeneration),
+            (false, false) => Err(GroupError::StaleMemberEpoch),
         }
-        Ok(())
     }
 }
