@@ -1,12 +1,15 @@
 """One consumer-group member on confluent-kafka (librdkafka 2.1x) for the KIP-848 suite,
 driven by test_groups848.py.  group.protocol=consumer by default (--protocol classic for
-the classic-group side of the takeover check).
+the classic-group side of the takeover and migration checks; --assignor sets a classic
+member's partition.assignment.strategy).
 
 stdout, one line each (ms = wall-clock milliseconds; TP = topic:partition):
 
   READY <ms>
   ASSIGNED|REVOKED|LOST <ms> <TP,TP,...|->   rebalance callbacks (incremental with the
-                                             consumer protocol)
+                                             consumer protocol and cooperative-sticky)
+  REVOKE_END <ms> <TP,...|->                 on_revoke returns (its commit done): the
+                                             partitions are released from then on
   ASN <ms> <TP,...|->                        the consumer's assignment() whenever it changed
   R <ms> <topic> <partition> <offset> <value>
   COMMITTED <ms> <TP:nextOffset,...>         after a successful synchronous commit
@@ -22,6 +25,8 @@ non-empty consume() and, for the partitions being revoked, in on_revoke; records
 printed (flushed) before they are committed, so a member killed in between re-delivers
 them instead of hiding them.
 --max N: process exactly N records, commit them, close, exit.
+--slow-first-revoke-ms N: the first on_revoke sleeps N ms after its REVOKED line (a slow
+rebalance listener: the rebalance waits for it).
 """
 import argparse
 import queue
@@ -54,12 +59,14 @@ def main():
     ap.add_argument("--topics", required=True)
     ap.add_argument("--protocol", default="consumer", choices=["consumer", "classic"])
     ap.add_argument("--remote-assignor")
+    ap.add_argument("--assignor", help="partition.assignment.strategy (classic protocol)")
     ap.add_argument("--instance-id")
     ap.add_argument("--reset", default="earliest")
     ap.add_argument("--commit", default="batch", choices=["batch", "none"])
     ap.add_argument("--max", type=int, default=-1)
     ap.add_argument("--max-seconds", type=float, default=150)
     ap.add_argument("--client-id")
+    ap.add_argument("--slow-first-revoke-ms", type=int, default=0)
     a = ap.parse_args()
 
     conf = {
@@ -76,6 +83,8 @@ def main():
     if a.protocol == "classic":
         conf["session.timeout.ms"] = 6000
         conf["heartbeat.interval.ms"] = 1000
+        if a.assignor:
+            conf["partition.assignment.strategy"] = a.assignor
     if a.remote_assignor:
         conf["group.remote.assignor"] = a.remote_assignor
     if a.instance_id:
@@ -116,12 +125,19 @@ def main():
     def on_assign(cons, tps):
         emit(f"ASSIGNED {now()} {tps_str(tps)}")
 
+    slow_revoke = [a.slow_first_revoke_ms]
+
     def on_revoke(cons, tps):
         emit(f"REVOKED {now()} {tps_str(tps)}")
         OUT.flush()
+        if slow_revoke[0] > 0:
+            time.sleep(slow_revoke[0] / 1000.0)
+            slow_revoke[0] = 0
         commit({(tp.topic, tp.partition) for tp in tps})
         for tp in tps:
             pending.pop((tp.topic, tp.partition), None)
+        emit(f"REVOKE_END {now()} {tps_str(tps)}")
+        OUT.flush()
 
     def on_lost(cons, tps):
         for tp in tps:

@@ -8,12 +8,18 @@
 # The broker runs with short consumer-group timers so that a SIGKILLed member is noticed
 # quickly: session timeout 6 s (minimum 3 s), heartbeat interval 1 s (minimum 0.5 s).
 #
-#   G848_ONLY="split leave static regex takeover restart java"   a subset (default: all)
+# The online-upgrade scenarios (KIP-848 migration: classic members in a consumer group) run
+# after the first python batch, still beside the Java program: upgrade, classiconly (python),
+# jupgrade (Java, in the same program as the java checks).
+#
+#   G848_ONLY="split leave static regex takeover restart java upgrade classiconly jupgrade"
+#                                                               a subset (default: all)
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 suite_init groups848
 
-G848_JAVA_CLASSES=$CACHE_DIR/groups848-java-classes
+# G848_JAVA_CLASSES: where javac puts the classes (e.g. outside a .cache shared by worktrees)
+G848_JAVA_CLASSES=${G848_JAVA_CLASSES:-$CACHE_DIR/groups848-java-classes}
 G848_SESSION_MS=6000
 
 # javac compat-tests/groups848/java (+ the slf4j binding of the java suite), when newer.
@@ -27,9 +33,14 @@ g848_java_compile() {
   javac -nowarn -encoding UTF-8 -d "$G848_JAVA_CLASSES" -cp "$CACHE_DIR/java/*" "${srcs[@]}" && touch "$stamp"
 }
 
-ONLY=" ${G848_ONLY:-split leave static regex takeover restart java} "
+ONLY=" ${G848_ONLY:-split leave static regex takeover restart java upgrade classiconly jupgrade} "
 PY_SCEN=()
 for s in split leave static regex takeover; do [[ "$ONLY" == *" $s "* ]] && PY_SCEN+=("$s"); done
+UP_SCEN=()
+for s in upgrade classiconly; do [[ "$ONLY" == *" $s "* ]] && UP_SCEN+=("$s"); done
+JAVA_SCEN=()
+[[ "$ONLY" == *" java "* ]] && JAVA_SCEN+=(base)
+[[ "$ONLY" == *" jupgrade "* ]] && JAVA_SCEN+=(upgrade)
 
 export BROOK_EXTRA_ARGS="${BROOK_EXTRA_ARGS:-} --group-consumer-min-session-timeout-ms 3000 \
 --group-consumer-session-timeout-ms $G848_SESSION_MS --group-consumer-min-heartbeat-interval-ms 500 \
@@ -52,12 +63,12 @@ mkdir -p "$SUITE_TMP/members"
 
 JAVA_PID=
 JAVA_OUT=$SUITE_TMP/java.out
-if [[ "$ONLY" == *" java "* ]]; then
+if [ ${#JAVA_SCEN[@]} -gt 0 ]; then
   if g848_java_compile; then
-    log "java: Groups848 (in the background)"
+    log "java: Groups848 ${JAVA_SCEN[*]} (in the background)"
     # shellcheck disable=SC2086  # JAVA_OPTS_COMPAT is word-split on purpose
     timeout -k 5 200 java $JAVA_OPTS_COMPAT -cp "$G848_JAVA_CLASSES:$CACHE_DIR/java/*" Groups848 "$BOOTSTRAP" \
-      >"$JAVA_OUT" 2>"$SUITE_TMP/java.log" &
+      "${JAVA_SCEN[@]}" >"$JAVA_OUT" 2>"$SUITE_TMP/java.log" &
     JAVA_PID=$!
   else
     fail "groups848: javac failed; java checks skipped"
@@ -66,6 +77,9 @@ fi
 
 if [ ${#PY_SCEN[@]} -gt 0 ]; then
   LOGDIR=$SUITE_TMP/members run_checks groups848-python 200 "$PY" "$COMPAT_DIR/groups848/test_groups848.py" "${PY_SCEN[@]}"
+fi
+if [ ${#UP_SCEN[@]} -gt 0 ]; then
+  LOGDIR=$SUITE_TMP/members run_checks groups848-upgrade 200 "$PY" "$COMPAT_DIR/groups848/test_groups848.py" "${UP_SCEN[@]}"
 fi
 
 if [ -n "$JAVA_PID" ]; then

@@ -1,6 +1,7 @@
 """KIP-848 consumer groups (group.protocol=consumer) with confluent-kafka, against a running broker.
 
-usage: test_groups848.py SCENARIO...   SCENARIO: split leave static regex takeover restart
+usage: test_groups848.py SCENARIO...
+  SCENARIO: split leave static regex takeover restart upgrade classiconly
 
 Every group member is its own OS process (rdk848_member.py, so SIGKILL kills a whole
 client); it reports its assignment, every record and every commit on stdout, and this
@@ -20,6 +21,21 @@ value = a sequence number, partition = seq % partitions.
             a matching topic created after the member joined is consumed, a non-matching one not
   takeover  an EMPTY classic group (committed offsets only) is taken over by a consumer-protocol
             member, which resumes from the committed offsets; ListGroups type CLASSIC -> CONSUMER
+  upgrade   online upgrade (KIP-848 migration), three runs side by side: the default eager range
+            assignor, cooperative-sticky, and eager range with the consumer-protocol member
+            joining while the classic group rebalances (a JoinGroup waiting).  Two classic members consume a 6-partition topic
+            (3+3) while a producer runs; a consumer-protocol member joins (the group turns
+            CONSUMER, 2+2+2 with the classic members still in, and steady: no callbacks for 3 s);
+            each classic member in turn close()s and is replaced by a consumer-protocol one
+            (rolling upgrade).  Nothing lost, nothing re-delivered after its commit, the
+            committed offsets end at the end offsets, and by the rebalance callbacks no
+            partition is owned by two members at once (assigned to B before A's on_revoke
+            returned)
+  classiconly  three classic members and one consumer-protocol member; the latter leaves, so only
+            classic members are left inside the consumer group (Brook does not downgrade): they
+            take its partitions, consume new records, are steady; one is SIGKILLed and fenced
+            after its session timeout, the two others get its partitions; a new classic member
+            joins (2+2+2 again); nothing lost, nothing owned twice at once
   restart   committed offsets survive a broker stop + restart on the same data dir (and then a
             kill -9 + restart); a new member resumes from them; a live member keeps its
             membership (no callbacks) and consumes on across both
@@ -81,7 +97,7 @@ class Member:
     """One rdk848_member.py process and everything it reported."""
 
     def __init__(self, name, group, topics, *, protocol="consumer", instance_id=None, remote_assignor=None,
-                 reset="earliest", max_n=None, max_seconds=150):
+                 assignor=None, reset="earliest", max_n=None, max_seconds=150, slow_first_revoke_ms=0):
         self.name, self.group, self.topics = name, group, topics
         self.lock = threading.Lock()
         self.events = []        # (ms, kind, payload)
@@ -90,6 +106,7 @@ class Member:
         self.records = []       # (ms, topic, partition, offset, value)
         self.commits = []       # (ms, topic, partition, next offset)
         self.errors = []
+        self.killed_ms = None   # wall-clock ms just before a SIGKILL
         self.t_start = time.time()
         args = [sys.executable, os.path.join(HERE, "rdk848_member.py"), "--bootstrap", bootstrap(),
                 "--group", group, "--topics", topics, "--protocol", protocol, "--reset", reset,
@@ -98,6 +115,10 @@ class Member:
             args += ["--instance-id", instance_id]
         if remote_assignor:
             args += ["--remote-assignor", remote_assignor]
+        if assignor:
+            args += ["--assignor", assignor]
+        if slow_first_revoke_ms:
+            args += ["--slow-first-revoke-ms", str(slow_first_revoke_ms)]
         if max_n is not None:
             args += ["--max", str(max_n)]
         self.logf = open(os.path.join(LOGDIR, f"member-{group}-{name}-{id(self):x}.log"), "w")
@@ -130,7 +151,7 @@ class Member:
                     with self.lock:
                         self.asn = a
                         self.asn_hist.append((ms, a))
-                elif f[0] in ("ASSIGNED", "REVOKED", "LOST"):
+                elif f[0] in ("ASSIGNED", "REVOKED", "REVOKE_END", "LOST"):
                     with self.lock:
                         self.events.append((ms, f[0], parse_tps(f[2])))
                 elif f[0] == "COMMITTED":
@@ -203,6 +224,7 @@ class Member:
 
     def kill(self):
         if self.alive():
+            self.killed_ms = int(time.time() * 1000)
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         for t in self.threads:
@@ -420,6 +442,57 @@ def balanced(members, nparts, sizes):
 
 def asg_desc(members):
     return " ".join(f"{m.name}={sorted(m.parts())}" for m in members)
+
+
+def ownership(members):
+    """[(topic, partition, start ms, end ms, member)] from the rebalance callbacks: a member owns
+    a partition from on_assign until its on_revoke returned (REVOKE_END: its commit is done),
+    on_lost, its exit (CLOSED) or its SIGKILL; still open at the end: until now."""
+    out = []
+    now_ms = int(time.time() * 1000)
+    for m in members:
+        owned = {}
+        with m.lock:
+            events = list(m.events)
+        for (ms, kind, tps) in events:
+            if kind == "ASSIGNED":
+                for tp in tps:
+                    owned.setdefault(tp, ms)
+            elif kind in ("REVOKE_END", "LOST"):
+                for tp in tps:
+                    if tp in owned:
+                        out.append((tp[0], tp[1], owned.pop(tp), ms, m.name))
+            elif kind == "CLOSED":
+                for tp, t0 in owned.items():
+                    out.append((tp[0], tp[1], t0, ms, m.name))
+                owned = {}
+        end = m.killed_ms if m.killed_ms is not None else now_ms
+        for tp, t0 in owned.items():
+            out.append((tp[0], tp[1], t0, end, m.name))
+    return out
+
+
+def overlaps(members):
+    """Moments a partition was owned by two members at once (by the callbacks): a partition
+    assigned to B before A's on_revoke of it returned."""
+    t_ref = min(m.t_start for m in members)
+    by_tp = {}
+    for (t, p, a, b, who) in ownership(members):
+        by_tp.setdefault((t, p), []).append((a, b, who))
+    bad = []
+    for (t, p), iv in sorted(by_tp.items()):
+        iv.sort()
+        for i, (a1, b1, w1) in enumerate(iv):
+            for (a2, b2, w2) in iv[i + 1:]:
+                if w2 != w1 and a2 < b1:
+                    bad.append(f"p{p}: {w2} from {a2 / 1000 - t_ref:.3f}s while {w1} owned it "
+                               f"{a1 / 1000 - t_ref:.3f}s-{b1 / 1000 - t_ref:.3f}s")
+    return bad
+
+
+def lost_events(members):
+    return [f"{m.name} LOST {sorted(p for (_, p) in tps)}" for m in members
+            for (_, k, tps) in m.rebalance_events() if k == "LOST"]
 
 
 # ---------------------------------------------------------------- scenarios
@@ -807,6 +880,248 @@ def restart():
                 f"{len(set(lv) & (tail2 | tail3))} new records after the restarts, no re-delivery, no callbacks")
 
 
+def settle_and_watch(members, watch_s=3.0, settle_s=1.5, limit=15):
+    """Waits (bounded) until no member saw a rebalance callback for settle_s, then watches
+    watch_s more: (ok, detail). ok: the group settled, nobody saw a callback while watched,
+    and every member consumed records meanwhile (a classic member inside a consumer group
+    must not be sent back to JoinGroup at every heartbeat)."""
+    def last_cb():
+        return max([t for m in members for (t, _, _) in m.rebalance_events()] or [0])
+    settled = wait_until(lambda: time.time() * 1000 - last_cb() > settle_s * 1000, limit, step=0.1)
+    t0_ms = int(time.time() * 1000)
+    n0 = {m.name: m.n_records() for m in members}
+    time.sleep(watch_s)
+    ev = {m.name: [(k, sorted(p for (_, p) in tps)) for (_, k, tps) in m.rebalance_events(since_ms=t0_ms)]
+          for m in members}
+    ev = {k: v for k, v in ev.items() if v}
+    grew = {m.name: m.n_records() - n0[m.name] for m in members}
+    ok = settled and not ev and all(v > 0 for v in grew.values())
+    return ok, (f"{'settled' if settled else f'still rebalancing after {limit}s'}; callbacks while watched "
+                f"{ev or 'none'}; records in {watch_s:.0f}s {grew}")
+
+
+def end_offsets(topic, nparts):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": uniq("s848-wm"), "socket.timeout.ms": 10000})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(nparts)}
+    finally:
+        c.close()
+
+
+def upgrade_one(strategy, mid_rebalance=False):
+    """Rolling upgrade of a classic group (partition.assignment.strategy `strategy`, None: the
+    default range,roundrobin) while it consumes: see upgrade().  mid_rebalance: the first
+    consumer-protocol member joins while the classic group rebalances (C2's JoinGroup waits
+    for C1, whose first on_revoke takes 3 s): the waiting JoinGroup is answered
+    REBALANCE_IN_PROGRESS by the upgrade and the classic members rejoin into the consumer
+    group."""
+    nparts = 6
+    name = (strategy or "range") + (", mid-rebalance" if mid_rebalance else "")
+    tag = (strategy or "range") + ("-mid" if mid_rebalance else "")
+    label = f"confluent-kafka online upgrade ({name})"
+    topic = new_topic(f"s848-up-{tag}", nparts)
+    group = uniq(f"s848-up-{tag}")
+    pre = produce(topic, nparts, 0, 600)
+    bg = None
+    try:
+        with Members() as ms:
+            c1 = ms.start("C1", group, topic, protocol="classic", assignor=strategy,
+                          slow_first_revoke_ms=3000 if mid_rebalance else 0)
+            if mid_rebalance:
+                if not wait_until(lambda: c1.parts() == set(range(nparts)), 40):
+                    raise AssertionError(f"the classic member never got all 6 partitions: {c1.describe()}")
+                bg = BackgroundProducer(topic, nparts, 100_000, rate=100)
+                wait_until(lambda: c1.n_records() >= 650, 20)
+                before = group_types({group})
+                c2 = ms.start("C2", group, topic, protocol="classic", assignor=strategy)
+                # C2's JoinGroup waits for C1's rejoin, which waits for C1's slow on_revoke:
+                # the first consumer-protocol member comes meanwhile
+                if not wait_until(lambda: any(k == "REVOKED" for (_, k, _) in c1.rebalance_events()), 10):
+                    raise AssertionError(f"C1 did not start revoking after C2 joined: {c1.describe()}")
+                n1 = ms.start("N1", group, topic)
+            else:
+                c2 = ms.start("C2", group, topic, protocol="classic", assignor=strategy)
+                if not wait_until(lambda: balanced([c1, c2], nparts, [3, 3]), 40):
+                    raise AssertionError(f"2 classic members never split 3+3: {asg_desc([c1, c2])} | "
+                                         f"{c1.describe()} | {c2.describe()}")
+                bg = BackgroundProducer(topic, nparts, 100_000, rate=100)
+                wait_until(lambda: c1.n_records() + c2.n_records() >= 700, 20)
+                before = group_types({group})
+                # the first consumer-protocol member: the classic group becomes a consumer group
+                n1 = ms.start("N1", group, topic)
+            t0 = time.monotonic()
+            ok = wait_until(lambda: balanced([c1, c2, n1], nparts, [2, 2, 2]), 40)
+            t_up = time.monotonic() - t0
+            during = group_types({group})
+            d = asg_desc([c1, c2, n1])
+            typ_ok = before.get(group, ("",))[0] == "CLASSIC" and during.get(group, ("",))[0] == "CONSUMER"
+            R.check(f"{label}: a consumer-protocol member joins 2 classic members"
+                    + (" while they rebalance" if mid_rebalance else "") + ": the group is listed CLASSIC "
+                    "before, CONSUMER after; the classic members keep 2 partitions each, the new one gets 2",
+                    ok and typ_ok, f"split {ok}: {d}; types before {before}, after {during} | {c1.describe()} | "
+                    f"{c2.describe()} | {n1.describe()}",
+                    f"{d} after {t_up:.1f}s; type {before.get(group)} -> {during.get(group)}"
+                    + ("; classic JoinGroup answered REBALANCE_IN_PROGRESS by the upgrade: "
+                       f"{sum('REBALANCE_IN_PROGRESS' in e for m in (c1, c2) for e in m.errors)}x" if mid_rebalance else ""))
+            ok, detail = settle_and_watch([c1, c2, n1])
+            R.check(f"{label}: the mixed group (2 classic + 1 consumer-protocol member) is steady: no rebalance "
+                    "callbacks for 3 s once settled, every member consuming", ok,
+                    f"{detail} | {c1.describe()} | {c2.describe()} | {n1.describe()}", detail)
+            # rolling upgrade: each classic member in turn is replaced by a consumer-protocol one
+            c1.close()
+            n2 = ms.start("N2", group, topic)
+            t0 = time.monotonic()
+            ok = wait_until(lambda: balanced([c2, n1, n2], nparts, [2, 2, 2]), 40)
+            t_roll = time.monotonic() - t0
+            after = group_types({group})
+            d = asg_desc([c2, n1, n2])
+            R.check(f"{label}: a classic member close()s and is replaced by a consumer-protocol one: 2+2+2 "
+                    "(the classic member that stays keeps consuming), the group still CONSUMER",
+                    ok and after.get(group, ("",))[0] == "CONSUMER",
+                    f"split {ok}: {d}; type {after} | {c2.describe()} | {n1.describe()} | {n2.describe()}",
+                    f"{d} after {t_roll:.1f}s")
+            wait_until(lambda: n2.n_records() > 10 and c2.n_records() > 0, 10)
+            c2.close()
+            n3 = ms.start("N3", group, topic)
+            t0 = time.monotonic()
+            ok = wait_until(lambda: balanced([n1, n2, n3], nparts, [2, 2, 2]), 40)
+            t_roll = time.monotonic() - t0
+            d = asg_desc([n1, n2, n3])
+            R.check(f"{label}: the last classic member close()s and is replaced: 3 consumer-protocol members, 2+2+2",
+                    ok, f"{d} | {n1.describe()} | {n2.describe()} | {n3.describe()}", f"{d} after {t_roll:.1f}s")
+            wait_until(lambda: n3.n_records() > 10, 10)
+            time.sleep(1.0)
+            produced = pre | bg.stop()
+            bg = None
+            allm = [c1, c2, n1, n2, n3]
+            wait_until(lambda: not loss_report(produced, allm)[0], 40)
+            time.sleep(1.0)       # anything delivered twice would arrive now
+            for m in (n1, n2, n3):
+                m.close()
+            missing, dups, total = loss_report(produced, allm)
+            ndup, bad = bad_redeliveries(allm)
+            errs = [f"{m.name}: {e}" for m in allm for e in m.errors]
+            want = end_offsets(topic, nparts)
+            got = committed_offsets(group, topic, nparts)
+            R.check(f"{label}: all {len(produced)} records consumed across the upgrade, none re-delivered after it "
+                    "was committed; the group's committed offsets are the end offsets", not missing and not bad
+                    and got == want,
+                    f"{fmt_missing(missing)}; {len(bad)} re-deliveries of committed records: {bad[:5]}; committed "
+                    f"{got}, end offsets {want} | " + " | ".join(m.describe() for m in allm),
+                    f"{len(produced)} produced, {total} deliveries, {ndup} re-deliveries of uncommitted records"
+                    + (f"; client errors: {errs[:3]}" if errs else ""))
+            ov = overlaps(allm)
+            lost = lost_events(allm)
+            R.check(f"{label}: no partition owned by two members at once (on_assign after the previous owner's "
+                    "on_revoke returned), no partition lost", not ov and not lost,
+                    f"{len(ov)} overlaps: {ov[:4]}; {lost[:4]} | " + " | ".join(m.describe() for m in allm),
+                    f"{len(ownership(allm))} ownership intervals over {nparts} partitions")
+    finally:
+        if bg is not None:
+            bg.stop_ev.set()
+
+
+def upgrade():
+    """The default (eager range) and the cooperative-sticky runs, and the eager one with the
+    upgrade in the middle of a classic rebalance, side by side."""
+    ts = [threading.Thread(target=R.run, args=(f"upgrade ({s or 'range'}{', mid-rebalance' if mid else ''})",
+                                               upgrade_one, s, mid), daemon=True)
+          for (s, mid) in ((None, False), ("cooperative-sticky", False), (None, True))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(170)
+        if t.is_alive():
+            R.bad("upgrade", "a run did not finish within 170s")
+
+
+def classiconly():
+    nparts = 6
+    topic = new_topic("s848-conly", nparts)
+    group = uniq("s848-conly")
+    pre = produce(topic, nparts, 0, 600)
+    bg = None
+    try:
+        with Members() as ms:
+            cs = [ms.start(f"C{i}", group, topic, protocol="classic") for i in (1, 2, 3)]
+            c1, c2, c3 = cs
+            if not wait_until(lambda: balanced(cs, nparts, [2, 2, 2]), 40):
+                raise AssertionError(f"3 classic members never split 2+2+2: {asg_desc(cs)}")
+            bg = BackgroundProducer(topic, nparts, 100_000, rate=100)
+            n1 = ms.start("N1", group, topic)
+            if not wait_until(lambda: balanced(cs + [n1], nparts, [2, 2, 1, 1]), 40):
+                raise AssertionError(f"no 2+2+1+1 split after a consumer-protocol member joined: {asg_desc(cs + [n1])} "
+                                     f"| {n1.describe()}")
+            wait_until(lambda: n1.n_records() > 5, 10)
+            up = group_types({group})
+            if up.get(group, ("",))[0] != "CONSUMER":
+                raise AssertionError(f"group not upgraded: {up}")
+            # the last consumer-protocol member leaves: only classic members are left (no
+            # downgrade in Brook: the group stays a consumer group, which must keep working)
+            n1.close()
+            t0 = time.monotonic()
+            ok = wait_until(lambda: balanced(cs, nparts, [2, 2, 2]), 30)
+            t_back = time.monotonic() - t0
+            typ = group_types({group})
+            fresh = produce(topic, nparts, 50_000, 300)
+            got = wait_until(lambda: set().union(*(set(m.keys()) for m in cs)) >= fresh, 30)
+            by = {m.name: len(set(m.keys()) & fresh) for m in cs}
+            steady, detail = settle_and_watch(cs)
+            R.check("confluent-kafka: the last consumer-protocol member leaves; the 3 classic members left take its "
+                    "partitions (2+2+2), consume new records and are steady (no callbacks for 3 s once settled)",
+                    ok and got and steady,
+                    f"split {ok}: {asg_desc(cs)}; new records consumed: {by} of {len(fresh)}; {detail}; type {typ} | "
+                    + " | ".join(m.describe() for m in cs),
+                    f"{asg_desc(cs)} after {t_back:.1f}s; {len(fresh)} new records consumed {by}; {detail}; "
+                    f"group type now {typ.get(group, ('?',))[0]}")
+            c3_parts = c3.parts()
+            t0 = time.monotonic()
+            c3.kill()
+            limit = SESSION_S + 6
+            took = wait_until(lambda: balanced([c1, c2], nparts, [3, 3]), limit + 10)
+            t_kill = time.monotonic() - t0
+            R.check(f"confluent-kafka: a classic member inside the consumer group is SIGKILLed: fenced after its "
+                    f"session timeout, the 2 others have all 6 partitions (3+3) within {limit:.0f}s",
+                    took and t_kill <= limit,
+                    f"{asg_desc([c1, c2])} {t_kill:.1f}s after the kill of C3 ({sorted(c3_parts)}) | "
+                    f"{c1.describe()} | {c2.describe()}",
+                    f"C3 had {sorted(c3_parts)}; {asg_desc([c1, c2])} after {t_kill:.1f}s")
+            # a new classic member (C3 restarted) joins the consumer group of classic members
+            c4 = ms.start("C4", group, topic, protocol="classic")
+            t0 = time.monotonic()
+            ok = wait_until(lambda: balanced([c1, c2, c4], nparts, [2, 2, 2]), 30)
+            t_join = time.monotonic() - t0
+            typ = group_types({group})
+            R.check("confluent-kafka: a new classic member joins the consumer group of classic members "
+                    "(JoinGroup with MEMBER_ID_REQUIRED, then SyncGroup): 2+2+2", ok,
+                    f"{asg_desc([c1, c2, c4])}; type {typ} | {c4.describe()}",
+                    f"{asg_desc([c1, c2, c4])} after {t_join:.1f}s")
+            wait_until(lambda: c4.n_records() > 0, 5)
+            time.sleep(1.0)
+            produced = pre | fresh | bg.stop()
+            bg = None
+            allm = cs + [n1, c4]
+            wait_until(lambda: not loss_report(produced, allm)[0], 30)
+            time.sleep(1.0)
+            for m in (c1, c2, c4):
+                m.close()
+            missing, dups, total = loss_report(produced, allm)
+            ndup, bad = bad_redeliveries(allm)
+            ov = overlaps(allm)
+            lost = lost_events(allm)
+            R.check("confluent-kafka: classic members in a consumer group without consumer-protocol members: no "
+                    "record lost, none re-delivered after it was committed, no partition owned twice at once",
+                    not missing and not bad and not ov and not lost,
+                    f"{fmt_missing(missing)}; {len(bad)} re-deliveries of committed records: {bad[:4]}; "
+                    f"{len(ov)} overlaps {ov[:3]}; {lost[:3]} | " + " | ".join(m.describe() for m in allm),
+                    f"{len(produced)} produced, {total} deliveries, {ndup} re-deliveries of uncommitted records "
+                    f"(the killed member's)")
+    finally:
+        if bg is not None:
+            bg.stop_ev.set()
+
+
 def restart_broker(mode):
     r = subprocess.run(f"{os.environ['RESTART_CMD']} {mode}", shell=True, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
@@ -820,6 +1135,8 @@ SCENARIOS = {
     "regex": ("regex subscription", regex),
     "takeover": ("empty classic group takeover", takeover),
     "restart": ("offsets across a broker restart", restart),
+    "upgrade": ("online upgrade of a consuming classic group", upgrade),
+    "classiconly": ("classic members left in a consumer group", classiconly),
 }
 
 

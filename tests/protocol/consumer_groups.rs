@@ -292,6 +292,46 @@ async fn offset_commits_and_fetches_carry_member_epochs() {
     b.stop().await;
 }
 
+/// Online upgrade: a classic member carried into the consumer group commits at its
+/// generation (its member epoch) with any OffsetCommit version, as Kafka's
+/// validateOffsetCommit allows (v9 is required of consumer-protocol members only: clients
+/// such as kafka-python commit with v8); a wrong generation is ILLEGAL_GENERATION there, not
+/// STALE_MEMBER_EPOCH, in OffsetCommit and in OffsetFetch v9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_members_of_an_upgraded_group_commit_at_their_generation() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "cm", 2).await;
+    let (classic, generation) = stable_single(&mut c, "g-cm", &["cm"], &[]).await;
+    ok(&mut c, &join("g-cm", "m", &["cm"])).await;
+    let d = describe_consumer(&mut c, "g-cm").await;
+    assert_eq!(d.members.len(), 2, "upgraded with the classic member in it");
+    let offsets: &[CommitEntry] = &[("cm", 0, 7, None)];
+    let commit_at = |gen: i32, v: i16| (commit_request("g-cm", gen, &classic, None, offsets), v);
+    let codes = |r: OffsetCommitResponse| commit_codes(&r).into_iter().map(|x| x.2).collect::<Vec<_>>();
+    for v in [2, 8, 9] {
+        let (req, v) = commit_at(generation, v);
+        assert_eq!(codes(c.call(&req, v).await), [0], "a classic member commits at its generation with v{v}");
+        let (req, v) = commit_at(generation + 1, v);
+        assert_eq!(codes(c.call(&req, v).await), [ILLEGAL_GENERATION], "a classic member's wrong generation, v{v}");
+    }
+    let f: OffsetFetchResponse = c.call(&fetch_offsets_v9("g-cm", Some(&classic), generation + 1), 9).await;
+    assert_eq!(f.groups[0].error_code, ILLEGAL_GENERATION);
+    let f: OffsetFetchResponse = c.call(&fetch_offsets_v9("g-cm", Some(&classic), generation), 9).await;
+    assert_eq!(f.groups[0].error_code, 0);
+    assert_eq!(f.groups[0].topics[0].partitions[0].committed_offset, 7);
+    // It rejoins (the group moved on) and commits at its new generation.
+    assert_eq!(heartbeat(&mut c, "g-cm", generation, &classic, None).await, REBALANCE_IN_PROGRESS);
+    let rejoin = join_request("g-cm", &classic, None, "consumer", consumer_protocols(&["range"], &["cm"]));
+    let j = c.call(&rejoin, JOIN_V).await;
+    assert_eq!(j.error_code, 0);
+    assert!(j.generation_id > generation, "generation {} after {generation}", j.generation_id);
+    commit_ok(&mut c, "g-cm", j.generation_id, &classic, offsets).await;
+    let (req, v) = commit_at(generation, 8);
+    assert_eq!(codes(c.call(&req, v).await), [ILLEGAL_GENERATION], "the old generation after the rejoin");
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_group_is_described_listed_and_deleted_as_kafka_does() {
     let b = TestBroker::start().await;

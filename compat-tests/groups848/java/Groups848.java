@@ -29,6 +29,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   admin   describeConsumerGroups: STABLE, type CONSUMER, the members with their assignments
  *           as the consumers see them, assignor names; listConsumerGroups: type CONSUMER,
  *           the type filter; after the members close: EMPTY
+ *   upgrade  (online upgrade, KIP-848 migration) twice side by side: classic KafkaConsumers
+ *           with the default assignors (eager range first) and with CooperativeStickyAssignor
+ *           consume a 6-partition topic 3+3 while a producer runs; a consumer-protocol
+ *           consumer joins (2+2+2, describeConsumerGroups: type CONSUMER, the classic and the
+ *           consumer members with their assignments; steady: no callbacks for 3 s); each
+ *           classic consumer in turn closes and is replaced by a consumer-protocol one;
+ *           nothing lost, nothing re-delivered after its commit, and no partition held by two consumers at once (by the rebalance
+ *           callbacks: assigned to B only after A's onPartitionsRevoked returned)
+ * usage: Groups848 BOOTSTRAP [base] [upgrade]   (default: base)
  * Every wait is bounded.
  */
 public class Groups848 {
@@ -75,8 +84,11 @@ public class Groups848 {
 
     record Delivery(long nanos, TopicPartition tp, long offset, String value, String member) {}
     record Commit(long nanos, TopicPartition tp, long next) {}
+    /** A rebalance callback: ASSIGNED (at its start), REVOKE_END (after onPartitionsRevoked's
+     *  commit), LOST, or CLOSED (close() returned; tps empty). */
+    record Callback(long nanos, String kind, Set<TopicPartition> tps) {}
 
-    /** One consumer-protocol KafkaConsumer in its own thread. */
+    /** One KafkaConsumer (group.protocol=consumer, or classic) in its own thread. */
     static class Member implements Runnable {
         final String name;
         final List<String> topics;
@@ -84,6 +96,8 @@ public class Groups848 {
         final List<Delivery> records = Collections.synchronizedList(new ArrayList<>());
         final List<Commit> commits = Collections.synchronizedList(new ArrayList<>());
         final List<String> errors = Collections.synchronizedList(new ArrayList<>());
+        final List<Callback> callbacks = Collections.synchronizedList(new ArrayList<>());
+        final boolean classic;
         volatile Set<TopicPartition> assignment = Set.of();
         volatile String memberId = "";
         volatile boolean stop;
@@ -92,12 +106,24 @@ public class Groups848 {
         final long deadline = System.nanoTime() + 150_000_000_000L;
 
         Member(String name, String group, List<String> topics, String remoteAssignor) {
+            this(name, group, topics, remoteAssignor, false, null);
+        }
+
+        /** classic: group.protocol=classic with `strategy` (partition.assignment.strategy, null:
+         *  the default, RangeAssignor then CooperativeStickyAssignor), short session timers. */
+        Member(String name, String group, List<String> topics, String remoteAssignor, boolean classic, String strategy) {
             this.name = name;
             this.topics = topics;
+            this.classic = classic;
             props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-            props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+            props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, classic ? "classic" : "consumer");
             if (remoteAssignor != null) props.put(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG, remoteAssignor);
+            if (classic) {
+                props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10000);
+                props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1000);
+                if (strategy != null) props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, strategy);
+            }
             props.put(ConsumerConfig.CLIENT_ID_CONFIG, name + "-" + group);
             props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
             props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -127,9 +153,13 @@ public class Groups848 {
                         Map<TopicPartition, OffsetAndMetadata> mine = new HashMap<>();
                         for (TopicPartition tp : tps) if (pending.containsKey(tp)) mine.put(tp, pending.remove(tp));
                         commit(c, mine);
+                        callbacks.add(new Callback(System.nanoTime(), "REVOKE_END", Set.copyOf(tps)));
                     }
-                    public void onPartitionsAssigned(Collection<TopicPartition> tps) {}
+                    public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                        callbacks.add(new Callback(System.nanoTime(), "ASSIGNED", Set.copyOf(tps)));
+                    }
                     public void onPartitionsLost(Collection<TopicPartition> tps) {
+                        callbacks.add(new Callback(System.nanoTime(), "LOST", Set.copyOf(tps)));
                         for (TopicPartition tp : tps) pending.remove(tp);
                     }
                 });
@@ -161,6 +191,7 @@ public class Groups848 {
                 } catch (RuntimeException e) {
                     errors.add("close: " + e);
                 }
+                callbacks.add(new Callback(System.nanoTime(), "CLOSED", Set.of()));
                 closed = true;
             }
         }
@@ -263,7 +294,112 @@ public class Groups848 {
         };
     }
 
+    /** Moments a partition was held by two consumers at once, by their callbacks: a consumer
+     *  holds a partition from onPartitionsAssigned until its onPartitionsRevoked returned,
+     *  onPartitionsLost, or close() returned (still running: until now). */
+    static List<String> overlaps(List<Member> ms) {
+        record Held(long from, long to, String who) {}
+        Map<TopicPartition, List<Held>> byTp = new HashMap<>();
+        long now = System.nanoTime();
+        for (Member m : ms) {
+            Map<TopicPartition, Long> open = new HashMap<>();
+            List<Callback> cbs;
+            synchronized (m.callbacks) { cbs = new ArrayList<>(m.callbacks); }
+            for (Callback cb : cbs) {
+                switch (cb.kind()) {
+                    case "ASSIGNED" -> { for (TopicPartition tp : cb.tps()) open.putIfAbsent(tp, cb.nanos()); }
+                    case "REVOKE_END", "LOST" -> {
+                        for (TopicPartition tp : cb.tps()) {
+                            Long from = open.remove(tp);
+                            if (from != null) byTp.computeIfAbsent(tp, k -> new ArrayList<>()).add(new Held(from, cb.nanos(), m.name));
+                        }
+                    }
+                    default -> {
+                        for (var e : open.entrySet()) byTp.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new Held(e.getValue(), cb.nanos(), m.name));
+                        open.clear();
+                    }
+                }
+            }
+            for (var e : open.entrySet()) byTp.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(new Held(e.getValue(), now, m.name));
+        }
+        List<String> bad = new ArrayList<>();
+        for (var e : byTp.entrySet()) {
+            List<Held> hs = e.getValue();
+            hs.sort(Comparator.comparingLong(Held::from));
+            for (int i = 0; i < hs.size(); i++)
+                for (int j = i + 1; j < hs.size(); j++) {
+                    Held a = hs.get(i), b = hs.get(j);
+                    if (!a.who().equals(b.who()) && b.from() < a.to())
+                        bad.add(e.getKey() + ": " + b.who() + String.format(" from %.3fs while %s held it %.3fs-%.3fs",
+                            (b.from() - T0) / 1e9, a.who(), (a.from() - T0) / 1e9, (a.to() - T0) / 1e9));
+                }
+        }
+        return bad;
+    }
+
+    static List<String> lostCallbacks(List<Member> ms) {
+        List<String> out = new ArrayList<>();
+        for (Member m : ms) synchronized (m.callbacks) {
+            for (Callback cb : m.callbacks) if (cb.kind().equals("LOST")) out.add(m.name + " lost " + cb.tps());
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /** A producer thread: values "start".. at `rate` records/s, partition = seq % parts, until
+     *  stop(), which returns the acknowledged "topic/value" keys. */
+    static class BackgroundProducer implements Runnable {
+        final String topic;
+        final int parts, rate;
+        int seq;
+        final Set<String> acked = ConcurrentHashMap.newKeySet();
+        final List<String> errors = Collections.synchronizedList(new ArrayList<>());
+        volatile boolean stop;
+        final KafkaProducer<String, String> pr;
+        final Thread thread;
+
+        BackgroundProducer(String topic, int parts, int start, int rate) {
+            this.topic = topic;
+            this.parts = parts;
+            this.seq = start;
+            this.rate = rate;
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            pr = new KafkaProducer<>(p);
+            thread = new Thread(this, "producer-" + topic);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        public void run() {
+            long t0 = System.nanoTime();
+            int n = 0;
+            while (!stop) {
+                long due = (System.nanoTime() - t0) * rate / 1_000_000_000L;
+                while (n < due) {
+                    String v = String.valueOf(seq++);
+                    n++;
+                    pr.send(new ProducerRecord<>(topic, Integer.parseInt(v) % parts, null, v), (md, e) -> {
+                        if (e == null) acked.add(topic + "/" + v); else errors.add(e.toString());
+                    });
+                }
+                try { Thread.sleep(10); } catch (InterruptedException e) { return; }
+            }
+        }
+
+        Set<String> stop() throws InterruptedException {
+            stop = true;
+            thread.join(10000);
+            pr.flush();
+            pr.close(Duration.ofSeconds(30));
+            if (!errors.isEmpty()) throw new IllegalStateException("background producer: " + errors.subList(0, Math.min(3, errors.size())));
+            return new HashSet<>(acked);
+        }
+    }
 
     static Admin admin() {
         Properties p = new Properties();
@@ -491,17 +627,179 @@ public class Groups848 {
             empty && offs, d[0] + " committed " + c, "state " + (d[0] == null ? null : d[0].state()) + ", committed " + c.size() + " partitions at 100");
     }
 
+    /** Describes `group` until its members are exactly `want` (by member id) with the
+     *  assignments the consumers have, type CONSUMER (bounded): the problems left, if any. */
+    static List<String> describedAs(Admin a, String group, List<Member> want, double seconds) throws InterruptedException {
+        List<String> probs = new ArrayList<>();
+        waitUntil(() -> {
+            probs.clear();
+            try {
+                ConsumerGroupDescription g = a.describeConsumerGroups(List.of(group)).all().get(15, TimeUnit.SECONDS).get(group);
+                if (g.type() != GroupType.CONSUMER) probs.add("type " + g.type());
+                Map<String, Member> byId = new HashMap<>();
+                for (Member m : want) byId.put(m.memberId, m);
+                Set<String> got = new TreeSet<>();
+                for (MemberDescription md : g.members()) {
+                    got.add(md.consumerId());
+                    Member m = byId.get(md.consumerId());
+                    if (m == null) continue;
+                    if (!md.assignment().topicPartitions().equals(m.assignment))
+                        probs.add(m.name + " described with " + md.assignment().topicPartitions() + ", consumer has " + m.assignment);
+                }
+                if (!got.equals(new TreeSet<>(byId.keySet()))) probs.add("members " + got + ", consumers " + byId.keySet());
+            } catch (Exception e) {
+                probs.add(e.toString());
+            }
+            return probs.isEmpty();
+        }, seconds);
+        return probs;
+    }
+
+    /** Waits (bounded) until no consumer saw a rebalance callback for 1.5 s, then watches 3 s:
+     *  "" if none saw one meanwhile and each consumed records, else what went wrong. */
+    static String settleAndWatch(List<Member> ms) throws InterruptedException {
+        java.util.function.LongSupplier last = () -> {
+            long t = 0;
+            for (Member m : ms) synchronized (m.callbacks) { for (Callback cb : m.callbacks) if (!cb.kind().equals("CLOSED")) t = Math.max(t, cb.nanos()); }
+            return t;
+        };
+        boolean settled = waitUntil(() -> System.nanoTime() - last.getAsLong() > 1_500_000_000L, 15);
+        long t0 = System.nanoTime();
+        Map<String, Integer> n0 = new HashMap<>();
+        for (Member m : ms) n0.put(m.name, m.records.size());
+        Thread.sleep(3000);
+        List<String> probs = new ArrayList<>();
+        if (!settled) probs.add("still rebalancing after 15s");
+        for (Member m : ms) {
+            synchronized (m.callbacks) { for (Callback cb : m.callbacks) if (cb.nanos() >= t0) probs.add(m.name + " " + cb.kind() + " " + cb.tps()); }
+            if (m.records.size() == n0.get(m.name)) probs.add(m.name + " consumed nothing in 3s");
+        }
+        return String.join("; ", probs);
+    }
+
+    static String names(List<Member> ms) {
+        StringBuilder sb = new StringBuilder();
+        for (Member m : ms) sb.append(m.name).append(m.classic ? "(classic)" : "(consumer)").append(' ');
+        return sb.toString().trim();
+    }
+
+    /** Rolling upgrade of a classic group while it consumes (see the class comment). */
+    static void upgrade(Admin a, String strategy) throws Exception {
+        String tag = strategy == null ? "range" : "coop";
+        String label = "online upgrade (" + (strategy == null ? "default assignors, eager range" : "CooperativeStickyAssignor") + ")";
+        String topic = uniq("j848-up" + tag);
+        String group = uniq("j848-up" + tag);
+        createTopic(a, topic, 6);
+        Set<String> exp = produce(topic, 6, 0, 600);
+        Set<TopicPartition> all = tps(topic, 6);
+        List<Member> everyone = new ArrayList<>();
+        BackgroundProducer bg = null;
+        try {
+            Member c1 = new Member("U" + tag + "C1", group, List.of(topic), null, true, strategy);
+            Member c2 = new Member("U" + tag + "C2", group, List.of(topic), null, true, strategy);
+            everyone.addAll(List.of(c1, c2));
+            List<Member> two = List.of(c1, c2);
+            if (!waitUntil(() -> split(two, all, 3, 3), 45))
+                throw new IllegalStateException("2 classic consumers never split 3+3: " + asg(two) + " | " + c1.describe() + " | " + c2.describe());
+            bg = new BackgroundProducer(topic, 6, 100_000, 100);
+            waitUntil(() -> c1.records.size() + c2.records.size() >= 600, 20);
+            Member n1 = new Member("U" + tag + "N1", group, List.of(topic), null);
+            everyone.add(n1);
+            List<Member> three = List.of(c1, c2, n1);
+            long t0 = System.nanoTime();
+            boolean ok = waitUntil(() -> split(three, all, 2, 2, 2), 45);
+            double tUp = (System.nanoTime() - t0) / 1e9;
+            List<String> probs = describedAs(a, group, three, 15);
+            check(label + ": a consumer-protocol KafkaConsumer joins 2 classic ones: 2+2+2; describeConsumerGroups: type CONSUMER, "
+                    + "members " + names(three) + " with their assignments",
+                ok && probs.isEmpty(), "split " + ok + ": " + asg(three) + "; " + probs + " | " + c1.describe() + " | " + c2.describe() + " | " + n1.describe(),
+                asg(three) + String.format(" after %.1fs", tUp));
+            String unsteady = settleAndWatch(three);
+            check(label + ": the mixed group (2 classic + 1 consumer-protocol consumer) is steady: no rebalance callbacks for 3 s once settled, every consumer consuming",
+                unsteady.isEmpty(), unsteady + " | " + c1.describe() + " | " + c2.describe() + " | " + n1.describe(), "settled, then no callbacks for 3s");
+            // rolling upgrade: each classic consumer in turn is replaced by a consumer-protocol one
+            c1.close(20);
+            Member n2 = new Member("U" + tag + "N2", group, List.of(topic), null);
+            everyone.add(n2);
+            List<Member> roll = List.of(c2, n1, n2);
+            t0 = System.nanoTime();
+            ok = waitUntil(() -> split(roll, all, 2, 2, 2), 45);
+            double tRoll = (System.nanoTime() - t0) / 1e9;
+            probs = describedAs(a, group, roll, 15);
+            check(label + ": a classic KafkaConsumer closes and is replaced by a consumer-protocol one: 2+2+2; described: type "
+                    + "CONSUMER, members " + names(roll),
+                ok && probs.isEmpty() && c1.closed, "split " + ok + ": " + asg(roll) + "; " + probs + "; C1 closed " + c1.closed
+                    + " | " + c2.describe() + " | " + n1.describe() + " | " + n2.describe(),
+                asg(roll) + String.format(" after %.1fs", tRoll));
+            waitUntil(() -> n2.records.size() > 10, 10);
+            c2.close(20);
+            Member n3 = new Member("U" + tag + "N3", group, List.of(topic), null);
+            everyone.add(n3);
+            List<Member> fin = List.of(n1, n2, n3);
+            t0 = System.nanoTime();
+            ok = waitUntil(() -> split(fin, all, 2, 2, 2), 45);
+            tRoll = (System.nanoTime() - t0) / 1e9;
+            probs = describedAs(a, group, fin, 15);
+            check(label + ": the last classic KafkaConsumer closes and is replaced: 3 consumer-protocol consumers 2+2+2, described as such",
+                ok && probs.isEmpty() && c2.closed, "split " + ok + ": " + asg(fin) + "; " + probs + " | " + n1.describe() + " | " + n2.describe() + " | " + n3.describe(),
+                asg(fin) + String.format(" after %.1fs", tRoll));
+            waitUntil(() -> n3.records.size() > 10, 10);
+            Thread.sleep(1000);
+            exp.addAll(bg.stop());
+            bg = null;
+            boolean allIn = waitUntil(() -> lossAndBadRedeliveries(everyone, exp)[0].isEmpty(), 40);
+            Thread.sleep(1000);
+            closeAll(fin);
+            String[] r = lossAndBadRedeliveries(everyone, exp);
+            List<String> errs = new ArrayList<>();
+            for (Member m : everyone) synchronized (m.errors) { for (String e : m.errors) errs.add(m.name + ": " + e); }
+            check(label + ": all " + exp.size() + " records consumed across the upgrade, none re-delivered after its commit",
+                allIn && r[0].isEmpty() && r[1].isEmpty(),
+                r[0] + "; " + r[1] + "; errors " + errs + " | " + c1.describe() + " | " + c2.describe() + " | " + n1.describe() + " | " + n2.describe() + " | " + n3.describe(),
+                exp.size() + " produced, " + r[2] + " re-deliveries of uncommitted records" + (errs.isEmpty() ? "" : "; client errors " + errs.subList(0, Math.min(3, errs.size()))));
+            List<String> ov = overlaps(everyone);
+            List<String> lost = lostCallbacks(everyone);
+            check(label + ": no partition held by two consumers at once (assigned after the previous holder's onPartitionsRevoked "
+                    + "returned), none lost", ov.isEmpty() && lost.isEmpty(),
+                ov.size() + " overlaps: " + ov.subList(0, Math.min(4, ov.size())) + "; " + lost, "callbacks of " + everyone.size() + " consumers");
+        } finally {
+            if (bg != null) bg.stop = true;
+            closeAll(everyone);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         bootstrap = args[0];
+        Set<String> scen = new HashSet<>(Arrays.asList(args).subList(1, args.length));
+        if (scen.isEmpty()) scen.add("base");
         try (Admin a = admin()) {
-            try { share(a); } catch (Throwable t) { fail("share scenario", t.toString()); }
-            try { range(a); } catch (Throwable t) { fail("range scenario", t.toString()); }
-            try { adminChecks(a); } catch (Throwable t) { fail("admin checks", t.toString()); }
-            List<Member> all = new ArrayList<>(shareMembers);
-            all.addAll(rangeMembers);
-            closeAll(all);
-            for (Member m : all) if (!m.closed) fail("consumer " + m.name + " closes within 20s", m.describe());
-            try { afterClose(a); } catch (Throwable t) { fail("after close", t.toString()); }
+            // the upgrade runs beside the base checks (its own groups and topics)
+            List<Thread> ups = new ArrayList<>();
+            if (scen.contains("upgrade")) {
+                for (String strategy : new String[] {null, CooperativeStickyAssignor.class.getName()}) {
+                    String label = strategy == null ? "default assignors" : "CooperativeStickyAssignor";
+                    Thread t = new Thread(() -> {
+                        try { upgrade(a, strategy); } catch (Throwable e) { fail("online upgrade (" + label + ") scenario", e.toString()); }
+                    }, "upgrade-" + label);
+                    t.setDaemon(true);
+                    t.start();
+                    ups.add(t);
+                }
+            }
+            if (scen.contains("base")) {
+                try { share(a); } catch (Throwable t) { fail("share scenario", t.toString()); }
+                try { range(a); } catch (Throwable t) { fail("range scenario", t.toString()); }
+                try { adminChecks(a); } catch (Throwable t) { fail("admin checks", t.toString()); }
+                List<Member> all = new ArrayList<>(shareMembers);
+                all.addAll(rangeMembers);
+                closeAll(all);
+                for (Member m : all) if (!m.closed) fail("consumer " + m.name + " closes within 20s", m.describe());
+                try { afterClose(a); } catch (Throwable t) { fail("after close", t.toString()); }
+            }
+            for (Thread t : ups) {
+                t.join(170_000);
+                if (t.isAlive()) fail("online upgrade", t.getName() + " did not finish within 170s");
+            }
         }
         System.out.println("groups848 java: " + passed + " passed, " + failed + " failed");
         System.out.flush();
