@@ -266,6 +266,8 @@ impl ConsumerGroup {
             || m.state == MemberState::UnrevokedPartitions
             || (m.state == MemberState::UnreleasedPartitions && !waiting_on_others());
         if rejoin {
+            let timeout = Duration::from_millis(m.rebalance_timeout_ms.max(0) as u64);
+            m.rejoin_deadline.get_or_insert(now + timeout);
             return Err(GroupError::RebalanceInProgress);
         }
         Ok(())

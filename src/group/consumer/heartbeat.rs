@@ -476,6 +476,7 @@ impl ConsumerGroup {
             });
         }
         next.session_deadline = env.now + session_timeout;
+        next.rejoin_deadline = None;
         self.put_member(next.clone());
         next
     }

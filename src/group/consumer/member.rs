@@ -76,6 +76,9 @@ pub struct ConsumerMember {
     /// While revoking: fenced once passed if still at this epoch (the member's rebalance
     /// timeout).
     pub revocation_deadline: Option<(Instant, i32)>,
+    /// A classic member told to rejoin (REBALANCE_IN_PROGRESS) is fenced once this passes
+    /// without its JoinGroup (Kafka's classic join timer, the rebalance timeout).
+    pub rejoin_deadline: Option<Instant>,
 }
 
 impl ConsumerMember {
@@ -98,6 +101,7 @@ impl ConsumerMember {
             classic: None,
             session_deadline: now,
             revocation_deadline: None,
+            rejoin_deadline: None,
         }
     }
 

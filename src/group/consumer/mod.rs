@@ -327,6 +327,8 @@ impl ConsumerGroup {
                     Some((m.id.clone(), "session timeout"))
                 } else if m.revocation_deadline.is_some_and(|(d, e)| d <= now && e == m.member_epoch) {
                     Some((m.id.clone(), "rebalance timeout while revoking"))
+                } else if m.rejoin_deadline.is_some_and(|d| d <= now) {
+                    Some((m.id.clone(), "no JoinGroup within the rebalance timeout"))
                 } else {
                     None
                 }
