@@ -694,3 +694,34 @@ async fn a_member_that_does_not_revoke_in_time_is_fenced() {
     assert_eq!(count(&assignment(&r).expect("both partitions")), 2);
     b.stop().await;
 }
+
+/// A classic member inside a consumer group that is told to rejoin and keeps heartbeating
+/// without rejoining is fenced after its rebalance timeout (Kafka's classic join timer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_member_that_never_rejoins_is_fenced() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "nj", 2).await;
+    let (classic, _) = stable_single(&mut c, "g-nj", &["nj"], &assignment_bytes("nj", &[0, 1])).await;
+    ok(&mut c, &join("g-nj", "new", &["nj"])).await;
+    // It rejoins once with a short rebalance timeout, then only heartbeats.
+    let rejoin =
+        join_request("g-nj", &classic, None, "consumer", vec![protocol("range", subscription_owning("nj", &[]))])
+            .with_rebalance_timeout_ms(300);
+    let j = c.call(&rejoin, JOIN_V).await;
+    assert_eq!(j.error_code, NONE);
+    let gen = j.generation_id;
+    // Another consumer-protocol member moves the group on: the classic member must rejoin.
+    ok(&mut c, &join("g-nj", "new2", &["nj"])).await;
+    let mut fenced = false;
+    for _ in 0..40 {
+        let code = heartbeat(&mut c, "g-nj", gen, &classic, None).await;
+        if code == UNKNOWN_MEMBER_ID {
+            fenced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fenced, "fenced without its JoinGroup");
+    b.stop().await;
+}
