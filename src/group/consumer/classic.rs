@@ -359,7 +359,8 @@ impl ConsumerGroup {
 
 impl ConsumerGroup {
     /// The classic group this one becomes when only classic members are left (online
-    /// downgrade): generation = group epoch, each member's target assignment in its
+    /// downgrade): generation = the group epoch (before the fencing that led here), each
+    /// member's target assignment in its
     /// protocol's format. `None` without members, with a consumer-protocol member, or without
     /// a protocol every member supports.
     pub fn to_classic(&self, topics: &dyn TopicLookup) -> Option<GroupValue> {
@@ -393,7 +394,7 @@ impl ConsumerGroup {
             .collect::<Vec<_>>();
         Some(GroupValue {
             protocol_type: CONSUMER_PROTOCOL_TYPE.into(),
-            generation: self.group_epoch,
+            generation: self.epoch_before_fence.unwrap_or(self.group_epoch),
             protocol: Some(protocol),
             leader: members.first().map(|m| m.member_id.clone()),
             state_timestamp: crate::util::now_ms(),

@@ -143,6 +143,10 @@ pub struct ConsumerGroup {
     subscriptions_version: u64,
     /// The metadata hash last computed: (topics version, subscriptions version, hash).
     hash_cache: Option<(u64, u64, i64)>,
+    /// The group epoch before the operation under way fenced its first member: a downgrade
+    /// right after it keeps that epoch as the classic generation, as Kafka (which converts
+    /// instead of fencing) does, so the classic members' heartbeats still match it.
+    epoch_before_fence: Option<i32>,
 }
 
 impl ConsumerGroup {
@@ -160,6 +164,7 @@ impl ConsumerGroup {
             records: Vec::new(),
             subscriptions_version: 0,
             hash_cache: None,
+            epoch_before_fence: None,
         }
     }
 
@@ -177,6 +182,7 @@ impl ConsumerGroup {
 
     /// The records the last operations produced (to append, in order).
     pub fn take_records(&mut self) -> Vec<Record> {
+        self.epoch_before_fence = None;
         std::mem::take(&mut self.records)
     }
 
@@ -242,6 +248,7 @@ impl ConsumerGroup {
     /// next heartbeat computes a new target assignment.
     pub fn fence(&mut self, member_id: &str, topics: &dyn TopicLookup) {
         let Some(m) = self.remove_member_records(member_id) else { return };
+        self.epoch_before_fence.get_or_insert(self.group_epoch);
         tracing::info!(group = %self.id, member = %m.id, "consumer group member removed");
         self.bump_epoch(topics);
     }

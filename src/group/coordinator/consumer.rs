@@ -128,11 +128,10 @@ impl GroupCoordinator {
     /// stored at generation = group epoch, and a rebalance so its members rejoin.
     fn take_group_records(&self, g: &mut Group, now: Instant) -> Vec<crate::group::consumer::Record> {
         let Some(c) = g.consumer.as_mut() else { return Vec::new() };
+        let allowed = self.config.migration_policy.allows_downgrade() && c.members.len() <= self.config.max_size;
+        let downgrade = if allowed { c.to_classic(&*self.topics) } else { None };
         let mut records = c.take_records();
-        if !self.config.migration_policy.allows_downgrade() || c.members.len() > self.config.max_size {
-            return records;
-        }
-        let Some(value) = c.to_classic(&*self.topics) else { return records };
+        let Some(value) = downgrade else { return records };
         records.extend(c.tombstones());
         records.push((codec::group_key(&g.id), Some(codec::group_value(&value))));
         tracing::info!(group = %g.id, members = value.members.len(), "consumer group downgraded to a classic group");
