@@ -1057,8 +1057,8 @@ def classiconly():
             up = group_types({group})
             if up.get(group, ("",))[0] != "CONSUMER":
                 raise AssertionError(f"group not upgraded: {up}")
-            # the last consumer-protocol member leaves: only classic members are left (no
-            # downgrade in Brook: the group stays a consumer group, which must keep working)
+            # the last consumer-protocol member leaves: only classic members are left, and the
+            # group goes back to the classic protocol (online downgrade, the default policy)
             n1.close()
             t0 = time.monotonic()
             ok = wait_until(lambda: balanced(cs, nparts, [2, 2, 2]), 30)
@@ -1068,9 +1068,10 @@ def classiconly():
             got = wait_until(lambda: set().union(*(set(m.keys()) for m in cs)) >= fresh, 30)
             by = {m.name: len(set(m.keys()) & fresh) for m in cs}
             steady, detail = settle_and_watch(cs)
-            R.check("confluent-kafka: the last consumer-protocol member leaves; the 3 classic members left take its "
-                    "partitions (2+2+2), consume new records and are steady (no callbacks for 3 s once settled)",
-                    ok and got and steady,
+            R.check("confluent-kafka: the last consumer-protocol member leaves: the group is downgraded to a classic "
+                    "group; the 3 classic members take its partitions (2+2+2), consume new records and are steady "
+                    "(no callbacks for 3 s once settled)",
+                    ok and got and steady and typ.get(group, ("?",))[0] == "CLASSIC",
                     f"split {ok}: {asg_desc(cs)}; new records consumed: {by} of {len(fresh)}; {detail}; type {typ} | "
                     + " | ".join(m.describe() for m in cs),
                     f"{asg_desc(cs)} after {t_back:.1f}s; {len(fresh)} new records consumed {by}; {detail}; "
@@ -1081,19 +1082,19 @@ def classiconly():
             limit = SESSION_S + 6
             took = wait_until(lambda: balanced([c1, c2], nparts, [3, 3]), limit + 10)
             t_kill = time.monotonic() - t0
-            R.check(f"confluent-kafka: a classic member inside the consumer group is SIGKILLed: fenced after its "
+            R.check(f"confluent-kafka: a classic member of the downgraded group is SIGKILLed: fenced after its "
                     f"session timeout, the 2 others have all 6 partitions (3+3) within {limit:.0f}s",
                     took and t_kill <= limit,
                     f"{asg_desc([c1, c2])} {t_kill:.1f}s after the kill of C3 ({sorted(c3_parts)}) | "
                     f"{c1.describe()} | {c2.describe()}",
                     f"C3 had {sorted(c3_parts)}; {asg_desc([c1, c2])} after {t_kill:.1f}s")
-            # a new classic member (C3 restarted) joins the consumer group of classic members
+            # a new classic member (C3 restarted) joins the downgraded group
             c4 = ms.start("C4", group, topic, protocol="classic")
             t0 = time.monotonic()
             ok = wait_until(lambda: balanced([c1, c2, c4], nparts, [2, 2, 2]), 30)
             t_join = time.monotonic() - t0
             typ = group_types({group})
-            R.check("confluent-kafka: a new classic member joins the consumer group of classic members "
+            R.check("confluent-kafka: a new classic member joins the downgraded group "
                     "(JoinGroup with MEMBER_ID_REQUIRED, then SyncGroup): 2+2+2", ok,
                     f"{asg_desc([c1, c2, c4])}; type {typ} | {c4.describe()}",
                     f"{asg_desc([c1, c2, c4])} after {t_join:.1f}s")
@@ -1110,7 +1111,7 @@ def classiconly():
             ndup, bad = bad_redeliveries(allm)
             ov = overlaps(allm)
             lost = lost_events(allm)
-            R.check("confluent-kafka: classic members in a consumer group without consumer-protocol members: no "
+            R.check("confluent-kafka: classic members through the downgrade: no "
                     "record lost, none re-delivered after it was committed, no partition owned twice at once",
                     not missing and not bad and not ov and not lost,
                     f"{fmt_missing(missing)}; {len(bad)} re-deliveries of committed records: {bad[:4]}; "
