@@ -32,7 +32,7 @@ value = a sequence number, partition = seq % partitions.
             partition is owned by two members at once (assigned to B before A's on_revoke
             returned)
   classiconly  three classic members and one consumer-protocol member; the latter leaves, so only
-            classic members are left inside the consumer group (Brook does not downgrade): they
+            classic members are left and the group is downgraded to a classic group: they
             take its partitions, consume new records, are steady; one is SIGKILLed and fenced
             after its session timeout, the two others get its partitions; a new classic member
             joins (2+2+2 again); nothing lost, nothing owned twice at once
