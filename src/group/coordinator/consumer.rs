@@ -92,18 +92,20 @@ impl GroupCoordinator {
             }
             Err(refusal) => {
                 // An upgrade went through before the joiner was refused: it is stored.
-                drop(g);
                 if let Err(e) = self.append(group_id, records) {
                     tracing::error!(group = group_id, "cannot store consumer group records: {e}");
                 }
                 return Err(refusal);
             }
         };
-        drop(g);
         if records.is_empty() {
             return Ok((answer, None));
         }
-        match self.append(group_id, records) {
+        // Appended with the group still locked, so its records are in the log in the order
+        // its changes were made (replay applies them in that order).
+        let appended = self.append(group_id, records);
+        drop(g);
+        match appended {
             Ok(part) => Ok((answer, Some(part))),
             Err(e) => {
                 tracing::error!(group = group_id, "cannot store consumer group records: {e}");
