@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from compat import Reporter, log, bootstrap, uniq, ck_create_topic
+from compat import Reporter, log, bootstrap, uniq, ck_create_topic, wait_until, producer, new_topic, committed_offsets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGDIR = os.environ.get("LOGDIR", "/tmp")
@@ -265,15 +265,6 @@ class Member:
                     f"events={ev} errors={self.errors[-3:]}")
 
 
-def wait_until(pred, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
 class Members:
     """Every member a scenario started; all are killed at the end."""
 
@@ -299,11 +290,6 @@ class Members:
 
 
 # ---------------------------------------------------------------- producing
-
-def producer():
-    from confluent_kafka import Producer
-    return Producer({"bootstrap.servers": bootstrap(), "linger.ms": 5, "message.timeout.ms": 60000,
-                     "socket.timeout.ms": 10000, "reconnect.backoff.max.ms": 500})
 
 
 def produce(topic, nparts, start, n, timeout=60):
@@ -369,31 +355,6 @@ class BackgroundProducer:
         if left or self.errs:
             raise RuntimeError(f"background producer: {left} undelivered, errors {self.errs[:3]}")
         return set(self.acked)
-
-
-def new_topic(prefix, nparts):
-    t = uniq(prefix)
-    ck_create_topic(t, nparts)
-    return t
-
-
-def committed_offsets(group, topic, nparts, timeout=20):
-    """OffsetFetch through a confluent-kafka consumer that never joins: {partition: offset or None}."""
-    from confluent_kafka import Consumer, TopicPartition, KafkaException
-    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": group, "enable.auto.commit": False,
-                  "socket.timeout.ms": 10000})
-    try:
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                res = c.committed([TopicPartition(topic, p) for p in range(nparts)], timeout=10)
-                return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in res}
-            except KafkaException:
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.5)
-    finally:
-        c.close()
 
 
 def next_offsets(member):

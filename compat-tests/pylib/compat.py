@@ -309,3 +309,44 @@ def ck_create_topic(name, partitions, timeout=30):
             return a
         time.sleep(0.2)
     raise TimeoutError(f"topic {name} not visible with {partitions} partitions in metadata")
+
+
+# --- consumer-group suites (groups, groups848) ---
+def wait_until(pred, timeout, step=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def producer():
+    from confluent_kafka import Producer
+    return Producer({"bootstrap.servers": bootstrap(), "linger.ms": 5, "message.timeout.ms": 60000,
+                     "socket.timeout.ms": 10000, "reconnect.backoff.max.ms": 500})
+
+
+def new_topic(prefix, nparts):
+    t = uniq(prefix)
+    ck_create_topic(t, nparts)
+    return t
+
+
+def committed_offsets(group, topic, nparts, timeout=30):
+    """OffsetFetch through a confluent-kafka consumer that never joins: {partition: offset or None}."""
+    from confluent_kafka import Consumer, TopicPartition, KafkaException
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": group, "enable.auto.commit": False,
+                  "socket.timeout.ms": 10000})
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                res = c.committed([TopicPartition(topic, p) for p in range(nparts)], timeout=10)
+                return {tp.partition: (tp.offset if tp.offset >= 0 else None) for tp in res}
+            except KafkaException:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.5)
+    finally:
+        c.close()
