@@ -384,6 +384,17 @@ async fn the_group_is_described_listed_and_deleted_as_kafka_does() {
     let new = describe_v(&mut c, "g-d", 6).await;
     assert_eq!((new.error_code, new.group_state.as_str()), (GROUP_ID_NOT_FOUND, "Dead"));
 
+    // OffsetDelete refuses a topic the group subscribes to.
+    let od = OffsetDeleteRequest::default().with_group_id(gid("g-d")).with_topics(vec![
+        kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestTopic::default()
+            .with_name(tn("d"))
+            .with_partitions(vec![
+                kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestPartition::default()
+                    .with_partition_index(0),
+            ]),
+    ]);
+    let r: OffsetDeleteResponse = c.call(&od, 0).await;
+    assert_eq!(r.topics[0].partitions[0].error_code, GROUP_SUBSCRIBED_TO_TOPIC);
     // Deleted only once empty.
     assert_eq!(delete_groups(&mut c, &["g-d"]).await, [("g-d".to_string(), NON_EMPTY_GROUP)]);
     ok(&mut c, &beat("g-d", "m", -1, None)).await;

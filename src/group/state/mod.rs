@@ -254,10 +254,14 @@ impl Group {
         Some(m)
     }
 
-    /// Topics the members subscribe to (consumer protocol), for OffsetDelete.
+    /// Topics the members subscribe to (consumer protocol, or a consumer group's names and
+    /// regular expressions), for OffsetDelete.
     pub fn subscribed_topics(&self) -> Vec<String> {
         use kafka_protocol::messages::ConsumerProtocolSubscription;
         use kafka_protocol::protocol::Decodable;
+        if let Some(c) = &self.consumer {
+            return c.subscribed_topic_names().into_iter().collect();
+        }
         if self.protocol_type.as_deref() != Some("consumer") {
             return Vec::new();
         }
