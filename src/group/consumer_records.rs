@@ -8,6 +8,11 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use uuid::Uuid;
 
+use super::flexible::{
+    get_compact_array, get_compact_bytes, get_compact_opt_str, get_compact_str, get_tagged_fields, get_uvarint,
+    put_compact_array, put_compact_bytes, put_compact_opt_str, put_compact_str, put_tagged_fields, put_uvarint,
+    skip_tagged_fields, value_codec,
+};
 use crate::wire::{get_str, put_str};
 
 pub const GROUP_METADATA: i16 = 3;
@@ -144,29 +149,6 @@ pub struct RegularExpressionValue {
     pub topics: Vec<String>,
     pub version: i64,
     pub timestamp: i64,
-}
-
-/// `encode`/`decode` of value types from their flexible struct's `write`/`read`.
-macro_rules! value_codec {
-    ($($t:ty),*) => {$(
-        impl $t {
-            /// The stored value: `int16` version 0, then the flexible struct.
-            pub fn encode(&self) -> Bytes {
-                let mut b = BytesMut::new();
-                b.put_i16(0);
-                self.write(&mut b);
-                b.freeze()
-            }
-
-            /// A stored value; None for damage or a version other than 0.
-            pub fn decode(mut b: Bytes) -> Option<Self> {
-                if b.try_get_i16().ok()? != 0 {
-                    return None;
-                }
-                Self::read(&mut b)
-            }
-        }
-    )*};
 }
 
 value_codec!(
@@ -339,7 +321,8 @@ impl RegularExpressionValue {
 }
 
 /// `[]TopicPartitions` of the target and current assignments: {TopicId uuid, Partitions []int32}.
-fn put_topic_partitions(b: &mut BytesMut, tps: &[TopicPartitions]) {
+/// The share-group records (types 13 and 14) have the same layout.
+pub(crate) fn put_topic_partitions(b: &mut BytesMut, tps: &[TopicPartitions]) {
     put_compact_array(b, tps, |b, tp| {
         b.put_slice(tp.topic_id.as_bytes());
         put_compact_array(b, &tp.partitions, |b, p| b.put_i32(*p));
@@ -348,7 +331,7 @@ fn put_topic_partitions(b: &mut BytesMut, tps: &[TopicPartitions]) {
 }
 
 /// Reads `[]TopicPartitions`, skipping their tagged fields (trunk's AssignmentEpochs is tag 0).
-fn get_topic_partitions(b: &mut Bytes) -> Option<Vec<TopicPartitions>> {
+pub(crate) fn get_topic_partitions(b: &mut Bytes) -> Option<Vec<TopicPartitions>> {
     get_compact_array(b, 16 + 1 + 1, |b| {
         let mut id = [0; 16];
         b.try_copy_to_slice(&mut id).ok()?;
@@ -358,131 +341,14 @@ fn get_topic_partitions(b: &mut Bytes) -> Option<Vec<TopicPartitions>> {
     })
 }
 
-// Flexible-version primitives. kafka-protocol has them, but its `Encoder`/`Decoder` traits are
-// crate-private, so they cannot be called from here. Every read is bounded by the bytes present.
-
-fn put_uvarint(b: &mut BytesMut, mut v: u32) {
-    while v >= 0x80 {
-        b.put_u8(v as u8 | 0x80);
-        v >>= 7;
-    }
-    b.put_u8(v as u8);
-}
-
-/// An unsigned varint of at most 5 bytes that fits a u32.
-fn get_uvarint(b: &mut Bytes) -> Option<u32> {
-    let mut v = 0u64;
-    for i in 0..5 {
-        let byte = b.try_get_u8().ok()?;
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return u32::try_from(v).ok();
-        }
-    }
-    None
-}
-
-/// A compact length (uvarint of length + 1); Some(None) for null (0).
-fn get_compact_len(b: &mut Bytes) -> Option<Option<usize>> {
-    Some(get_uvarint(b)?.checked_sub(1).map(|n| n as usize))
-}
-
-/// The next `n` bytes, if there are that many.
-fn take(b: &mut Bytes, n: usize) -> Option<Bytes> {
-    (b.remaining() >= n).then(|| b.split_to(n))
-}
-
-fn put_compact_str(b: &mut BytesMut, s: &str) {
-    put_compact_bytes(b, s.as_bytes());
-}
-
-fn put_compact_opt_str(b: &mut BytesMut, s: Option<&str>) {
-    match s {
-        Some(s) => put_compact_str(b, s),
-        None => put_uvarint(b, 0),
-    }
-}
-
-fn get_compact_opt_str(b: &mut Bytes) -> Option<Option<String>> {
-    let Some(n) = get_compact_len(b)? else { return Some(None) };
-    String::from_utf8(take(b, n)?.to_vec()).ok().map(Some)
-}
-
-/// A non-null compact string.
-fn get_compact_str(b: &mut Bytes) -> Option<String> {
-    get_compact_opt_str(b).flatten()
-}
-
-fn put_compact_bytes(b: &mut BytesMut, v: &[u8]) {
-    put_uvarint(b, v.len() as u32 + 1);
-    b.put_slice(v);
-}
-
-/// Non-null compact bytes.
-fn get_compact_bytes(b: &mut Bytes) -> Option<Bytes> {
-    let n = get_compact_len(b)??;
-    take(b, n)
-}
-
-fn put_compact_array<T>(b: &mut BytesMut, items: &[T], mut item: impl FnMut(&mut BytesMut, &T)) {
-    put_uvarint(b, items.len() as u32 + 1);
-    for i in items {
-        item(b, i);
-    }
-}
-
-/// A non-null compact array read with `item`; None if it claims more items than
-/// `min_item_bytes` each could fit in what is left. Nothing is reserved from the count.
-fn get_compact_array<T>(
-    b: &mut Bytes,
-    min_item_bytes: usize,
-    mut item: impl FnMut(&mut Bytes) -> Option<T>,
-) -> Option<Vec<T>> {
-    let n = get_compact_len(b)??;
-    if n.saturating_mul(min_item_bytes) > b.remaining() {
-        return None;
-    }
-    (0..n).map(|_| item(b)).collect()
-}
-
-/// A tagged-field section: the count, then each field's tag, size and payload, tags ascending.
-fn put_tagged_fields(b: &mut BytesMut, fields: &[(u32, Bytes)]) {
-    put_uvarint(b, fields.len() as u32);
-    for (tag, payload) in fields {
-        put_uvarint(b, *tag);
-        put_uvarint(b, payload.len() as u32);
-        b.put_slice(payload);
-    }
-}
-
-/// Reads a tagged-field section, handing each (tag, payload) to `field`, which ignores tags it
-/// does not know and returns None for a damaged known one.
-fn get_tagged_fields(b: &mut Bytes, mut field: impl FnMut(u32, Bytes) -> Option<()>) -> Option<()> {
-    for _ in 0..get_uvarint(b)? {
-        let tag = get_uvarint(b)?;
-        let size = get_uvarint(b)? as usize;
-        field(tag, take(b, size)?)?;
-    }
-    Some(())
-}
-
-fn skip_tagged_fields(b: &mut Bytes) -> Option<()> {
-    get_tagged_fields(b, |_, _| Some(()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::group::flexible::hex;
     use proptest::collection::vec;
     use proptest::option::of;
     use proptest::prelude::*;
     use std::time::{Duration, Instant};
-
-    /// Bytes from hex pairs; spaces and `|` separate fields for the reader.
-    fn hex(s: &str) -> Bytes {
-        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap()).collect()
-    }
 
     fn uuid_0_to_15() -> Uuid {
         Uuid::from_bytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])

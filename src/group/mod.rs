@@ -9,6 +9,7 @@ pub mod consumer;
 pub mod consumer_records;
 pub mod coordinator;
 pub mod error;
+pub(crate) mod flexible;
 pub mod state;
 
 pub use coordinator::{CoordinatorConfig, GroupCoordinator, OFFSETS_TOPIC};

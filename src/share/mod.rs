@@ -1,0 +1,4 @@
+//! Share groups (KIP-932): queues on the same log — the share-partition state, the share
+//! coordinator and its records. Only the record formats exist so far.
+
+pub mod records;
