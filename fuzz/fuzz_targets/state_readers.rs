@@ -1,6 +1,7 @@
 //! The other readers of broker-written state that recovery trusts: producer-state snapshots,
 //! aborted-transaction indexes, transaction marker records and the `__consumer_offsets` key
-//! and value formats, classic and KIP-848 (replayed at every start).
+//! and value formats, classic and KIP-848 (replayed at every start), and the share-group
+//! records (KIP-932).
 #![no_main]
 
 use brook::group::codec;
@@ -23,5 +24,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = cr::TargetAssignmentMetadataValue::decode(b.clone());
     let _ = cr::TargetAssignmentMemberValue::decode(b.clone());
     let _ = cr::CurrentMemberAssignmentValue::decode(b.clone());
-    let _ = cr::RegularExpressionValue::decode(b);
+    let _ = cr::RegularExpressionValue::decode(b.clone());
+    use brook::share::records as sr;
+    let _ = sr::decode_key(b.clone());
+    let _ = sr::decode_state_key(b.clone());
+    let _ = sr::MemberMetadataValue::decode(b.clone());
+    let _ = sr::GroupMetadataValue::decode(b.clone());
+    let _ = sr::TargetAssignmentMetadataValue::decode(b.clone());
+    let _ = sr::TargetAssignmentMemberValue::decode(b.clone());
+    let _ = sr::CurrentMemberAssignmentValue::decode(b.clone());
+    let _ = sr::StatePartitionMetadataValue::decode(b.clone());
+    let _ = sr::ShareSnapshotValue::decode(b.clone());
+    let _ = sr::ShareUpdateValue::decode(b);
 });
