@@ -155,18 +155,9 @@ pub struct GroupMetadataValue {
     pub metadata_hash: i64,
 }
 
-/// Type 12: the epoch of the group's target assignment. 4.3's tag 0 AssignmentTimestamp is
-/// skipped.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TargetAssignmentMetadataValue {
-    pub assignment_epoch: i32,
-}
-
-/// Type 13: one member's target assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TargetAssignmentMemberValue {
-    pub topic_partitions: Vec<TopicPartitions>,
-}
+/// Types 12 and 13 (the target assignment's epoch, one member's target) have the layout of
+/// the consumer-group records 6 and 7, so their types are shared.
+pub use crate::group::consumer_records::{TargetAssignmentMemberValue, TargetAssignmentMetadataValue};
 
 /// Type 14: one member's current assignment. There is no revocation in share groups.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -268,8 +259,6 @@ impl Default for ShareUpdateValue {
 value_codec!(
     MemberMetadataValue,
     GroupMetadataValue,
-    TargetAssignmentMetadataValue,
-    TargetAssignmentMemberValue,
     CurrentMemberAssignmentValue,
     StatePartitionMetadataValue,
     ShareSnapshotValue,
@@ -307,32 +296,6 @@ impl GroupMetadataValue {
         let metadata_hash = b.try_get_i64().ok()?;
         skip_tagged_fields(b)?;
         Some(Self { epoch, metadata_hash })
-    }
-}
-
-impl TargetAssignmentMetadataValue {
-    fn write(&self, b: &mut BytesMut) {
-        b.put_i32(self.assignment_epoch);
-        put_tagged_fields(b, &[]);
-    }
-
-    fn read(b: &mut Bytes) -> Option<Self> {
-        let assignment_epoch = b.try_get_i32().ok()?;
-        skip_tagged_fields(b)?;
-        Some(Self { assignment_epoch })
-    }
-}
-
-impl TargetAssignmentMemberValue {
-    fn write(&self, b: &mut BytesMut) {
-        put_topic_partitions(b, &self.topic_partitions);
-        put_tagged_fields(b, &[]);
-    }
-
-    fn read(b: &mut Bytes) -> Option<Self> {
-        let topic_partitions = get_topic_partitions(b)?;
-        skip_tagged_fields(b)?;
-        Some(Self { topic_partitions })
     }
 }
 
