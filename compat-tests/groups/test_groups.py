@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-from compat import Reporter, log, bootstrap, uniq, ck_create_topic, wait_until, producer, new_topic, committed_offsets
+from compat import Reporter, log, bootstrap, uniq, ck_create_topic, MemberSet, wait_until, producer, new_topic, committed_offsets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGDIR = os.environ.get("LOGDIR", "/tmp")
@@ -265,28 +265,9 @@ class Member:
                     f"events={ev} errors={self.errors[-3:]}")
 
 
-class Members:
+def Members():  # noqa: N802 (used as a context manager like the class it stands for)
     """Every member a scenario started; all are killed at the end."""
-
-    def __init__(self):
-        self.all = []
-
-    def start(self, *a, **kw):
-        m = Member(*a, **kw)
-        self.all.append(m)
-        return m
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for m in self.all:
-            try:
-                if m.alive():
-                    m.kill()
-            except Exception:  # noqa: BLE001
-                pass
-            m.logf.close()
+    return MemberSet(Member)
 
 
 # ---------------------------------------------------------------- producing

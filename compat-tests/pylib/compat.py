@@ -350,3 +350,29 @@ def committed_offsets(group, topic, nparts, timeout=30):
                 time.sleep(0.5)
     finally:
         c.close()
+
+
+class MemberSet:
+    """Every member process a scenario started (made by `factory`, each with `alive()`, `kill()`
+    and a `logf`); all are killed at the end of the `with` block."""
+
+    def __init__(self, factory):
+        self.factory = factory
+        self.all = []
+
+    def start(self, *a, **kw):
+        m = self.factory(*a, **kw)
+        self.all.append(m)
+        return m
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for m in self.all:
+            try:
+                if m.alive():
+                    m.kill()
+            except Exception:  # noqa: BLE001
+                pass
+            m.logf.close()
