@@ -118,6 +118,26 @@ impl ConsumerGroupState {
     }
 }
 
+/// A stable 64-bit hash of the named topics' ids, names and partition counts (FNV-1a: only
+/// ever compared with itself); 0 when none exists. A change moves a group's epoch.
+pub fn metadata_hash(names: &BTreeSet<String>, topics: &dyn TopicLookup) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut any = false;
+    for n in names {
+        let Some((id, count)) = topics.topic(n) else { continue };
+        any = true;
+        for b in id.as_bytes().iter().chain(n.as_bytes()).chain(&count.to_be_bytes()) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    if any {
+        h as i64
+    } else {
+        0
+    }
+}
+
 /// A key and value (None: a tombstone) for `__consumer_offsets`.
 pub type Record = (Bytes, Option<Bytes>);
 
@@ -305,22 +325,7 @@ impl ConsumerGroup {
     }
 
     fn hash_now(&self, topics: &dyn TopicLookup) -> i64 {
-        let names = self.subscribed_topic_names();
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut any = false;
-        for n in &names {
-            let Some((id, count)) = topics.topic(n) else { continue };
-            any = true;
-            for b in id.as_bytes().iter().chain(n.as_bytes()).chain(&count.to_be_bytes()) {
-                h ^= u64::from(*b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        if any {
-            h as i64
-        } else {
-            0
-        }
+        metadata_hash(&self.subscribed_topic_names(), topics)
     }
 
     /// Timer work: members whose session lapsed, or who did not revoke within their
