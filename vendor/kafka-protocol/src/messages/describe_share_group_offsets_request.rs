@@ -2,6 +2,7 @@
 //!
 //! See the schema for this message [here](https://github.com/apache/kafka/blob/trunk/clients/src/main/resources/common/message/DescribeShareGroupOffsetsRequest.json).
 // WARNING: the items of this module are generated and should not be edited directly
+// Brook patch: regenerated for Kafka 4.2's DescribeShareGroupOffsetsRequest.json: valid versions 0-1; v1 has the same fields as v0. Each changed line below is marked "Brook patch: Kafka 4.2 schema."
 #![allow(unused)]
 
 use std::borrow::Borrow;
@@ -17,13 +18,15 @@ use crate::protocol::{
     Encodable, Encoder, HeaderVersion, Message, StrBytes, VersionRange,
 };
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsRequest {
     /// The groups to describe offsets for.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub groups: Vec<DescribeShareGroupOffsetsRequestGroup>,
 
     /// Other tagged fields
@@ -35,7 +38,8 @@ impl DescribeShareGroupOffsetsRequest {
     ///
     /// The groups to describe offsets for.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_groups(mut self, value: Vec<DescribeShareGroupOffsetsRequestGroup>) -> Self {
         self.groups = value;
         self
@@ -55,7 +59,8 @@ impl DescribeShareGroupOffsetsRequest {
 #[cfg(feature = "client")]
 impl Encodable for DescribeShareGroupOffsetsRequest {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactArray(types::Struct { version }).encode(buf, &self.groups)?;
@@ -91,7 +96,8 @@ impl Encodable for DescribeShareGroupOffsetsRequest {
 #[cfg(feature = "broker")]
 impl Decodable for DescribeShareGroupOffsetsRequest {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let groups = types::CompactArray(types::Struct { version }).decode(buf)?;
@@ -120,22 +126,26 @@ impl Default for DescribeShareGroupOffsetsRequest {
 }
 
 impl Message for DescribeShareGroupOffsetsRequest {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsRequestGroup {
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub group_id: super::GroupId,
 
     /// The topics to describe offsets for, or null for all topic-partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topics: Option<Vec<DescribeShareGroupOffsetsRequestTopic>>,
 
     /// Other tagged fields
@@ -147,7 +157,8 @@ impl DescribeShareGroupOffsetsRequestGroup {
     ///
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_group_id(mut self, value: super::GroupId) -> Self {
         self.group_id = value;
         self
@@ -156,7 +167,8 @@ impl DescribeShareGroupOffsetsRequestGroup {
     ///
     /// The topics to describe offsets for, or null for all topic-partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topics(
         mut self,
         value: Option<Vec<DescribeShareGroupOffsetsRequestTopic>>,
@@ -179,7 +191,8 @@ impl DescribeShareGroupOffsetsRequestGroup {
 #[cfg(feature = "client")]
 impl Encodable for DescribeShareGroupOffsetsRequestGroup {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactString.encode(buf, &self.group_id)?;
@@ -217,7 +230,8 @@ impl Encodable for DescribeShareGroupOffsetsRequestGroup {
 #[cfg(feature = "broker")]
 impl Decodable for DescribeShareGroupOffsetsRequestGroup {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let group_id = types::CompactString.decode(buf)?;
@@ -249,22 +263,26 @@ impl Default for DescribeShareGroupOffsetsRequestGroup {
 }
 
 impl Message for DescribeShareGroupOffsetsRequestGroup {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsRequestTopic {
     /// The topic name.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topic_name: super::TopicName,
 
     /// The partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partitions: Vec<i32>,
 
     /// Other tagged fields
@@ -276,7 +294,8 @@ impl DescribeShareGroupOffsetsRequestTopic {
     ///
     /// The topic name.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topic_name(mut self, value: super::TopicName) -> Self {
         self.topic_name = value;
         self
@@ -285,7 +304,8 @@ impl DescribeShareGroupOffsetsRequestTopic {
     ///
     /// The partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partitions(mut self, value: Vec<i32>) -> Self {
         self.partitions = value;
         self
@@ -305,7 +325,8 @@ impl DescribeShareGroupOffsetsRequestTopic {
 #[cfg(feature = "client")]
 impl Encodable for DescribeShareGroupOffsetsRequestTopic {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactString.encode(buf, &self.topic_name)?;
@@ -343,7 +364,8 @@ impl Encodable for DescribeShareGroupOffsetsRequestTopic {
 #[cfg(feature = "broker")]
 impl Decodable for DescribeShareGroupOffsetsRequestTopic {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let topic_name = types::CompactString.decode(buf)?;
@@ -375,12 +397,90 @@ impl Default for DescribeShareGroupOffsetsRequestTopic {
 }
 
 impl Message for DescribeShareGroupOffsetsRequestTopic {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
 impl HeaderVersion for DescribeShareGroupOffsetsRequest {
     fn header_version(version: i16) -> i16 {
         2
+    }
+}
+
+// Brook patch: Brook's tests of this message's Kafka 4.2 versions (not upstream code).
+#[cfg(all(test, feature = "client", feature = "broker"))]
+mod brook_tests {
+    use super::*;
+
+    /// Encodes `m` at `version`, checking that `compute_size` agrees with the bytes written.
+    fn encode<M: Encodable>(m: &M, version: i16) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        m.encode(&mut buf, version)?;
+        assert_eq!(
+            m.compute_size(version)?,
+            buf.len(),
+            "compute_size at v{version}"
+        );
+        Ok(buf)
+    }
+
+    /// Decodes a whole message at `version`; no byte may be left over.
+    fn decode<M: Decodable>(mut bytes: &[u8], version: i16) -> M {
+        let m = M::decode(&mut bytes, version).unwrap();
+        assert!(
+            bytes.is_empty(),
+            "{} bytes left over at v{version}",
+            bytes.len()
+        );
+        m
+    }
+
+    fn request() -> DescribeShareGroupOffsetsRequest {
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(crate::messages::GroupId(StrBytes::from_static_str("g")))
+                .with_topics(None),
+        ])
+    }
+
+    /// The bytes of `request()` at v0 and v1 (same fields), from DescribeShareGroupOffsetsRequest.json (Kafka 4.2).
+    const BYTES: [u8; 6] = [
+        0x02, // Groups: compact array of 1
+        0x02, b'g', // GroupId: compact string, length + 1
+        0x00, // Topics: null (all topic-partitions)
+        0,    // group tagged fields
+        0,    // tagged fields
+    ];
+
+    #[test]
+    fn v1_has_the_v0_fields_byte_exact() {
+        for version in 0..=1 {
+            let bytes = encode(&request(), version).unwrap();
+            assert_eq!(bytes, BYTES, "v{version}");
+            let back: DescribeShareGroupOffsetsRequest = decode(&bytes, version);
+            assert_eq!(back, request(), "v{version}");
+        }
+        let with_topics = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            DescribeShareGroupOffsetsRequestGroup::default().with_topics(Some(vec![
+                DescribeShareGroupOffsetsRequestTopic::default()
+                    .with_topic_name(crate::messages::TopicName(StrBytes::from_static_str("t")))
+                    .with_partitions(vec![0, 2]),
+            ])),
+        ]);
+        let back: DescribeShareGroupOffsetsRequest = decode(&encode(&with_topics, 1).unwrap(), 1);
+        assert_eq!(back, with_topics);
+    }
+
+    #[test]
+    fn versions_are_0_to_1() {
+        let range = VersionRange { min: 0, max: 1 };
+        assert_eq!(DescribeShareGroupOffsetsRequest::VERSIONS, range);
+        assert_eq!(
+            crate::messages::ApiKey::DescribeShareGroupOffsets.valid_versions(),
+            range
+        );
+        assert!(encode(&request(), 2).is_err());
+        assert!(DescribeShareGroupOffsetsRequest::decode(&mut &BYTES[..], 2).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! See the schema for this message [here](https://github.com/apache/kafka/blob/trunk/clients/src/main/resources/common/message/DescribeShareGroupOffsetsResponse.json).
 // WARNING: the items of this module are generated and should not be edited directly
+// Brook patch: regenerated for Kafka 4.2's DescribeShareGroupOffsetsResponse.json: valid versions 0-1; v1 adds the partition's Lag (int64, default -1, ignorable; KIP-1226). Each changed line below is marked "Brook patch: Kafka 4.2 schema."
 #![allow(unused)]
 
 use std::borrow::Borrow;
@@ -17,18 +18,21 @@ use crate::protocol::{
     Encodable, Encoder, HeaderVersion, Message, StrBytes, VersionRange,
 };
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponse {
     /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub throttle_time_ms: i32,
 
     /// The results for each group.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub groups: Vec<DescribeShareGroupOffsetsResponseGroup>,
 
     /// Other tagged fields
@@ -40,7 +44,8 @@ impl DescribeShareGroupOffsetsResponse {
     ///
     /// The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_throttle_time_ms(mut self, value: i32) -> Self {
         self.throttle_time_ms = value;
         self
@@ -49,7 +54,8 @@ impl DescribeShareGroupOffsetsResponse {
     ///
     /// The results for each group.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_groups(mut self, value: Vec<DescribeShareGroupOffsetsResponseGroup>) -> Self {
         self.groups = value;
         self
@@ -69,7 +75,8 @@ impl DescribeShareGroupOffsetsResponse {
 #[cfg(feature = "broker")]
 impl Encodable for DescribeShareGroupOffsetsResponse {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Int32.encode(buf, &self.throttle_time_ms)?;
@@ -107,7 +114,8 @@ impl Encodable for DescribeShareGroupOffsetsResponse {
 #[cfg(feature = "client")]
 impl Decodable for DescribeShareGroupOffsetsResponse {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let throttle_time_ms = types::Int32.decode(buf)?;
@@ -139,32 +147,38 @@ impl Default for DescribeShareGroupOffsetsResponse {
 }
 
 impl Message for DescribeShareGroupOffsetsResponse {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponseGroup {
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub group_id: super::GroupId,
 
     /// The results for each topic.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topics: Vec<DescribeShareGroupOffsetsResponseTopic>,
 
     /// The group-level error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_code: i16,
 
     /// The group-level error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_message: Option<StrBytes>,
 
     /// Other tagged fields
@@ -176,7 +190,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
     ///
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_group_id(mut self, value: super::GroupId) -> Self {
         self.group_id = value;
         self
@@ -185,7 +200,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
     ///
     /// The results for each topic.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topics(mut self, value: Vec<DescribeShareGroupOffsetsResponseTopic>) -> Self {
         self.topics = value;
         self
@@ -194,7 +210,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
     ///
     /// The group-level error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_code(mut self, value: i16) -> Self {
         self.error_code = value;
         self
@@ -203,7 +220,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
     ///
     /// The group-level error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_message(mut self, value: Option<StrBytes>) -> Self {
         self.error_message = value;
         self
@@ -223,7 +241,8 @@ impl DescribeShareGroupOffsetsResponseGroup {
 #[cfg(feature = "broker")]
 impl Encodable for DescribeShareGroupOffsetsResponseGroup {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactString.encode(buf, &self.group_id)?;
@@ -265,7 +284,8 @@ impl Encodable for DescribeShareGroupOffsetsResponseGroup {
 #[cfg(feature = "client")]
 impl Decodable for DescribeShareGroupOffsetsResponseGroup {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let group_id = types::CompactString.decode(buf)?;
@@ -303,37 +323,50 @@ impl Default for DescribeShareGroupOffsetsResponseGroup {
 }
 
 impl Message for DescribeShareGroupOffsetsResponseGroup {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponsePartition {
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partition_index: i32,
 
     /// The share-partition start offset.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub start_offset: i64,
 
     /// The leader epoch of the partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub leader_epoch: i32,
+
+    // Brook patch: Kafka 4.2 schema.
+    /// The share-partition lag.
+    ///
+    /// Supported API versions: 1
+    pub lag: i64,
 
     /// The partition-level error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_code: i16,
 
     /// The partition-level error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_message: Option<StrBytes>,
 
     /// Other tagged fields
@@ -345,7 +378,8 @@ impl DescribeShareGroupOffsetsResponsePartition {
     ///
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partition_index(mut self, value: i32) -> Self {
         self.partition_index = value;
         self
@@ -354,7 +388,8 @@ impl DescribeShareGroupOffsetsResponsePartition {
     ///
     /// The share-partition start offset.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_start_offset(mut self, value: i64) -> Self {
         self.start_offset = value;
         self
@@ -363,16 +398,28 @@ impl DescribeShareGroupOffsetsResponsePartition {
     ///
     /// The leader epoch of the partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_leader_epoch(mut self, value: i32) -> Self {
         self.leader_epoch = value;
+        // Brook patch: Kafka 4.2 schema.
+        self
+    }
+    /// Sets `lag` to the passed value.
+    ///
+    /// The share-partition lag.
+    ///
+    /// Supported API versions: 1
+    pub fn with_lag(mut self, value: i64) -> Self {
+        self.lag = value;
         self
     }
     /// Sets `error_code` to the passed value.
     ///
     /// The partition-level error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_code(mut self, value: i16) -> Self {
         self.error_code = value;
         self
@@ -381,7 +428,8 @@ impl DescribeShareGroupOffsetsResponsePartition {
     ///
     /// The partition-level error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_message(mut self, value: Option<StrBytes>) -> Self {
         self.error_message = value;
         self
@@ -401,12 +449,17 @@ impl DescribeShareGroupOffsetsResponsePartition {
 #[cfg(feature = "broker")]
 impl Encodable for DescribeShareGroupOffsetsResponsePartition {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Int32.encode(buf, &self.partition_index)?;
         types::Int64.encode(buf, &self.start_offset)?;
         types::Int32.encode(buf, &self.leader_epoch)?;
+        // Brook patch: Kafka 4.2 schema.
+        if version >= 1 {
+            types::Int64.encode(buf, &self.lag)?;
+        }
         types::Int16.encode(buf, &self.error_code)?;
         types::CompactString.encode(buf, &self.error_message)?;
         let num_tagged_fields = self.unknown_tagged_fields.len();
@@ -426,6 +479,10 @@ impl Encodable for DescribeShareGroupOffsetsResponsePartition {
         total_size += types::Int32.compute_size(&self.partition_index)?;
         total_size += types::Int64.compute_size(&self.start_offset)?;
         total_size += types::Int32.compute_size(&self.leader_epoch)?;
+        // Brook patch: Kafka 4.2 schema.
+        if version >= 1 {
+            total_size += types::Int64.compute_size(&self.lag)?;
+        }
         total_size += types::Int16.compute_size(&self.error_code)?;
         total_size += types::CompactString.compute_size(&self.error_message)?;
         let num_tagged_fields = self.unknown_tagged_fields.len();
@@ -445,12 +502,19 @@ impl Encodable for DescribeShareGroupOffsetsResponsePartition {
 #[cfg(feature = "client")]
 impl Decodable for DescribeShareGroupOffsetsResponsePartition {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let partition_index = types::Int32.decode(buf)?;
         let start_offset = types::Int64.decode(buf)?;
         let leader_epoch = types::Int32.decode(buf)?;
+        // Brook patch: Kafka 4.2 schema.
+        let lag = if version >= 1 {
+            types::Int64.decode(buf)?
+        } else {
+            -1
+        };
         let error_code = types::Int16.decode(buf)?;
         let error_message = types::CompactString.decode(buf)?;
         let mut unknown_tagged_fields = BTreeMap::new();
@@ -465,6 +529,8 @@ impl Decodable for DescribeShareGroupOffsetsResponsePartition {
             partition_index,
             start_offset,
             leader_epoch,
+            // Brook patch: Kafka 4.2 schema.
+            lag,
             error_code,
             error_message,
             unknown_tagged_fields,
@@ -478,6 +544,8 @@ impl Default for DescribeShareGroupOffsetsResponsePartition {
             partition_index: 0,
             start_offset: 0,
             leader_epoch: 0,
+            // Brook patch: Kafka 4.2 schema.
+            lag: -1,
             error_code: 0,
             error_message: None,
             unknown_tagged_fields: BTreeMap::new(),
@@ -486,27 +554,32 @@ impl Default for DescribeShareGroupOffsetsResponsePartition {
 }
 
 impl Message for DescribeShareGroupOffsetsResponsePartition {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct DescribeShareGroupOffsetsResponseTopic {
     /// The topic name.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topic_name: super::TopicName,
 
     /// The unique topic ID.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topic_id: Uuid,
 
     ///
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partitions: Vec<DescribeShareGroupOffsetsResponsePartition>,
 
     /// Other tagged fields
@@ -518,7 +591,8 @@ impl DescribeShareGroupOffsetsResponseTopic {
     ///
     /// The topic name.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topic_name(mut self, value: super::TopicName) -> Self {
         self.topic_name = value;
         self
@@ -527,7 +601,8 @@ impl DescribeShareGroupOffsetsResponseTopic {
     ///
     /// The unique topic ID.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topic_id(mut self, value: Uuid) -> Self {
         self.topic_id = value;
         self
@@ -536,7 +611,8 @@ impl DescribeShareGroupOffsetsResponseTopic {
     ///
     ///
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partitions(
         mut self,
         value: Vec<DescribeShareGroupOffsetsResponsePartition>,
@@ -559,7 +635,8 @@ impl DescribeShareGroupOffsetsResponseTopic {
 #[cfg(feature = "broker")]
 impl Encodable for DescribeShareGroupOffsetsResponseTopic {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactString.encode(buf, &self.topic_name)?;
@@ -600,7 +677,8 @@ impl Encodable for DescribeShareGroupOffsetsResponseTopic {
 #[cfg(feature = "client")]
 impl Decodable for DescribeShareGroupOffsetsResponseTopic {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let topic_name = types::CompactString.decode(buf)?;
@@ -635,12 +713,122 @@ impl Default for DescribeShareGroupOffsetsResponseTopic {
 }
 
 impl Message for DescribeShareGroupOffsetsResponseTopic {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
 impl HeaderVersion for DescribeShareGroupOffsetsResponse {
     fn header_version(version: i16) -> i16 {
         1
+    }
+}
+
+// Brook patch: Brook's tests of this message's Kafka 4.2 versions (not upstream code).
+#[cfg(all(test, feature = "client", feature = "broker"))]
+mod brook_tests {
+    use super::*;
+
+    /// Encodes `m` at `version`, checking that `compute_size` agrees with the bytes written.
+    fn encode<M: Encodable>(m: &M, version: i16) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        m.encode(&mut buf, version)?;
+        assert_eq!(
+            m.compute_size(version)?,
+            buf.len(),
+            "compute_size at v{version}"
+        );
+        Ok(buf)
+    }
+
+    /// Decodes a whole message at `version`; no byte may be left over.
+    fn decode<M: Decodable>(mut bytes: &[u8], version: i16) -> M {
+        let m = M::decode(&mut bytes, version).unwrap();
+        assert!(
+            bytes.is_empty(),
+            "{} bytes left over at v{version}",
+            bytes.len()
+        );
+        m
+    }
+
+    const TOPIC: Uuid = Uuid::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+
+    fn response(lag: i64) -> DescribeShareGroupOffsetsResponse {
+        DescribeShareGroupOffsetsResponse::default().with_groups(vec![
+            DescribeShareGroupOffsetsResponseGroup::default()
+                .with_group_id(crate::messages::GroupId(StrBytes::from_static_str("g")))
+                .with_topics(vec![DescribeShareGroupOffsetsResponseTopic::default()
+                    .with_topic_name(crate::messages::TopicName(StrBytes::from_static_str("t")))
+                    .with_topic_id(TOPIC)
+                    .with_partitions(vec![
+                        DescribeShareGroupOffsetsResponsePartition::default()
+                            .with_partition_index(0)
+                            .with_start_offset(10)
+                            .with_leader_epoch(1)
+                            .with_lag(lag),
+                    ])]),
+        ])
+    }
+
+    /// The bytes of `response(5)` at v1, from DescribeShareGroupOffsetsResponse.json (Kafka 4.2).
+    fn v1_bytes() -> Vec<u8> {
+        let mut b = vec![
+            0, 0, 0, 0,    // ThrottleTimeMs
+            0x02, // Groups: compact array of 1
+            0x02, b'g', // GroupId
+            0x02, // Topics: 1
+            0x02, b't', // TopicName
+        ];
+        b.extend_from_slice(&TOPIC.into_bytes()); // TopicId
+        b.extend_from_slice(&[
+            0x02, // Partitions: 1
+            0, 0, 0, 0, // PartitionIndex
+            0, 0, 0, 0, 0, 0, 0, 10, // StartOffset
+            0, 0, 0, 1, // LeaderEpoch
+            0, 0, 0, 0, 0, 0, 0, 5, // Lag (v1+)
+            0, 0,    // ErrorCode
+            0x00, // ErrorMessage: null
+            0,    // partition tagged fields
+            0,    // topic tagged fields
+            0, 0,    // group ErrorCode
+            0x00, // group ErrorMessage: null
+            0,    // group tagged fields
+            0,    // tagged fields
+        ]);
+        b
+    }
+
+    #[test]
+    fn v1_encodes_the_lag_byte_exact_and_round_trips() {
+        let bytes = encode(&response(5), 1).unwrap();
+        assert_eq!(bytes, v1_bytes());
+        let back: DescribeShareGroupOffsetsResponse = decode(&bytes, 1);
+        assert_eq!(back, response(5));
+        assert_eq!(back.groups[0].topics[0].partitions[0].lag, 5);
+    }
+
+    #[test]
+    fn v0_drops_the_ignorable_lag_which_defaults_to_minus_one() {
+        assert_eq!(
+            DescribeShareGroupOffsetsResponsePartition::default().lag,
+            -1
+        );
+        let v0 = encode(&response(5), 0).unwrap();
+        let mut expected = v1_bytes();
+        expected.drain(43..51); // Lag
+        assert_eq!(v0, expected);
+        let back: DescribeShareGroupOffsetsResponse = decode(&v0, 0);
+        assert_eq!(back, response(-1));
+    }
+
+    #[test]
+    fn versions_are_0_to_1() {
+        assert_eq!(
+            DescribeShareGroupOffsetsResponse::VERSIONS,
+            VersionRange { min: 0, max: 1 }
+        );
+        assert!(encode(&response(5), 2).is_err());
+        assert!(DescribeShareGroupOffsetsResponse::decode(&mut v1_bytes().as_slice(), 2).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! See the schema for this message [here](https://github.com/apache/kafka/blob/trunk/clients/src/main/resources/common/message/WriteShareGroupStateRequest.json).
 // WARNING: the items of this module are generated and should not be edited directly
+// Brook patch: regenerated for Kafka 4.2's WriteShareGroupStateRequest.json: valid versions 0-1; v1 adds the partition's DeliveryCompleteCount (int32, default -1, ignorable; KIP-1226). Each changed line below is marked "Brook patch: Kafka 4.2 schema."
 #![allow(unused)]
 
 use std::borrow::Borrow;
@@ -17,33 +18,45 @@ use crate::protocol::{
     Encodable, Encoder, HeaderVersion, Message, StrBytes, VersionRange,
 };
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionData {
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partition: i32,
 
     /// The state epoch of the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub state_epoch: i32,
 
     /// The leader epoch of the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub leader_epoch: i32,
 
     /// The share-partition start offset, or -1 if the start offset is not being written.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub start_offset: i64,
+
+    // Brook patch: Kafka 4.2 schema.
+    /// The number of offsets greater than or equal to share-partition start offset for which delivery has been completed.
+    ///
+    /// Supported API versions: 1
+    pub delivery_complete_count: i32,
 
     /// The state batches for the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub state_batches: Vec<StateBatch>,
 
     /// Other tagged fields
@@ -55,7 +68,8 @@ impl PartitionData {
     ///
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partition(mut self, value: i32) -> Self {
         self.partition = value;
         self
@@ -64,7 +78,8 @@ impl PartitionData {
     ///
     /// The state epoch of the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_state_epoch(mut self, value: i32) -> Self {
         self.state_epoch = value;
         self
@@ -73,7 +88,8 @@ impl PartitionData {
     ///
     /// The leader epoch of the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_leader_epoch(mut self, value: i32) -> Self {
         self.leader_epoch = value;
         self
@@ -82,16 +98,28 @@ impl PartitionData {
     ///
     /// The share-partition start offset, or -1 if the start offset is not being written.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_start_offset(mut self, value: i64) -> Self {
         self.start_offset = value;
+        // Brook patch: Kafka 4.2 schema.
+        self
+    }
+    /// Sets `delivery_complete_count` to the passed value.
+    ///
+    /// The number of offsets greater than or equal to share-partition start offset for which delivery has been completed.
+    ///
+    /// Supported API versions: 1
+    pub fn with_delivery_complete_count(mut self, value: i32) -> Self {
+        self.delivery_complete_count = value;
         self
     }
     /// Sets `state_batches` to the passed value.
     ///
     /// The state batches for the share-partition.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_state_batches(mut self, value: Vec<StateBatch>) -> Self {
         self.state_batches = value;
         self
@@ -111,13 +139,18 @@ impl PartitionData {
 #[cfg(feature = "client")]
 impl Encodable for PartitionData {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Int32.encode(buf, &self.partition)?;
         types::Int32.encode(buf, &self.state_epoch)?;
         types::Int32.encode(buf, &self.leader_epoch)?;
         types::Int64.encode(buf, &self.start_offset)?;
+        // Brook patch: Kafka 4.2 schema.
+        if version >= 1 {
+            types::Int32.encode(buf, &self.delivery_complete_count)?;
+        }
         types::CompactArray(types::Struct { version }).encode(buf, &self.state_batches)?;
         let num_tagged_fields = self.unknown_tagged_fields.len();
         if num_tagged_fields > std::u32::MAX as usize {
@@ -137,6 +170,10 @@ impl Encodable for PartitionData {
         total_size += types::Int32.compute_size(&self.state_epoch)?;
         total_size += types::Int32.compute_size(&self.leader_epoch)?;
         total_size += types::Int64.compute_size(&self.start_offset)?;
+        // Brook patch: Kafka 4.2 schema.
+        if version >= 1 {
+            total_size += types::Int32.compute_size(&self.delivery_complete_count)?;
+        }
         total_size +=
             types::CompactArray(types::Struct { version }).compute_size(&self.state_batches)?;
         let num_tagged_fields = self.unknown_tagged_fields.len();
@@ -156,13 +193,20 @@ impl Encodable for PartitionData {
 #[cfg(feature = "broker")]
 impl Decodable for PartitionData {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let partition = types::Int32.decode(buf)?;
         let state_epoch = types::Int32.decode(buf)?;
         let leader_epoch = types::Int32.decode(buf)?;
         let start_offset = types::Int64.decode(buf)?;
+        // Brook patch: Kafka 4.2 schema.
+        let delivery_complete_count = if version >= 1 {
+            types::Int32.decode(buf)?
+        } else {
+            -1
+        };
         let state_batches = types::CompactArray(types::Struct { version }).decode(buf)?;
         let mut unknown_tagged_fields = BTreeMap::new();
         let num_tagged_fields = types::UnsignedVarInt.decode(buf)?;
@@ -177,6 +221,8 @@ impl Decodable for PartitionData {
             state_epoch,
             leader_epoch,
             start_offset,
+            // Brook patch: Kafka 4.2 schema.
+            delivery_complete_count,
             state_batches,
             unknown_tagged_fields,
         })
@@ -190,6 +236,8 @@ impl Default for PartitionData {
             state_epoch: 0,
             leader_epoch: 0,
             start_offset: 0,
+            // Brook patch: Kafka 4.2 schema.
+            delivery_complete_count: -1,
             state_batches: Default::default(),
             unknown_tagged_fields: BTreeMap::new(),
         }
@@ -197,32 +245,38 @@ impl Default for PartitionData {
 }
 
 impl Message for PartitionData {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateBatch {
     /// The first offset of this state batch.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub first_offset: i64,
 
     /// The last offset of this state batch.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub last_offset: i64,
 
     /// The delivery state - 0:Available,2:Acked,4:Archived.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub delivery_state: i8,
 
     /// The delivery count.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub delivery_count: i16,
 
     /// Other tagged fields
@@ -234,7 +288,8 @@ impl StateBatch {
     ///
     /// The first offset of this state batch.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_first_offset(mut self, value: i64) -> Self {
         self.first_offset = value;
         self
@@ -243,7 +298,8 @@ impl StateBatch {
     ///
     /// The last offset of this state batch.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_last_offset(mut self, value: i64) -> Self {
         self.last_offset = value;
         self
@@ -252,7 +308,8 @@ impl StateBatch {
     ///
     /// The delivery state - 0:Available,2:Acked,4:Archived.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_delivery_state(mut self, value: i8) -> Self {
         self.delivery_state = value;
         self
@@ -261,7 +318,8 @@ impl StateBatch {
     ///
     /// The delivery count.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_delivery_count(mut self, value: i16) -> Self {
         self.delivery_count = value;
         self
@@ -281,7 +339,8 @@ impl StateBatch {
 #[cfg(feature = "client")]
 impl Encodable for StateBatch {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Int64.encode(buf, &self.first_offset)?;
@@ -323,7 +382,8 @@ impl Encodable for StateBatch {
 #[cfg(feature = "broker")]
 impl Decodable for StateBatch {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let first_offset = types::Int64.decode(buf)?;
@@ -361,22 +421,26 @@ impl Default for StateBatch {
 }
 
 impl Message for StateBatch {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteShareGroupStateRequest {
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub group_id: StrBytes,
 
     /// The data for the topics.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topics: Vec<WriteStateData>,
 
     /// Other tagged fields
@@ -388,7 +452,8 @@ impl WriteShareGroupStateRequest {
     ///
     /// The group identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_group_id(mut self, value: StrBytes) -> Self {
         self.group_id = value;
         self
@@ -397,7 +462,8 @@ impl WriteShareGroupStateRequest {
     ///
     /// The data for the topics.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topics(mut self, value: Vec<WriteStateData>) -> Self {
         self.topics = value;
         self
@@ -417,7 +483,8 @@ impl WriteShareGroupStateRequest {
 #[cfg(feature = "client")]
 impl Encodable for WriteShareGroupStateRequest {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactString.encode(buf, &self.group_id)?;
@@ -455,7 +522,8 @@ impl Encodable for WriteShareGroupStateRequest {
 #[cfg(feature = "broker")]
 impl Decodable for WriteShareGroupStateRequest {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let group_id = types::CompactString.decode(buf)?;
@@ -487,22 +555,26 @@ impl Default for WriteShareGroupStateRequest {
 }
 
 impl Message for WriteShareGroupStateRequest {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteStateData {
     /// The topic identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topic_id: Uuid,
 
     /// The data for the partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partitions: Vec<PartitionData>,
 
     /// Other tagged fields
@@ -514,7 +586,8 @@ impl WriteStateData {
     ///
     /// The topic identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topic_id(mut self, value: Uuid) -> Self {
         self.topic_id = value;
         self
@@ -523,7 +596,8 @@ impl WriteStateData {
     ///
     /// The data for the partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partitions(mut self, value: Vec<PartitionData>) -> Self {
         self.partitions = value;
         self
@@ -543,7 +617,8 @@ impl WriteStateData {
 #[cfg(feature = "client")]
 impl Encodable for WriteStateData {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Uuid.encode(buf, &self.topic_id)?;
@@ -582,7 +657,8 @@ impl Encodable for WriteStateData {
 #[cfg(feature = "broker")]
 impl Decodable for WriteStateData {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let topic_id = types::Uuid.decode(buf)?;
@@ -614,12 +690,110 @@ impl Default for WriteStateData {
 }
 
 impl Message for WriteStateData {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
 impl HeaderVersion for WriteShareGroupStateRequest {
     fn header_version(version: i16) -> i16 {
         2
+    }
+}
+
+// Brook patch: Brook's tests of this message's Kafka 4.2 versions (not upstream code).
+#[cfg(all(test, feature = "client", feature = "broker"))]
+mod brook_tests {
+    use super::*;
+
+    /// Encodes `m` at `version`, checking that `compute_size` agrees with the bytes written.
+    fn encode<M: Encodable>(m: &M, version: i16) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        m.encode(&mut buf, version)?;
+        assert_eq!(
+            m.compute_size(version)?,
+            buf.len(),
+            "compute_size at v{version}"
+        );
+        Ok(buf)
+    }
+
+    /// Decodes a whole message at `version`; no byte may be left over.
+    fn decode<M: Decodable>(mut bytes: &[u8], version: i16) -> M {
+        let m = M::decode(&mut bytes, version).unwrap();
+        assert!(
+            bytes.is_empty(),
+            "{} bytes left over at v{version}",
+            bytes.len()
+        );
+        m
+    }
+
+    fn request(delivery_complete_count: i32) -> WriteShareGroupStateRequest {
+        WriteShareGroupStateRequest::default()
+            .with_group_id(StrBytes::from_static_str("g"))
+            .with_topics(vec![WriteStateData::default()
+                .with_topic_id(Uuid::from_u128(1))
+                .with_partitions(vec![PartitionData::default()
+                    .with_partition(2)
+                    .with_state_epoch(3)
+                    .with_leader_epoch(4)
+                    .with_start_offset(5)
+                    .with_delivery_complete_count(delivery_complete_count)
+                    .with_state_batches(vec![StateBatch::default()
+                        .with_first_offset(5)
+                        .with_last_offset(6)
+                        .with_delivery_state(2)
+                        .with_delivery_count(1)])])])
+    }
+
+    fn v1_bytes() -> Vec<u8> {
+        let mut b = vec![0x02, b'g', 0x02]; // GroupId, Topics: 1
+        b.extend_from_slice(&Uuid::from_u128(1).into_bytes()); // TopicId
+        b.extend_from_slice(&[
+            0x02, // Partitions: 1
+            0, 0, 0, 2, // Partition
+            0, 0, 0, 3, // StateEpoch
+            0, 0, 0, 4, // LeaderEpoch
+            0, 0, 0, 0, 0, 0, 0, 5, // StartOffset
+            0, 0, 0, 9,    // DeliveryCompleteCount (v1+)
+            0x02, // StateBatches: 1
+            0, 0, 0, 0, 0, 0, 0, 5, // FirstOffset
+            0, 0, 0, 0, 0, 0, 0, 6, // LastOffset
+            2, // DeliveryState = Acked
+            0, 1, // DeliveryCount
+            0, 0, 0, 0, // batch, partition, topic and top-level tagged fields
+        ]);
+        b
+    }
+
+    #[test]
+    fn v1_encodes_the_delivery_complete_count_byte_exact() {
+        let bytes = encode(&request(9), 1).unwrap();
+        assert_eq!(bytes, v1_bytes());
+        let back: WriteShareGroupStateRequest = decode(&bytes, 1);
+        assert_eq!(back, request(9));
+    }
+
+    #[test]
+    fn v0_drops_the_ignorable_count_which_defaults_to_minus_one() {
+        assert_eq!(PartitionData::default().delivery_complete_count, -1);
+        let v0 = encode(&request(9), 0).unwrap();
+        let mut expected = v1_bytes();
+        expected.drain(40..44); // DeliveryCompleteCount
+        assert_eq!(v0, expected);
+        let back: WriteShareGroupStateRequest = decode(&v0, 0);
+        assert_eq!(back, request(-1));
+    }
+
+    #[test]
+    fn versions_are_0_to_1() {
+        let range = VersionRange { min: 0, max: 1 };
+        assert_eq!(WriteShareGroupStateRequest::VERSIONS, range);
+        assert_eq!(
+            crate::messages::ApiKey::WriteShareGroupState.valid_versions(),
+            range
+        );
+        assert!(encode(&request(9), 2).is_err());
     }
 }

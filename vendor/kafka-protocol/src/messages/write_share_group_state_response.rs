@@ -2,6 +2,7 @@
 //!
 //! See the schema for this message [here](https://github.com/apache/kafka/blob/trunk/clients/src/main/resources/common/message/WriteShareGroupStateResponse.json).
 // WARNING: the items of this module are generated and should not be edited directly
+// Brook patch: regenerated for Kafka 4.2's WriteShareGroupStateResponse.json: valid versions 0-1; v1 has the same fields as v0. Each changed line below is marked "Brook patch: Kafka 4.2 schema."
 #![allow(unused)]
 
 use std::borrow::Borrow;
@@ -17,23 +18,27 @@ use crate::protocol::{
     Encodable, Encoder, HeaderVersion, Message, StrBytes, VersionRange,
 };
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionResult {
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partition: i32,
 
     /// The error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_code: i16,
 
     /// The error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub error_message: Option<StrBytes>,
 
     /// Other tagged fields
@@ -45,7 +50,8 @@ impl PartitionResult {
     ///
     /// The partition index.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partition(mut self, value: i32) -> Self {
         self.partition = value;
         self
@@ -54,7 +60,8 @@ impl PartitionResult {
     ///
     /// The error code, or 0 if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_code(mut self, value: i16) -> Self {
         self.error_code = value;
         self
@@ -63,7 +70,8 @@ impl PartitionResult {
     ///
     /// The error message, or null if there was no error.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_error_message(mut self, value: Option<StrBytes>) -> Self {
         self.error_message = value;
         self
@@ -83,7 +91,8 @@ impl PartitionResult {
 #[cfg(feature = "broker")]
 impl Encodable for PartitionResult {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Int32.encode(buf, &self.partition)?;
@@ -123,7 +132,8 @@ impl Encodable for PartitionResult {
 #[cfg(feature = "client")]
 impl Decodable for PartitionResult {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let partition = types::Int32.decode(buf)?;
@@ -158,17 +168,20 @@ impl Default for PartitionResult {
 }
 
 impl Message for PartitionResult {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteShareGroupStateResponse {
     /// The write results.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub results: Vec<WriteStateResult>,
 
     /// Other tagged fields
@@ -180,7 +193,8 @@ impl WriteShareGroupStateResponse {
     ///
     /// The write results.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_results(mut self, value: Vec<WriteStateResult>) -> Self {
         self.results = value;
         self
@@ -200,7 +214,8 @@ impl WriteShareGroupStateResponse {
 #[cfg(feature = "broker")]
 impl Encodable for WriteShareGroupStateResponse {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::CompactArray(types::Struct { version }).encode(buf, &self.results)?;
@@ -236,7 +251,8 @@ impl Encodable for WriteShareGroupStateResponse {
 #[cfg(feature = "client")]
 impl Decodable for WriteShareGroupStateResponse {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let results = types::CompactArray(types::Struct { version }).decode(buf)?;
@@ -265,22 +281,26 @@ impl Default for WriteShareGroupStateResponse {
 }
 
 impl Message for WriteShareGroupStateResponse {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
-/// Valid versions: 0
+// Brook patch: Kafka 4.2 schema.
+/// Valid versions: 0-1
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteStateResult {
     /// The topic identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub topic_id: Uuid,
 
     /// The results for the partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub partitions: Vec<PartitionResult>,
 
     /// Other tagged fields
@@ -292,7 +312,8 @@ impl WriteStateResult {
     ///
     /// The topic identifier.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_topic_id(mut self, value: Uuid) -> Self {
         self.topic_id = value;
         self
@@ -301,7 +322,8 @@ impl WriteStateResult {
     ///
     /// The results for the partitions.
     ///
-    /// Supported API versions: 0
+    // Brook patch: Kafka 4.2 schema.
+    /// Supported API versions: 0-1
     pub fn with_partitions(mut self, value: Vec<PartitionResult>) -> Self {
         self.partitions = value;
         self
@@ -321,7 +343,8 @@ impl WriteStateResult {
 #[cfg(feature = "broker")]
 impl Encodable for WriteStateResult {
     fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> Result<()> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         types::Uuid.encode(buf, &self.topic_id)?;
@@ -360,7 +383,8 @@ impl Encodable for WriteStateResult {
 #[cfg(feature = "client")]
 impl Decodable for WriteStateResult {
     fn decode<B: ByteBuf>(buf: &mut B, version: i16) -> Result<Self> {
-        if version != 0 {
+        // Brook patch: Kafka 4.2 schema.
+        if version < 0 || version > 1 {
             bail!("specified version not supported by this message type");
         }
         let topic_id = types::Uuid.decode(buf)?;
@@ -392,12 +416,72 @@ impl Default for WriteStateResult {
 }
 
 impl Message for WriteStateResult {
-    const VERSIONS: VersionRange = VersionRange { min: 0, max: 0 };
+    // Brook patch: Kafka 4.2 schema.
+    const VERSIONS: VersionRange = VersionRange { min: 0, max: 1 };
     const DEPRECATED_VERSIONS: Option<VersionRange> = None;
 }
 
 impl HeaderVersion for WriteShareGroupStateResponse {
     fn header_version(version: i16) -> i16 {
         1
+    }
+}
+
+// Brook patch: Brook's tests of this message's Kafka 4.2 versions (not upstream code).
+#[cfg(all(test, feature = "client", feature = "broker"))]
+mod brook_tests {
+    use super::*;
+
+    /// Encodes `m` at `version`, checking that `compute_size` agrees with the bytes written.
+    fn encode<M: Encodable>(m: &M, version: i16) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        m.encode(&mut buf, version)?;
+        assert_eq!(
+            m.compute_size(version)?,
+            buf.len(),
+            "compute_size at v{version}"
+        );
+        Ok(buf)
+    }
+
+    /// Decodes a whole message at `version`; no byte may be left over.
+    fn decode<M: Decodable>(mut bytes: &[u8], version: i16) -> M {
+        let m = M::decode(&mut bytes, version).unwrap();
+        assert!(
+            bytes.is_empty(),
+            "{} bytes left over at v{version}",
+            bytes.len()
+        );
+        m
+    }
+
+    fn response() -> WriteShareGroupStateResponse {
+        WriteShareGroupStateResponse::default().with_results(vec![WriteStateResult::default()
+            .with_topic_id(Uuid::from_u128(1))
+            .with_partitions(vec![PartitionResult::default()
+                .with_partition(2)
+                .with_error_code(3)])])
+    }
+
+    #[test]
+    fn v1_has_the_v0_fields() {
+        let v0 = encode(&response(), 0).unwrap();
+        let mut expected = vec![0x02]; // Results: 1
+        expected.extend_from_slice(&Uuid::from_u128(1).into_bytes()); // TopicId
+                                                                      // Partitions: 1; Partition; ErrorCode; ErrorMessage null; partition, result, top-level tags
+        expected.extend_from_slice(&[0x02, 0, 0, 0, 2, 0, 3, 0x00, 0, 0, 0]);
+        assert_eq!(v0, expected);
+        assert_eq!(encode(&response(), 1).unwrap(), v0);
+        let back: WriteShareGroupStateResponse = decode(&v0, 1);
+        assert_eq!(back, response());
+    }
+
+    #[test]
+    fn versions_are_0_to_1() {
+        assert_eq!(
+            WriteShareGroupStateResponse::VERSIONS,
+            VersionRange { min: 0, max: 1 }
+        );
+        assert!(encode(&response(), 2).is_err());
     }
 }
