@@ -36,6 +36,8 @@ pub struct Broker {
     pub logs: Arc<LogManager>,
     pub replicas: Arc<ReplicaManager>,
     pub groups: GroupCoordinator,
+    /// Share groups' share partitions, sessions and durable state (KIP-932).
+    pub shares: crate::share::ShareManager,
     pub producer_ids: Arc<ProducerIdAllocator>,
     /// The transaction coordinator.
     pub txns: Arc<TransactionCoordinator>,
@@ -66,6 +68,13 @@ impl Broker {
         let replicas = Arc::new(ReplicaManager::new(config.clone(), logs.clone())?);
         let producer_ids = Arc::new(ProducerIdAllocator::open(&config.data_dir)?);
         let groups = GroupCoordinator::open(topics.clone(), logs.clone(), replicas.clone(), config.group_config());
+        let share_store = crate::share::store::ShareStateStore::open(
+            topics.clone(),
+            logs.clone(),
+            replicas.clone(),
+            config.share.state_partitions,
+        );
+        let shares = crate::share::ShareManager::new(share_store, config.share.clone());
         let txns = Arc::new(TransactionCoordinator::open(
             topics.clone(),
             logs.clone(),
@@ -82,6 +91,7 @@ impl Broker {
             logs,
             replicas,
             groups,
+            shares,
             producer_ids,
             txns,
             authorizer: Arc::new(AllowAll),
@@ -109,6 +119,16 @@ impl Broker {
         self.connection_limits.reconfigure(&config);
     }
 
+    /// The group configs a share partition of `group` runs with now.
+    pub fn share_settings(&self, group: &str) -> crate::share::manager::GroupSettings {
+        let defaults = self.live.current().group_defaults;
+        crate::share::manager::GroupSettings::of(
+            &self.live.group_configs(group),
+            &defaults,
+            self.shares.config.max_record_locks,
+        )
+    }
+
     /// Graceful shutdown of the storage (flush, snapshots, checkpoints, clean marker). Stops
     /// the background jobs first (waiting for a group timer tick in progress).
     pub fn shutdown(&self) -> std::io::Result<()> {
@@ -132,7 +152,8 @@ async fn load_coordinators(broker: std::sync::Weak<Broker>) {
         if *b.stopped.lock() {
             return;
         }
-        if tokio::task::spawn_blocking(move || b.txns.load() & b.groups.load()).await.unwrap_or(false) {
+        let loaded = move || b.txns.load() & b.groups.load() & b.shares.store.load();
+        if tokio::task::spawn_blocking(loaded).await.unwrap_or(false) {
             return;
         }
         tokio::time::sleep(LOAD_RETRY).await;
@@ -151,7 +172,9 @@ async fn group_timers(broker: std::sync::Weak<Broker>) {
             if *stopped {
                 return;
             }
-            b.groups.tick()
+            let mut touched = b.groups.tick();
+            touched.extend(crate::share::dead_letter::tick(&b));
+            touched
         };
         if !touched.is_empty() {
             tokio::spawn(b.replicas.wait_durable(touched));

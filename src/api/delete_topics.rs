@@ -25,7 +25,8 @@ fn result(name: Option<TopicName>, id: Uuid, code: i16, message: Option<String>,
 fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> DeletableTopicResult {
     match broker.topics.delete(&name.0) {
         Ok(id) => {
-            let touched = broker.groups.on_topic_deleted(&name.0);
+            let mut touched = broker.groups.on_topic_deleted(&name.0);
+            touched.extend(broker.shares.on_topic_deleted(id));
             if !touched.is_empty() {
                 tokio::spawn(broker.replicas.wait_durable(touched));
             }

@@ -158,6 +158,9 @@ impl Handler for JoinGroup {
             require_known_member_id: v >= 4,
             supports_skip_assignment: v >= 9,
         };
+        if coord.is_share_group(&req.group_id.0) {
+            return failed(GroupError::InconsistentGroupProtocol, &member_id, v);
+        }
         let group = if member_id.is_empty() {
             match coord.group_or_create(&req.group_id.0) {
                 Ok(g) => g,

@@ -50,6 +50,10 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 mod produce_txn;
 pub mod request;
+mod share_acks;
+pub mod share_acknowledge;
+pub mod share_fetch;
+pub mod share_group_heartbeat;
 pub mod sync_group;
 pub mod txn_offset_commit;
 pub mod write_txn_markers;
@@ -68,6 +72,7 @@ use crate::broker::Broker;
 pub use budget::ResponseBudget;
 pub use encode::{encode_frame, Frame};
 pub use error_report::{ResponseErrors, Subject};
+pub use share_acks::release as share_release;
 
 /// What a handler knows about the request besides its body.
 #[derive(Clone)]
@@ -320,6 +325,9 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<describe_producers::DescribeProducers>(),
     entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
     entry::<consumer_group_describe::ConsumerGroupDescribe>(),
+    entry::<share_group_heartbeat::ShareGroupHeartbeat>(),
+    entry::<share_fetch::ShareFetch>(),
+    entry::<share_acknowledge::ShareAcknowledge>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

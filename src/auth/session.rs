@@ -53,6 +53,8 @@ pub enum SaslState {
 /// One connection's security facts, shared by its requests.
 #[derive(Debug)]
 pub struct Session {
+    /// Unique per connection for the broker's life (share sessions belong to one).
+    pub id: u64,
     /// The listener's name (`PLAINTEXT`, or the name in `listeners`).
     pub listener: String,
     pub protocol: SecurityProtocol,
@@ -66,7 +68,9 @@ pub struct Session {
 impl Session {
     pub fn new(listener: &str, protocol: SecurityProtocol, peer: SocketAddr) -> Self {
         let sasl = if protocol.uses_sasl() { SaslState::Pending } else { SaslState::Done };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             listener: listener.to_string(),
             protocol,
             peer,

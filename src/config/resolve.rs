@@ -75,6 +75,8 @@ pub struct BrokerConfig {
     pub group_defaults: GroupDefaults,
     pub offsets_retention_minutes: i64,
     pub offsets_topic_num_partitions: i32,
+    /// The share groups' settings (`group.share.*`, `share.coordinator.*`).
+    pub share: crate::share::ShareConfig,
     /// `offsets.topic.segment.bytes`.
     pub offsets_topic_segment_bytes: i32,
     /// The transaction coordinator's settings (`transaction.*`).
@@ -134,6 +136,7 @@ impl BrokerConfig {
             consumer_assignors: self.group_consumer_assignors.clone(),
             migration_policy: self.group_consumer_migration_policy,
             consumer_session_timeout: ms(i64::from(self.group_defaults.consumer_session_timeout.default)),
+            share_session_timeout: ms(i64::from(self.group_defaults.share_session_timeout.default)),
             offsets_retention: ms(self.offsets_retention_minutes.saturating_mul(60_000)),
             offsets_partitions: self.offsets_topic_num_partitions,
             offsets_segment_bytes: self.offsets_topic_segment_bytes,
@@ -213,6 +216,10 @@ impl BrokerConfig {
             group_share_delivery_count_limit,
             group_share_min_delivery_count_limit,
             group_share_max_delivery_count_limit,
+            group_share_max_size,
+            group_share_partition_max_record_locks,
+            group_share_max_share_sessions,
+            share_coordinator_state_topic_num_partitions,
             offsets_retention_minutes,
             offsets_topic_num_partitions,
             offsets_topic_segment_bytes,
@@ -341,6 +348,12 @@ impl BrokerConfig {
                     max: group_share_max_delivery_count_limit,
                 },
             },
+            share: crate::share::ShareConfig {
+                max_size: group_share_max_size.max(1) as usize,
+                max_record_locks: i64::from(group_share_partition_max_record_locks.max(1)),
+                max_sessions: group_share_max_share_sessions.max(1) as usize,
+                state_partitions: share_coordinator_state_topic_num_partitions,
+            },
             offsets_retention_minutes,
             offsets_topic_num_partitions,
             offsets_topic_segment_bytes,
@@ -385,6 +398,15 @@ impl BrokerConfig {
         }
         if self.log_segment_bytes < 14 {
             return Err(invalid("log_segment_bytes", "must be at least 14"));
+        }
+        if !(1..=1000).contains(&self.share.max_size) {
+            return Err(invalid("group_share_max_size", "must be within 1..=1000"));
+        }
+        if !(100..=10_000).contains(&self.share.max_record_locks) {
+            return Err(invalid("group_share_partition_max_record_locks", "must be within 100..=10000"));
+        }
+        if self.share.state_partitions < 1 {
+            return Err(invalid("share_coordinator_state_topic_num_partitions", "must be at least 1"));
         }
         if self.offsets_topic_num_partitions < 1 {
             return Err(invalid("offsets_topic_num_partitions", "must be at least 1"));

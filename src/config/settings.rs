@@ -178,6 +178,21 @@ declare_settings! {
     /// largest `share.delivery.count.limit` a group may set
     group_share_max_delivery_count_limit: i32 = 10, kafka = "group.share.max.delivery.count.limit";
 
+    /// members per share group (`GROUP_MAX_SIZE_REACHED` beyond)
+    group_share_max_size: i32 = 200, kafka = "group.share.max.size";
+
+    /// the in-flight window of a share partition: records from its start offset on that
+    /// share consumers may hold before new ones wait for acknowledgements
+    group_share_partition_max_record_locks: i32 = 2000, kafka = "group.share.partition.max.record.locks";
+
+    /// share sessions (one per share consumer on this broker; `SHARE_SESSION_LIMIT_REACHED`
+    /// beyond)
+    group_share_max_share_sessions: i32 = 2000, kafka = "group.share.max.share.sessions";
+
+    /// partitions of `__share_group_state`, the share groups' durable delivery state (fixed
+    /// once created)
+    share_coordinator_state_topic_num_partitions: i32 = 50, kafka = "share.coordinator.state.topic.num.partitions";
+
     /// committed offsets of a group that stayed empty this long expire
     offsets_retention_minutes: i64 = 10080, kafka = "offsets.retention.minutes";
 

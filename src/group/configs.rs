@@ -64,6 +64,8 @@ pub const SHARE_RECORD_LOCK_DURATION: &str = "share.record.lock.duration.ms";
 pub const SHARE_DELIVERY_COUNT_LIMIT: &str = "share.delivery.count.limit";
 pub const SHARE_AUTO_OFFSET_RESET: &str = "share.auto.offset.reset";
 pub const SHARE_ISOLATION_LEVEL: &str = "share.isolation.level";
+pub const DLQ_TOPIC_NAME: &str = "errors.deadletterqueue.topic.name";
+pub const DLQ_COPY_RECORD: &str = "errors.deadletterqueue.copy.record.enable";
 
 /// Kafka's group configs (4.2's consumer and share ones, and 4.3's delivery count limit,
 /// KIP-1240), in name order. Brook has no streams groups, so no `streams.*` configs.
@@ -87,6 +89,20 @@ const DEFS: &[GroupConfigDef] = &[
             "group.consumer.max.session.timeout.ms",
         ],
         "The timeout to detect client failures when using the consumer group protocol.",
+    ),
+    GroupConfigDef {
+        name: DLQ_COPY_RECORD,
+        kind: ConfigType::Boolean,
+        bounds: None,
+        fixed_default: "false",
+        doc: "Whether a share group's dead-lettered records carry the original key and value \
+              (KIP-1191); otherwise only the headers saying where they came from and why.",
+    },
+    string(
+        DLQ_TOPIC_NAME,
+        "",
+        "The topic a share group's records go to when a consumer rejects them or they reach \
+         the delivery count limit (KIP-1191); empty: they are only archived.",
     ),
     string(
         SHARE_AUTO_OFFSET_RESET,
@@ -276,6 +292,13 @@ impl GroupConfigs {
             }
         }
         parse_auto_offset_reset(&self.value(def(SHARE_AUTO_OFFSET_RESET), defaults))?;
+        if self.value(def(DLQ_TOPIC_NAME), defaults).starts_with("__") {
+            return Err(format!("{DLQ_TOPIC_NAME} cannot be an internal topic (its name starts with __)"));
+        }
+        let copy = self.value(def(DLQ_COPY_RECORD), defaults);
+        if !matches!(copy.to_ascii_lowercase().as_str(), "true" | "false") {
+            return Err(format!("Invalid value {copy} for configuration {DLQ_COPY_RECORD}: Expected value to be either true or false"));
+        }
         let level = self.value(def(SHARE_ISOLATION_LEVEL), defaults);
         if !matches!(level.as_str(), "read_committed" | "read_uncommitted") {
             return Err(format!(

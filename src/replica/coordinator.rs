@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 
 use super::{ProduceError, ReplicaManager};
@@ -50,11 +51,50 @@ impl ReplicaManager {
                 headers: IndexMap::new(),
             })
             .collect();
+        self.append_built(topic, partition, &recs)
+    }
+
+    /// Appends records the broker made (a share group's dead letters, KIP-1191) to any topic
+    /// as one uncompressed batch without producer id: key, value and headers each.
+    pub fn append_broker_records(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Vec<(Option<Bytes>, Option<Bytes>, Vec<(String, Bytes)>)>,
+    ) -> Result<Arc<Partition>, ProduceError> {
+        let now = now_ms();
+        let recs: Vec<Record> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, value, headers))| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: i as i32 - 1,
+                timestamp: now,
+                key,
+                value,
+                headers: headers.into_iter().map(|(k, v)| (StrBytes::from_string(k), Some(v))).collect(),
+            })
+            .collect();
+        self.append_built(topic, partition, &recs)
+    }
+
+    /// Encodes `recs` as one batch and appends it as the broker's own write.
+    fn append_built(&self, topic: &str, partition: i32, recs: &[Record]) -> Result<Arc<Partition>, ProduceError> {
+        if recs.is_empty() {
+            return Ok(self.local(topic, partition)?);
+        }
         let mut buf = BytesMut::new();
         // Encoding in-memory records fails only past the format's limits (2 GiB batches).
         RecordBatchEncoder::encode(
             &mut buf,
-            &recs,
+            recs,
             &RecordEncodeOptions { version: 2, compression: Compression::None },
         )
         .map_err(|_| unencodable())?;

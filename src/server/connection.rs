@@ -95,6 +95,7 @@ pub(super) async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: Conn
     let ConnectionParts { broker, stop, open, slot } = parts;
     let (rd, wr) = stream.into_halves();
     let session = Arc::new(Session::plaintext(peer));
+    let _share_sessions = ShareSessionsEnd { broker: broker.clone(), connection: session.id };
     let activity = Arc::new(Activity::new());
     let budget = Arc::new(ResponseBudget::new(broker.config.fetch_max_bytes as usize));
     let (tx, rx) = mpsc::channel(broker.config.max_in_flight_requests_per_connection);
@@ -132,6 +133,21 @@ pub(super) async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: Conn
         _ = &mut writer => {}
         () = guard.idle.expired() => {}
         () = guard.stop.fired() => {}
+    }
+}
+
+/// Ends the share sessions a connection opened when it closes, however it closes: the records
+/// their members hold are released at once (KIP-932), not when their locks expire.
+struct ShareSessionsEnd {
+    broker: Arc<crate::broker::Broker>,
+    connection: u64,
+}
+
+impl Drop for ShareSessionsEnd {
+    fn drop(&mut self) {
+        for (group, member, partitions) in self.broker.shares.sessions.connection_closed(self.connection) {
+            crate::api::share_release(&self.broker, &group, &member, &partitions);
+        }
     }
 }
 

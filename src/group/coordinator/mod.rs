@@ -5,6 +5,7 @@
 //! COORDINATOR_LOAD_IN_PROGRESS, as Kafka does).
 
 mod consumer;
+mod share;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -46,6 +47,8 @@ pub struct CoordinatorConfig {
     pub migration_policy: crate::group::consumer::MigrationPolicy,
     /// group.consumer.session.timeout.ms: consumer group sessions restart with it after a load.
     pub consumer_session_timeout: Duration,
+    /// group.share.session.timeout.ms: share group sessions restart with it after a load.
+    pub share_session_timeout: Duration,
     /// offsets.retention.minutes
     pub offsets_retention: Duration,
     /// offsets.topic.num.partitions
@@ -222,7 +225,9 @@ impl GroupCoordinator {
                     }
                     let Some(raw) = r.key else { continue };
                     let Some(key) = codec::decode_key(raw.clone()) else {
-                        if let Some(k) = crate::group::consumer_records::decode_key(raw) {
+                        if let Some(k) = crate::share::records::decode_key(raw.clone()) {
+                            self.replay_share(k, r.value, now);
+                        } else if let Some(k) = crate::group::consumer_records::decode_key(raw) {
                             self.replay_consumer(k, r.value, now);
                         }
                         continue;
@@ -278,6 +283,10 @@ impl GroupCoordinator {
                 c.arm_timers(now, self.config.consumer_session_timeout);
                 return true;
             }
+            if let Some(s) = g.share.as_mut() {
+                s.arm_timers(now, self.config.share_session_timeout);
+                return true;
+            }
             !(g.members.is_empty() && g.offsets.is_empty() && g.txn_offsets.is_empty() && g.generation == 0)
         });
         Ok(loaded)
@@ -331,17 +340,38 @@ impl GroupCoordinator {
         }
     }
 
-    /// The group, if it exists; COORDINATOR_LOAD_IN_PROGRESS while its partition loads.
+    /// The classic or consumer group, if it exists; COORDINATOR_LOAD_IN_PROGRESS while its
+    /// partition loads, GROUP_ID_NOT_FOUND if it is a share group (Kafka: "Group G is not a
+    /// consumer group").
     pub fn get(&self, group: &str) -> Result<Option<GroupRef>, GroupError> {
         self.check_loaded(group)?;
-        Ok(self.lookup(group))
+        let g = self.lookup(group);
+        if g.as_ref().is_some_and(|g| g.lock().share.is_some()) {
+            return Err(GroupError::GroupIdNotFound);
+        }
+        Ok(g)
     }
 
-    /// The group, created empty if new; COORDINATOR_LOAD_IN_PROGRESS while its partition
-    /// loads.
+    /// The classic or consumer group, created empty if new; as [`GroupCoordinator::get`]
+    /// otherwise.
     pub fn group_or_create(&self, group: &str) -> Result<GroupRef, GroupError> {
         self.check_loaded(group)?;
-        Ok(self.entry(group))
+        let g = self.entry(group);
+        if g.lock().share.is_some() {
+            return Err(GroupError::GroupIdNotFound);
+        }
+        Ok(g)
+    }
+
+    /// Whether `group` is a share group (classic joins answer INCONSISTENT_GROUP_PROTOCOL).
+    pub fn is_share_group(&self, group: &str) -> bool {
+        self.lookup(group).is_some_and(|g| g.lock().share.is_some())
+    }
+
+    /// Any group, share groups included (ListGroups-like views, DeleteGroups).
+    pub fn get_any(&self, group: &str) -> Result<Option<GroupRef>, GroupError> {
+        self.check_loaded(group)?;
+        Ok(self.lookup(group))
     }
 
     /// The group whether or not its partition is loaded (the replay and markers).
@@ -437,8 +467,19 @@ impl GroupCoordinator {
 
     /// Deletes a group and all its offsets (DeleteGroups): tombstones, then forget it.
     pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
-        let Some(g) = self.get(group)? else { return Err(GroupError::GroupIdNotFound) };
+        let Some(g) = self.get_any(group)? else { return Err(GroupError::GroupIdNotFound) };
         let mut g = g.lock();
+        if let Some(s) = &g.share {
+            if !s.members.is_empty() {
+                return Err(GroupError::NonEmptyGroup);
+            }
+            let part = self.append(group, s.tombstones())?;
+            g.share = None;
+            g.state = GroupState::Dead;
+            drop(g);
+            self.groups.remove(group);
+            return Ok(part);
+        }
         match (&g.consumer, g.state) {
             (Some(c), _) if !c.members.is_empty() => return Err(GroupError::NonEmptyGroup),
             (Some(_), _) => {}
@@ -522,6 +563,11 @@ impl GroupCoordinator {
                 continue; // restored, not complete: its replay may still change it
             }
             let retention = self.config.offsets_retention.as_millis() as i64;
+            if g.share.is_some() {
+                // Share groups never expire (their state is deleted explicitly).
+                touched.extend(self.tick_share(&mut g, now));
+                continue;
+            }
             if g.consumer.is_some() {
                 touched.extend(self.tick_consumer(&mut g, now));
                 // An empty consumer group's offsets expire with the last commit.

@@ -137,6 +137,8 @@ pub struct Group {
     /// Set when the group speaks the consumer group protocol (KIP-848): its members,
     /// epochs and assignments live there; the classic fields stay unused.
     pub consumer: Option<Box<crate::group::consumer::ConsumerGroup>>,
+    /// Set when the group is a share group (KIP-932): its members and assignment live there.
+    pub share: Option<Box<crate::share::ShareGroup>>,
 }
 
 impl Group {
@@ -177,12 +179,15 @@ impl Group {
             state_since_ms: crate::util::now_ms(),
             store_pending: false,
             consumer: None,
+            share: None,
         }
     }
 
     /// Kafka's group type: `consumer` (KIP-848 protocol) or `classic`.
     pub fn group_type(&self) -> &'static str {
-        if self.consumer.is_some() {
+        if self.share.is_some() {
+            "share"
+        } else if self.consumer.is_some() {
             "consumer"
         } else {
             "classic"
@@ -191,6 +196,9 @@ impl Group {
 
     /// The state name ListGroups and the metrics report (a consumer group's own states).
     pub fn state_name(&self) -> &'static str {
+        if let Some(s) = &self.share {
+            return s.state_name();
+        }
         match &self.consumer {
             Some(c) => c.state().name(),
             None => self.state.name(),
@@ -200,6 +208,9 @@ impl Group {
     /// No member (classic or consumer protocol): DeleteGroups may delete it, its offsets
     /// may expire.
     pub fn has_no_members(&self) -> bool {
+        if let Some(s) = &self.share {
+            return s.members.is_empty();
+        }
         match &self.consumer {
             Some(c) => c.members.is_empty(),
             None => self.members.is_empty() && matches!(self.state, GroupState::Empty | GroupState::Dead),
