@@ -25,6 +25,15 @@ impl Handler for DeleteGroups {
             .iter()
             .filter(|id| seen.insert(id.0.clone()))
             .map(|id| {
+                // A share group's delivery state goes first (Kafka deletes the share
+                // coordinator's state before the group), and only from an empty group.
+                if ctx.broker.groups.share_member_count(id) == Some(0) {
+                    let partitions = ctx.broker.shares.partitions_of(id);
+                    match ctx.broker.shares.delete(id, &partitions) {
+                        Ok(parts) => durable.extend(parts),
+                        Err(code) => return DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code),
+                    }
+                }
                 let code = match ctx.broker.groups.delete_group(id) {
                     Ok(p) => {
                         durable.push(p);

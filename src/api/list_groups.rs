@@ -40,9 +40,10 @@ impl Handler for ListGroups {
                 if !req.types_filter.is_empty() && !req.types_filter.iter().any(|t| t.eq_ignore_ascii_case(kind)) {
                     return None;
                 }
-                let protocol_type = match &g.consumer {
-                    Some(_) => "consumer".to_string(),
-                    None => g.protocol_type.clone().unwrap_or_default(),
+                let protocol_type = match (&g.share, &g.consumer) {
+                    (Some(_), _) => "share".to_string(),
+                    (None, Some(_)) => "consumer".to_string(),
+                    (None, None) => g.protocol_type.clone().unwrap_or_default(),
                 };
                 Some(
                     ListedGroup::default()

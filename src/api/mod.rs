@@ -12,6 +12,7 @@
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
+pub mod alter_share_group_offsets;
 pub mod api_versions;
 pub mod budget;
 pub mod config_resources;
@@ -21,12 +22,14 @@ pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
 pub mod delete_records;
+pub mod delete_share_group_offsets;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_producers;
+pub mod describe_share_group_offsets;
 pub mod describe_transactions;
 pub mod elect_leaders;
 pub mod encode;
@@ -53,6 +56,7 @@ pub mod request;
 mod share_acks;
 pub mod share_acknowledge;
 pub mod share_fetch;
+pub mod share_group_describe;
 pub mod share_group_heartbeat;
 pub mod sync_group;
 pub mod txn_offset_commit;
@@ -326,8 +330,12 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
     entry::<consumer_group_describe::ConsumerGroupDescribe>(),
     entry::<share_group_heartbeat::ShareGroupHeartbeat>(),
+    entry::<share_group_describe::ShareGroupDescribe>(),
     entry::<share_fetch::ShareFetch>(),
     entry::<share_acknowledge::ShareAcknowledge>(),
+    entry::<describe_share_group_offsets::DescribeShareGroupOffsets>(),
+    entry::<alter_share_group_offsets::AlterShareGroupOffsets>(),
+    entry::<delete_share_group_offsets::DeleteShareGroupOffsets>(),
 ];
 
 /// The README's compatibility table (Markdown), generated from [`HANDLERS`].

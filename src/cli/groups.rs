@@ -1,6 +1,7 @@
 //! `brook group`: list, describe (members, their assignment, and the lag of every committed
-//! partition), reset-offsets (of a group with no members) and delete, over the Kafka
-//! protocol, as `kafka-consumer-groups.sh` and `rpk group` do.
+//! partition; a share group's start offsets and backlog), reset-offsets (of a group with no
+//! members) and delete, over the Kafka protocol, as `kafka-consumer-groups.sh`,
+//! `kafka-share-groups.sh` and `rpk group` do.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use bytes::Buf;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{
-    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
+    ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest,
+    DescribeShareGroupOffsetsRequest, GroupId, ShareGroupDescribeRequest,
     ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
@@ -113,6 +115,9 @@ async fn describe_group(conn: &mut Conn, group: &str) -> Result<Described, CliEr
         if let Some(d) = describe_consumer_group(conn, group).await? {
             return Ok(d);
         }
+        if let Some(d) = describe_share_group(conn, group).await? {
+            return Ok(d);
+        }
     }
     if g.error_code != 0 {
         return Err(CliError::Kafka(format!("group {group}: {}", describe_code(g.error_code))));
@@ -173,6 +178,58 @@ async fn describe_consumer_group(conn: &mut Conn, group: &str) -> Result<Option<
     }))
 }
 
+/// A share group (KIP-932) as ShareGroupDescribe reports it (`None`: not one, or the broker
+/// does not serve the API).
+async fn describe_share_group(conn: &mut Conn, group: &str) -> Result<Option<Described>, CliError> {
+    let req = ShareGroupDescribeRequest::default().with_group_ids(vec![GroupId(s(group))]);
+    let Ok((_, r)) = conn.call(&req, 1..=1).await else { return Ok(None) };
+    let Some(g) = r.groups.first().filter(|g| g.error_code == 0) else { return Ok(None) };
+    let members = g
+        .members
+        .iter()
+        .map(|m| Member {
+            id: m.member_id.to_string(),
+            instance_id: None,
+            client_id: m.client_id.to_string(),
+            host: m.client_host.to_string(),
+            assigned: m
+                .assignment
+                .topic_partitions
+                .iter()
+                .flat_map(|tp| tp.partitions.iter().map(move |p| (tp.topic_name.0.to_string(), *p)))
+                .collect(),
+        })
+        .collect();
+    Ok(Some(Described {
+        state: g.group_state.to_string(),
+        protocol_type: "share".into(),
+        protocol: g.assignor_name.to_string(),
+        members,
+    }))
+}
+
+/// A share group's share-partition start offsets (every record below is done) and backlog:
+/// (topic, partition) -> (start offset, lag).
+async fn share_offsets(conn: &mut Conn, group: &str) -> Result<BTreeMap<(String, i32), (i64, i64)>, CliError> {
+    use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
+    let req = DescribeShareGroupOffsetsRequest::default()
+        .with_groups(vec![DescribeShareGroupOffsetsRequestGroup::default().with_group_id(GroupId(s(group)))]);
+    let (_, r) = conn.call(&req, 0..=1).await?;
+    let g = r.groups.first().ok_or_else(|| CliError::Kafka("empty DescribeShareGroupOffsets answer".into()))?;
+    if g.error_code != 0 {
+        return Err(CliError::Kafka(format!("offsets of {group}: {}", describe_code(g.error_code))));
+    }
+    Ok(g.topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| p.error_code == 0 && p.start_offset >= 0)
+                .map(move |p| ((t.topic_name.0.to_string(), p.partition_index), (p.start_offset, p.lag)))
+        })
+        .collect())
+}
+
 /// The partitions of a consumer's assignment (ConsumerProtocolAssignment, its version first).
 fn assignment(bytes: &bytes::Bytes) -> Vec<(String, i32)> {
     let mut b = bytes.clone();
@@ -214,7 +271,14 @@ async fn describe(cluster: &Cluster, format: Format, group: &str) -> Result<Stri
     if d.state == "Dead" {
         return Err(CliError::Kafka(format!("group {group}: GROUP_ID_NOT_FOUND (69)")));
     }
-    let offsets = committed(&mut conn, group).await?;
+    // A share group's position is its share-partition start offset, with the lag the broker
+    // counts (records delivered to completion above the start are not backlog).
+    let (offsets, share_lag) = if d.protocol_type == "share" {
+        let o = share_offsets(&mut conn, group).await?;
+        (o.iter().map(|(k, v)| (k.clone(), v.0)).collect(), o.into_iter().map(|(k, v)| (k, v.1)).collect())
+    } else {
+        (committed(&mut conn, group).await?, BTreeMap::<(String, i32), i64>::new())
+    };
     let mut owner: BTreeMap<(String, i32), usize> = BTreeMap::new();
     for (i, m) in d.members.iter().enumerate() {
         for tp in &m.assigned {
@@ -236,8 +300,9 @@ async fn describe(cluster: &Cluster, format: Format, group: &str) -> Result<Stri
         .map(|tp| {
             let current = offsets.get(tp).copied();
             let end = ends.get(&tp.0).and_then(|e| e.get(&tp.1)).copied().filter(|e| *e >= 0);
-            let lag = match (current, end) {
-                (Some(c), Some(e)) => json!((e - c).max(0)),
+            let lag = match (share_lag.get(tp).filter(|l| **l >= 0), current, end) {
+                (Some(l), _, _) => json!(l),
+                (None, Some(c), Some(e)) => json!((e - c).max(0)),
                 _ => Value::Null,
             };
             let m = owner.get(tp).map(|i| &d.members[*i]);

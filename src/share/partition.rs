@@ -33,8 +33,7 @@ impl RecordState {
         matches!(self, Self::Acknowledged | Self::Archived)
     }
 
-    /// The `DeliveryState` byte of `__share_group_state`: an acquisition is not persisted, so
-    /// an acquired record is stored as available (with its delivery count).
+    /// The `DeliveryState` byte of `__share_group_state`.
     fn persisted(self) -> i8 {
         match self {
             Self::Available | Self::Acquired => 0,
@@ -480,7 +479,10 @@ impl SharePartition {
     pub fn snapshot(&self, snapshot_epoch: i32, now_ms: i64, created_ms: i64) -> ShareSnapshotValue {
         let mut batches: Vec<StateBatch> = Vec::new();
         for (&offset, r) in &self.records {
-            let (state, count) = (r.state.persisted(), r.delivery_count);
+            // An acquisition is not persisted (as in Kafka): an acquired record is stored as it
+            // was before, available with the count of its earlier deliveries.
+            let count = if r.state == RecordState::Acquired { r.delivery_count - 1 } else { r.delivery_count };
+            let state = r.state.persisted();
             match batches.last_mut() {
                 Some(b) if b.last_offset + 1 == offset && b.delivery_state == state && b.delivery_count == count => {
                     b.last_offset = offset

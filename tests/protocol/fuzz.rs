@@ -543,6 +543,60 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
         ApiKey::ConsumerGroupDescribe => {
             body(key, v, &ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid()]))
         }
+        ApiKey::ShareGroupHeartbeat => body(
+            key,
+            v,
+            &ShareGroupHeartbeatRequest::default()
+                .with_group_id(gid())
+                .with_member_id(sb("fuzz-share-member"))
+                .with_member_epoch(0)
+                .with_subscribed_topic_names(Some(vec![topic()])),
+        ),
+        ApiKey::ShareGroupDescribe => body(key, v, &ShareGroupDescribeRequest::default().with_group_ids(vec![gid()])),
+        ApiKey::ShareFetch => body(
+            key,
+            v,
+            &ShareFetchRequest::default()
+                .with_group_id(Some(gid()))
+                .with_member_id(Some(sb("fuzz-share-member")))
+                .with_max_records(10)
+                .with_max_bytes(1 << 20)
+                .with_topics(vec![share_fetch_request::FetchTopic::default()
+                    .with_topic_id(fx.topic_id)
+                    .with_partitions(vec![share_fetch_request::FetchPartition::default().with_partition_index(0)])]),
+        ),
+        ApiKey::ShareAcknowledge => body(
+            key,
+            v,
+            &ShareAcknowledgeRequest::default()
+                .with_group_id(Some(gid()))
+                .with_member_id(Some(sb("fuzz-share-member")))
+                .with_share_session_epoch(1),
+        ),
+        ApiKey::DescribeShareGroupOffsets => body(
+            key,
+            v,
+            &DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+                describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default().with_group_id(gid()),
+            ]),
+        ),
+        ApiKey::AlterShareGroupOffsets => body(
+            key,
+            v,
+            &AlterShareGroupOffsetsRequest::default().with_group_id(gid()).with_topics(vec![
+                alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
+                    .with_topic_name(topic())
+                    .with_partitions(vec![alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                        .with_partition_index(0)]),
+            ]),
+        ),
+        ApiKey::DeleteShareGroupOffsets => body(
+            key,
+            v,
+            &DeleteShareGroupOffsetsRequest::default().with_group_id(gid()).with_topics(vec![
+                delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default().with_topic_name(topic()),
+            ]),
+        ),
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }

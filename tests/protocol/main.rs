@@ -36,6 +36,7 @@ mod logs;
 mod metrics;
 mod readme;
 mod restart;
+mod share_groups;
 mod transactions;
 mod transactions_v2;
 mod txn_log;

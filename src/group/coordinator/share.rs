@@ -114,6 +114,11 @@ impl GroupCoordinator {
         Ok(group)
     }
 
+    /// The members of share group `group_id`, if it is one.
+    pub fn share_member_count(&self, group_id: &str) -> Option<usize> {
+        self.lookup(group_id).and_then(|g| g.lock().share.as_ref().map(|s| s.members.len()))
+    }
+
     /// Applies a share group record read back from `__consumer_offsets`.
     pub(super) fn replay_share(&self, key: RecordKey, value: Option<bytes::Bytes>, now: Instant) {
         let id = key.group().to_string();

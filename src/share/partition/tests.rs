@@ -179,7 +179,7 @@ fn a_snapshot_restores_what_was_done_and_frees_what_was_acquired() {
     let r = SharePartition::from_snapshot(&snap, 0);
     assert_eq!(r.start_offset(), 0);
     assert_eq!(r.end_offset(), 6);
-    assert_eq!(r.record(0), Some((RecordState::Available, 1)), "acquired comes back available");
+    assert_eq!(r.record(0), Some((RecordState::Available, 0)), "an acquisition is not persisted");
     assert_eq!(r.record(1), Some((RecordState::Available, 1)));
     assert_eq!(r.record(2), Some((RecordState::Acknowledged, 1)));
     assert_eq!(r.record(3), Some((RecordState::Archived, 1)));
