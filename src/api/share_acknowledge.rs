@@ -1,6 +1,8 @@
 //! ShareAcknowledge (key 79, v1): acknowledgements of records a share consumer holds, in its
 //! share session, without fetching (KIP-932). Answered once the share partitions' new state
-//! is durable. Epoch -1 acknowledges and then closes the session, releasing what is left.
+//! is durable. Epoch -1 acknowledges and then closes the session, releasing what is left. v2
+//! carries IsRenewAck (KIP-1222: RENEW acknowledgements restart locks) and answers the lock
+//! duration.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +30,7 @@ impl Handler for ShareAcknowledge {
     type Response = ShareAcknowledgeResponse;
     const KEY: ApiKey = ApiKey::ShareAcknowledge;
     const MIN_VERSION: i16 = 1;
-    const MAX_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 2;
 
     fn handle(ctx: &RequestContext, req: ShareAcknowledgeRequest) -> Reply<ShareAcknowledgeResponse> {
         let broker = ctx.broker.clone();
@@ -53,7 +55,8 @@ impl Handler for ShareAcknowledge {
             }
         }
         let settings = broker.share_settings(&group);
-        let acked = share_acks::acknowledge(ctx, &group, &member, acks, false, &settings);
+        let acked = share_acks::acknowledge(ctx, &group, &member, acks, req.is_renew_ack, &settings);
+        let lock_ms = settings.limits.lock_duration.as_millis().min(i32::MAX as u128) as i32;
         let closing = req.share_session_epoch == FINAL_EPOCH;
         Reply::Later(
             async move {
@@ -76,7 +79,7 @@ impl Handler for ShareAcknowledge {
                     .into_iter()
                     .map(|(t, parts)| ShareAcknowledgeTopicResponse::default().with_topic_id(t).with_partitions(parts))
                     .collect();
-                ShareAcknowledgeResponse::default().with_responses(responses)
+                ShareAcknowledgeResponse::default().with_acquisition_lock_timeout_ms(lock_ms).with_responses(responses)
             }
             .boxed(),
         )

@@ -3,7 +3,9 @@
 //! partition of its session: whole log batches as stored (never re-encoded) with the offset
 //! ranges the member now holds and their delivery counts. With nothing to acquire it waits up
 //! to MaxWaitMs for new records, releases or expired locks. Epoch -1 acknowledges, fetches
-//! nothing and closes the session, releasing what the member still holds.
+//! nothing and closes the session, releasing what the member still holds. v2 adds the
+//! acquire mode (KIP-1206: whole batches, or exactly MaxRecords) and renewals (KIP-1222:
+//! RENEW acknowledgements restart locks; nothing is fetched).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +25,8 @@ use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::share::group::MAX_MEMBER_ID_LEN;
-use crate::share::manager::{GroupSettings, PartitionFetch};
+use crate::share::manager::{FetchBudget, GroupSettings, PartitionFetch};
+use crate::share::partition::AcquireMode;
 use crate::share::session::{FINAL_EPOCH, INITIAL_EPOCH};
 
 pub struct ShareFetch;
@@ -42,12 +45,11 @@ fn fetch_round(
     group: &Arc<str>,
     member: &Arc<str>,
     partitions: &[(Uuid, i32)],
-    max_records: usize,
-    max_bytes: usize,
+    budget: FetchBudget,
     settings: &GroupSettings,
 ) -> Round {
     let mut out = Round::new();
-    let (mut records_left, mut bytes_left) = (max_records, max_bytes);
+    let (mut records_left, mut bytes_left) = (budget.max_records, budget.max_bytes);
     for &(topic_id, partition) in partitions {
         let Some(topic) = broker.topics.get_by_id(&topic_id) else {
             out.insert((topic_id, partition), PartitionFetch { error: E::UnknownTopicId.code(), ..Default::default() });
@@ -61,7 +63,8 @@ fn fetch_round(
             }
         };
         let key = (group.clone(), topic_id, partition);
-        let got = broker.shares.fetch(&key, &topic.name, log.as_ref(), member, records_left, bytes_left, settings);
+        let left = FetchBudget { max_records: records_left, max_bytes: bytes_left, mode: budget.mode };
+        let got = broker.shares.fetch(&key, &topic.name, log.as_ref(), member, left, settings);
         let taken: i64 = got.acquired.iter().map(|a| a.last_offset - a.first_offset + 1).sum();
         records_left = records_left.saturating_sub(taken.max(0) as usize);
         bytes_left = bytes_left.saturating_sub(got.records.len());
@@ -127,7 +130,7 @@ impl Handler for ShareFetch {
     type Response = ShareFetchResponse;
     const KEY: ApiKey = ApiKey::ShareFetch;
     const MIN_VERSION: i16 = 1;
-    const MAX_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 2;
     /// Waits for records to acquire (up to MaxWaitMs).
     const LONG_WAIT: bool = true;
 
@@ -144,6 +147,19 @@ impl Handler for ShareFetch {
         if group_id.is_empty() {
             return Reply::Now(top_level(E::InvalidGroupId.code(), Some("Invalid group id in the request.")));
         }
+        // v2 (KIP-1222): a renewal carries acknowledgements only, and fetches nothing.
+        let renew = req.is_renew_ack;
+        if renew && (req.max_bytes != 0 || req.min_bytes != 0 || req.max_records != 0 || req.max_wait_ms != 0) {
+            return Reply::Now(top_level(
+                E::InvalidRequest.code(),
+                Some("maxBytes must be set to 0, minBytes must be set to 0, maxWaitMs must be set to 0 and maxRecords must be set to 0 if isRenewAck is true."),
+            ));
+        }
+        let mode = match req.share_acquire_mode {
+            0 => AcquireMode::BatchOptimized,
+            1 => AcquireMode::RecordLimit,
+            _ => return Reply::Now(top_level(E::UnknownServerError.code(), Some("Unknown share acquire mode."))),
+        };
         let group: Arc<str> = Arc::from(group_id.as_str());
         let member: Arc<str> = Arc::from(member_id);
         let epoch = req.share_session_epoch;
@@ -181,13 +197,16 @@ impl Handler for ShareFetch {
         }
         let settings = broker.share_settings(&group);
         let lock_ms = settings.limits.lock_duration.as_millis().min(i32::MAX as u128) as i32;
-        let acked = share_acks::acknowledge(ctx, &group, &member, acks, false, &settings);
-        if epoch == FINAL_EPOCH {
+        let acked = share_acks::acknowledge(ctx, &group, &member, acks, renew, &settings);
+        if epoch == FINAL_EPOCH || renew {
+            let closing = epoch == FINAL_EPOCH;
             return Reply::Later(
                 async move {
                     let acks = acked.await;
-                    if let Some(partitions) = broker.shares.sessions.close(&group, &member) {
-                        share_acks::release(&broker, &group, &member, &partitions);
+                    if closing {
+                        if let Some(partitions) = broker.shares.sessions.close(&group, &member) {
+                            share_acks::release(&broker, &group, &member, &partitions);
+                        }
                     }
                     response(Round::new(), acks, false, lock_ms)
                 }
@@ -201,6 +220,7 @@ impl Handler for ShareFetch {
         }
         let max_records = req.max_records.max(0) as usize;
         let max_bytes = req.max_bytes.clamp(0, broker.config.fetch_max_bytes) as usize;
+        let budget = FetchBudget { max_records, max_bytes, mode };
         let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let all = epoch == INITIAL_EPOCH;
         Reply::Later(
@@ -220,8 +240,7 @@ impl Handler for ShareFetch {
                     for w in &mut watchers {
                         w.borrow_and_update();
                     }
-                    let round =
-                        fetch_round(&broker, &group, &member, &partitions, max_records, max_bytes, &settings);
+                    let round = fetch_round(&broker, &group, &member, &partitions, budget, &settings);
                     let got = round.values().any(|f| !f.acquired.is_empty() || f.error != 0);
                     if got || max_records == 0 || Instant::now() >= deadline || partitions.is_empty() {
                         let served: Vec<(Uuid, i32)> =

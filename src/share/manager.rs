@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::partition::{AckBatch, AckError, Acquired, Archived, Limits, LogBatch, SharePartition};
+use super::partition::{AckBatch, AckError, AcquireMode, Acquired, Archived, Limits, LogBatch, SharePartition};
 use super::session::Sessions;
 use super::store::ShareStateStore;
 use crate::error::ErrorCode;
@@ -79,6 +79,15 @@ impl GroupSettings {
             }),
         }
     }
+}
+
+/// What one share partition's fetch may take: records (whole batches or exactly, per the
+/// mode) and bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchBudget {
+    pub max_records: usize,
+    pub max_bytes: usize,
+    pub mode: AcquireMode,
 }
 
 /// What a fetch got from one share partition.
@@ -186,19 +195,18 @@ impl ShareManager {
         self.store.write(&key.0, key.1, key.2, value).map_err(|e| e.code())
     }
 
-    /// Reads `log` from where the share partition delivers next and acquires for `member` up
-    /// to `max_records` (whole log batches) within `max_bytes`.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads `log` from where the share partition delivers next and acquires for `member`
+    /// within `budget`.
     pub fn fetch(
         &self,
         key: &ShareKey,
         topic: &str,
         log: &dyn PartitionLog,
         member: &Arc<str>,
-        max_records: usize,
-        max_bytes: usize,
+        budget: FetchBudget,
         settings: &GroupSettings,
     ) -> PartitionFetch {
+        let FetchBudget { max_records, max_bytes, mode } = budget;
         let slot = match self.slot(key, topic, log, settings) {
             Ok(s) => s,
             Err(error) => return PartitionFetch { error, ..Default::default() },
@@ -228,7 +236,8 @@ impl ShareManager {
             }
         };
         let batches = log_batches(&records, settings.read_committed, log);
-        let acquired = s.sp.acquire(member, &batches.iter().map(|b| b.0).collect::<Vec<_>>(), max_records, now, &settings.limits);
+        let log_batches: Vec<LogBatch> = batches.iter().map(|b| b.0).collect();
+        let acquired = s.sp.acquire(member, &log_batches, max_records, mode, now, &settings.limits);
         drop(s);
         let (Some(first), Some(last)) = (acquired.first(), acquired.last()) else {
             return PartitionFetch::default();

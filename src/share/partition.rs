@@ -73,6 +73,15 @@ pub struct Limits {
     pub lock_duration: Duration,
 }
 
+/// ShareFetch v2's ShareAcquireMode (KIP-1206).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcquireMode {
+    /// Whole log batches (the default; v1's only mode).
+    BatchOptimized,
+    /// At most MaxRecords records.
+    RecordLimit,
+}
+
 /// A log batch a fetch read, by its offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogBatch {
@@ -241,20 +250,22 @@ impl SharePartition {
 
     /// Acquires for `member` the deliverable records of `batches` (what a log read from
     /// [`SharePartition::next_fetch_offset`] returned, in offset order): records to deliver
-    /// again, and new records while the in-flight window has room. Whole log batches are
-    /// taken, so `max_records` may be exceeded by the last one (Kafka's batch_optimized mode).
+    /// again, and new records while the in-flight window has room. In `batch_optimized` mode
+    /// whole log batches are taken, so `max_records` may be exceeded by the last one; in
+    /// `record_limit` mode (ShareFetch v2, KIP-1206) acquisition stops at `max_records`.
     pub fn acquire(
         &mut self,
         member: &Arc<str>,
         batches: &[LogBatch],
         max_records: usize,
+        mode: AcquireMode,
         now: Instant,
         limits: &Limits,
     ) -> Vec<Acquired> {
         let deadline = now + limits.lock_duration;
         let mut got: Vec<Acquired> = Vec::new();
         let mut count = 0usize;
-        for b in batches {
+        'batches: for b in batches {
             if count >= max_records {
                 break;
             }
@@ -268,6 +279,11 @@ impl SharePartition {
                 break;
             }
             for offset in b.base_offset.max(self.start_offset)..=b.last_offset {
+                if mode == AcquireMode::RecordLimit && count >= max_records {
+                    // The rest of the batch stays for the next fetch.
+                    self.end = self.end.max(offset);
+                    break 'batches;
+                }
                 let delivery_count = match self.records.get_mut(&offset) {
                     Some(r) if r.state == RecordState::Available => {
                         r.delivery_count = r.delivery_count.saturating_add(1);

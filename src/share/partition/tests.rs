@@ -23,7 +23,7 @@ fn member(id: &str) -> Arc<str> {
 fn acquires_whole_batches_and_accept_moves_the_start() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    let got = p.acquire(&a, &[batch(0, 4), batch(5, 9)], 3, now, &l);
+    let got = p.acquire(&a, &[batch(0, 4), batch(5, 9)], 3, AcquireMode::BatchOptimized, now, &l);
     // The first batch reaches max_records (3 < 5): the second is not taken.
     assert_eq!(got, vec![Acquired { first_offset: 0, last_offset: 4, delivery_count: 1 }]);
     assert_eq!((p.start_offset(), p.end_offset(), p.acquired_count()), (0, 5, 5));
@@ -36,8 +36,8 @@ fn acquires_whole_batches_and_accept_moves_the_start() {
 fn a_record_is_acquired_by_one_member_at_a_time() {
     let (l, now) = (limits(), Instant::now());
     let mut p = SharePartition::new(0, 0, 0);
-    assert_eq!(p.acquire(&member("a"), &[batch(0, 1)], 10, now, &l).len(), 1);
-    assert!(p.acquire(&member("b"), &[batch(0, 1)], 10, now, &l).is_empty());
+    assert_eq!(p.acquire(&member("a"), &[batch(0, 1)], 10, AcquireMode::BatchOptimized, now, &l).len(), 1);
+    assert!(p.acquire(&member("b"), &[batch(0, 1)], 10, AcquireMode::BatchOptimized, now, &l).is_empty());
     // b cannot acknowledge a's records; the refusal changes nothing.
     let err = p.acknowledge("b", &[ack(0, 1, ACK_ACCEPT)], now, &l).unwrap_err();
     assert!(matches!(err, AckError::InvalidRecordState(_)));
@@ -48,13 +48,13 @@ fn a_record_is_acquired_by_one_member_at_a_time() {
 fn release_redelivers_with_a_higher_count_and_reject_archives() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 2)], 10, now, &l);
+    p.acquire(&a, &[batch(0, 2)], 10, AcquireMode::BatchOptimized, now, &l);
     let ack3 = AckBatch { first_offset: 0, last_offset: 2, types: vec![ACK_RELEASE, ACK_REJECT, ACK_ACCEPT] };
     let (_, archived) = p.acknowledge("a", &[ack3], now, &l).unwrap();
     assert_eq!(archived, vec![Archived { offset: 1, delivery_count: 1, cause: ArchiveCause::Rejected }]);
     p.advance();
     assert_eq!(p.next_fetch_offset(), 0);
-    let got = p.acquire(&member("b"), &[batch(0, 2)], 10, now, &l);
+    let got = p.acquire(&member("b"), &[batch(0, 2)], 10, AcquireMode::BatchOptimized, now, &l);
     assert_eq!(got, vec![Acquired { first_offset: 0, last_offset: 0, delivery_count: 2 }]);
 }
 
@@ -63,21 +63,21 @@ fn the_delivery_limit_archives_instead_of_releasing() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
     for round in 1..=3 {
-        let got = p.acquire(&a, &[batch(0, 0)], 10, now, &l);
+        let got = p.acquire(&a, &[batch(0, 0)], 10, AcquireMode::BatchOptimized, now, &l);
         assert_eq!(got[0].delivery_count, round);
         let (_, archived) = p.acknowledge("a", &[ack(0, 0, ACK_RELEASE)], now, &l).unwrap();
         p.advance();
         assert_eq!(archived.is_empty(), round < 3, "round {round}");
     }
     assert_eq!(p.start_offset(), 1, "the archived record is done");
-    assert!(p.acquire(&a, &[batch(0, 0)], 10, now, &l).is_empty());
+    assert!(p.acquire(&a, &[batch(0, 0)], 10, AcquireMode::BatchOptimized, now, &l).is_empty());
 }
 
 #[test]
 fn expired_locks_release_the_records() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 9)], 100, now, &l);
+    p.acquire(&a, &[batch(0, 9)], 100, AcquireMode::BatchOptimized, now, &l);
     assert!(!p.expire(now + Duration::from_secs(29), &l).0);
     assert!(p.expire(now + Duration::from_secs(30), &l).0);
     assert_eq!((p.acquired_count(), p.next_fetch_offset()), (0, 0));
@@ -89,7 +89,7 @@ fn expired_locks_release_the_records() {
 fn renew_extends_the_lock() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 0)], 10, now, &l);
+    p.acquire(&a, &[batch(0, 0)], 10, AcquireMode::BatchOptimized, now, &l);
     let later = now + Duration::from_secs(20);
     p.acknowledge("a", &[ack(0, 0, ACK_RENEW)], later, &l).unwrap();
     assert!(!p.expire(now + Duration::from_secs(31), &l).0);
@@ -101,8 +101,8 @@ fn renew_extends_the_lock() {
 fn session_release_frees_only_that_members_records() {
     let (l, now) = (limits(), Instant::now());
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&member("a"), &[batch(0, 1)], 2, now, &l);
-    p.acquire(&member("b"), &[batch(2, 3)], 2, now, &l);
+    p.acquire(&member("a"), &[batch(0, 1)], 2, AcquireMode::BatchOptimized, now, &l);
+    p.acquire(&member("b"), &[batch(2, 3)], 2, AcquireMode::BatchOptimized, now, &l);
     assert!(p.release_member("a", &l).0);
     assert_eq!(p.record(0), Some((RecordState::Available, 1)));
     assert_eq!(p.record(2), Some((RecordState::Acquired, 1)));
@@ -113,19 +113,19 @@ fn the_window_bounds_new_acquisitions_but_not_redelivery() {
     let l = Limits { max_in_flight: 4, ..limits() };
     let (now, a) = (Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 3)], 100, now, &l);
+    p.acquire(&a, &[batch(0, 3)], 100, AcquireMode::BatchOptimized, now, &l);
     assert!(!p.can_acquire(&l));
-    assert!(p.acquire(&a, &[batch(4, 7)], 100, now, &l).is_empty());
+    assert!(p.acquire(&a, &[batch(4, 7)], 100, AcquireMode::BatchOptimized, now, &l).is_empty());
     p.acknowledge("a", &[ack(0, 0, ACK_RELEASE)], now, &l).unwrap();
     assert!(p.can_acquire(&l));
-    assert_eq!(p.acquire(&a, &[batch(0, 3)], 100, now, &l).len(), 1);
+    assert_eq!(p.acquire(&a, &[batch(0, 3)], 100, AcquireMode::BatchOptimized, now, &l).len(), 1);
 }
 
 #[test]
 fn acknowledgements_are_all_or_nothing_and_below_the_start_are_skipped() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(10, 0, 0);
-    p.acquire(&a, &[batch(10, 14)], 100, now, &l);
+    p.acquire(&a, &[batch(10, 14)], 100, AcquireMode::BatchOptimized, now, &l);
     // Beyond what was delivered: INVALID_REQUEST, nothing applied.
     let err = p.acknowledge("a", &[ack(10, 10, ACK_ACCEPT), ack(15, 15, ACK_ACCEPT)], now, &l).unwrap_err();
     assert!(matches!(err, AckError::InvalidRequest(_)));
@@ -140,7 +140,7 @@ fn acknowledgements_are_all_or_nothing_and_below_the_start_are_skipped() {
 fn a_failed_write_is_undone() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 1)], 100, now, &l);
+    p.acquire(&a, &[batch(0, 1)], 100, AcquireMode::BatchOptimized, now, &l);
     let (undo, _) = p.acknowledge("a", &[ack(0, 1, ACK_ACCEPT)], now, &l).unwrap();
     p.undo(undo, now, &l);
     assert_eq!((p.record(0), p.acquired_count()), (Some((RecordState::Acquired, 1)), 2));
@@ -152,7 +152,7 @@ fn control_batches_are_archived_not_delivered() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
     let marker = LogBatch { base_offset: 2, last_offset: 2, control: true };
-    let got = p.acquire(&a, &[batch(0, 1), marker, batch(3, 3)], 100, now, &l);
+    let got = p.acquire(&a, &[batch(0, 1), marker, batch(3, 3)], 100, AcquireMode::BatchOptimized, now, &l);
     assert_eq!(
         got,
         vec![
@@ -169,7 +169,7 @@ fn control_batches_are_archived_not_delivered() {
 fn a_snapshot_restores_what_was_done_and_frees_what_was_acquired() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 3, 0);
-    p.acquire(&a, &[batch(0, 5)], 100, now, &l);
+    p.acquire(&a, &[batch(0, 5)], 100, AcquireMode::BatchOptimized, now, &l);
     let types = vec![ACK_RELEASE, ACK_ACCEPT, ACK_REJECT];
     p.acknowledge("a", &[AckBatch { first_offset: 1, last_offset: 3, types }], now, &l).unwrap();
     p.advance();
@@ -202,9 +202,21 @@ fn a_damaged_snapshot_cannot_make_the_broker_allocate_without_bound() {
 fn the_log_start_passing_the_start_drops_what_is_gone() {
     let (l, now, a) = (limits(), Instant::now(), member("a"));
     let mut p = SharePartition::new(0, 0, 0);
-    p.acquire(&a, &[batch(0, 3)], 100, now, &l);
+    p.acquire(&a, &[batch(0, 3)], 100, AcquireMode::BatchOptimized, now, &l);
     p.acknowledge("a", &[ack(0, 3, ACK_RELEASE)], now, &l).unwrap();
     p.advance();
     p.log_start_moved(10);
     assert_eq!((p.start_offset(), p.end_offset(), p.next_fetch_offset()), (10, 10, 10));
+}
+
+#[test]
+fn record_limit_mode_stops_inside_a_batch() {
+    let (l, now, a) = (limits(), Instant::now(), member("a"));
+    let mut p = SharePartition::new(0, 0, 0);
+    let got = p.acquire(&a, &[batch(0, 9)], 3, AcquireMode::RecordLimit, now, &l);
+    assert_eq!(got, vec![Acquired { first_offset: 0, last_offset: 2, delivery_count: 1 }]);
+    assert_eq!((p.end_offset(), p.next_fetch_offset()), (3, 3));
+    // The next fetch reads the same batch again and takes the next three.
+    let got = p.acquire(&member("b"), &[batch(0, 9)], 3, AcquireMode::RecordLimit, now, &l);
+    assert_eq!(got, vec![Acquired { first_offset: 3, last_offset: 5, delivery_count: 1 }]);
 }
