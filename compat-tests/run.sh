@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-client compatibility suite for Brook.
 #
-#   compat-tests/run.sh [SUITE...]   SUITE: kcat confluent-kafka kafka-python kafkajs java crash groups groups848 (default: all)
+#   compat-tests/run.sh [SUITE...]   SUITE: kcat confluent-kafka kafka-python kafkajs java crash groups groups848 share
+#                                    (default: all)
 #
 # Environment:
 #   BROOK_BIN   broker binary (default target/debug/brook, relative to the repo root)
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(kcat confluent-kafka kafka-python kafkajs java crash groups groups848)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(kcat confluent-kafka kafka-python kafkajs java crash groups groups848 share)
 BROKER=${BROKER:-brook}
 export BROKER
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
