@@ -3,7 +3,8 @@
 //! `errors.deadletterqueue.topic.name` with headers saying where it came from and why, so a
 //! poison message is parked instead of silently dropped. Key and value are copied when
 //! `errors.deadletterqueue.copy.record.enable` is true. The dead-letter partition is the
-//! source partition modulo the dead-letter topic's partition count, as KIP-1191 says.
+//! source partition modulo the dead-letter topic's partition count, as KIP-1191 says, and
+//! the topic must allow it (`errors.deadletterqueue.group.enable=true`).
 //!
 //! Also drives the share partitions' lock expiry (which may archive records at the limit).
 
@@ -33,6 +34,11 @@ pub fn send(broker: &Broker, dead: Vec<DeadLetters>) -> Vec<Arc<Partition>> {
             tracing::warn!(group = %d.group, topic = %dlq, "dead-letter topic does not exist: records only archived");
             continue;
         };
+        let enabled = target.configs().get("errors.deadletterqueue.group.enable", &broker.config);
+        if !enabled.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            tracing::warn!(group = %d.group, topic = %dlq, "dead-letter topic does not set errors.deadletterqueue.group.enable=true: records only archived");
+            continue;
+        }
         let count = target.partition_count().max(1);
         let source = broker.replicas.partition(&d.topic, d.partition).ok();
         let records = d

@@ -493,8 +493,15 @@ impl SharePartition {
     /// The full state as `__share_group_state` stores it: the SPSO and a run per stretch of
     /// offsets with one state and delivery count.
     pub fn snapshot(&self, snapshot_epoch: i32, now_ms: i64, created_ms: i64) -> ShareSnapshotValue {
+        // The terminal prefix is stored as passed (the SPSO moves over it in memory once the
+        // write is durable).
+        let live = self.records.iter().skip_while(|(_, r)| r.state.is_terminal());
+        let mut start_offset = self.end;
+        let mut complete = 0i64;
         let mut batches: Vec<StateBatch> = Vec::new();
-        for (&offset, r) in &self.records {
+        for (&offset, r) in live {
+            start_offset = start_offset.min(offset);
+            complete += i64::from(r.state.is_terminal());
             // An acquisition is not persisted (as in Kafka): an acquired record is stored as it
             // was before, available with the count of its earlier deliveries.
             let count = if r.state == RecordState::Acquired { r.delivery_count - 1 } else { r.delivery_count };
@@ -515,8 +522,8 @@ impl SharePartition {
             snapshot_epoch,
             state_epoch: self.state_epoch,
             leader_epoch: self.leader_epoch,
-            start_offset: self.start_offset,
-            delivery_complete_count: self.delivery_complete_count().min(i32::MAX as i64) as i32,
+            start_offset,
+            delivery_complete_count: complete.min(i32::MAX as i64) as i32,
             create_timestamp: created_ms,
             write_timestamp: now_ms,
             state_batches: batches,

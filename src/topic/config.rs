@@ -53,6 +53,8 @@ const DEFS: &[TopicConfigDef] = &[
     def("cleanup.policy", ConfigType::List, Some("log.cleanup.policy"), "delete"),
     def("compression.type", ConfigType::String, Some("compression.type"), "producer"),
     def("delete.retention.ms", ConfigType::Long, Some("log.cleaner.delete.retention.ms"), "86400000"),
+    // KIP-1191: a share group may dead-letter records into this topic only when it is true.
+    def("errors.deadletterqueue.group.enable", ConfigType::Boolean, None, "false"),
     def("file.delete.delay.ms", ConfigType::Long, Some("log.segment.delete.delay.ms"), "60000"),
     def("flush.messages", ConfigType::Long, Some("log.flush.interval.messages"), LONG_MAX),
     def("flush.ms", ConfigType::Long, Some("log.flush.interval.ms"), LONG_MAX),
@@ -296,6 +298,7 @@ fn topic_doc(name: &str) -> Option<&'static str> {
         "cleanup.policy" => "The retention policy of old segments: \"delete\" discards them by time or size, \"compact\" keeps the latest value of each key (log compaction); both may be given.",
         "compression.type" => "The final compression of the topic's data: uncompressed, gzip, snappy, lz4, zstd, or producer (keep the producer's codec).",
         "delete.retention.ms" => "How long a tombstone of a compacted topic is kept after the cleaner first saw it, so that a consumer reading from the start sees the deletion.",
+        "errors.deadletterqueue.group.enable" => "Whether share groups may write dead-lettered records to this topic (KIP-1191).",
         "file.delete.delay.ms" => "The time to wait before deleting a file from the filesystem.",
         "flush.messages" => "Messages written to a partition between forced fsyncs of its log.",
         "flush.ms" => "The longest time a message stays in the log before a forced fsync.",

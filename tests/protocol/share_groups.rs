@@ -305,7 +305,7 @@ async fn the_delivery_limit_archives_and_dead_letters_a_poison_record() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "st", 1).await;
-    create_topic(&mut c, "dlq.st", 1).await;
+    create_topic_with(&mut c, "dlq.st", 1, &[("errors.deadletterqueue.group.enable", "true")]).await;
     let t = topic_id(&mut c, "st").await;
     let cfg = [
         ("share.auto.offset.reset", OP_SET, Some("earliest")),

@@ -220,3 +220,16 @@ fn record_limit_mode_stops_inside_a_batch() {
     let got = p.acquire(&member("b"), &[batch(0, 9)], 3, AcquireMode::RecordLimit, now, &l);
     assert_eq!(got, vec![Acquired { first_offset: 3, last_offset: 5, delivery_count: 1 }]);
 }
+
+#[test]
+fn a_snapshot_taken_before_the_start_moves_stores_it_moved() {
+    let (l, now, a) = (limits(), Instant::now(), member("a"));
+    let mut p = SharePartition::new(0, 0, 0);
+    p.acquire(&a, &[batch(0, 4)], 100, AcquireMode::BatchOptimized, now, &l);
+    p.acknowledge("a", &[ack(0, 1, ACK_ACCEPT), ack(3, 3, ACK_ACCEPT)], now, &l).unwrap();
+    let snap = p.snapshot(1, 0, 0);
+    assert_eq!((snap.start_offset, snap.delivery_complete_count), (2, 1));
+    assert_eq!(snap.state_batches.first().map(|b| b.first_offset), Some(2));
+    let r = SharePartition::from_snapshot(&snap, 0);
+    assert_eq!((r.start_offset(), r.next_fetch_offset(), r.end_offset()), (2, 2, 5));
+}
