@@ -437,3 +437,47 @@ async fn membership_survives_a_restart() {
     assert_eq!((again.error_code, again.member_epoch), (0, 1));
     b.stop().await;
 }
+
+/// A transaction of `id` writing `values` to st-0, then committed or aborted.
+async fn transaction(c: &mut Client, id: &str, values: &[&str], commit: Option<bool>) {
+    use add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    let (pid, epoch) = crate::common::txn::init_txn(c, id, 60_000).await;
+    let add = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(TransactionalId(sb(id)))
+        .with_v3_and_below_producer_id(ProducerId(pid))
+        .with_v3_and_below_producer_epoch(epoch)
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default().with_name(tn("st")).with_partitions(vec![0])]);
+    c.call(&add, 3).await;
+    let r = c.call(&crate::common::txn::txn_produce(id, "st", 0, (pid, epoch, 0), values), 9).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
+    if let Some(commit) = commit {
+        let end = EndTxnRequest::default()
+            .with_transactional_id(TransactionalId(sb(id)))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_committed(commit);
+        assert_eq!(c.call(&end, 3).await.error_code, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_groups_never_get_aborted_or_open_transactions() {
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "st", 1).await;
+    let t = topic_id(&mut c, "st").await;
+    let cfg = [("share.auto.offset.reset", OP_SET, Some("earliest")), ("share.isolation.level", OP_SET, Some("read_committed"))];
+    assert_eq!(alter_incremental(&mut c, RESOURCE_GROUP, "rc", &cfg, false).await.0, 0);
+    earliest(&mut c, "ru").await;
+    transaction(&mut c, "aborts", &["a1", "a2"], Some(false)).await; // 0-1, marker 2
+    transaction(&mut c, "commits", &["b1"], Some(true)).await; // 3, marker 4
+    produce_ok(&mut c, "st", 0, batch(&[b"plain"])).await; // 5
+    transaction(&mut c, "open", &["o1"], None).await; // 6, undecided
+    produce_ok(&mut c, "st", 0, batch(&[b"after"])).await; // 7
+    let r = c.call(&share_fetch("rc", "m", 0, t, &[0], &[]), 1).await;
+    assert_eq!(acquired(&r, 0).0, vec![(3, 3, 1), (5, 5, 1)], "committed and plain records, up to the open one");
+    // A read_uncommitted group gets every data record (markers are never delivered).
+    let r = c.call(&share_fetch("ru", "m", 0, t, &[0], &[]), 1).await;
+    assert_eq!(acquired(&r, 0).0, vec![(0, 1, 1), (3, 3, 1), (5, 7, 1)]);
+    b.stop().await;
+}
