@@ -316,6 +316,7 @@ impl ShareManager {
             let Some(slot) = self.partitions.get(&key).map(|s| s.clone()) else { continue };
             let mut s = slot.lock();
             let (changed, archived) = s.sp.release_member(member, &settings.limits);
+            tracing::debug!(%group, member, partition = p, changed, "share session ended: records released");
             if changed {
                 if let Ok(part) = self.persist(&key, &mut s) {
                     parts.push(part);
