@@ -59,7 +59,8 @@ impl Handler for AlterShareGroupOffsets {
                     let code = match &topic {
                         _ if !allowed => E::TopicAuthorizationFailed.code(),
                         Some(tp) if tp.has_partition(p.partition_index) => {
-                            match broker.shares.reset(&group_id, tp.id, p.partition_index, p.start_offset.max(0), epoch) {
+                            match broker.shares.reset(&group_id, tp.id, p.partition_index, p.start_offset.max(0), epoch)
+                            {
                                 Ok(part) => {
                                     durable.push(part);
                                     done.push(p.partition_index);

@@ -31,7 +31,9 @@ impl Handler for DeleteGroups {
                     let partitions = ctx.broker.shares.partitions_of(id);
                     match ctx.broker.shares.delete(id, &partitions) {
                         Ok(parts) => durable.extend(parts),
-                        Err(code) => return DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code),
+                        Err(code) => {
+                            return DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code)
+                        }
                     }
                 }
                 let code = match ctx.broker.groups.delete_group(id) {

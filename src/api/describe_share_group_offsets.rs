@@ -10,7 +10,9 @@ use kafka_protocol::messages::describe_share_group_offsets_response::{
     DescribeShareGroupOffsetsResponseGroup as GroupOut, DescribeShareGroupOffsetsResponsePartition as PartitionOut,
     DescribeShareGroupOffsetsResponseTopic as TopicOut,
 };
-use kafka_protocol::messages::{ApiKey, DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, TopicName,
+};
 use uuid::Uuid;
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors};
@@ -99,8 +101,11 @@ impl Handler for DescribeShareGroupOffsets {
     }
 
     fn error_response(req: &DescribeShareGroupOffsetsRequest, code: i16) -> DescribeShareGroupOffsetsResponse {
-        let groups =
-            req.groups.iter().map(|g| GroupOut::default().with_group_id(g.group_id.clone()).with_error_code(code)).collect();
+        let groups = req
+            .groups
+            .iter()
+            .map(|g| GroupOut::default().with_group_id(g.group_id.clone()).with_error_code(code))
+            .collect();
         DescribeShareGroupOffsetsResponse::default().with_groups(groups)
     }
 

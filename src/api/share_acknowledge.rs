@@ -50,7 +50,8 @@ impl Handler for ShareAcknowledge {
         let mut acks = Acks::new();
         for t in &req.topics {
             for p in &t.partitions {
-                let wire = p.acknowledgement_batches.iter().map(|b| (b.first_offset, b.last_offset, &b.acknowledge_types[..]));
+                let wire =
+                    p.acknowledgement_batches.iter().map(|b| (b.first_offset, b.last_offset, &b.acknowledge_types[..]));
                 acks.insert((t.topic_id, p.partition_index), share_acks::batches(wire));
             }
         }

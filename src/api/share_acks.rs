@@ -106,7 +106,8 @@ pub fn acknowledge(
 
 /// The acknowledgement batches of the wire format.
 pub fn batches<'a>(wire: impl Iterator<Item = (i64, i64, &'a [i8])>) -> Vec<AckBatch> {
-    wire.map(|(first, last, types)| AckBatch { first_offset: first, last_offset: last, types: types.to_vec() }).collect()
+    wire.map(|(first, last, types)| AckBatch { first_offset: first, last_offset: last, types: types.to_vec() })
+        .collect()
 }
 
 /// Releases what `member` holds in `partitions` (its share session closed) and stores it.

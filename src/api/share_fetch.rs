@@ -75,12 +75,7 @@ fn fetch_round(
 
 /// The response's partitions: each fetched one (only those with records or an error after the
 /// session's first fetch) and each acknowledged one.
-fn response(
-    round: Round,
-    acks: BTreeMap<(Uuid, i32), AckResult>,
-    all: bool,
-    lock_ms: i32,
-) -> ShareFetchResponse {
+fn response(round: Round, acks: BTreeMap<(Uuid, i32), AckResult>, all: bool, lock_ms: i32) -> ShareFetchResponse {
     let mut by_topic: BTreeMap<Uuid, Vec<PartitionData>> = BTreeMap::new();
     let mut acks = acks;
     for ((topic_id, partition), f) in round {
@@ -169,7 +164,10 @@ impl Handler for ShareFetch {
             for p in &t.partitions {
                 add.push((t.topic_id, p.partition_index));
                 if !p.acknowledgement_batches.is_empty() {
-                    let wire = p.acknowledgement_batches.iter().map(|b| (b.first_offset, b.last_offset, &b.acknowledge_types[..]));
+                    let wire = p
+                        .acknowledgement_batches
+                        .iter()
+                        .map(|b| (b.first_offset, b.last_offset, &b.acknowledge_types[..]));
                     acks.insert((t.topic_id, p.partition_index), share_acks::batches(wire));
                 }
             }
@@ -180,17 +178,17 @@ impl Handler for ShareFetch {
                 Some("Acknowledge data present on initial fetch request"),
             ));
         }
-        let forget: Vec<(Uuid, i32)> = req
-            .forgotten_topics_data
-            .iter()
-            .flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, *p)))
-            .collect();
+        let forget: Vec<(Uuid, i32)> =
+            req.forgotten_topics_data.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.topic_id, *p))).collect();
         let session = match broker.shares.sessions.fetch(&group, &member, epoch, &add, &forget, ctx.session.id) {
             Ok(s) => s,
             Err((code, message)) => return Reply::Now(top_level(code, Some(message))),
         };
         let denied = session.partitions.iter().any(|(t, _)| {
-            broker.topics.get_by_id(t).is_some_and(|t| !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name))
+            broker
+                .topics
+                .get_by_id(t)
+                .is_some_and(|t| !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name))
         });
         if denied {
             return Reply::Now(top_level(E::TopicAuthorizationFailed.code(), None));
@@ -249,10 +247,10 @@ impl Handler for ShareFetch {
                         return response(round, acks, all, lock_ms);
                     }
                     let woke = select_all(
-                        watchers.iter_mut().map(|w| w.changed().map(|_| ()).boxed()).chain([changed
-                            .changed()
-                            .map(|_| ())
-                            .boxed()]),
+                        watchers
+                            .iter_mut()
+                            .map(|w| w.changed().map(|_| ()).boxed())
+                            .chain([changed.changed().map(|_| ()).boxed()]),
                     );
                     let _ = tokio::time::timeout_at(deadline, woke).await;
                 }

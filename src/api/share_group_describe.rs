@@ -45,7 +45,9 @@ fn describe(s: &ShareGroup, ctx: &RequestContext) -> DescribedGroup {
                 .with_member_epoch(m.member_epoch)
                 .with_client_id(sb(m.client_id.clone()))
                 .with_client_host(sb(m.client_host.clone()))
-                .with_subscribed_topic_names(m.subscribed_topic_names.iter().map(|n| TopicName(sb(n.clone()))).collect())
+                .with_subscribed_topic_names(
+                    m.subscribed_topic_names.iter().map(|n| TopicName(sb(n.clone()))).collect(),
+                )
                 .with_assignment(described(&m.assigned, topics))
         })
         .collect();

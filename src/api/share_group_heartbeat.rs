@@ -92,7 +92,10 @@ impl Handler for ShareGroupHeartbeat {
             member_id: req.member_id.to_string(),
             member_epoch: req.member_epoch,
             rack_id: req.rack_id.as_ref().map(|s| s.to_string()),
-            subscribed_topic_names: req.subscribed_topic_names.as_ref().map(|v| v.iter().map(|t| t.0.to_string()).collect()),
+            subscribed_topic_names: req
+                .subscribed_topic_names
+                .as_ref()
+                .map(|v| v.iter().map(|t| t.0.to_string()).collect()),
             client_id: ctx.client_id.clone().unwrap_or_default(),
             client_host: ctx.client_host().to_string(),
         };

@@ -10,8 +10,8 @@ use bytes::Buf;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest,
-    DescribeShareGroupOffsetsRequest, GroupId, ShareGroupDescribeRequest,
-    ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    DescribeShareGroupOffsetsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    ShareGroupDescribeRequest, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use serde_json::{json, Value};
@@ -212,8 +212,10 @@ async fn describe_share_group(conn: &mut Conn, group: &str) -> Result<Option<Des
 /// (topic, partition) -> (start offset, lag).
 async fn share_offsets(conn: &mut Conn, group: &str) -> Result<BTreeMap<(String, i32), (i64, i64)>, CliError> {
     use kafka_protocol::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
-    let req = DescribeShareGroupOffsetsRequest::default()
-        .with_groups(vec![DescribeShareGroupOffsetsRequestGroup::default().with_group_id(GroupId(s(group)))]);
+    let req =
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![DescribeShareGroupOffsetsRequestGroup::default()
+            .with_group_id(GroupId(s(group)))
+            .with_topics(None)]);
     let (_, r) = conn.call(&req, 0..=1).await?;
     let g = r.groups.first().ok_or_else(|| CliError::Kafka("empty DescribeShareGroupOffsets answer".into()))?;
     if g.error_code != 0 {

@@ -297,7 +297,9 @@ impl GroupConfigs {
         }
         let copy = self.value(def(DLQ_COPY_RECORD), defaults);
         if !matches!(copy.to_ascii_lowercase().as_str(), "true" | "false") {
-            return Err(format!("Invalid value {copy} for configuration {DLQ_COPY_RECORD}: Expected value to be either true or false"));
+            return Err(format!(
+                "Invalid value {copy} for configuration {DLQ_COPY_RECORD}: Expected value to be either true or false"
+            ));
         }
         let level = self.value(def(SHARE_ISOLATION_LEVEL), defaults);
         if !matches!(level.as_str(), "read_committed" | "read_uncommitted") {

@@ -127,9 +127,10 @@ pub fn render(broker: &Broker) -> String {
         let g = g.lock();
         state.sample("brook_consumer_group_state", &[("group", &g.id), ("state", g.state_name())], 1);
         let offsets: BTreeMap<(String, i32), i64> = g.offsets.iter().map(|(k, v)| (k.clone(), v.offset)).collect();
-        let (generation, members) = match &g.consumer {
-            Some(c) => (c.group_epoch, c.members.len()),
-            None => (g.generation, g.members.len()),
+        let (generation, members) = match (&g.share, &g.consumer) {
+            (Some(s), _) => (s.group_epoch, s.members.len()),
+            (None, Some(c)) => (c.group_epoch, c.members.len()),
+            (None, None) => (g.generation, g.members.len()),
         };
         described.push((g.id.clone(), generation, members, offsets));
     }

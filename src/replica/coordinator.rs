@@ -92,12 +92,8 @@ impl ReplicaManager {
         }
         let mut buf = BytesMut::new();
         // Encoding in-memory records fails only past the format's limits (2 GiB batches).
-        RecordBatchEncoder::encode(
-            &mut buf,
-            recs,
-            &RecordEncodeOptions { version: 2, compression: Compression::None },
-        )
-        .map_err(|_| unencodable())?;
+        RecordBatchEncoder::encode(&mut buf, recs, &RecordEncodeOptions { version: 2, compression: Compression::None })
+            .map_err(|_| unencodable())?;
         let mut part = None;
         for (header, bytes) in batch::split_batches(buf.freeze()).map_err(AppendError::from)? {
             part = Some(self.append_coordinator(topic, partition, header, bytes)?.0);

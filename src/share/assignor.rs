@@ -30,10 +30,8 @@ pub fn assign(members: &[AssignMember<'_>], partitions: &BTreeMap<Uuid, Vec<i32>
         all.into_iter().map(|t| BTreeSet::from([t])).collect()
     };
     for topics in groups {
-        let targets: Vec<(Uuid, i32)> = topics
-            .iter()
-            .flat_map(|t| partitions.get(t).into_iter().flatten().map(move |p| (*t, *p)))
-            .collect();
+        let targets: Vec<(Uuid, i32)> =
+            topics.iter().flat_map(|t| partitions.get(t).into_iter().flatten().map(move |p| (*t, *p))).collect();
         let who: Vec<&AssignMember<'_>> = members.iter().filter(|m| topics.is_subset(&m.topics)).collect();
         for (i, held) in balance(&who, &targets, &topics).into_iter().enumerate() {
             let a = out.get_mut(who[i].id).expect("every member has an entry");

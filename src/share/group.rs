@@ -292,9 +292,7 @@ impl ShareGroup {
                     .filter(|id| self.initialized.contains_key(id))
                     .collect();
                 for id in &ids {
-                    partitions
-                        .entry(*id)
-                        .or_insert_with(|| self.initialized[id].1.iter().copied().collect());
+                    partitions.entry(*id).or_insert_with(|| self.initialized[id].1.iter().copied().collect());
                 }
                 AssignMember { id: &m.id, topics: ids, current: self.target.get(&m.id) }
             })

@@ -68,15 +68,14 @@ impl GroupSettings {
                     as i16,
                 max_in_flight: max_record_locks,
                 lock_duration: Duration::from_millis(
-                    configs.int(configs::SHARE_RECORD_LOCK_DURATION, defaults).max(1) as u64,
+                    configs.int(configs::SHARE_RECORD_LOCK_DURATION, defaults).max(1) as u64
                 ),
             },
             reset: configs::parse_auto_offset_reset(&configs.string(configs::SHARE_AUTO_OFFSET_RESET, defaults))
                 .unwrap_or(AutoOffsetReset::Latest),
             read_committed: configs.string(configs::SHARE_ISOLATION_LEVEL, defaults) == "read_committed",
-            dlq: (!dlq.is_empty()).then(|| {
-                (dlq, configs.string(configs::DLQ_COPY_RECORD, defaults).eq_ignore_ascii_case("true"))
-            }),
+            dlq: (!dlq.is_empty())
+                .then(|| (dlq, configs.string(configs::DLQ_COPY_RECORD, defaults).eq_ignore_ascii_case("true"))),
         }
     }
 }
@@ -245,10 +244,7 @@ impl ShareManager {
         log.note_fetched(&records);
         // The log batches spanning what was acquired, as stored.
         let from = batches.iter().find(|b| b.0.last_offset >= first.first_offset).map_or(0, |b| b.1);
-        let to = batches
-            .iter()
-            .find(|b| b.0.last_offset >= last.last_offset)
-            .map_or(records.len(), |b| b.2);
+        let to = batches.iter().find(|b| b.0.last_offset >= last.last_offset).map_or(records.len(), |b| b.2);
         PartitionFetch { error: 0, records: records.slice(from..to.max(from)), acquired }
     }
 
@@ -323,7 +319,12 @@ impl ShareManager {
                 }
             }
             if !archived.is_empty() {
-                dead.push(DeadLetters { group: group.clone(), topic: s.topic.clone(), partition: *p, records: archived });
+                dead.push(DeadLetters {
+                    group: group.clone(),
+                    topic: s.topic.clone(),
+                    partition: *p,
+                    records: archived,
+                });
             }
         }
         self.wake();
@@ -353,7 +354,12 @@ impl ShareManager {
                 }
             }
             if !archived.is_empty() {
-                dead.push(DeadLetters { group: key.0.clone(), topic: s.topic.clone(), partition: key.2, records: archived });
+                dead.push(DeadLetters {
+                    group: key.0.clone(),
+                    topic: s.topic.clone(),
+                    partition: key.2,
+                    records: archived,
+                });
             }
         }
         if !parts.is_empty() {
@@ -377,7 +383,14 @@ impl ShareManager {
 
     /// Sets a share partition's start offset (AlterShareGroupOffsets, on an empty group): its
     /// in-flight state starts afresh there.
-    pub fn reset(&self, group: &str, topic_id: Uuid, partition: i32, start: i64, state_epoch: i32) -> Result<Arc<Partition>, i16> {
+    pub fn reset(
+        &self,
+        group: &str,
+        topic_id: Uuid,
+        partition: i32,
+        start: i64,
+        state_epoch: i32,
+    ) -> Result<Arc<Partition>, i16> {
         let key: ShareKey = (Arc::from(group), topic_id, partition);
         self.partitions.remove(&key);
         let now_ms = crate::util::now_ms();
@@ -426,7 +439,12 @@ fn log_batches(records: &Bytes, read_committed: bool, log: &dyn PartitionLog) ->
         if len < crate::log::batch::HEADER_LEN || off + len > records.len() {
             break;
         }
-        out.push((LogBatch { base_offset: h.base_offset, last_offset: h.last_offset(), control: h.is_control() }, off, off + len, h));
+        out.push((
+            LogBatch { base_offset: h.base_offset, last_offset: h.last_offset(), control: h.is_control() },
+            off,
+            off + len,
+            h,
+        ));
         off += len;
     }
     if read_committed {

@@ -316,7 +316,9 @@ impl SharePartition {
                 self.acquired += 1;
                 count += 1;
                 match got.last_mut() {
-                    Some(a) if a.last_offset + 1 == offset && a.delivery_count == delivery_count => a.last_offset = offset,
+                    Some(a) if a.last_offset + 1 == offset && a.delivery_count == delivery_count => {
+                        a.last_offset = offset
+                    }
                     _ => got.push(Acquired { first_offset: offset, last_offset: offset, delivery_count }),
                 }
             }
@@ -358,9 +360,10 @@ impl SharePartition {
                 )));
             }
             for offset in b.first_offset.max(self.start_offset)..=b.last_offset {
-                let ok = self.records.get(&offset).is_some_and(|r| {
-                    r.state == RecordState::Acquired && r.owner.as_deref() == Some(member)
-                });
+                let ok = self
+                    .records
+                    .get(&offset)
+                    .is_some_and(|r| r.state == RecordState::Acquired && r.owner.as_deref() == Some(member));
                 if !ok {
                     return Err(AckError::InvalidRecordState(format!(
                         "The record at offset {offset} is not acquired by this member."
@@ -390,11 +393,19 @@ impl SharePartition {
                     ACK_RELEASE if r.delivery_count < limits.max_delivery_count => r.state = RecordState::Available,
                     ACK_RELEASE => {
                         r.state = RecordState::Archived;
-                        archived.push(Archived { offset, delivery_count: r.delivery_count, cause: ArchiveCause::DeliveryLimit });
+                        archived.push(Archived {
+                            offset,
+                            delivery_count: r.delivery_count,
+                            cause: ArchiveCause::DeliveryLimit,
+                        });
                     }
                     ACK_REJECT => {
                         r.state = RecordState::Archived;
-                        archived.push(Archived { offset, delivery_count: r.delivery_count, cause: ArchiveCause::Rejected });
+                        archived.push(Archived {
+                            offset,
+                            delivery_count: r.delivery_count,
+                            cause: ArchiveCause::Rejected,
+                        });
                     }
                     _ => r.state = RecordState::Archived, // GAP: no record there
                 }
@@ -457,7 +468,11 @@ impl SharePartition {
             r.deadline = None;
             if r.delivery_count >= limits.max_delivery_count {
                 r.state = RecordState::Archived;
-                archived.push(Archived { offset, delivery_count: r.delivery_count, cause: ArchiveCause::DeliveryLimit });
+                archived.push(Archived {
+                    offset,
+                    delivery_count: r.delivery_count,
+                    cause: ArchiveCause::DeliveryLimit,
+                });
             } else {
                 r.state = RecordState::Available;
             }

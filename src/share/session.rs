@@ -140,9 +140,7 @@ impl Sessions {
         let mut all = self.by_member.lock();
         let keys: Vec<(Arc<str>, String)> =
             all.iter().filter(|(_, s)| s.connection == connection).map(|(k, _)| k.clone()).collect();
-        keys.into_iter()
-            .filter_map(|k| all.remove(&k).map(|s| (k.0, k.1, s.partitions)))
-            .collect()
+        keys.into_iter().filter_map(|k| all.remove(&k).map(|s| (k.0, k.1, s.partitions))).collect()
     }
 
     /// Open sessions now.

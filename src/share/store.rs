@@ -191,7 +191,11 @@ impl ShareStateStore {
         }
     }
 
-    fn append(&self, key: &StateKey, records: Vec<(bytes::Bytes, Option<bytes::Bytes>)>) -> Result<Arc<Partition>, GroupError> {
+    fn append(
+        &self,
+        key: &StateKey,
+        records: Vec<(bytes::Bytes, Option<bytes::Bytes>)>,
+    ) -> Result<Arc<Partition>, GroupError> {
         let topic = self.state_topic()?;
         // Kafka's partitioning: "group:topicId:partition" hashed as a Java string.
         let routing = format!("{}:{}:{}", key.group, key.topic_id, key.partition);
@@ -273,7 +277,12 @@ mod tests {
     #[test]
     fn updates_merge_as_kafka_combines_them() {
         let mut s = ShareSnapshotValue { start_offset: 0, state_batches: vec![b(0, 9, 0, 1)], ..Default::default() };
-        let u = ShareUpdateValue { start_offset: 2, leader_epoch: -1, state_batches: vec![b(3, 4, 2, 1)], ..Default::default() };
+        let u = ShareUpdateValue {
+            start_offset: 2,
+            leader_epoch: -1,
+            state_batches: vec![b(3, 4, 2, 1)],
+            ..Default::default()
+        };
         merge_update(&mut s, u);
         assert_eq!(s.start_offset, 2);
         assert_eq!(s.state_batches, vec![b(2, 2, 0, 1), b(3, 4, 2, 1), b(5, 9, 0, 1)]);

@@ -253,6 +253,58 @@ async fn consumer_protocol_groups_are_described_from_the_cli() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_groups_are_described_with_their_backlog_from_the_cli() {
+    use kafka_protocol::messages::share_fetch_request::{AcknowledgementBatch, FetchPartition, FetchTopic};
+    let b = TestBroker::start().await;
+    let addr = b.addr().to_string();
+    let mut c = b.client().await;
+    create_topic(&mut c, "cli-sh", 1).await;
+    let t = topic_id(&mut c, "cli-sh").await;
+    for i in 0..10 {
+        produce_ok(&mut c, "cli-sh", 0, batch(&[format!("r{i}").as_bytes()])).await;
+    }
+    let ops = [("share.auto.offset.reset", OP_SET, Some("earliest"))];
+    assert_eq!(alter_incremental(&mut c, RESOURCE_GROUP, "cli-sg", &ops, false).await.0, NONE);
+    let join = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(sb("cli-sg")))
+        .with_member_id(sb("member-1"))
+        .with_subscribed_topic_names(Some(vec![tn("cli-sh")]));
+    assert_eq!(c.call(&join, 1).await.error_code, NONE);
+    let fetch = |epoch: i32, acks: Vec<AcknowledgementBatch>| {
+        ShareFetchRequest::default()
+            .with_group_id(Some(GroupId(sb("cli-sg"))))
+            .with_member_id(Some(sb("member-1")))
+            .with_share_session_epoch(epoch)
+            .with_max_records(500)
+            .with_max_bytes(1 << 20)
+            .with_topics(vec![FetchTopic::default().with_topic_id(t).with_partitions(vec![FetchPartition::default()
+                .with_partition_index(0)
+                .with_acknowledgement_batches(acks)])])
+    };
+    assert_eq!(c.call(&fetch(0, vec![]), 1).await.error_code, NONE);
+    let accept =
+        AcknowledgementBatch::default().with_first_offset(0).with_last_offset(3).with_acknowledge_types(vec![1]);
+    let r = c.call(&fetch(1, vec![accept]).with_max_records(0), 1).await;
+    assert_eq!(r.error_code, NONE);
+    let d = json_of(&addr, &["group", "describe", "cli-sg"]).await;
+    assert_eq!(
+        (d["state"].as_str(), d["protocol_type"].as_str(), d["protocol"].as_str()),
+        (Some("Stable"), Some("share"), Some("simple"))
+    );
+    assert_eq!(d["members"][0]["member_id"], "member-1");
+    let p0 = &d["partitions"][0];
+    assert_eq!(
+        (p0["CurrentOffset"].as_i64(), p0["LogEndOffset"].as_i64(), p0["Lag"].as_i64()),
+        (Some(4), Some(10), Some(6)),
+        "{d}"
+    );
+    let listed = json_of(&addr, &["group", "list"]).await;
+    assert!(listed.to_string().contains("cli-sg"), "{listed}");
+    drop(c);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_info_names_the_broker_and_counts_topics() {
     let b = TestBroker::start().await;
     let addr = b.addr().to_string();

@@ -577,7 +577,8 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
             key,
             v,
             &DescribeShareGroupOffsetsRequest::default().with_groups(vec![
-                describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default().with_group_id(gid()),
+                describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                    .with_group_id(gid()),
             ]),
         ),
         ApiKey::AlterShareGroupOffsets => body(
@@ -586,16 +587,19 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
             &AlterShareGroupOffsetsRequest::default().with_group_id(gid()).with_topics(vec![
                 alter_share_group_offsets_request::AlterShareGroupOffsetsRequestTopic::default()
                     .with_topic_name(topic())
-                    .with_partitions(vec![alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
-                        .with_partition_index(0)]),
+                    .with_partitions(vec![
+                        alter_share_group_offsets_request::AlterShareGroupOffsetsRequestPartition::default()
+                            .with_partition_index(0),
+                    ]),
             ]),
         ),
         ApiKey::DeleteShareGroupOffsets => body(
             key,
             v,
-            &DeleteShareGroupOffsetsRequest::default().with_group_id(gid()).with_topics(vec![
-                delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default().with_topic_name(topic()),
-            ]),
+            &DeleteShareGroupOffsetsRequest::default()
+                .with_group_id(gid())
+                .with_topics(vec![delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default()
+                    .with_topic_name(topic())]),
         ),
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }

@@ -65,7 +65,10 @@ fn share_fetch(
     let mut by_part: BTreeMap<i32, Vec<AcknowledgementBatch>> = parts.iter().map(|p| (*p, Vec::new())).collect();
     for (p, first, last, t) in acks {
         by_part.entry(*p).or_default().push(
-            AcknowledgementBatch::default().with_first_offset(*first).with_last_offset(*last).with_acknowledge_types(vec![*t]),
+            AcknowledgementBatch::default()
+                .with_first_offset(*first)
+                .with_last_offset(*last)
+                .with_acknowledge_types(vec![*t]),
         );
     }
     let partitions = by_part
@@ -89,7 +92,8 @@ fn acquired(r: &ShareFetchResponse, p: i32) -> (Vec<(i64, i64, i16)>, i16) {
     for t in &r.responses {
         for part in t.partitions.iter().filter(|x| x.partition_index == p) {
             assert_eq!(part.error_code, 0, "{:?}", part.error_message);
-            let ranges = part.acquired_records.iter().map(|a| (a.first_offset, a.last_offset, a.delivery_count)).collect();
+            let ranges =
+                part.acquired_records.iter().map(|a| (a.first_offset, a.last_offset, a.delivery_count)).collect();
             return (ranges, part.acknowledge_error_code);
         }
     }
@@ -223,8 +227,10 @@ async fn records_are_acquired_once_accepted_released_and_rejected() {
 /// (partition, start offset, lag) per partition of `topic "st"` from DescribeShareGroupOffsets.
 async fn describe_offsets(c: &mut Client, group: &str) -> Vec<(i32, i64, i64)> {
     use describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup;
-    let req = DescribeShareGroupOffsetsRequest::default()
-        .with_groups(vec![DescribeShareGroupOffsetsRequestGroup::default().with_group_id(gid(group)).with_topics(None)]);
+    let req =
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![DescribeShareGroupOffsetsRequestGroup::default()
+            .with_group_id(gid(group))
+            .with_topics(None)]);
     let r = c.call(&req, 1).await;
     assert_eq!(r.groups[0].error_code, 0);
     r.groups[0]
@@ -327,7 +333,11 @@ async fn the_delivery_limit_archives_and_dead_letters_a_poison_record() {
     let dead = fetch_all(&mut c, "dlq.st", 0, 0).await;
     assert_eq!(dead.len(), 2, "the rejected and the poison record are parked");
     let header = |r: &kafka_protocol::records::Record, k: &str| {
-        r.headers.iter().find(|(n, _)| n.as_str() == k).and_then(|(_, v)| v.as_ref()).map(|v| String::from_utf8_lossy(v).to_string())
+        r.headers
+            .iter()
+            .find(|(n, _)| n.as_str() == k)
+            .and_then(|(_, v)| v.as_ref())
+            .map(|v| String::from_utf8_lossy(v).to_string())
     };
     let by_offset: BTreeMap<String, &kafka_protocol::records::Record> =
         dead.iter().map(|r| (header(r, "__dlq.errors.offset").expect("offset header"), r)).collect();
@@ -338,7 +348,10 @@ async fn the_delivery_limit_archives_and_dead_letters_a_poison_record() {
     assert_eq!(header(poison, "__dlq.errors.topic").as_deref(), Some("st"));
     assert_eq!(header(poison, "__dlq.errors.group").as_deref(), Some("sg"));
     assert_eq!(header(poison, "__dlq.errors.delivery.count").as_deref(), Some("2"));
-    assert_eq!(header(poison, "__dlq.errors.message").as_deref(), Some("Offset delivery count exceeded the threshold."));
+    assert_eq!(
+        header(poison, "__dlq.errors.message").as_deref(),
+        Some("Offset delivery count exceeded the threshold.")
+    );
     b.stop().await;
 }
 
@@ -384,7 +397,9 @@ async fn admin_apis_set_and_delete_share_offsets() {
     create_topic(&mut c, "st", 2).await;
     let t = topic_id(&mut c, "st").await;
     produce_n(&mut c, "st", 0, 10).await;
-    use alter_share_group_offsets_request::{AlterShareGroupOffsetsRequestPartition as P, AlterShareGroupOffsetsRequestTopic as T};
+    use alter_share_group_offsets_request::{
+        AlterShareGroupOffsetsRequestPartition as P, AlterShareGroupOffsetsRequestTopic as T,
+    };
     let alter = AlterShareGroupOffsetsRequest::default().with_group_id(gid("sg")).with_topics(vec![
         T::default().with_topic_name(tn("st")).with_partitions(vec![
             P::default().with_partition_index(0).with_start_offset(7),
@@ -446,7 +461,9 @@ async fn transaction(c: &mut Client, id: &str, values: &[&str], commit: Option<b
         .with_v3_and_below_transactional_id(TransactionalId(sb(id)))
         .with_v3_and_below_producer_id(ProducerId(pid))
         .with_v3_and_below_producer_epoch(epoch)
-        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default().with_name(tn("st")).with_partitions(vec![0])]);
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+            .with_name(tn("st"))
+            .with_partitions(vec![0])]);
     c.call(&add, 3).await;
     let r = c.call(&crate::common::txn::txn_produce(id, "st", 0, (pid, epoch, 0), values), 9).await;
     assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
@@ -466,7 +483,10 @@ async fn read_committed_groups_never_get_aborted_or_open_transactions() {
     let mut c = b.client().await;
     create_topic(&mut c, "st", 1).await;
     let t = topic_id(&mut c, "st").await;
-    let cfg = [("share.auto.offset.reset", OP_SET, Some("earliest")), ("share.isolation.level", OP_SET, Some("read_committed"))];
+    let cfg = [
+        ("share.auto.offset.reset", OP_SET, Some("earliest")),
+        ("share.isolation.level", OP_SET, Some("read_committed")),
+    ];
     assert_eq!(alter_incremental(&mut c, RESOURCE_GROUP, "rc", &cfg, false).await.0, 0);
     earliest(&mut c, "ru").await;
     transaction(&mut c, "aborts", &["a1", "a2"], Some(false)).await; // 0-1, marker 2
@@ -479,5 +499,51 @@ async fn read_committed_groups_never_get_aborted_or_open_transactions() {
     // A read_uncommitted group gets every data record (markers are never delivered).
     let r = c.call(&share_fetch("ru", "m", 0, t, &[0], &[]), 1).await;
     assert_eq!(acquired(&r, 0).0, vec![(0, 1, 1), (3, 3, 1), (5, 7, 1)]);
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_share_requests_get_kafkas_errors() {
+    const SHARE_SESSION_LIMIT_REACHED: i16 = 133;
+    const UNKNOWN_TOPIC_ID: i16 = 100;
+    let b = TestBroker::start_with(|c| c.share.max_sessions = 1).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "st", 1).await;
+    let t = topic_id(&mut c, "st").await;
+    produce_n(&mut c, "st", 0, 3).await;
+    earliest(&mut c, "sg").await;
+    assert_eq!(c.call(&share_fetch("sg", "a", 0, t, &[0], &[]), 1).await.error_code, 0);
+    // The session cache holds one session.
+    let r = c.call(&share_fetch("sg", "b", 0, t, &[0], &[]).with_max_wait_ms(0), 1).await;
+    assert_eq!(r.error_code, SHARE_SESSION_LIMIT_REACHED);
+    // Acknowledgement batches out of order, or with a type count that does not match.
+    let bad = [(0, 1, 1, ACCEPT), (0, 0, 0, ACCEPT)];
+    let r = c.call(&share_fetch("sg", "a", 1, t, &[0], &bad), 1).await;
+    assert_eq!(acquired(&r, 0).1, INVALID_REQUEST);
+    // An unknown topic id in the session.
+    let ghost = Uuid::from_u128(7);
+    let r = c.call(&share_fetch("sg", "a", 2, ghost, &[0], &[]), 1).await;
+    let codes: Vec<i16> = r
+        .responses
+        .iter()
+        .filter(|x| x.topic_id == ghost)
+        .flat_map(|x| x.partitions.iter().map(|p| p.error_code))
+        .collect();
+    assert_eq!(codes, vec![UNKNOWN_TOPIC_ID]);
+    // v2: a renewal fetches nothing, so its fetch limits must be 0.
+    let renew = share_fetch("sg", "a", 3, t, &[], &[]).with_is_renew_ack(true);
+    assert_eq!(c.call(&renew, 2).await.error_code, INVALID_REQUEST);
+    let renew = renew.with_max_wait_ms(0).with_min_bytes(0).with_max_bytes(0).with_max_records(0);
+    let r = c.call(&renew, 2).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert!(r.responses.iter().all(|x| x.partitions.iter().all(|p| p.acquired_records.is_empty())));
+    // v2 record_limit mode: exactly MaxRecords, not whole batches.
+    let mut c2 = b.client().await;
+    assert_eq!(c2.call(&share_fetch("sg", "a", -1, t, &[], &[]), 2).await.error_code, 0);
+    produce_ok(&mut c, "st", 0, batch(&[b"x1", b"x2", b"x3", b"x4"])).await; // 3-6
+    let limited = share_fetch("sg", "z", 0, t, &[0], &[]).with_share_acquire_mode(1).with_max_records(2);
+    let r = c2.call(&limited, 2).await;
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    assert_eq!(acquired(&r, 0).0.iter().map(|a| a.1 - a.0 + 1).sum::<i64>(), 2);
     b.stop().await;
 }

@@ -48,7 +48,10 @@ impl GroupCoordinator {
         };
         let mut g = group.lock();
         if g.share.is_some() {
-            return Err(Refusal::new(GroupError::GroupIdNotFound, format!("Group {group_id} is not a consumer group.")));
+            return Err(Refusal::new(
+                GroupError::GroupIdNotFound,
+                format!("Group {group_id} is not a consumer group."),
+            ));
         }
         let mut records = Vec::new();
         let created = g.consumer.is_none();

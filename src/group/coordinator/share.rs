@@ -41,7 +41,10 @@ impl GroupCoordinator {
         let mut g = group.lock();
         if g.share.is_none() {
             if !is_blank(&g) {
-                return Err(Refusal::new(GroupError::GroupIdNotFound, format!("Group {group_id} is not a share group.")));
+                return Err(Refusal::new(
+                    GroupError::GroupIdNotFound,
+                    format!("Group {group_id} is not a share group."),
+                ));
             }
             if req.member_epoch != 0 {
                 return Err(Refusal::new(GroupError::GroupIdNotFound, format!("Share group {group_id} not found.")));

@@ -133,12 +133,18 @@ fn records_replay_to_the_same_group() {
         assert!(decode_consumer_key(k.clone()).is_none(), "a share record is not a consumer one");
         r.replay(&decode_key(k).unwrap(), v, Instant::now());
     }
-    assert_eq!((r.group_epoch, r.assignment_epoch, r.metadata_hash), (g.group_epoch, g.assignment_epoch, g.metadata_hash));
+    assert_eq!(
+        (r.group_epoch, r.assignment_epoch, r.metadata_hash),
+        (g.group_epoch, g.assignment_epoch, g.metadata_hash)
+    );
     assert_eq!(r.target, g.target);
     assert_eq!(r.initialized, g.initialized);
     for (id, m) in &g.members {
         let n = &r.members[id];
-        assert_eq!((n.member_epoch, &n.assigned, &n.subscribed_topic_names), (m.member_epoch, &m.assigned, &m.subscribed_topic_names));
+        assert_eq!(
+            (n.member_epoch, &n.assigned, &n.subscribed_topic_names),
+            (m.member_epoch, &m.assigned, &m.subscribed_topic_names)
+        );
     }
 }
 

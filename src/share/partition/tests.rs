@@ -191,7 +191,12 @@ fn a_snapshot_restores_what_was_done_and_frees_what_was_acquired() {
 fn a_damaged_snapshot_cannot_make_the_broker_allocate_without_bound() {
     let snap = ShareSnapshotValue {
         start_offset: 0,
-        state_batches: vec![StateBatch { first_offset: 0, last_offset: i64::MAX, delivery_state: 2, delivery_count: 1 }],
+        state_batches: vec![StateBatch {
+            first_offset: 0,
+            last_offset: i64::MAX,
+            delivery_state: 2,
+            delivery_count: 1,
+        }],
         ..Default::default()
     };
     let p = SharePartition::from_snapshot(&snap, 0);
