@@ -44,25 +44,25 @@ fn answered(a: ShareAnswer, interval_ms: i32) -> ShareGroupHeartbeatResponse {
 }
 
 /// Kafka's throwIfShareGroupHeartbeatRequestIsInvalid, in its order.
-fn validate(req: &ShareGroupHeartbeatRequest) -> Result<(), ShareGroupHeartbeatResponse> {
+fn validate(req: &ShareGroupHeartbeatRequest) -> Result<(), &'static str> {
     let blank = |s: &str| s.trim().is_empty();
     if req.member_id.is_empty() || req.member_id.len() > MAX_MEMBER_ID_LEN {
-        return Err(invalid("Invalid member id in the request."));
+        return Err("Invalid member id in the request.");
     }
     if blank(&req.member_id) {
-        return Err(invalid("MemberId can't be empty."));
+        return Err("MemberId can't be empty.");
     }
     if blank(&req.group_id.0) {
-        return Err(invalid("GroupId can't be empty."));
+        return Err("GroupId can't be empty.");
     }
     if req.rack_id.as_deref().is_some_and(blank) {
-        return Err(invalid("RackId can't be empty."));
+        return Err("RackId can't be empty.");
     }
     if req.member_epoch == 0 && req.subscribed_topic_names.as_ref().is_none_or(|t| t.is_empty()) {
-        return Err(invalid("SubscribedTopicNames must be set in first request."));
+        return Err("SubscribedTopicNames must be set in first request.");
     }
     if req.member_epoch < LEAVE_EPOCH {
-        return Err(invalid("MemberEpoch is invalid."));
+        return Err("MemberEpoch is invalid.");
     }
     Ok(())
 }
@@ -80,8 +80,8 @@ impl Handler for ShareGroupHeartbeat {
         if !ctx.authorized(AclOperation::Read, ResourceType::Group, &group_id) {
             return Reply::Now(Self::error_response(&req, E::GroupAuthorizationFailed.code()));
         }
-        if let Err(resp) = validate(&req) {
-            return Reply::Now(resp);
+        if let Err(message) = validate(&req) {
+            return Reply::Now(invalid(message));
         }
         if let Some(names) = &req.subscribed_topic_names {
             if names.iter().any(|t| !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &t.0)) {

@@ -60,7 +60,7 @@ impl ReplicaManager {
         &self,
         topic: &str,
         partition: i32,
-        records: Vec<(Option<Bytes>, Option<Bytes>, Vec<(String, Bytes)>)>,
+        records: Vec<BrokerRecord>,
     ) -> Result<Arc<Partition>, ProduceError> {
         let now = now_ms();
         let recs: Vec<Record> = records
@@ -101,6 +101,9 @@ impl ReplicaManager {
         part.ok_or_else(unencodable)
     }
 }
+
+/// A record the broker writes: key, value, headers.
+pub type BrokerRecord = (Option<Bytes>, Option<Bytes>, Vec<(String, Bytes)>);
 
 fn unencodable() -> ProduceError {
     ProduceError::Append(AppendError::Batch(BatchError::Invalid("the coordinator's records cannot be encoded")))

@@ -32,6 +32,9 @@ pub struct SessionView {
     pub epoch: i32,
 }
 
+/// A session that ended with its connection: group, member, partitions.
+pub type EndedSession = (Arc<str>, String, Vec<(Uuid, i32)>);
+
 /// A refused session operation: the top-level error.
 pub type SessionError = (i16, &'static str);
 
@@ -136,7 +139,7 @@ impl Sessions {
     }
 
     /// The sessions a closed connection owned, removed: (group, member, partitions).
-    pub fn connection_closed(&self, connection: u64) -> Vec<(Arc<str>, String, Vec<(Uuid, i32)>)> {
+    pub fn connection_closed(&self, connection: u64) -> Vec<EndedSession> {
         let mut all = self.by_member.lock();
         let keys: Vec<(Arc<str>, String)> =
             all.iter().filter(|(_, s)| s.connection == connection).map(|(k, _)| k.clone()).collect();

@@ -89,15 +89,12 @@ fn share_fetch(
 
 /// (first, last, delivery count) of what partition `p` acquired, and its ack error.
 fn acquired(r: &ShareFetchResponse, p: i32) -> (Vec<(i64, i64, i16)>, i16) {
-    for t in &r.responses {
-        for part in t.partitions.iter().filter(|x| x.partition_index == p) {
-            assert_eq!(part.error_code, 0, "{:?}", part.error_message);
-            let ranges =
-                part.acquired_records.iter().map(|a| (a.first_offset, a.last_offset, a.delivery_count)).collect();
-            return (ranges, part.acknowledge_error_code);
-        }
-    }
-    (Vec::new(), 0)
+    let Some(part) = r.responses.iter().flat_map(|t| &t.partitions).find(|x| x.partition_index == p) else {
+        return (Vec::new(), 0);
+    };
+    assert_eq!(part.error_code, 0, "{:?}", part.error_message);
+    let ranges = part.acquired_records.iter().map(|a| (a.first_offset, a.last_offset, a.delivery_count)).collect();
+    (ranges, part.acknowledge_error_code)
 }
 
 async fn produce_n(c: &mut Client, topic: &str, partition: i32, n: usize) {
