@@ -118,4 +118,5 @@ pub fn release(broker: &crate::broker::Broker, group: &Arc<str>, member: &str, p
     if !parts.is_empty() {
         tokio::spawn(broker.shares.store.wait_stored(parts));
     }
+    broker.shares.evict_idle(group);
 }

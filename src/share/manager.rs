@@ -331,6 +331,17 @@ impl ShareManager {
         (parts, dead)
     }
 
+    /// Drops `group`'s share partitions from memory once none of its members has a session
+    /// here (Kafka does the same): their state is all stored, and the next fetch reads it
+    /// back, so memory follows the groups in use, not every group ever fetched. Partitions
+    /// still holding acquired records stay until those are released or expire.
+    pub fn evict_idle(&self, group: &str) {
+        if self.sessions.has_group(group) {
+            return;
+        }
+        self.partitions.retain(|k, slot| k.0.as_ref() != group || slot.lock().sp.acquired_count() > 0);
+    }
+
     /// Lock expiry for every share partition: the store partitions written, and records
     /// archived at the limit. `settings` gives each group's configs.
     pub fn tick(&self, settings: impl Fn(&str) -> GroupSettings) -> (Vec<Arc<Partition>>, Vec<DeadLetters>) {

@@ -146,6 +146,11 @@ impl Sessions {
         keys.into_iter().filter_map(|k| all.remove(&k).map(|s| (k.0, k.1, s.partitions))).collect()
     }
 
+    /// Whether any member of `group` has a session here.
+    pub fn has_group(&self, group: &str) -> bool {
+        self.by_member.lock().keys().any(|(g, _)| g.as_ref() == group)
+    }
+
     /// Open sessions now.
     pub fn len(&self) -> usize {
         self.by_member.lock().len()
