@@ -544,3 +544,38 @@ async fn malformed_share_requests_get_kafkas_errors() {
     assert_eq!(acquired(&r, 0).0.iter().map(|a| a.1 - a.0 + 1).sum::<i64>(), 2);
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_offset_reset_latest_earliest_and_by_duration() {
+    use kafka_protocol::records::Compression;
+    let b = TestBroker::start().await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "st", 1).await;
+    let t = topic_id(&mut c, "st").await;
+    let old = now_ms() - 2 * 3_600_000;
+    produce_ok(&mut c, "st", 0, batch_full(&[(b"old1", old), (b"old2", old)], NO_PRODUCER, Compression::None)).await;
+    produce_n(&mut c, "st", 0, 2).await; // offsets 2-3, now
+    for (g, v) in [("hour", "by_duration:PT1H"), ("early", "earliest")] {
+        let ops = [("share.auto.offset.reset", OP_SET, Some(v))];
+        assert_eq!(alter_incremental(&mut c, RESOURCE_GROUP, g, &ops, false).await.0, 0, "{v}");
+    }
+    let bad = alter_incremental(
+        &mut c,
+        RESOURCE_GROUP,
+        "x",
+        &[("share.auto.offset.reset", OP_SET, Some("by_duration:-PT1H"))],
+        false,
+    );
+    assert_eq!(bad.await.0, 40, "negative durations are INVALID_CONFIG");
+    let r = c.call(&share_fetch("hour", "m", 0, t, &[0], &[]), 1).await;
+    assert_eq!(acquired(&r, 0).0, vec![(2, 3, 1)], "only the last hour's records");
+    let r = c.call(&share_fetch("early", "m", 0, t, &[0], &[]), 1).await;
+    assert_eq!(acquired(&r, 0).0, vec![(0, 3, 1)]);
+    // latest (the default): the high watermark when the share partition first initializes.
+    let r = c.call(&share_fetch("latest", "m", 0, t, &[0], &[]).with_max_wait_ms(0), 1).await;
+    assert!(acquired(&r, 0).0.is_empty());
+    produce_n(&mut c, "st", 0, 1).await; // offset 4
+    let r = c.call(&share_fetch("latest", "m", 1, t, &[], &[]), 1).await;
+    assert_eq!(acquired(&r, 0).0, vec![(4, 4, 1)]);
+    b.stop().await;
+}
