@@ -2,14 +2,13 @@
 //! group has no members (KIP-932): their delivery state starts afresh there. An unknown group
 //! is created as an empty share group, as Kafka does. Answered once durable.
 
-use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::alter_share_group_offsets_response::{
     AlterShareGroupOffsetsResponsePartition as PartitionOut, AlterShareGroupOffsetsResponseTopic as TopicOut,
 };
 use kafka_protocol::messages::{AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse, ApiKey};
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject};
+use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
@@ -93,16 +92,7 @@ impl Handler for AlterShareGroupOffsets {
         }
         drop(g);
         let resp = AlterShareGroupOffsetsResponse::default().with_responses(responses);
-        let stored = broker.groups.wait_stored(durable);
-        Reply::Later(
-            async move {
-                match stored.await {
-                    Ok(()) => resp,
-                    Err(e) => top_level(e.code(), None),
-                }
-            }
-            .boxed(),
-        )
+        when_stored(broker.groups.wait_stored(durable), resp, |e| top_level(e.code(), None))
     }
 
     fn error_response(_req: &AlterShareGroupOffsetsRequest, code: i16) -> AlterShareGroupOffsetsResponse {

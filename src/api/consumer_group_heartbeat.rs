@@ -5,12 +5,11 @@
 
 use std::time::Duration;
 
-use futures::FutureExt;
 use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions as OwnedPartitions;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject};
+use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::error::ErrorCode;
 use crate::group::configs::{CONSUMER_HEARTBEAT_INTERVAL, CONSUMER_SESSION_TIMEOUT};
 use crate::group::consumer::{self, heartbeat, Heartbeat, HeartbeatAnswer, Refusal};
@@ -88,16 +87,9 @@ impl Handler for ConsumerGroupHeartbeat {
             Err(r) => Reply::Now(refused(r)),
             Ok((answer, None)) => Reply::Now(answered(answer, interval_ms)),
             Ok((answer, Some(part))) => {
-                let stored = coord.wait_stored(vec![part]);
-                Reply::Later(
-                    async move {
-                        match stored.await {
-                            Ok(()) => answered(answer, interval_ms),
-                            Err(e) => refused(Refusal { error: e, message: None }),
-                        }
-                    }
-                    .boxed(),
-                )
+                when_stored(coord.wait_stored(vec![part]), answered(answer, interval_ms), |e| {
+                    refused(Refusal { error: e, message: None })
+                })
             }
         }
     }

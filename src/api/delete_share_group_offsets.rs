@@ -2,12 +2,11 @@
 //! group (KIP-932): a later subscription starts them from `share.auto.offset.reset` again.
 //! Answered once durable.
 
-use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponseTopic as TopicOut;
 use kafka_protocol::messages::{ApiKey, DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse};
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject};
+use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
@@ -81,16 +80,7 @@ impl Handler for DeleteShareGroupOffsets {
         }
         drop(g);
         let resp = DeleteShareGroupOffsetsResponse::default().with_responses(responses);
-        let stored = broker.groups.wait_stored(durable);
-        Reply::Later(
-            async move {
-                match stored.await {
-                    Ok(()) => resp,
-                    Err(e) => top_level(e.code(), None),
-                }
-            }
-            .boxed(),
-        )
+        when_stored(broker.groups.wait_stored(durable), resp, |e| top_level(e.code(), None))
     }
 
     fn error_response(_req: &DeleteShareGroupOffsetsRequest, code: i16) -> DeleteShareGroupOffsetsResponse {

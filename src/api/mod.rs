@@ -407,6 +407,21 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     })
 }
 
+/// Answers `ok` once `stored` (a coordinator's records becoming durable) succeeds, or what
+/// `failed` makes of its error: the tail of every request that writes group state.
+pub fn when_stored<R: Send + 'static>(
+    stored: impl std::future::Future<Output = Result<(), crate::group::GroupError>> + Send + 'static,
+    ok: R,
+    failed: impl FnOnce(crate::group::GroupError) -> R + Send + 'static,
+) -> Reply<R> {
+    Reply::Later(Box::pin(async move {
+        match stored.await {
+            Ok(()) => ok,
+            Err(e) => failed(e),
+        }
+    }))
+}
+
 /// Turns a handler's reply into what the connection's writer sends, waiting for it if needed.
 async fn deliver<H: Handler>(version: i16, cid: i32, subject: Option<Subject>, reply: Reply<H::Response>) -> Deferred {
     match reply {

@@ -63,9 +63,7 @@ impl Handler for ShareAcknowledge {
             async move {
                 let results = acked.await;
                 if closing {
-                    if let Some(partitions) = broker.shares.sessions.close(&group, &member) {
-                        share_acks::release(&broker, &group, &member, &partitions);
-                    }
+                    share_acks::close_session(&broker, &group, &member);
                 }
                 let mut by_topic: BTreeMap<Uuid, Vec<PartitionData>> = BTreeMap::new();
                 for ((topic_id, partition), (code, message)) in results {

@@ -120,3 +120,11 @@ pub fn release(broker: &crate::broker::Broker, group: &Arc<str>, member: &str, p
     }
     broker.shares.evict_idle(group);
 }
+
+/// Closes `member`'s share session (epoch -1) after its acknowledgements: what it still holds
+/// is released.
+pub fn close_session(broker: &crate::broker::Broker, group: &Arc<str>, member: &str) {
+    if let Some(partitions) = broker.shares.sessions.close(group, member) {
+        release(broker, group, member, &partitions);
+    }
+}

@@ -202,9 +202,7 @@ impl Handler for ShareFetch {
                 async move {
                     let acks = acked.await;
                     if closing {
-                        if let Some(partitions) = broker.shares.sessions.close(&group, &member) {
-                            share_acks::release(&broker, &group, &member, &partitions);
-                        }
+                        share_acks::close_session(&broker, &group, &member);
                     }
                     response(Round::new(), acks, false, lock_ms)
                 }

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::share_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ApiKey, ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse};
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject};
+use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::configs::{SHARE_HEARTBEAT_INTERVAL, SHARE_SESSION_TIMEOUT};
@@ -109,16 +108,9 @@ impl Handler for ShareGroupHeartbeat {
             Err(r) => Reply::Now(refused(r)),
             Ok((answer, None)) => Reply::Now(answered(answer, interval_ms)),
             Ok((answer, Some(part))) => {
-                let stored = coord.wait_stored(vec![part]);
-                Reply::Later(
-                    async move {
-                        match stored.await {
-                            Ok(()) => answered(answer, interval_ms),
-                            Err(e) => refused(Refusal { error: e, message: None }),
-                        }
-                    }
-                    .boxed(),
-                )
+                when_stored(coord.wait_stored(vec![part]), answered(answer, interval_ms), |e| {
+                    refused(Refusal { error: e, message: None })
+                })
             }
         }
     }
