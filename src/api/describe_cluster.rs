@@ -46,7 +46,7 @@ impl Handler for DescribeCluster {
         }
         let metadata = &ctx.broker.metadata;
         let brokers = metadata
-            .alive_nodes()
+            .alive_nodes_on(&ctx.session.listener)
             .iter()
             .map(|n| {
                 DescribeClusterBroker::default()

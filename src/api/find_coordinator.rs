@@ -1,9 +1,9 @@
 //! FindCoordinator (key 10): the node leading the `__consumer_offsets` partition a group
 //! hashes to, or the `__transaction_state` partition a transactional id hashes to (the
 //! metadata cache says which; creating the topic on first use, as Kafka).
-//! v4+ batches several keys in one request; v6 (KIP-932) adds share-group keys
-//! (`groupId:topicId:partition`), which Brook, with no share coordinator, answers as a Kafka
-//! broker without one does: INVALID_REQUEST.
+//! v4+ batches several keys in one request; v6 (KIP-932) adds share-partition keys
+//! (`groupId:topicId:partition`), whose share coordinator is this broker (the share state is
+//! in-process). Every answer names the node as reached on the listener the request came in on.
 
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -21,7 +21,7 @@ const KEY_TYPE_TRANSACTION: i8 = 1;
 const KEY_TYPE_SHARE: i8 = 2;
 
 /// The coordinator of one key, or the (error code, message) to answer instead.
-fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)> {
+fn find(broker: &Broker, key: &str, key_type: i8, version: i16) -> Result<Node, (i16, String)> {
     let unavailable = |e: String| (E::CoordinatorNotAvailable.code(), e);
     let topic = match key_type {
         KEY_TYPE_GROUP if key.is_empty() => {
@@ -34,7 +34,21 @@ fn find(broker: &Broker, key: &str, key_type: i8) -> Result<Node, (i16, String)>
         KEY_TYPE_TRANSACTION => broker.txns.state_topic().map_err(|e| unavailable(e.to_string()))?,
         // Kafka's getCoordinator: INVALID_REQUEST below v6, and from v6 when the broker has no
         // share coordinator (share groups not enabled).
-        KEY_TYPE_SHARE => return Err((E::InvalidRequest.code(), "share groups are not enabled".into())),
+        KEY_TYPE_SHARE if version < 6 => {
+            return Err((E::InvalidRequest.code(), "share coordinator keys need FindCoordinator v6".into()))
+        }
+        KEY_TYPE_SHARE => {
+            // Kafka's SharePartitionKey: "groupId:topicId:partition".
+            let mut parts = key.rsplitn(3, ':');
+            let (p, t, g) = (parts.next(), parts.next(), parts.next());
+            let valid = p.is_some_and(|p| p.parse::<i32>().is_ok_and(|p| p >= 0))
+                && t.is_some_and(|t| !t.is_empty())
+                && g.is_some_and(|g| !g.is_empty());
+            if !valid {
+                return Err((E::InvalidRequest.code(), format!("Invalid coordinator key {key:?}")));
+            }
+            return Ok(broker.metadata.this_node().clone());
+        }
         // Kafka's CoordinatorType.forId fails the request.
         other => return Err((E::InvalidRequest.code(), format!("Unknown coordinator type received: {other}"))),
     };
@@ -60,8 +74,9 @@ impl Handler for FindCoordinator {
                 .iter()
                 .map(|k| {
                     let c = Coordinator::default().with_key(k.clone());
-                    match find(b, k, req.key_type) {
+                    match find(b, k, req.key_type, ctx.api_version) {
                         Ok(n) => {
+                            let n = b.metadata.on_listener(&n, &ctx.session.listener);
                             c.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port)
                         }
                         Err((code, msg)) => c
@@ -76,12 +91,20 @@ impl Handler for FindCoordinator {
             return Reply::Now(FindCoordinatorResponse::default().with_coordinators(coordinators));
         }
         let resp = FindCoordinatorResponse::default();
-        Reply::Now(match find(b, &req.key, req.key_type) {
-            Ok(n) => resp.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port),
-            Err((code, msg)) => {
-                resp.with_error_code(code).with_error_message(Some(sb(msg))).with_node_id(BrokerId(-1)).with_port(-1)
-            }
-        })
+        Reply::Now(
+            match find(b, &req.key, req.key_type, ctx.api_version)
+                .map(|n| b.metadata.on_listener(&n, &ctx.session.listener))
+            {
+                Ok(n) => {
+                    resp.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port)
+                }
+                Err((code, msg)) => resp
+                    .with_error_code(code)
+                    .with_error_message(Some(sb(msg)))
+                    .with_node_id(BrokerId(-1))
+                    .with_port(-1),
+            },
+        )
     }
 
     fn error_response(req: &FindCoordinatorRequest, code: i16) -> FindCoordinatorResponse {

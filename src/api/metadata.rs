@@ -96,7 +96,7 @@ impl Handler for Metadata {
         }
         let brokers = broker
             .metadata
-            .alive_nodes()
+            .alive_nodes_on(&ctx.session.listener)
             .iter()
             .map(|n| {
                 MetadataResponseBroker::default()

@@ -80,7 +80,7 @@ impl Session {
         }
     }
 
-    /// A PLAINTEXT session (the only listener kind today).
+    /// A session on the default PLAINTEXT listener (tests).
     pub fn plaintext(peer: SocketAddr) -> Self {
         Self::new("PLAINTEXT", SecurityProtocol::Plaintext, peer)
     }
@@ -91,6 +91,11 @@ impl Session {
 
     pub fn sasl_state(&self) -> SaslState {
         *self.sasl.read()
+    }
+
+    /// The principal a TLS client certificate names (before any SASL authentication).
+    pub fn set_principal(&self, principal: KafkaPrincipal) {
+        *self.principal.write() = principal;
     }
 
     /// A successful authentication: requests flow as `principal` from now on.

@@ -31,6 +31,8 @@ pub struct PartitionState {
 pub struct MetadataCache {
     cluster_id: String,
     this: Node,
+    /// This node's advertised address on each listener: (name, host, port).
+    endpoints: Vec<(String, String, i32)>,
     logs: Arc<LogManager>,
 }
 
@@ -38,7 +40,9 @@ impl MetadataCache {
     pub fn new(config: &BrokerConfig, cluster_id: String, logs: Arc<LogManager>) -> Self {
         let this =
             Node { id: config.node_id, host: config.advertised_host.clone(), port: config.advertised_port, rack: None };
-        Self { cluster_id, this, logs }
+        let endpoints =
+            config.listeners.iter().map(|l| (l.name.clone(), l.advertised_host.clone(), l.advertised_port)).collect();
+        Self { cluster_id, this, endpoints, logs }
     }
 
     pub fn cluster_id(&self) -> &str {
@@ -48,6 +52,22 @@ impl MetadataCache {
     /// This broker.
     pub fn this_node(&self) -> &Node {
         &self.this
+    }
+
+    /// `node` as clients on `listener` must reach it (Kafka answers Metadata and
+    /// FindCoordinator with the endpoints of the listener the request came in on).
+    pub fn on_listener(&self, node: &Node, listener: &str) -> Node {
+        match self.endpoints.iter().find(|(name, _, _)| name == listener) {
+            Some((_, host, port)) if node.id == self.this.id => {
+                Node { host: host.clone(), port: *port, ..node.clone() }
+            }
+            _ => node.clone(),
+        }
+    }
+
+    /// Every live broker, as clients on `listener` reach them.
+    pub fn alive_nodes_on(&self, listener: &str) -> Vec<Node> {
+        self.alive_nodes().iter().map(|n| self.on_listener(n, listener)).collect()
     }
 
     /// Every live broker.

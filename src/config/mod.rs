@@ -7,6 +7,7 @@ pub mod describe;
 mod docs;
 mod durability;
 pub mod dynamic;
+pub mod listeners;
 pub mod live;
 mod resolve;
 mod settings;

@@ -22,7 +22,12 @@ pub enum LogFormat {
 
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
+    /// The first listener's bind address (`listen`, or the first of `listeners`).
     pub listen: SocketAddr,
+    /// Every listener, the first being the default (`listen`/`advertised_*` mirror it).
+    pub listeners: Vec<super::listeners::Listener>,
+    /// The TLS listeners' keystore, truststore and client authentication.
+    pub tls: super::listeners::TlsSettings,
     pub advertised_host: String,
     pub advertised_port: i32,
     pub data_dir: PathBuf,
@@ -167,6 +172,17 @@ impl BrokerConfig {
         let Settings {
             listen,
             advertised_listener,
+            listeners,
+            listener_security_protocol_map,
+            ssl_keystore_type,
+            ssl_keystore_location,
+            ssl_keystore_certificate_chain,
+            ssl_keystore_key,
+            ssl_key_password,
+            ssl_truststore_location,
+            ssl_truststore_certificates,
+            ssl_client_auth,
+            ssl_principal_mapping_rules,
             data_dir,
             log_level,
             log_format,
@@ -249,8 +265,29 @@ impl BrokerConfig {
             "json" => LogFormat::Json,
             other => return Err(invalid("log_format", format!("{other:?} is not text or json"))),
         };
-        let (advertised_host, advertised_port) = parse_host_port(&advertised_listener)
-            .ok_or_else(|| invalid("advertised_listener", format!("{advertised_listener:?} is not host:port")))?;
+        let listeners =
+            super::listeners::resolve(listen_addr, &listeners, &advertised_listener, &listener_security_protocol_map)
+                .map_err(|(name, e)| invalid(name, e))?;
+        let (listen_addr, advertised_host, advertised_port) =
+            (listeners[0].bind, listeners[0].advertised_host.clone(), listeners[0].advertised_port);
+        if !ssl_keystore_type.eq_ignore_ascii_case("PEM") {
+            return Err(invalid(
+                "ssl_keystore_type",
+                format!("{ssl_keystore_type:?}: only PEM keystores are supported"),
+            ));
+        }
+        let tls = super::listeners::TlsSettings {
+            keystore_location: ssl_keystore_location,
+            keystore_certificate_chain: ssl_keystore_certificate_chain,
+            keystore_key: ssl_keystore_key,
+            key_password: ssl_key_password,
+            truststore_location: ssl_truststore_location,
+            truststore_certificates: ssl_truststore_certificates,
+            client_auth: super::listeners::ClientAuth::parse(&ssl_client_auth).ok_or_else(|| {
+                invalid("ssl_client_auth", format!("{ssl_client_auth:?}: expected required, requested or none"))
+            })?,
+            principal_mapping_rules: ssl_principal_mapping_rules,
+        };
         let durability = match durability.as_str() {
             "acks" => Durability::Acks,
             "sync" => Durability::Sync,
@@ -269,6 +306,8 @@ impl BrokerConfig {
             |name: &'static str, v: i32| usize::try_from(v).map_err(|_| invalid(name, format!("{v} is negative")));
         let cfg = Self {
             listen: listen_addr,
+            listeners,
+            tls,
             advertised_host,
             advertised_port,
             data_dir,

@@ -13,8 +13,48 @@ declare_settings! {
     /// address to accept clients on
     listen: String = "0.0.0.0:9092".into();
 
-    /// host:port given to clients in Metadata
+    /// host:port given to clients in Metadata, or Kafka's `NAME://host:port,...` per listener
     advertised_listener: String = "localhost:9092".into(), kafka = "advertised.listeners";
+
+    /// Kafka's listeners, `NAME://host:port,...` (e.g.
+    /// `PLAINTEXT://0.0.0.0:9092,SSL://0.0.0.0:9093`); empty: one PLAINTEXT listener on `listen`
+    listeners: String = "".into(), kafka = "listeners";
+
+    /// each listener's security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), as
+    /// `NAME:PROTOCOL` pairs
+    listener_security_protocol_map: String =
+        "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL".into(),
+        kafka = "listener.security.protocol.map";
+
+    /// format of the TLS keystore: `PEM` (the only one: private key and certificate chain)
+    ssl_keystore_type: String = "PEM".into(), kafka = "ssl.keystore.type";
+
+    /// PEM file with the TLS listeners' private key and certificate chain (re-read when it
+    /// changes, without a restart)
+    ssl_keystore_location: String = "".into(), kafka = "ssl.keystore.location";
+
+    /// the certificate chain itself, PEM, instead of a file
+    ssl_keystore_certificate_chain: String = "".into(), kafka = "ssl.keystore.certificate.chain";
+
+    /// the private key itself, PEM (unencrypted PKCS#8, PKCS#1 or SEC1), instead of a file
+    ssl_keystore_key: String = "".into(), kafka = "ssl.keystore.key";
+
+    /// password of an encrypted private key (encrypted PEM keys are refused: decrypt them
+    /// with `openssl pkcs8`)
+    ssl_key_password: String = "".into(), kafka = "ssl.key.password";
+
+    /// PEM file of the CA certificates client certificates must chain to
+    ssl_truststore_location: String = "".into(), kafka = "ssl.truststore.location";
+
+    /// the CA certificates themselves, PEM, instead of a file
+    ssl_truststore_certificates: String = "".into(), kafka = "ssl.truststore.certificates";
+
+    /// client certificates on TLS listeners: `required`, `requested` or `none`
+    ssl_client_auth: String = "none".into(), kafka = "ssl.client.auth";
+
+    /// how a client certificate's subject becomes its principal: `DEFAULT` (the whole
+    /// distinguished name) or Kafka's `RULE:pattern/replacement/[LU]` list
+    ssl_principal_mapping_rules: String = "DEFAULT".into(), kafka = "ssl.principal.mapping.rules";
 
     /// where logs and metadata live
     data_dir: PathBuf = "./data".into(), kafka = "log.dirs";

@@ -89,12 +89,40 @@ pub(super) struct ConnectionParts {
     /// The connection's place in the connection limits, given back when the connection and
     /// every handler it started are done (it is held by the connection's [`Lane`]).
     pub slot: ConnectionSlot,
+    /// The listener it came in on.
+    pub listener: Arc<crate::config::listeners::Listener>,
 }
 
-pub(super) async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: ConnectionParts) {
-    let ConnectionParts { broker, stop, open, slot } = parts;
+/// How long a client has to complete its TLS handshake.
+const TLS_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves a connection accepted on a listener: a TLS handshake first on SSL listeners (the
+/// client certificate's subject, mapped, becomes the principal), then the Kafka protocol.
+pub(super) async fn accept(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    parts: ConnectionParts,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let session = Session::new(&parts.listener.name, parts.listener.protocol, peer);
+    let Some(tls) = tls else { return serve(stream, peer, parts, session).await };
+    let tls_stream = match tokio::time::timeout(TLS_HANDSHAKE, tls.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
+        Err(_) => return tracing::debug!(%peer, "TLS handshake not completed within {TLS_HANDSHAKE:?}"),
+    };
+    let subject = tls_stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(super::tls::subject_of);
+    if let Some(dn) = subject {
+        let name = super::tls::map_principal(&parts.broker.config.tls.principal_mapping_rules, &dn);
+        session.set_principal(crate::auth::KafkaPrincipal { principal_type: "User".into(), name });
+    }
+    serve(tls_stream, peer, parts, session).await
+}
+
+async fn serve<T: Transport>(stream: T, peer: SocketAddr, parts: ConnectionParts, session: Session) {
+    let ConnectionParts { broker, stop, open, slot, listener: _ } = parts;
     let (rd, wr) = stream.into_halves();
-    let session = Arc::new(Session::plaintext(peer));
+    let session = Arc::new(session);
     let _share_sessions = ShareSessionsEnd { broker: broker.clone(), connection: session.id };
     let activity = Arc::new(Activity::new());
     let budget = Arc::new(ResponseBudget::new(broker.config.fetch_max_bytes as usize));

@@ -6,6 +6,7 @@ mod answered;
 pub mod connection;
 pub mod frame;
 pub mod limits;
+pub mod tls;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -28,9 +29,12 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// cancelled) before giving up on a clean close.
 const STRAGGLERS: Duration = Duration::from_secs(2);
 
-/// A running broker: its address and a way to stop it.
+/// A running broker: its addresses and a way to stop it.
 pub struct ServerHandle {
+    /// The first listener's bound address.
     pub addr: SocketAddr,
+    /// Every listener's name and bound address.
+    pub listeners: Vec<(String, SocketAddr)>,
     pub broker: Arc<Broker>,
     pub load_report: LoadReport,
     limits: Arc<ConnectionLimits>,
@@ -66,17 +70,46 @@ impl ServerHandle {
     }
 }
 
-/// Binds the listener, opens the broker and starts serving. A zero advertised port means
+/// Binds the listeners, opens the broker and starts serving. A zero advertised port means
 /// "the port we bound" (handy for tests and ephemeral ports).
 pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
-    let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-    socket.set_reuseaddr(true)?; // as TcpListener::bind: rebind at once after a restart
-    socket.bind(config.listen)?;
-    let listener = socket.listen(config.socket_listen_backlog_size)?;
-    let addr = listener.local_addr()?;
-    if config.advertised_port == 0 {
-        config.advertised_port = addr.port() as i32;
+    // The first listener follows `listen` and the advertised address (what the single-listener
+    // form and the tests set).
+    let first = &mut config.listeners[0];
+    first.bind = config.listen;
+    first.advertised_host = config.advertised_host.clone();
+    first.advertised_port = config.advertised_port;
+    if let Some(l) = config.listeners.iter().find(|l| l.protocol.uses_sasl()) {
+        return Err(std::io::Error::other(format!(
+            "listener {}: {} listeners are not available yet (SASL comes with issue 17's next part)",
+            l.name,
+            l.protocol.name()
+        )));
     }
+    let tls = if config.listeners.iter().any(|l| l.protocol.uses_tls()) {
+        Some(tls::TlsSource::load(&config.tls).map_err(|e| std::io::Error::other(format!("TLS listener: {e}")))?)
+    } else {
+        None
+    };
+    let mut bound = Vec::with_capacity(config.listeners.len());
+    for l in &mut config.listeners {
+        let socket = if l.bind.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?; // as TcpListener::bind: rebind at once after a restart
+        socket
+            .bind(l.bind)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("listener {} on {}: {e}", l.name, l.bind)))?;
+        let listener = socket.listen(config.socket_listen_backlog_size)?;
+        l.bind = listener.local_addr()?;
+        if l.advertised_port == 0 {
+            l.advertised_port = l.bind.port() as i32;
+        }
+        bound.push(listener);
+    }
+    let addr = config.listeners[0].bind;
+    config.listen = addr;
+    config.advertised_port = config.listeners[0].advertised_port;
+    let names = config.listeners.iter().map(|l| (l.name.clone(), l.bind)).collect();
+    let specs: Vec<Arc<crate::config::listeners::Listener>> = config.listeners.iter().cloned().map(Arc::new).collect();
     let (broker, load_report) = {
         let config = config.clone();
         // Recovery does blocking file IO.
@@ -84,7 +117,8 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
     };
     let limits = broker.connection_limits.clone();
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, broker.clone(), limits.clone(), stopped));
+    let listeners: Vec<_> = bound.into_iter().zip(specs).collect();
+    let task = tokio::spawn(accept_loop(listeners, tls, broker.clone(), limits.clone(), stopped));
     // A metrics port that cannot be bound does not keep the broker from serving clients.
     let metrics = match config.metrics_listen {
         Some(at) => match crate::metrics::serve(at, Arc::downgrade(&broker)).await {
@@ -96,17 +130,34 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
         },
         None => None,
     };
-    Ok(ServerHandle { addr, broker, load_report, limits, stop, task, metrics })
+    Ok(ServerHandle { addr, listeners: names, broker, load_report, limits, stop, task, metrics })
 }
 
 /// Accepts until told to stop, then drains the connections. Returns whether every
 /// connection and every handler it started has finished.
 async fn accept_loop(
-    listener: TcpListener,
+    listeners: Vec<(TcpListener, Arc<crate::config::listeners::Listener>)>,
+    tls: Option<Arc<tls::TlsSource>>,
     broker: Arc<Broker>,
     limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<bool>,
 ) -> bool {
+    // One acceptor task per listener feeds the loop; they end (closing their sockets) when
+    // the loop does.
+    let (accepted_tx, mut accepted_rx) = mpsc::channel(64);
+    let mut acceptors = JoinSet::new();
+    for (listener, spec) in listeners {
+        let tx = accepted_tx.clone();
+        acceptors.spawn(async move {
+            loop {
+                let accepted = listener.accept().await;
+                if tx.send((accepted, spec.clone())).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(accepted_tx);
     // mini-redis' pattern: every connection's lane holds a clone of `open`; when `all_done`
     // yields None, every connection and every handler it started has finished.
     let (open, mut all_done) = mpsc::channel::<()>(1);
@@ -122,7 +173,7 @@ async fn accept_loop(
             Some(done) = conns.join_next_with_id(), if !conns.is_empty() => {
                 stops.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
             }
-            accepted = listener.accept() => match accepted {
+            Some((accepted, spec)) = accepted_rx.recv() => match accepted {
                 // Over a limit, the connection is accepted and closed at once rather than left
                 // in the listen backlog as Kafka's acceptor does for max.connections: the
                 // client learns now (and backs off) instead of waiting out its request
@@ -131,8 +182,10 @@ async fn accept_loop(
                     Ok(slot) => {
                         let (stop_tx, stop_rx) = oneshot::channel();
                         let stop = connection::Stop::new(stop_rx);
-                        let parts = connection::ConnectionParts { broker: broker.clone(), stop, open: open.clone(), slot };
-                        stops.insert(conns.spawn(connection::serve(stream, peer, parts)).id(), stop_tx);
+                        let acceptor = if spec.protocol.uses_tls() { tls.as_ref().map(|t| t.acceptor()) } else { None };
+                        let parts =
+                            connection::ConnectionParts { broker: broker.clone(), stop, open: open.clone(), slot, listener: spec };
+                        stops.insert(conns.spawn(connection::accept(stream, peer, parts, acceptor)).id(), stop_tx);
                     }
                     Err(why) => {
                         limits.log_refusal(peer, why);
@@ -147,7 +200,8 @@ async fn accept_loop(
             },
         }
     }
-    drop(listener);
+    acceptors.shutdown().await;
+    drop(accepted_rx);
     drop(stops);
     drop(open);
     // The connections saw `stop` too: they read no more requests and answer those they have.

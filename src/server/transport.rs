@@ -22,3 +22,14 @@ impl Transport for TcpStream {
         self.into_split()
     }
 }
+
+impl Transport for tokio_rustls::server::TlsStream<TcpStream> {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    /// TLS state is shared by both directions: a split with a lock between them.
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        let _ = self.get_ref().0.set_nodelay(true);
+        tokio::io::split(self)
+    }
+}

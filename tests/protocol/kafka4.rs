@@ -182,31 +182,34 @@ async fn fetch_v18_answers_as_v17_whatever_the_high_watermark_field() {
 const INVALID_REQUEST: i16 = 42;
 const KEY_TYPE_SHARE: i8 = 2;
 
-/// v6 (KIP-932) may ask for a share-group key (`groupId:topicId:partition`). Brook has no
-/// share coordinator, and answers as Kafka's getCoordinator does without one (share groups
-/// not enabled): INVALID_REQUEST and no node for every key, well-formed or not, as it answers
-/// the key type below v6. Group keys are answered at v6 as at v5.
+/// v6 (KIP-932) may ask for a share-partition key (`groupId:topicId:partition`): this broker
+/// is the share coordinator. Malformed keys, and the key type below v6, are INVALID_REQUEST.
+/// Group keys are answered at v6 as at v5.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn find_coordinator_v6_share_keys_are_invalid_without_a_share_coordinator() {
+async fn find_coordinator_v6_answers_share_keys() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     let share_key = format!("fc6-g:{}:0", uuid::Uuid::from_u128(0x516_0932));
-    let keys = || vec![sb(&share_key), sb("not-a-share-key"), sb("")];
+    let keys = || vec![sb(&share_key), sb("not-a-share-key"), sb(""), sb("g:t:-1")];
 
     let group = c.call(&FindCoordinatorRequest::default().with_coordinator_keys(vec![sb("fc6-g")]), 6).await;
     let v5 = c.call(&FindCoordinatorRequest::default().with_coordinator_keys(vec![sb("fc6-g")]), 5).await;
     assert_eq!(group, v5, "a group key at v6 is answered as at v5");
-    assert_eq!((group.coordinators[0].error_code, group.coordinators[0].port), (NONE, b.addr().port() as i32));
+    let port = b.addr().port() as i32;
+    assert_eq!((group.coordinators[0].error_code, group.coordinators[0].port), (NONE, port));
 
     for v in 4..=6 {
         let req = FindCoordinatorRequest::default().with_key_type(KEY_TYPE_SHARE).with_coordinator_keys(keys());
         let r = c.call(&req, v).await;
-        let got: Vec<_> = r
-            .coordinators
+        let got: Vec<_> = r.coordinators.iter().map(|co| (co.key.to_string(), co.error_code, co.port)).collect();
+        let want: Vec<_> = keys()
             .iter()
-            .map(|co| (co.key.to_string(), co.error_code, co.node_id.0, co.host.to_string(), co.port))
+            .enumerate()
+            .map(|(i, k)| {
+                let ok = v == 6 && i == 0;
+                (k.to_string(), if ok { NONE } else { INVALID_REQUEST }, if ok { port } else { -1 })
+            })
             .collect();
-        let want: Vec<_> = keys().iter().map(|k| (k.to_string(), INVALID_REQUEST, -1, String::new(), -1)).collect();
         assert_eq!(got, want, "FindCoordinator v{v} share keys");
     }
     for v in 1..=3 {

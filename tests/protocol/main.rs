@@ -37,6 +37,7 @@ mod metrics;
 mod readme;
 mod restart;
 mod share_groups;
+mod tls;
 mod transactions;
 mod transactions_v2;
 mod txn_log;

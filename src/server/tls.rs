@@ -1,0 +1,256 @@
+//! TLS for SSL and SASL_SSL listeners (rustls): the server's certificate chain and key from a
+//! PEM keystore (a file, re-read when it changes, or inline PEM), client certificates checked
+//! against a PEM truststore when `ssl.client.auth` asks for them, and the client
+//! certificate's subject turned into its principal (Kafka's `ssl.principal.mapping.rules`).
+
+use std::io::BufReader;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use parking_lot::{Mutex, RwLock};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::listeners::{ClientAuth, TlsSettings};
+
+/// How often, at most, the keystore and truststore files are checked for changes.
+const RELOAD_CHECK: Duration = Duration::from_secs(1);
+
+/// The TLS configuration every TLS listener accepts with, reloaded when its files change.
+pub struct TlsSource {
+    settings: TlsSettings,
+    current: RwLock<Arc<ServerConfig>>,
+    /// When the files were last checked, and their modification times then.
+    checked: Mutex<(Instant, Vec<Option<SystemTime>>)>,
+}
+
+impl TlsSource {
+    /// Loads the keystore and truststore; a listener cannot start without them.
+    pub fn load(settings: &TlsSettings) -> Result<Arc<Self>, String> {
+        let config = build(settings)?;
+        let stamps = file_stamps(settings);
+        Ok(Arc::new(Self {
+            settings: settings.clone(),
+            current: RwLock::new(Arc::new(config)),
+            checked: Mutex::new((Instant::now(), stamps)),
+        }))
+    }
+
+    /// The acceptor for a new connection (with the files re-read first if they changed: a
+    /// renewed certificate is used without a restart; a broken one is logged and the old one
+    /// kept).
+    pub fn acceptor(&self) -> TlsAcceptor {
+        self.reload_if_changed();
+        TlsAcceptor::from(self.current.read().clone())
+    }
+
+    fn reload_if_changed(&self) {
+        let mut checked = self.checked.lock();
+        if checked.0.elapsed() < RELOAD_CHECK {
+            return;
+        }
+        checked.0 = Instant::now();
+        let stamps = file_stamps(&self.settings);
+        if stamps == checked.1 {
+            return;
+        }
+        checked.1 = stamps;
+        match build(&self.settings) {
+            Ok(config) => {
+                *self.current.write() = Arc::new(config);
+                tracing::info!("TLS keystore or truststore changed: reloaded");
+            }
+            Err(e) => {
+                tracing::warn!("TLS keystore or truststore changed but cannot be loaded (keeping the old one): {e}")
+            }
+        }
+    }
+}
+
+fn file_stamps(s: &TlsSettings) -> Vec<Option<SystemTime>> {
+    [&s.keystore_location, &s.truststore_location]
+        .iter()
+        .map(|p| if p.is_empty() { None } else { std::fs::metadata(p).and_then(|m| m.modified()).ok() })
+        .collect()
+}
+
+fn read_pem(inline: &str, location: &str, what: &str) -> Result<Vec<u8>, String> {
+    if !inline.trim().is_empty() {
+        return Ok(inline.as_bytes().to_vec());
+    }
+    if location.is_empty() {
+        return Err(format!("no {what}: set ssl.keystore.location (or the inline PEM settings)"));
+    }
+    std::fs::read(location).map_err(|e| format!("cannot read {what} {location}: {e}"))
+}
+
+/// The rustls server configuration the settings describe.
+pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
+    // ring: pure Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls
+    // marks it deprecated, and Kafka clients do not offer those groups anyway.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain_pem = read_pem(&s.keystore_certificate_chain, &s.keystore_location, "certificate chain")?;
+    let key_pem = read_pem(&s.keystore_key, &s.keystore_location, "private key")?;
+    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(&chain_pem[..]))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad certificate PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("the keystore holds no certificate".into());
+    }
+    if String::from_utf8_lossy(&key_pem).contains("ENCRYPTED PRIVATE KEY") {
+        return Err("encrypted private keys are not supported: decrypt it (openssl pkcs8 -in key.pem -out plain.pem) and keep the file private".into());
+    }
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut BufReader::new(&key_pem[..]))
+        .map_err(|e| format!("bad private key PEM: {e}"))?
+        .ok_or("the keystore holds no private key")?;
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .map_err(|e| e.to_string())?;
+    let builder = match s.client_auth {
+        ClientAuth::None => builder.with_no_client_auth(),
+        auth => {
+            let pem = read_pem(&s.truststore_certificates, &s.truststore_location, "truststore")
+                .map_err(|e| format!("ssl.client.auth needs CA certificates: {e}"))?;
+            let mut roots = RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut BufReader::new(&pem[..])) {
+                roots.add(cert.map_err(|e| format!("bad truststore PEM: {e}"))?).map_err(|e| e.to_string())?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = if auth == ClientAuth::Requested { verifier.allow_unauthenticated() } else { verifier };
+            builder.with_client_cert_verifier(verifier.build().map_err(|e| e.to_string())?)
+        }
+    };
+    builder.with_single_cert(certs, key).map_err(|e| format!("the certificate and key do not match: {e}"))
+}
+
+/// The subject of a client certificate in RFC 2253 form, most specific first, as Java's
+/// `X500Principal.getName()` gives it (`CN=client,OU=eng,O=Example,C=US`).
+pub fn subject_of(cert: &CertificateDer<'_>) -> Option<String> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+    let mut parts = Vec::new();
+    for rdn in parsed.subject().iter().collect::<Vec<_>>().into_iter().rev() {
+        let attrs: Vec<String> = rdn
+            .iter()
+            .map(|a| {
+                let oid = a.attr_type();
+                let name = x509_parser::objects::oid2abbrev(oid, x509_parser::objects::oid_registry())
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|_| oid.to_id_string());
+                let value = a.as_str().map(escape_rfc2253).unwrap_or_default();
+                format!("{name}={value}")
+            })
+            .collect();
+        parts.push(attrs.join("+"));
+    }
+    Some(parts.join(","))
+}
+
+fn escape_rfc2253(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for (i, c) in v.chars().enumerate() {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';') || (i == 0 && (c == '#' || c == ' ')) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Kafka's `SslPrincipalMapper`: `DEFAULT` keeps the distinguished name; `RULE:regex/
+/// replacement/[LU]` rules are tried in order, the first matching the whole name wins.
+pub fn map_principal(rules: &str, dn: &str) -> String {
+    for rule in split_rules(rules) {
+        let rule = rule.trim();
+        if rule.eq_ignore_ascii_case("DEFAULT") {
+            return dn.to_string();
+        }
+        let Some(body) = rule.strip_prefix("RULE:") else { continue };
+        let (body, case) = match body.rsplit_once('/') {
+            Some((b, flags)) => (b, flags.trim().to_ascii_uppercase()),
+            None => continue,
+        };
+        let Some((pattern, replacement)) = body.split_once('/') else { continue };
+        let Ok(re) = regex::Regex::new(&format!("^(?:{pattern})$")) else { continue };
+        if !re.is_match(dn) {
+            continue;
+        }
+        let mapped = re.replace(dn, replacement).to_string();
+        return match case.as_str() {
+            "L" => mapped.to_lowercase(),
+            "U" => mapped.to_uppercase(),
+            _ => mapped,
+        };
+    }
+    dn.to_string()
+}
+
+/// Rules are comma-separated, but a rule's regex may contain commas: a new rule starts only
+/// at `,RULE:` or `,DEFAULT`.
+fn split_rules(rules: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in rules.split(',') {
+        let t = piece.trim_start();
+        if out.is_empty() || t.starts_with("RULE:") || t.eq_ignore_ascii_case("DEFAULT") {
+            out.push(piece.to_string());
+        } else if let Some(last) = out.last_mut() {
+            last.push(',');
+            last.push_str(piece);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_rules_map_as_kafkas_ssl_principal_mapper() {
+        let dn = "CN=Duke,OU=ServiceUsers,O=Org,C=US";
+        assert_eq!(map_principal("DEFAULT", dn), dn);
+        assert_eq!(map_principal("RULE:^CN=(.*?),OU=ServiceUsers.*$/$1/,DEFAULT", dn), "Duke");
+        assert_eq!(map_principal("RULE:^CN=(.*?),OU=(.*?),O=(.*?),C=(.*?)$/$1@$3/L,DEFAULT", dn), "duke@org");
+        assert_eq!(map_principal("RULE:^CN=(.*?),OU=Other.*$/$1/,DEFAULT", dn), dn, "no match: DEFAULT");
+        assert_eq!(map_principal("RULE:^CN=(.*?),OU=(.*?),.*$/$1/U", dn), "DUKE");
+    }
+
+    #[test]
+    fn subjects_read_most_specific_first() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(rcgen::DnType::CountryName, "US");
+        params.distinguished_name.push(rcgen::DnType::OrganizationName, "Example, Inc");
+        params.distinguished_name.push(rcgen::DnType::CommonName, "client-1");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let der = CertificateDer::from(cert.der().to_vec());
+        assert_eq!(subject_of(&der).as_deref(), Some("CN=client-1,O=Example\\, Inc,C=US"));
+    }
+
+    #[test]
+    fn keystores_load_and_mistakes_are_explained() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
+        let settings = TlsSettings {
+            keystore_location: String::new(),
+            keystore_certificate_chain: cert.pem(),
+            keystore_key: key.serialize_pem(),
+            key_password: String::new(),
+            truststore_location: String::new(),
+            truststore_certificates: String::new(),
+            client_auth: ClientAuth::None,
+            principal_mapping_rules: "DEFAULT".into(),
+        };
+        assert!(build(&settings).is_ok());
+        let required = TlsSettings { client_auth: ClientAuth::Required, ..settings.clone() };
+        assert!(build(&required).unwrap_err().contains("CA certificates"));
+        let no_key = TlsSettings { keystore_key: "garbage".into(), ..settings.clone() };
+        assert!(build(&no_key).unwrap_err().contains("private key"));
+        let other = rcgen::KeyPair::generate().unwrap();
+        let mismatched = TlsSettings { keystore_key: other.serialize_pem(), ..settings };
+        assert!(build(&mismatched).is_err());
+    }
+}
