@@ -5,6 +5,7 @@
 //! listener is PLAINTEXT and the authorizer allows everything (Kafka without an authorizer
 //! configured); TLS, SASL and ACLs plug in here.
 
+pub mod acl;
 mod authorizer;
 mod session;
 
