@@ -6,6 +6,7 @@
 //! configured); TLS, SASL and ACLs plug in here. The SASL mechanisms ([`sasl`]) and the
 //! durable SCRAM credentials ([`credentials`]) are here, not yet wired to a listener.
 
+pub mod acl;
 mod authorizer;
 pub mod credentials;
 pub mod sasl;
