@@ -41,6 +41,10 @@ pub struct Broker {
     pub producer_ids: Arc<ProducerIdAllocator>,
     /// The transaction coordinator.
     pub txns: Arc<TransactionCoordinator>,
+    /// SASL mechanisms, PLAIN users and the OAUTHBEARER validator.
+    pub sasl: crate::auth::sasl::exchange::SaslConfig,
+    /// Users' SCRAM credentials (`scram-credentials.json`).
+    pub credentials: crate::auth::credentials::CredentialStore,
     /// Checks each request's principal against the resources it touches.
     pub authorizer: Arc<dyn Authorizer>,
     /// Per-API request counts and latencies (`/metrics`).
@@ -82,6 +86,14 @@ impl Broker {
             producer_ids.clone(),
             config.transactions.clone(),
         ));
+        let sasl = crate::auth::sasl::exchange::SaslConfig {
+            enabled: config.sasl.enabled.clone(),
+            plain_users: crate::auth::sasl::plain::PlainUsers::parse(&config.sasl.plain_users)
+                .map_err(std::io::Error::other)?,
+            oauthbearer: Default::default(),
+            max_reauth_ms: config.sasl.max_reauth_ms,
+        };
+        let credentials = crate::auth::credentials::CredentialStore::open(&config.data_dir)?;
         let broker = Arc::new(Self {
             connection_limits: Arc::new(ConnectionLimits::new(&config)),
             config,
@@ -94,6 +106,8 @@ impl Broker {
             shares,
             producer_ids,
             txns,
+            sasl,
+            credentials,
             authorizer: Arc::new(AllowAll),
             requests: Default::default(),
             stopped: parking_lot::Mutex::new(false),

@@ -13,6 +13,7 @@ pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod alter_share_group_offsets;
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod budget;
 pub mod config_resources;
@@ -31,6 +32,7 @@ pub mod describe_log_dirs;
 pub mod describe_producers;
 pub mod describe_share_group_offsets;
 pub mod describe_transactions;
+pub mod describe_user_scram_credentials;
 pub mod elect_leaders;
 pub mod encode;
 pub mod end_txn;
@@ -53,6 +55,8 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 mod produce_txn;
 pub mod request;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 pub mod share_acknowledge;
 mod share_acks;
 pub mod share_fetch;
@@ -304,6 +308,7 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<sync_group::SyncGroup>(),
     entry::<describe_groups::DescribeGroups>(),
     entry::<list_groups::ListGroups>(),
+    entry::<sasl_handshake::SaslHandshake>(),
     entry::<api_versions::ApiVersions>(),
     entry::<create_topics::CreateTopics>(),
     entry::<delete_topics::DeleteTopics>(),
@@ -313,6 +318,7 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<describe_configs::DescribeConfigs>(),
     entry::<alter_configs::AlterConfigs>(),
     entry::<describe_log_dirs::DescribeLogDirs>(),
+    entry::<sasl_authenticate::SaslAuthenticate>(),
     entry::<create_partitions::CreatePartitions>(),
     entry::<delete_groups::DeleteGroups>(),
     entry::<elect_leaders::ElectLeaders>(),
@@ -327,6 +333,8 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<list_transactions::ListTransactions>(),
     entry::<write_txn_markers::WriteTxnMarkers>(),
     entry::<describe_producers::DescribeProducers>(),
+    entry::<describe_user_scram_credentials::DescribeUserScramCredentials>(),
+    entry::<alter_user_scram_credentials::AlterUserScramCredentials>(),
     entry::<consumer_group_heartbeat::ConsumerGroupHeartbeat>(),
     entry::<consumer_group_describe::ConsumerGroupDescribe>(),
     entry::<share_group_heartbeat::ShareGroupHeartbeat>(),

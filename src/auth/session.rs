@@ -48,6 +48,8 @@ pub enum SaslState {
     Done,
     /// Waiting for SaslHandshake / SaslAuthenticate.
     Pending,
+    /// The authentication failed: nothing more is served (the connection closes).
+    Failed,
 }
 
 /// One connection's security facts, shared by its requests.
@@ -63,6 +65,11 @@ pub struct Session {
     pub client_host: String,
     principal: RwLock<KafkaPrincipal>,
     sasl: RwLock<SaslState>,
+    /// The mechanism SaslHandshake chose and its exchange, until SaslAuthenticate ends it.
+    pub exchange: parking_lot::Mutex<Option<(crate::auth::sasl::Mechanism, crate::auth::sasl::exchange::Exchange)>>,
+    /// When an authenticated session must re-authenticate (KIP-368), in ms since the epoch;
+    /// 0: never.
+    reauth_deadline_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Session {
@@ -77,6 +84,8 @@ impl Session {
             client_host: format!("/{}", peer.ip()),
             principal: RwLock::new(KafkaPrincipal::anonymous()),
             sasl: RwLock::new(sasl),
+            exchange: parking_lot::Mutex::new(None),
+            reauth_deadline_ms: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -98,10 +107,21 @@ impl Session {
         *self.principal.write() = principal;
     }
 
-    /// A successful authentication: requests flow as `principal` from now on.
+    /// A successful authentication: requests flow as `principal` from now on, until
+    /// `reauth_deadline_ms` (0: no deadline).
     pub fn authenticated(&self, principal: KafkaPrincipal) {
         *self.principal.write() = principal;
         *self.sasl.write() = SaslState::Done;
+    }
+
+    /// When this session must have re-authenticated by (0: never).
+    pub fn set_reauth_deadline(&self, deadline_ms: i64) {
+        self.reauth_deadline_ms.store(deadline_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A failed authentication: the connection serves nothing more.
+    pub fn failed(&self) {
+        *self.sasl.write() = SaslState::Failed;
     }
 }
 
@@ -117,8 +137,18 @@ pub enum Admission {
 /// enforced): on a SASL listener, an unauthenticated client may only send ApiVersions,
 /// SaslHandshake and SaslAuthenticate.
 pub fn gate(session: &Session, key: ApiKey) -> Admission {
-    if session.sasl_state() == SaslState::Done {
-        return Admission::Allowed;
+    let reauth = matches!(key, ApiKey::SaslHandshake | ApiKey::SaslAuthenticate);
+    match session.sasl_state() {
+        SaslState::Failed => return Admission::Refused(format!("{key:?} after a failed SASL authentication")),
+        SaslState::Done => {
+            // KIP-368: past its session lifetime, a connection may only re-authenticate.
+            let deadline = session.reauth_deadline_ms.load(std::sync::atomic::Ordering::Relaxed);
+            if deadline > 0 && !reauth && crate::util::now_ms() > deadline {
+                return Admission::Refused(format!("{key:?} after the SASL session expired"));
+            }
+            return Admission::Allowed;
+        }
+        SaslState::Pending => {}
     }
     match key {
         ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate => Admission::Allowed,

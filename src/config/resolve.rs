@@ -20,6 +20,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// The SASL settings (`sasl.enabled.mechanisms`, the PLAIN users, re-authentication).
+#[derive(Debug, Clone)]
+pub struct SaslSettings {
+    pub enabled: Vec<crate::auth::sasl::Mechanism>,
+    /// `user:password,...`, checked at resolve.
+    pub plain_users: String,
+    pub max_reauth_ms: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     /// The first listener's bind address (`listen`, or the first of `listeners`).
@@ -28,6 +37,8 @@ pub struct BrokerConfig {
     pub listeners: Vec<super::listeners::Listener>,
     /// The TLS listeners' keystore, truststore and client authentication.
     pub tls: super::listeners::TlsSettings,
+    /// The SASL listeners' mechanisms and PLAIN users.
+    pub sasl: SaslSettings,
     pub advertised_host: String,
     pub advertised_port: i32,
     pub data_dir: PathBuf,
@@ -174,6 +185,9 @@ impl BrokerConfig {
             advertised_listener,
             listeners,
             listener_security_protocol_map,
+            sasl_enabled_mechanisms,
+            sasl_plain_users,
+            connections_max_reauth_ms,
             ssl_keystore_type,
             ssl_keystore_location,
             ssl_keystore_certificate_chain,
@@ -276,6 +290,24 @@ impl BrokerConfig {
                 format!("{ssl_keystore_type:?}: only PEM keystores are supported"),
             ));
         }
+        let mut mechanisms = Vec::new();
+        for name in sasl_enabled_mechanisms.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let m = crate::auth::sasl::Mechanism::from_name(name).ok_or_else(|| {
+                invalid(
+                    "sasl_enabled_mechanisms",
+                    format!("{name:?}: Brook offers PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER"),
+                )
+            })?;
+            if !mechanisms.contains(&m) {
+                mechanisms.push(m);
+            }
+        }
+        crate::auth::sasl::plain::PlainUsers::parse(&sasl_plain_users).map_err(|e| invalid("sasl_plain_users", e))?;
+        let sasl = SaslSettings {
+            enabled: mechanisms,
+            plain_users: sasl_plain_users,
+            max_reauth_ms: connections_max_reauth_ms,
+        };
         let tls = super::listeners::TlsSettings {
             keystore_location: ssl_keystore_location,
             keystore_certificate_chain: ssl_keystore_certificate_chain,
@@ -308,6 +340,7 @@ impl BrokerConfig {
             listen: listen_addr,
             listeners,
             tls,
+            sasl,
             advertised_host,
             advertised_port,
             data_dir,

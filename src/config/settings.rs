@@ -26,6 +26,19 @@ declare_settings! {
         "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL".into(),
         kafka = "listener.security.protocol.map";
 
+    /// SASL mechanisms SASL_PLAINTEXT and SASL_SSL listeners accept: `PLAIN`,
+    /// `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER` (unsecured JWTs: for development only)
+    sasl_enabled_mechanisms: String = "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512".into(), kafka = "sasl.enabled.mechanisms";
+
+    /// the PLAIN mechanism's users, `user:password,...` (Kafka keeps them in the JAAS file as
+    /// `user_<name>="<password>"`); SCRAM users are managed with `brook user` or
+    /// AlterUserScramCredentials instead
+    sasl_plain_users: String = "".into();
+
+    /// longest an authenticated SASL session lasts before the client must re-authenticate
+    /// (KIP-368); 0: no limit
+    connections_max_reauth_ms: i64 = 0, kafka = "connections.max.reauth.ms";
+
     /// format of the TLS keystore: `PEM` (the only one: private key and certificate chain)
     ssl_keystore_type: String = "PEM".into(), kafka = "ssl.keystore.type";
 

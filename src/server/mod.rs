@@ -79,12 +79,8 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
     first.bind = config.listen;
     first.advertised_host = config.advertised_host.clone();
     first.advertised_port = config.advertised_port;
-    if let Some(l) = config.listeners.iter().find(|l| l.protocol.uses_sasl()) {
-        return Err(std::io::Error::other(format!(
-            "listener {}: {} listeners are not available yet (SASL comes with issue 17's next part)",
-            l.name,
-            l.protocol.name()
-        )));
+    if config.listeners.iter().any(|l| l.protocol.uses_sasl()) && config.sasl.enabled.is_empty() {
+        return Err(std::io::Error::other("SASL listeners need at least one of sasl.enabled.mechanisms"));
     }
     let tls = if config.listeners.iter().any(|l| l.protocol.uses_tls()) {
         Some(tls::TlsSource::load(&config.tls).map_err(|e| std::io::Error::other(format!("TLS listener: {e}")))?)

@@ -601,6 +601,20 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
                 .with_topics(vec![delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default()
                     .with_topic_name(topic())]),
         ),
+        ApiKey::SaslHandshake => body(key, v, &SaslHandshakeRequest::default().with_mechanism(sb("PLAIN"))),
+        ApiKey::SaslAuthenticate => {
+            body(key, v, &SaslAuthenticateRequest::default().with_auth_bytes(bytes::Bytes::from_static(b"\0u\0p")))
+        }
+        ApiKey::DescribeUserScramCredentials => body(key, v, &DescribeUserScramCredentialsRequest::default()),
+        ApiKey::AlterUserScramCredentials => body(
+            key,
+            v,
+            &AlterUserScramCredentialsRequest::default().with_deletions(vec![
+                alter_user_scram_credentials_request::ScramCredentialDeletion::default()
+                    .with_name(sb("fuzz-user"))
+                    .with_mechanism(1),
+            ]),
+        ),
         other => panic!("the broker advertises {other:?}: add a valid request for it to valid_body"),
     }
 }

@@ -36,6 +36,7 @@ mod logs;
 mod metrics;
 mod readme;
 mod restart;
+mod sasl;
 mod share_groups;
 mod tls;
 mod transactions;

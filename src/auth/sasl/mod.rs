@@ -4,6 +4,7 @@
 //! and read no clock or store of their own; the SaslHandshake / SaslAuthenticate handlers drive
 //! them and hand them what they look up.
 
+pub mod exchange;
 pub mod oauthbearer;
 pub mod plain;
 pub mod scram;
