@@ -45,6 +45,8 @@ pub struct Broker {
     pub sasl: crate::auth::sasl::exchange::SaslConfig,
     /// Users' SCRAM credentials (`scram-credentials.json`).
     pub credentials: crate::auth::credentials::CredentialStore,
+    /// The ACLs (`acls.json`), when an authorizer is configured.
+    pub acls: Option<crate::auth::acl::AclStore>,
     /// Checks each request's principal against the resources it touches.
     pub authorizer: Arc<dyn Authorizer>,
     /// Per-API request counts and latencies (`/metrics`).
@@ -94,6 +96,19 @@ impl Broker {
             max_reauth_ms: config.sasl.max_reauth_ms,
         };
         let credentials = crate::auth::credentials::CredentialStore::open(&config.data_dir)?;
+        let (acls, authorizer): (_, Arc<dyn Authorizer>) = if config.acl.enabled {
+            let auth = Arc::new(
+                crate::auth::acl::AclAuthorizer::from_settings(
+                    &config.acl.super_users,
+                    config.acl.allow_everyone_if_no_acl_found,
+                )
+                .map_err(std::io::Error::other)?,
+            );
+            let store = crate::auth::acl::AclStore::open(&config.data_dir, auth.clone())?;
+            (Some(store), auth)
+        } else {
+            (None, Arc::new(AllowAll))
+        };
         let broker = Arc::new(Self {
             connection_limits: Arc::new(ConnectionLimits::new(&config)),
             config,
@@ -108,7 +123,8 @@ impl Broker {
             txns,
             sasl,
             credentials,
-            authorizer: Arc::new(AllowAll),
+            acls,
+            authorizer,
             requests: Default::default(),
             stopped: parking_lot::Mutex::new(false),
             txn_tick: tokio::sync::Mutex::new(()),

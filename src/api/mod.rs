@@ -9,6 +9,7 @@
 //! runs. Anything that waits (fsync, long-poll) goes into the returned [`Reply::Later`]
 //! future, which runs concurrently while responses still leave in request order.
 
+mod acls;
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
@@ -19,12 +20,15 @@ pub mod budget;
 pub mod config_resources;
 pub mod consumer_group_describe;
 pub mod consumer_group_heartbeat;
+pub mod create_acls;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_acls;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_share_group_offsets;
 pub mod delete_topics;
+pub mod describe_acls;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
@@ -326,6 +330,9 @@ pub static HANDLERS: &[ApiEntry] = &[
     entry::<offset_delete::OffsetDelete>(),
     entry::<describe_cluster::DescribeCluster>(),
     entry::<add_partitions_to_txn::AddPartitionsToTxn>(),
+    entry::<describe_acls::DescribeAcls>(),
+    entry::<create_acls::CreateAcls>(),
+    entry::<delete_acls::DeleteAcls>(),
     entry::<add_offsets_to_txn::AddOffsetsToTxn>(),
     entry::<end_txn::EndTxn>(),
     entry::<txn_offset_commit::TxnOffsetCommit>(),

@@ -20,6 +20,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// The ACL authorizer's settings (`authorizer.class.name`, `super.users`,
+/// `allow.everyone.if.no.acl.found`).
+#[derive(Debug, Clone)]
+pub struct AclSettings {
+    pub enabled: bool,
+    pub super_users: String,
+    pub allow_everyone_if_no_acl_found: bool,
+}
+
 /// The SASL settings (`sasl.enabled.mechanisms`, the PLAIN users, re-authentication).
 #[derive(Debug, Clone)]
 pub struct SaslSettings {
@@ -39,6 +48,8 @@ pub struct BrokerConfig {
     pub tls: super::listeners::TlsSettings,
     /// The SASL listeners' mechanisms and PLAIN users.
     pub sasl: SaslSettings,
+    /// Whether ACLs are enforced, and who is exempt.
+    pub acl: AclSettings,
     pub advertised_host: String,
     pub advertised_port: i32,
     pub data_dir: PathBuf,
@@ -185,6 +196,9 @@ impl BrokerConfig {
             advertised_listener,
             listeners,
             listener_security_protocol_map,
+            authorizer_class_name,
+            super_users,
+            allow_everyone_if_no_acl_found,
             sasl_enabled_mechanisms,
             sasl_plain_users,
             connections_max_reauth_ms,
@@ -303,6 +317,12 @@ impl BrokerConfig {
             }
         }
         crate::auth::sasl::plain::PlainUsers::parse(&sasl_plain_users).map_err(|e| invalid("sasl_plain_users", e))?;
+        crate::auth::acl::parse_super_users(&super_users).map_err(|e| invalid("super_users", e))?;
+        let acl = AclSettings {
+            enabled: !authorizer_class_name.trim().is_empty(),
+            super_users,
+            allow_everyone_if_no_acl_found,
+        };
         let sasl = SaslSettings {
             enabled: mechanisms,
             plain_users: sasl_plain_users,
@@ -341,6 +361,7 @@ impl BrokerConfig {
             listeners,
             tls,
             sasl,
+            acl,
             advertised_host,
             advertised_port,
             data_dir,

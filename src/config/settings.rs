@@ -39,6 +39,17 @@ declare_settings! {
     /// (KIP-368); 0: no limit
     connections_max_reauth_ms: i64 = 0, kafka = "connections.max.reauth.ms";
 
+    /// turns on ACL authorization when set (any value; Kafka's is the authorizer's class
+    /// name, e.g. `org.apache.kafka.metadata.authorizer.StandardAuthorizer`): ACLs are then
+    /// kept in `acls.json` and checked on every request
+    authorizer_class_name: String = "".into(), kafka = "authorizer.class.name";
+
+    /// principals allowed everything, `User:admin;User:ops`
+    super_users: String = "".into(), kafka = "super.users";
+
+    /// with an authorizer: allow a request when no ACL at all names its resource
+    allow_everyone_if_no_acl_found: bool = false, kafka = "allow.everyone.if.no.acl.found";
+
     /// format of the TLS keystore: `PEM` (the only one: private key and certificate chain)
     ssl_keystore_type: String = "PEM".into(), kafka = "ssl.keystore.type";
 

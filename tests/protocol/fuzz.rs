@@ -601,6 +601,36 @@ fn valid_body(key: ApiKey, v: i16, fx: &Fixture, group: &str) -> BytesMut {
                 .with_topics(vec![delete_share_group_offsets_request::DeleteShareGroupOffsetsRequestTopic::default()
                     .with_topic_name(topic())]),
         ),
+        ApiKey::DescribeAcls => body(
+            key,
+            v,
+            &DescribeAclsRequest::default()
+                .with_resource_type_filter(1)
+                .with_pattern_type_filter(1)
+                .with_operation(1)
+                .with_permission_type(1),
+        ),
+        ApiKey::CreateAcls => body(
+            key,
+            v,
+            &CreateAclsRequest::default().with_creations(vec![create_acls_request::AclCreation::default()
+                .with_resource_type(2)
+                .with_resource_name(sb("fuzz"))
+                .with_resource_pattern_type(3)
+                .with_principal(sb("User:fuzz"))
+                .with_host(sb("*"))
+                .with_operation(3)
+                .with_permission_type(3)]),
+        ),
+        ApiKey::DeleteAcls => body(
+            key,
+            v,
+            &DeleteAclsRequest::default().with_filters(vec![delete_acls_request::DeleteAclsFilter::default()
+                .with_resource_type_filter(1)
+                .with_pattern_type_filter(1)
+                .with_operation(1)
+                .with_permission_type(1)]),
+        ),
         ApiKey::SaslHandshake => body(key, v, &SaslHandshakeRequest::default().with_mechanism(sb("PLAIN"))),
         ApiKey::SaslAuthenticate => {
             body(key, v, &SaslAuthenticateRequest::default().with_auth_bytes(bytes::Bytes::from_static(b"\0u\0p")))

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod acls;
 mod admin;
 mod admin_apis;
 mod alter_configs;
