@@ -115,8 +115,10 @@ pub fn release(broker: &crate::broker::Broker, group: &Arc<str>, member: &str, p
     let settings = broker.share_settings(group);
     let (mut parts, dead) = broker.shares.release(group, member, partitions, &settings);
     parts.extend(crate::share::dead_letter::send(broker, dead));
-    if !parts.is_empty() {
-        tokio::spawn(broker.shares.store.wait_stored(parts));
+    // Also runs when a connection's task is dropped: during a runtime's shutdown there may be
+    // no runtime to wait on (the next start replays what reached the log).
+    if let (false, Ok(rt)) = (parts.is_empty(), tokio::runtime::Handle::try_current()) {
+        rt.spawn(broker.shares.store.wait_stored(parts));
     }
     broker.shares.evict_idle(group);
 }

@@ -1,10 +1,11 @@
 //! Who a client is and what it may do. Every connection has a [`Session`] (the listener it
 //! came in on, its security protocol, its principal, its SASL progress); the connection's
 //! dispatch asks the [`gate`] whether a request may run before any handler sees it, and
-//! handlers ask [`Authorizer::authorize`] per resource (a topic, a group...). Today every
-//! listener is PLAINTEXT and the authorizer allows everything (Kafka without an authorizer
-//! configured); TLS, SASL and ACLs plug in here. The SASL mechanisms ([`sasl`]) and the
-//! durable SCRAM credentials ([`credentials`]) are here, not yet wired to a listener.
+//! handlers ask [`Authorizer::authorize`] per resource (a topic, a group...). TLS is the
+//! server's (`server::tls`); here are the SASL mechanisms and each connection's exchange
+//! ([`sasl`]), the durable SCRAM credentials ([`credentials`]) and the ACLs with their
+//! authorizer and store ([`acl`]). Without `authorizer.class.name` the authorizer allows
+//! everything ([`AllowAll`], Kafka without an authorizer).
 
 pub mod acl;
 mod authorizer;
