@@ -39,7 +39,13 @@ impl Handler for AlterShareGroupOffsets {
             Err(e) => return Reply::Now(top_level(e.code(), Some(format!("Group {group_id} is not a share group.")))),
         };
         let mut g = group.lock();
-        let s = g.share.as_mut().expect("a share group");
+        // Deleted, or turned into another kind of group, since it was looked up.
+        let Some(s) = g.share.as_mut() else {
+            return Reply::Now(top_level(
+                E::GroupIdNotFound.code(),
+                Some(format!("Group {group_id} is not a share group.")),
+            ));
+        };
         if !s.members.is_empty() {
             return Reply::Now(top_level(E::NonEmptyGroup.code(), Some("The group is not empty.".into())));
         }

@@ -37,7 +37,13 @@ impl Handler for DeleteShareGroupOffsets {
             Err(e) => return Reply::Now(top_level(e.code(), Some(format!("Share group {group_id} not found.")))),
         };
         let mut g = group.lock();
-        let s = g.share.as_mut().expect("a share group");
+        // Deleted, or turned into another kind of group, since it was looked up.
+        let Some(s) = g.share.as_mut() else {
+            return Reply::Now(top_level(
+                E::GroupIdNotFound.code(),
+                Some(format!("Group {group_id} is not a share group.")),
+            ));
+        };
         if !s.members.is_empty() {
             return Reply::Now(top_level(E::NonEmptyGroup.code(), Some("The group is not empty.".into())));
         }
