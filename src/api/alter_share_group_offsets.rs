@@ -8,6 +8,7 @@ use kafka_protocol::messages::alter_share_group_offsets_response::{
 };
 use kafka_protocol::messages::{AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse, ApiKey};
 
+use super::share_admin::with_empty_share_group;
 use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
@@ -28,75 +29,58 @@ impl Handler for AlterShareGroupOffsets {
     fn handle(ctx: &RequestContext, req: AlterShareGroupOffsetsRequest) -> Reply<AlterShareGroupOffsetsResponse> {
         let broker = &ctx.broker;
         let group_id = req.group_id.0.to_string();
-        if !ctx.authorized(AclOperation::Read, ResourceType::Group, &group_id) {
-            return Reply::Now(top_level(E::GroupAuthorizationFailed.code(), None));
-        }
-        if group_id.is_empty() {
-            return Reply::Now(top_level(E::InvalidGroupId.code(), None));
-        }
-        let group = match broker.groups.share_group_or_create(&group_id, true) {
-            Ok(g) => g,
-            Err(e) => return Reply::Now(top_level(e.code(), Some(format!("Group {group_id} is not a share group.")))),
-        };
-        let mut g = group.lock();
-        // Deleted, or turned into another kind of group, since it was looked up.
-        let Some(s) = g.share.as_mut() else {
-            return Reply::Now(top_level(
-                E::GroupIdNotFound.code(),
-                Some(format!("Group {group_id} is not a share group.")),
-            ));
-        };
-        if !s.members.is_empty() {
-            return Reply::Now(top_level(E::NonEmptyGroup.code(), Some("The group is not empty.".into())));
-        }
-        let epoch = s.group_epoch;
         let mut durable = Vec::new();
-        let mut responses = Vec::new();
-        for t in &req.topics {
-            let topic = broker.topics.get(&t.topic_name.0);
-            let allowed = ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.topic_name.0);
-            let mut done = Vec::new();
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let out = PartitionOut::default().with_partition_index(p.partition_index);
-                    let code = match &topic {
-                        _ if !allowed => E::TopicAuthorizationFailed.code(),
-                        Some(tp) if tp.has_partition(p.partition_index) => {
-                            match broker.shares.reset(&group_id, tp.id, p.partition_index, p.start_offset.max(0), epoch)
-                            {
-                                Ok(part) => {
-                                    durable.push(part);
-                                    done.push(p.partition_index);
-                                    0
+        let worked = with_empty_share_group(ctx, &group_id, AclOperation::Read, true, |s| {
+            let epoch = s.group_epoch;
+            let mut responses = Vec::new();
+            for t in &req.topics {
+                let topic = broker.topics.get(&t.topic_name.0);
+                let allowed = ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.topic_name.0);
+                let mut done = Vec::new();
+                let partitions = t
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let out = PartitionOut::default().with_partition_index(p.partition_index);
+                        let code = match &topic {
+                            _ if !allowed => E::TopicAuthorizationFailed.code(),
+                            Some(tp) if tp.has_partition(p.partition_index) => {
+                                let start = p.start_offset.max(0);
+                                match broker.shares.reset(&group_id, tp.id, p.partition_index, start, epoch) {
+                                    Ok(part) => {
+                                        durable.push(part);
+                                        done.push(p.partition_index);
+                                        0
+                                    }
+                                    Err(code) => code,
                                 }
-                                Err(code) => code,
                             }
-                        }
-                        _ => E::UnknownTopicOrPartition.code(),
-                    };
-                    out.with_error_code(code)
-                })
-                .collect();
-            if let Some(tp) = &topic {
-                if !done.is_empty() {
-                    s.mark_initialized(tp.id, &tp.name, &done);
+                            _ => E::UnknownTopicOrPartition.code(),
+                        };
+                        out.with_error_code(code)
+                    })
+                    .collect();
+                if let Some(tp) = &topic {
+                    if !done.is_empty() {
+                        s.mark_initialized(tp.id, &tp.name, &done);
+                    }
                 }
+                responses.push(
+                    TopicOut::default()
+                        .with_topic_name(t.topic_name.clone())
+                        .with_topic_id(topic.as_ref().map_or(uuid::Uuid::nil(), |t| t.id))
+                        .with_partitions(partitions),
+                );
             }
-            responses.push(
-                TopicOut::default()
-                    .with_topic_name(t.topic_name.clone())
-                    .with_topic_id(topic.as_ref().map_or(uuid::Uuid::nil(), |t| t.id))
-                    .with_partitions(partitions),
-            );
-        }
-        match broker.groups.store_share_records(&mut g) {
-            Ok(Some(p)) => durable.push(p),
-            Ok(None) => {}
-            Err(e) => return Reply::Now(top_level(e.code(), None)),
-        }
-        drop(g);
+            responses
+        });
+        let responses = match worked {
+            Ok((responses, stored)) => {
+                durable.extend(stored);
+                responses
+            }
+            Err((code, message)) => return Reply::Now(top_level(code, message)),
+        };
         let resp = AlterShareGroupOffsetsResponse::default().with_responses(responses);
         when_stored(broker.groups.wait_stored(durable), resp, |e| top_level(e.code(), None))
     }

@@ -6,6 +6,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponseTopic as TopicOut;
 use kafka_protocol::messages::{ApiKey, DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse};
 
+use super::share_admin::with_empty_share_group;
 use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
@@ -26,65 +27,48 @@ impl Handler for DeleteShareGroupOffsets {
     fn handle(ctx: &RequestContext, req: DeleteShareGroupOffsetsRequest) -> Reply<DeleteShareGroupOffsetsResponse> {
         let broker = &ctx.broker;
         let group_id = req.group_id.0.to_string();
-        if !ctx.authorized(AclOperation::Delete, ResourceType::Group, &group_id) {
-            return Reply::Now(top_level(E::GroupAuthorizationFailed.code(), None));
-        }
-        if group_id.is_empty() {
-            return Reply::Now(top_level(E::InvalidGroupId.code(), None));
-        }
-        let group = match broker.groups.share_group_or_create(&group_id, false) {
-            Ok(g) => g,
-            Err(e) => return Reply::Now(top_level(e.code(), Some(format!("Share group {group_id} not found.")))),
-        };
-        let mut g = group.lock();
-        // Deleted, or turned into another kind of group, since it was looked up.
-        let Some(s) = g.share.as_mut() else {
-            return Reply::Now(top_level(
-                E::GroupIdNotFound.code(),
-                Some(format!("Group {group_id} is not a share group.")),
-            ));
-        };
-        if !s.members.is_empty() {
-            return Reply::Now(top_level(E::NonEmptyGroup.code(), Some("The group is not empty.".into())));
-        }
         let stored = broker.shares.partitions_of(&group_id);
         let mut durable = Vec::new();
-        let mut forgotten = Vec::new();
-        let responses = req
-            .topics
-            .iter()
-            .map(|t| {
-                let out = TopicOut::default().with_topic_name(t.topic_name.clone());
-                if !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.topic_name.0) {
-                    return out.with_error_code(E::TopicAuthorizationFailed.code());
-                }
-                let Some(topic) = broker.topics.get(&t.topic_name.0) else {
-                    return out.with_error_code(E::UnknownTopicOrPartition.code());
-                };
-                let keys: Vec<_> = stored.iter().filter(|(id, _)| *id == topic.id).copied().collect();
-                if keys.is_empty() && !s.initialized.contains_key(&topic.id) {
-                    return out
-                        .with_topic_id(topic.id)
-                        .with_error_code(E::UnknownTopicOrPartition.code())
-                        .with_error_message(Some(sb("There is no offset information to delete.")));
-                }
-                match broker.shares.delete(&group_id, &keys) {
-                    Ok(parts) => {
-                        durable.extend(parts);
-                        forgotten.push(topic.id);
-                        out.with_topic_id(topic.id)
+        let worked = with_empty_share_group(ctx, &group_id, AclOperation::Delete, false, |s| {
+            let mut forgotten = Vec::new();
+            let responses = req
+                .topics
+                .iter()
+                .map(|t| {
+                    let out = TopicOut::default().with_topic_name(t.topic_name.clone());
+                    if !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.topic_name.0) {
+                        return out.with_error_code(E::TopicAuthorizationFailed.code());
                     }
-                    Err(code) => out.with_topic_id(topic.id).with_error_code(code),
-                }
-            })
-            .collect();
-        s.forget_topics(&forgotten);
-        match broker.groups.store_share_records(&mut g) {
-            Ok(Some(p)) => durable.push(p),
-            Ok(None) => {}
-            Err(e) => return Reply::Now(top_level(e.code(), None)),
-        }
-        drop(g);
+                    let Some(topic) = broker.topics.get(&t.topic_name.0) else {
+                        return out.with_error_code(E::UnknownTopicOrPartition.code());
+                    };
+                    let keys: Vec<_> = stored.iter().filter(|(id, _)| *id == topic.id).copied().collect();
+                    if keys.is_empty() && !s.initialized.contains_key(&topic.id) {
+                        return out
+                            .with_topic_id(topic.id)
+                            .with_error_code(E::UnknownTopicOrPartition.code())
+                            .with_error_message(Some(sb("There is no offset information to delete.")));
+                    }
+                    match broker.shares.delete(&group_id, &keys) {
+                        Ok(parts) => {
+                            durable.extend(parts);
+                            forgotten.push(topic.id);
+                            out.with_topic_id(topic.id)
+                        }
+                        Err(code) => out.with_topic_id(topic.id).with_error_code(code),
+                    }
+                })
+                .collect();
+            s.forget_topics(&forgotten);
+            responses
+        });
+        let responses = match worked {
+            Ok((responses, stored)) => {
+                durable.extend(stored);
+                responses
+            }
+            Err((code, message)) => return Reply::Now(top_level(code, message)),
+        };
         let resp = DeleteShareGroupOffsetsResponse::default().with_responses(responses);
         when_stored(broker.groups.wait_stored(durable), resp, |e| top_level(e.code(), None))
     }

@@ -63,6 +63,7 @@ pub mod sasl_authenticate;
 pub mod sasl_handshake;
 pub mod share_acknowledge;
 mod share_acks;
+mod share_admin;
 pub mod share_fetch;
 pub mod share_group_describe;
 pub mod share_group_heartbeat;
