@@ -3,8 +3,10 @@
 //! joins the transaction, so its marker settles the offsets.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, ApiKey};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::OFFSETS_TOPIC;
@@ -20,6 +22,14 @@ impl Handler for AddOffsetsToTxn {
     const KEY: ApiKey = ApiKey::AddOffsetsToTxn;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 4;
+
+    /// WRITE on the transactional id, then READ on the group (Kafka's
+    /// `handleAddOffsetsToTxnRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        let id = &req.transactional_id;
+        ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)?;
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: AddOffsetsToTxnRequest) -> Reply<AddOffsetsToTxnResponse> {
         let broker = ctx.broker.clone();

@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions as OwnedPartitions;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
 use crate::error::ErrorCode;
 use crate::group::configs::{CONSUMER_HEARTBEAT_INTERVAL, CONSUMER_SESSION_TIMEOUT};
@@ -52,6 +54,12 @@ impl Handler for ConsumerGroupHeartbeat {
     const KEY: ApiKey = ApiKey::ConsumerGroupHeartbeat;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 1;
+
+    /// READ on the group (Kafka's `handleConsumerGroupHeartbeat`); the subscribed topics'
+    /// DESCRIBE is checked in `handle`.
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: ConsumerGroupHeartbeatRequest) -> Reply<ConsumerGroupHeartbeatResponse> {
         let broker = &ctx.broker;

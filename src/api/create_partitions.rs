@@ -5,6 +5,7 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::{duplicates, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
 pub struct CreatePartitions;
@@ -29,6 +30,11 @@ impl Handler for CreatePartitions {
                         return r
                             .with_error_code(E::InvalidRequest.code())
                             .with_error_message(Some(sb("Duplicate topic name.")));
+                    }
+                    if !ctx.authorized(AclOperation::Alter, ResourceType::Topic, &t.name) {
+                        return r
+                            .with_error_code(E::TopicAuthorizationFailed.code())
+                            .with_error_message(Some(sb("The topic authorization is failed.")));
                     }
                     let bad_assignment =
                         t.assignments.iter().flatten().any(|a| {

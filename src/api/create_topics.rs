@@ -9,6 +9,7 @@ use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, Cr
 use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::topic::TopicError;
@@ -112,6 +113,7 @@ impl Handler for CreateTopics {
         for t in &req.topics {
             *counts.entry(&t.name.0).or_default() += 1;
         }
+        let create_on_cluster = ctx.cluster_authorized(AclOperation::Create);
         let topics = req
             .topics
             .iter()
@@ -123,7 +125,20 @@ impl Handler for CreateTopics {
                         format!("Create topics request contains multiple entries for the topic {}", &*t.name.0),
                     );
                 }
-                create_one(&ctx.broker, t, req.validate_only, ctx.api_version)
+                // Kafka's `createTopics` checks: CREATE on the cluster or the topic; its
+                // configs are answered only to a principal that may DESCRIBE_CONFIGS it.
+                let may_create = create_on_cluster
+                    || ctx.authorized(AclOperation::Create, ResourceType::Topic, &t.name);
+                if !may_create {
+                    return failed(t, E::TopicAuthorizationFailed.code(), "Authorization failed.".into());
+                }
+                let mut r = create_one(&ctx.broker, t, req.validate_only, ctx.api_version);
+                let describable = ctx.authorized(AclOperation::DescribeConfigs, ResourceType::Topic, &t.name);
+                if r.error_code == NONE && ctx.api_version >= 5 && !describable {
+                    r.topic_config_error_code = E::TopicAuthorizationFailed.code();
+                    r.configs = Some(Vec::new());
+                }
+                r
             })
             .collect();
         Reply::Now(CreateTopicsResponse::default().with_topics(topics))

@@ -1,10 +1,12 @@
 //! DeleteGroups (key 42): removes empty groups and their committed offsets.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{ApiKey, DeleteGroupsRequest, DeleteGroupsResponse};
 
 use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
 pub struct DeleteGroups;
@@ -25,6 +27,10 @@ impl Handler for DeleteGroups {
             .iter()
             .filter(|id| seen.insert(id.0.clone()))
             .map(|id| {
+                if !ctx.authorized(AclOperation::Delete, ResourceType::Group, id) {
+                    let code = E::GroupAuthorizationFailed.code();
+                    return DeletableGroupResult::default().with_group_id(id.clone()).with_error_code(code);
+                }
                 // A share group's delivery state goes first (Kafka deletes the share
                 // coordinator's state before the group), and only from an empty group.
                 if ctx.broker.groups.share_member_count(id) == Some(0) {

@@ -9,6 +9,7 @@ use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionRe
 use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest, DeleteRecordsResponse};
 
 use super::{duplicates, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
 pub struct DeleteRecords;
@@ -38,10 +39,14 @@ impl Handler for DeleteRecords {
             .map(|t| {
                 let dup = duplicates(t.partitions.iter().map(|p| p.partition_index));
                 let internal = broker.topics.get(&t.name.0).is_some_and(|tp| tp.internal);
+                let denied = !ctx.authorized(AclOperation::Delete, ResourceType::Topic, &t.name);
                 let partitions = t
                     .partitions
                     .iter()
                     .map(|p| {
+                        if denied {
+                            return result(p.partition_index, E::TopicAuthorizationFailed.code(), -1);
+                        }
                         if dup.contains(&p.partition_index) {
                             return result(p.partition_index, E::InvalidRequest.code(), -1);
                         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{duplicates, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 
@@ -34,6 +35,21 @@ fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> Deleta
         }
         Err(e) => result(Some(name), Uuid::nil(), e.code(), Some(e.to_string()), version),
     }
+}
+
+/// Deletes a topic the principal may DELETE (Kafka's `deleteTopics` checks). Asked by id
+/// (`by_id`), a topic it may not even DESCRIBE is refused without its name.
+fn delete_authorized(ctx: &RequestContext, name: TopicName, by_id: Option<Uuid>, version: i16) -> DeletableTopicResult {
+    let refused = E::TopicAuthorizationFailed.code();
+    if let Some(id) = by_id {
+        if !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &name.0) {
+            return result(None, id, refused, None, version);
+        }
+    }
+    if !ctx.authorized(AclOperation::Delete, ResourceType::Topic, &name.0) {
+        return result(Some(name), by_id.unwrap_or_default(), refused, None, version);
+    }
+    delete_by_name(&ctx.broker, name, version)
 }
 
 impl Handler for DeleteTopics {
@@ -74,9 +90,11 @@ impl Handler for DeleteTopics {
                             Some("Topic name and topic id cannot both be set".into()),
                             v,
                         ),
-                        (Some(name), true) => delete_by_name(broker, name, v),
+                        (Some(name), true) => delete_authorized(ctx, name, None, v),
                         (None, _) => match broker.topics.get_by_id(&t.topic_id) {
-                            Some(topic) => delete_by_name(broker, TopicName(sb(topic.name.to_string())), v),
+                            Some(topic) => {
+                                delete_authorized(ctx, TopicName(sb(topic.name.to_string())), Some(t.topic_id), v)
+                            }
                             None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
                         },
                     })
@@ -89,7 +107,7 @@ impl Handler for DeleteTopics {
                         if dup.contains(&n.0) {
                             duplicate(Uuid::nil(), Some(n))
                         } else {
-                            delete_by_name(broker, n, v)
+                            delete_authorized(ctx, n, None, v)
                         }
                     })
                     .collect()

@@ -9,7 +9,7 @@ use kafka_protocol::messages::describe_groups_response::{DescribedGroup, Describ
 use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
-use crate::auth::ResourceType;
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::state::GroupState;
 
@@ -30,6 +30,14 @@ impl Handler for DescribeGroups {
             .groups
             .iter()
             .map(|id| {
+                // Kafka's `handleDescribeGroupsRequest`: a group the principal may not
+                // describe is refused, whether it exists or not.
+                if !ctx.authorized(AclOperation::Describe, ResourceType::Group, id) {
+                    return DescribedGroup::default()
+                        .with_group_id(id.clone())
+                        .with_error_code(E::GroupAuthorizationFailed.code())
+                        .with_authorized_operations(i32::MIN);
+                }
                 let base = DescribedGroup::default().with_group_id(id.clone()).with_error_code(NONE);
                 let not_found_as = |base: DescribedGroup, message: String| {
                     let dead = base.with_group_state(sb(GroupState::Dead.name()));

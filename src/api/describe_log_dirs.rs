@@ -2,11 +2,13 @@
 //! (all when the request says null), its size on disk; v4 adds the file system's total and
 //! usable bytes (KIP-827). Partitions the broker does not host are left out, as Kafka does.
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 
+use crate::auth::AclOperation;
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::log::Partition;
 
@@ -28,6 +30,15 @@ impl Handler for DescribeLogDirs {
     const MAX_VERSION: i16 = 4;
     /// Reads file sizes and the file system: off the async workers.
     const BLOCKING: bool = true;
+
+    /// DESCRIBE on the cluster, or no log dirs at all (Kafka's `handleDescribeLogDirsRequest`).
+    fn authorize(ctx: &RequestContext, _req: &Self::Request) -> Result<(), i16> {
+        if ctx.cluster_authorized(AclOperation::Describe) {
+            Ok(())
+        } else {
+            Err(E::ClusterAuthorizationFailed.code())
+        }
+    }
 
     fn handle(ctx: &RequestContext, req: DescribeLogDirsRequest) -> Reply<DescribeLogDirsResponse> {
         let logs = &ctx.broker.logs;

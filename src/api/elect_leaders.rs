@@ -7,6 +7,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse};
 
+use crate::auth::AclOperation;
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 
 pub struct ElectLeaders;
@@ -21,6 +22,15 @@ impl Handler for ElectLeaders {
     const KEY: ApiKey = ApiKey::ElectLeaders;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 2;
+
+    /// ALTER on the cluster (Kafka's `handleElectLeaders`).
+    fn authorize(ctx: &RequestContext, _req: &Self::Request) -> Result<(), i16> {
+        if ctx.cluster_authorized(AclOperation::Alter) {
+            Ok(())
+        } else {
+            Err(E::ClusterAuthorizationFailed.code())
+        }
+    }
 
     fn handle(ctx: &RequestContext, req: ElectLeadersRequest) -> Reply<ElectLeadersResponse> {
         let election = if ctx.api_version >= 1 { req.election_type } else { PREFERRED };
@@ -78,7 +88,7 @@ impl Handler for ElectLeaders {
                 ReplicaElectionResult::default().with_topic(t.topic.clone()).with_partition_result(partition_result)
             })
             .collect();
-        ElectLeadersResponse::default().with_replica_election_results(results)
+        ElectLeadersResponse::default().with_error_code(code).with_replica_election_results(results)
     }
 
     fn errors(resp: &ElectLeadersResponse, seen: &mut ResponseErrors) {

@@ -5,8 +5,10 @@
 //! carries the producer id and epoch the client continues with.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, EndTxnRequest, EndTxnResponse, ProducerId};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 
 pub struct EndTxn;
@@ -22,6 +24,12 @@ impl Handler for EndTxn {
     const KEY: ApiKey = ApiKey::EndTxn;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
+
+    /// WRITE on the transactional id (Kafka's `handleEndTxnRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        let id = &req.transactional_id;
+        ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: EndTxnRequest) -> Reply<EndTxnResponse> {
         let version = ctx.api_version;

@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::{Handler, Reply, RequestContext, ResponseBudget, ResponseErrors, NONE};
-use crate::broker::Broker;
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::log::batch;
 use crate::log::{Isolation, PartitionLog, ReadError};
@@ -61,7 +61,11 @@ struct Plan {
     committed: bool,
 }
 
-fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
+/// Finds each requested partition, once. A topic the principal may not READ is
+/// TOPIC_AUTHORIZATION_FAILED whether it exists or not (Kafka's `handleFetchRequest`); only an
+/// unknown topic id is told first, as there is no name to authorize.
+fn resolve(ctx: &RequestContext, req: &FetchRequest, version: i16) -> Plan {
+    let broker = &ctx.broker;
     let topics = req
         .topics
         .iter()
@@ -71,12 +75,15 @@ fn resolve(broker: &Broker, req: &FetchRequest, version: i16) -> Plan {
             } else {
                 (broker.topics.get(&ft.topic.0), E::UnknownTopicOrPartition.code())
             };
+            let name = topic.as_ref().map_or(ft.topic.0.as_str(), |t| &*t.name);
+            let denied = (version < 13 || topic.is_some()) && !ctx.authorized(AclOperation::Read, ResourceType::Topic, name);
             let partitions = ft
                 .partitions
                 .iter()
                 .map(|fp| Wanted {
                     index: fp.partition,
                     part: match &topic {
+                        _ if denied => Err(E::TopicAuthorizationFailed.code()),
                         Some(t) => broker
                             .replicas
                             .partition_at_epoch(&t.name, fp.partition, fp.current_leader_epoch)
@@ -203,7 +210,7 @@ impl Handler for Fetch {
         if v >= 7 && req.session_epoch != 0 && req.session_epoch != -1 {
             return Reply::Now(FetchResponse::default().with_error_code(E::FetchSessionIdNotFound.code()));
         }
-        let plan = resolve(&ctx.broker, &req, v);
+        let plan = resolve(ctx, &req, v);
         // Subscribe before the first read so an append in between still wakes us.
         let mut watchers: Vec<watch::Receiver<i64>> = plan
             .topics

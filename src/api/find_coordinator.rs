@@ -11,7 +11,7 @@ use kafka_protocol::messages::{ApiKey, BrokerId, FindCoordinatorRequest, FindCoo
 use kafka_protocol::protocol::StrBytes;
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
-use crate::broker::Broker;
+use crate::auth::{AclOperation, ResourceType};
 use crate::cluster::Node;
 
 pub struct FindCoordinator;
@@ -20,8 +20,24 @@ const KEY_TYPE_GROUP: i8 = 0;
 const KEY_TYPE_TRANSACTION: i8 = 1;
 const KEY_TYPE_SHARE: i8 = 2;
 
-/// The coordinator of one key, or the (error code, message) to answer instead.
-fn find(broker: &Broker, key: &str, key_type: i8, version: i16) -> Result<Node, (i16, String)> {
+/// The coordinator of one key, or the (error code, message) to answer instead. The principal
+/// must DESCRIBE the group or transactional id; share keys are for brokers (CLUSTER_ACTION),
+/// as Kafka's `getCoordinator` checks them.
+fn find(ctx: &RequestContext, key: &str, key_type: i8, version: i16) -> Result<Node, (i16, String)> {
+    let refused = |e: E| Err((e.code(), e.to_string()));
+    match key_type {
+        KEY_TYPE_GROUP if !ctx.authorized(AclOperation::Describe, ResourceType::Group, key) => {
+            return refused(E::GroupAuthorizationFailed)
+        }
+        KEY_TYPE_TRANSACTION if !ctx.authorized(AclOperation::Describe, ResourceType::TransactionalId, key) => {
+            return refused(E::TransactionalIdAuthorizationFailed)
+        }
+        KEY_TYPE_SHARE if version >= 6 && !ctx.cluster_authorized(AclOperation::ClusterAction) => {
+            return refused(E::ClusterAuthorizationFailed)
+        }
+        _ => {}
+    }
+    let broker = &ctx.broker;
     let unavailable = |e: String| (E::CoordinatorNotAvailable.code(), e);
     let topic = match key_type {
         KEY_TYPE_GROUP if key.is_empty() => {
@@ -74,7 +90,7 @@ impl Handler for FindCoordinator {
                 .iter()
                 .map(|k| {
                     let c = Coordinator::default().with_key(k.clone());
-                    match find(b, k, req.key_type, ctx.api_version) {
+                    match find(ctx, k, req.key_type, ctx.api_version) {
                         Ok(n) => {
                             let n = b.metadata.on_listener(&n, &ctx.session.listener);
                             c.with_error_code(NONE).with_node_id(BrokerId(n.id)).with_host(sb(n.host)).with_port(n.port)
@@ -92,7 +108,7 @@ impl Handler for FindCoordinator {
         }
         let resp = FindCoordinatorResponse::default();
         Reply::Now(
-            match find(b, &req.key, req.key_type, ctx.api_version)
+            match find(ctx, &req.key, req.key_type, ctx.api_version)
                 .map(|n| b.metadata.on_listener(&n, &ctx.session.listener))
             {
                 Ok(n) => {

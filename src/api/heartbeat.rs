@@ -1,7 +1,9 @@
 //! Heartbeat (key 12): keeps a member's session alive; tells it when to rejoin.
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, HeartbeatRequest, HeartbeatResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::MemberRef;
@@ -15,6 +17,11 @@ impl Handler for Heartbeat {
     const KEY: ApiKey = ApiKey::Heartbeat;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 4;
+
+    /// READ on the group (Kafka's `handleHeartbeatRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: HeartbeatRequest) -> Reply<HeartbeatResponse> {
         let member = MemberRef {

@@ -7,6 +7,7 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 
 pub struct InitProducerId;
@@ -20,6 +21,23 @@ impl Handler for InitProducerId {
     const KEY: ApiKey = ApiKey::InitProducerId;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
+
+    /// A transactional producer needs WRITE on its transactional id; an idempotent one
+    /// IDEMPOTENT_WRITE on the cluster or WRITE on some topic (Kafka's
+    /// `handleInitProducerIdRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        match &req.transactional_id {
+            Some(id) => {
+                ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)
+            }
+            None if ctx.cluster_authorized(AclOperation::IdempotentWrite)
+                || ctx.authorized_any(AclOperation::Write, ResourceType::Topic) =>
+            {
+                Ok(())
+            }
+            None => Err(E::ClusterAuthorizationFailed.code()),
+        }
+    }
 
     fn handle(ctx: &RequestContext, req: InitProducerIdRequest) -> Reply<InitProducerIdResponse> {
         if let Some(id) = &req.transactional_id {

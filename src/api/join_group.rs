@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::consumer::classic::{ClassicJoin, ClassicJoined};
@@ -129,6 +131,11 @@ impl Handler for JoinGroup {
     const MAX_VERSION: i16 = 9;
     /// A join waits for the rest of the group (up to the rebalance timeout).
     const LONG_WAIT: bool = true;
+
+    /// READ on the group (Kafka's `handleJoinGroupRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: JoinGroupRequest) -> Reply<JoinGroupResponse> {
         let v = ctx.api_version;

@@ -1,9 +1,11 @@
 //! LeaveGroup (key 13): one member (v0-2) or a batch of members by id or instance id (v3+).
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{ApiKey, LeaveGroupRequest, LeaveGroupResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::GroupError;
@@ -20,6 +22,11 @@ impl Handler for LeaveGroup {
     const KEY: ApiKey = ApiKey::LeaveGroup;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
+
+    /// READ on the group (Kafka's `handleLeaveGroupRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: LeaveGroupRequest) -> Reply<LeaveGroupResponse> {
         let coord = &ctx.broker.groups;

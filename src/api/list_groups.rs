@@ -5,6 +5,7 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::state::GroupState;
 use crate::group::GroupError;
@@ -23,6 +24,9 @@ impl Handler for ListGroups {
         if ctx.broker.groups.loading() {
             return Reply::Now(Self::error_response(&req, GroupError::CoordinatorLoadInProgress.code()));
         }
+        // Kafka's `handleListGroupsRequest`: DESCRIBE on the cluster lists every group, else
+        // only the groups the principal may describe.
+        let all = ctx.cluster_authorized(AclOperation::Describe);
         let groups = ctx
             .broker
             .groups
@@ -31,6 +35,9 @@ impl Handler for ListGroups {
             .filter_map(|g| {
                 let g = g.lock();
                 if g.state == GroupState::Dead {
+                    return None;
+                }
+                if !all && !ctx.authorized(AclOperation::Describe, ResourceType::Group, &g.id) {
                     return None;
                 }
                 let (state, kind) = (g.state_name(), g.group_type());

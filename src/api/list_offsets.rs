@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{duplicates, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::log::PartitionLog;
@@ -80,10 +81,15 @@ impl Handler for ListOffsets {
             .into_iter()
             .map(|t| {
                 let dup = duplicates(t.partitions.iter().map(|p| p.partition_index));
+                // Kafka authorizes before anything else is looked at.
+                let denied = !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &t.name.0);
                 let parts = t
                     .partitions
                     .iter()
                     .map(|p| {
+                        if denied {
+                            return answer(p.partition_index, E::TopicAuthorizationFailed.code(), -1, -1);
+                        }
                         if dup.contains(&p.partition_index) {
                             return answer(p.partition_index, E::InvalidRequest.code(), -1, -1);
                         }

@@ -1,7 +1,6 @@
 //! Metadata (key 3): brokers, cluster id, controller, topics with partitions, leaders and
 //! topic ids; auto-creates requested topics when the broker and the request allow it.
 
-use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
@@ -11,12 +10,14 @@ use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataRespon
 use uuid::Uuid;
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
-use crate::auth::ResourceType;
+use crate::auth::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::broker::Broker;
 use crate::error::ErrorCode;
 use crate::topic::{validate_name, Topic, TopicError};
 
 pub struct Metadata;
+
+const TOPIC_AUTHORIZATION_FAILED: i16 = ResponseError::TopicAuthorizationFailed.code();
 
 /// The metadata entry of an existing topic.
 pub fn topic_entry(broker: &Broker, t: &Topic, version: i16) -> MetadataResponseTopic {
@@ -70,8 +71,11 @@ impl Handler for Metadata {
         let all = req.topics.is_none() || (v == 0 && req.topics.as_ref().is_some_and(|t| t.is_empty()));
         let allow_auto = cfg.auto_create_topics_enable && (v < 4 || req.allow_auto_topic_creation);
         let mut topics = Vec::new();
+        let describable = |name: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, name);
         if all {
-            topics = broker.topics.list().iter().map(|t| topic_entry(broker, t, v)).collect();
+            // Topics the principal may not describe are left out, not even named.
+            let listed = broker.topics.list();
+            topics = listed.iter().filter(|t| describable(&t.name)).map(|t| topic_entry(broker, t, v)).collect();
         } else {
             let mut seen = std::collections::HashSet::new();
             for rt in req.topics.unwrap_or_default() {
@@ -79,17 +83,25 @@ impl Handler for Metadata {
                     continue; // Kafka answers each requested topic once
                 }
                 topics.push(match rt.name {
-                    Some(name) => lookup_or_create(broker, &name, allow_auto, v),
+                    // Refused before it is looked up: whether it exists is not told.
+                    Some(name) if !describable(&name) => error_entry(Some(name.to_string()), Uuid::nil(), TOPIC_AUTHORIZATION_FAILED, v),
+                    Some(name) => lookup_or_create(ctx, &name, allow_auto, v),
                     None => match broker.topics.get_by_id(&rt.topic_id) {
+                        // Kafka: an id is not secret, the name is.
+                        Some(t) if !describable(&t.name) => error_entry(None, rt.topic_id, TOPIC_AUTHORIZATION_FAILED, v),
                         Some(t) => topic_entry(broker, &t, v),
                         None => error_entry(None, rt.topic_id, ResponseError::UnknownTopicId.code(), v),
                     },
                 });
             }
         }
-        // KIP-430: the operations this principal may perform, when asked (v8+).
+        // KIP-430: the operations this principal may perform, when asked (v8+), on the topics
+        // it may describe.
         if v >= 8 && req.include_topic_authorized_operations {
-            for t in topics.iter_mut().filter(|t| t.error_code == NONE) {
+            let described = |t: &&mut MetadataResponseTopic| {
+                t.error_code != TOPIC_AUTHORIZATION_FAILED && t.error_code != ResponseError::UnknownTopicId.code()
+            };
+            for t in topics.iter_mut().filter(described) {
                 let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
                 t.topic_authorized_operations = ctx.authorized_operations(ResourceType::Topic, &name);
             }
@@ -112,8 +124,13 @@ impl Handler for Metadata {
             .with_controller_id(BrokerId(broker.metadata.controller_id()))
             .with_topics(topics);
         // The cluster's operations went to DescribeCluster from v11 on.
+        // Without DESCRIBE on the cluster, none (Kafka answers 0).
         if (8..=10).contains(&v) && req.include_cluster_authorized_operations {
-            resp.cluster_authorized_operations = ctx.authorized_operations(ResourceType::Cluster, "kafka-cluster");
+            resp.cluster_authorized_operations = if ctx.cluster_authorized(AclOperation::Describe) {
+                ctx.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            } else {
+                0
+            };
         }
         Reply::Now(resp)
     }
@@ -139,9 +156,18 @@ impl Handler for Metadata {
     }
 }
 
-fn lookup_or_create(broker: &Arc<Broker>, name: &str, allow_auto: bool, v: i16) -> MetadataResponseTopic {
+/// The entry of a topic the principal may describe; one that does not exist is created when
+/// allowed, and when the principal may CREATE it (on the cluster, or the topic itself).
+fn lookup_or_create(ctx: &RequestContext, name: &str, allow_auto: bool, v: i16) -> MetadataResponseTopic {
+    let broker = &ctx.broker;
     if let Some(t) = broker.topics.get(name) {
         return topic_entry(broker, &t, v);
+    }
+    let may_create = || {
+        ctx.cluster_authorized(AclOperation::Create) || ctx.authorized(AclOperation::Create, ResourceType::Topic, name)
+    };
+    if allow_auto && !may_create() {
+        return error_entry(Some(name.to_string()), Uuid::nil(), TOPIC_AUTHORIZATION_FAILED, v);
     }
     if validate_name(name).is_err() {
         return error_entry(Some(name.to_string()), Uuid::nil(), ResponseError::InvalidTopicException.code(), v);

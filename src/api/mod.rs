@@ -114,6 +114,27 @@ impl RequestContext {
         self.broker.authorizer.authorize(&self.session, op, resource, name)
     }
 
+    /// [`Self::authorized`] as a check of a whole request ([`Handler::authorize`]): `Err` with
+    /// `refused`'s code when not.
+    pub fn require(&self, op: AclOperation, resource: ResourceType, name: &str, refused: ResponseError) -> Result<(), i16> {
+        if self.authorized(op, resource, name) {
+            Ok(())
+        } else {
+            Err(refused.code())
+        }
+    }
+
+    /// Whether this request's principal may perform `op` on the one cluster resource.
+    pub fn cluster_authorized(&self, op: AclOperation) -> bool {
+        self.authorized(op, ResourceType::Cluster, crate::auth::CLUSTER_NAME)
+    }
+
+    /// Whether this request's principal may perform `op` on some resource of a type (Kafka's
+    /// `authHelper.authorizeByResourceType`).
+    pub fn authorized_any(&self, op: AclOperation, resource: ResourceType) -> bool {
+        self.broker.authorizer.authorize_any(&self.session, op, resource)
+    }
+
     /// The `authorized_operations` field for a resource: the supported operations this
     /// request's principal may perform on it (every one, with no authorizer configured).
     pub fn authorized_operations(&self, resource: ResourceType, name: &str) -> i32 {
@@ -205,6 +226,17 @@ pub enum Reply<R> {
     None,
 }
 
+impl<R: Send + 'static> Reply<R> {
+    /// The same answer, changed by `f` when it is ready.
+    pub fn map(self, f: impl FnOnce(R) -> R + Send + 'static) -> Self {
+        match self {
+            Reply::Now(r) => Reply::Now(f(r)),
+            Reply::Later(later) => Reply::Later(Box::pin(async move { f(later.await) })),
+            Reply::None => Reply::None,
+        }
+    }
+}
+
 /// One Kafka API.
 pub trait Handler: 'static {
     type Request: Decodable + Send + 'static;
@@ -227,6 +259,13 @@ pub trait Handler: 'static {
     /// block (a produce into a partition whose write is stuck in the page cache).
     fn on_blocking_pool(_ctx: &RequestContext, _req: &Self::Request) -> bool {
         Self::BLOCKING
+    }
+    /// The checks the whole request must pass before it is handled (Kafka checks a group's
+    /// READ before a JoinGroup is looked at): the error code answered for all of it when the
+    /// principal may not. Checks of each resource a request names (each topic of a produce)
+    /// are the handler's, answered per resource.
+    fn authorize(_ctx: &RequestContext, _req: &Self::Request) -> Result<(), i16> {
+        Ok(())
     }
     fn handle(ctx: &RequestContext, req: Self::Request) -> Reply<Self::Response>;
     /// The response that reports `code` for every part of `req` (Kafka's getErrorResponse).
@@ -378,6 +417,11 @@ fn run<H: Handler>(ctx: &RequestContext, mut body: Bytes) -> Result<Dispatch, Di
     let subject = H::subject(&req);
     if !(H::MIN_VERSION..=H::MAX_VERSION).contains(&version) {
         let resp = H::error_response(&req, ResponseError::UnsupportedVersion.code());
+        let (frame, errors) = encode::<H>(version, cid, subject, &resp)?;
+        return Ok(Dispatch::Ready(frame, errors));
+    }
+    if let Err(code) = H::authorize(ctx, &req) {
+        let resp = H::error_response(&req, code);
         let (frame, errors) = encode::<H>(version, cid, subject, &resp)?;
         return Ok(Dispatch::Ready(frame, errors));
     }

@@ -3,9 +3,11 @@
 //! `__consumer_offsets`.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec::OffsetValue;
@@ -43,6 +45,11 @@ impl Handler for OffsetCommit {
     const MIN_VERSION: i16 = 2;
     const MAX_VERSION: i16 = 9;
 
+    /// READ on the group (Kafka's `handleOffsetCommitRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
+
     fn handle(ctx: &RequestContext, req: OffsetCommitRequest) -> Reply<OffsetCommitResponse> {
         let broker = &ctx.broker;
         let coord = &broker.groups;
@@ -77,9 +84,12 @@ impl Handler for OffsetCommit {
         let ts = now_ms();
         for t in &req.topics {
             let topic = broker.topics.get(&t.name.0);
+            let denied = !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name);
             for p in &t.partitions {
                 let meta = p.committed_metadata.as_deref().unwrap_or("");
-                let invalid = if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
+                let invalid = if denied {
+                    Some(GroupError::TopicAuthorizationFailed)
+                } else if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
                     Some(GroupError::UnknownTopicOrPartition)
                 } else if meta.len() > coord.config.max_metadata_bytes {
                     Some(GroupError::OffsetMetadataTooLarge)

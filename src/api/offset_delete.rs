@@ -2,9 +2,11 @@
 //! no current member subscribes to.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
 use kafka_protocol::messages::{ApiKey, OffsetDeleteRequest, OffsetDeleteResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec;
@@ -19,6 +21,12 @@ impl Handler for OffsetDelete {
     const KEY: ApiKey = ApiKey::OffsetDelete;
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 0;
+
+    /// DELETE on the group (Kafka's `handleOffsetDeleteRequest`); each topic's READ is
+    /// checked in `handle`.
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Delete, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: OffsetDeleteRequest) -> Reply<OffsetDeleteResponse> {
         let coord = &ctx.broker.groups;
@@ -43,11 +51,14 @@ impl Handler for OffsetDelete {
             .iter()
             .map(|t| {
                 let in_use = subscribed.iter().any(|s| *s == *t.name.0);
+                let denied = !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name);
                 let parts = t
                     .partitions
                     .iter()
                     .map(|p| {
-                        let code = if in_use {
+                        let code = if denied {
+                            GroupError::TopicAuthorizationFailed.code()
+                        } else if in_use {
                             GroupError::GroupSubscribedToTopic.code()
                         } else {
                             if g.offsets.remove(&(t.name.0.to_string(), p.partition_index)).is_some() {

@@ -3,6 +3,7 @@
 //! Offsets of an ongoing transaction are not committed yet: with `require_stable` (v7+,
 //! KIP-447) such a partition answers UNSTABLE_OFFSET_COMMIT, and the client retries.
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
     OffsetFetchResponseTopics,
@@ -10,6 +11,7 @@ use kafka_protocol::messages::offset_fetch_response::{
 use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchRequest, OffsetFetchResponse, TopicName};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::{GroupCoordinator, GroupError};
 
@@ -17,6 +19,7 @@ pub struct OffsetFetch;
 
 /// Kafka's UNSTABLE_OFFSET_COMMIT.
 const UNSTABLE_OFFSET_COMMIT: i16 = 88;
+const TOPIC_AUTHORIZATION_FAILED: i16 = E::TopicAuthorizationFailed.code();
 
 /// (partition, offset, leader epoch, metadata, error code).
 type PartitionOffset = (i32, i64, i32, String, i16);
@@ -24,12 +27,17 @@ type PartitionOffset = (i32, i64, i32, String, i16);
 /// (topic, its partitions' offsets) for one group.
 type Committed = Vec<(String, Vec<PartitionOffset>)>;
 
+/// The group's committed offsets of the `wanted` partitions (None: every committed one).
+/// A topic the principal may not DESCRIBE (`describable`) is answered TOPIC_AUTHORIZATION_FAILED
+/// when named, and left out of "every one" (Kafka's `fetchOffsetsForGroup` and
+/// `fetchAllOffsetsForGroup`).
 fn committed(
     coord: &GroupCoordinator,
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
     require_stable: bool,
     member: Option<(Option<&str>, i32)>,
+    describable: &dyn Fn(&str) -> bool,
 ) -> Result<Committed, GroupError> {
     let g = coord.get(group)?;
     let g = g.as_ref().map(|g| g.lock());
@@ -47,9 +55,17 @@ fn committed(
             .unwrap_or((p, -1, -1, String::new(), NONE))
     };
     Ok(match wanted {
-        Some(topics) => {
-            topics.into_iter().map(|(t, ps)| (t.clone(), ps.into_iter().map(|p| lookup(&t, p)).collect())).collect()
-        }
+        Some(topics) => topics
+            .into_iter()
+            .map(|(t, ps)| {
+                let denied = !describable(&t);
+                let offsets = ps
+                    .into_iter()
+                    .map(|p| if denied { (p, -1, -1, String::new(), TOPIC_AUTHORIZATION_FAILED) } else { lookup(&t, p) })
+                    .collect();
+                (t, offsets)
+            })
+            .collect(),
         None => {
             let mut by_topic: std::collections::BTreeMap<String, Vec<PartitionOffset>> = Default::default();
             if let Some(g) = &g {
@@ -57,7 +73,7 @@ fn committed(
                 if require_stable {
                     partitions.extend(g.txn_offsets.values().flat_map(|o| o.keys()));
                 }
-                for (t, p) in partitions {
+                for (t, p) in partitions.into_iter().filter(|(t, _)| describable(t)) {
                     by_topic.entry(t.clone()).or_default().push(lookup(t, *p));
                 }
             }
@@ -79,19 +95,34 @@ impl Handler for OffsetFetch {
     const MIN_VERSION: i16 = 1;
     const MAX_VERSION: i16 = 9;
 
+    /// Below v8, DESCRIBE on the one group (Kafka's `handleOffsetFetchRequest`); from v8 each
+    /// group is checked in `handle`.
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        if ctx.api_version >= 8 {
+            return Ok(());
+        }
+        ctx.require(AclOperation::Describe, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
+
     fn handle(ctx: &RequestContext, req: OffsetFetchRequest) -> Reply<OffsetFetchResponse> {
         let coord = &ctx.broker.groups;
+        let describable = |t: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t);
         if ctx.api_version >= 8 {
             let groups = req
                 .groups
                 .iter()
                 .map(|rg| {
+                    if !ctx.authorized(AclOperation::Describe, ResourceType::Group, &rg.group_id) {
+                        return OffsetFetchResponseGroup::default()
+                            .with_group_id(GroupId(rg.group_id.0.clone()))
+                            .with_error_code(E::GroupAuthorizationFailed.code());
+                    }
                     let wanted = rg
                         .topics
                         .as_ref()
                         .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
                     let member = Some((rg.member_id.as_deref(), rg.member_epoch));
-                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable, member) {
+                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable, member, &describable) {
                         Ok(c) => c,
                         Err(e) => {
                             return OffsetFetchResponseGroup::default()
@@ -129,7 +160,7 @@ impl Handler for OffsetFetch {
             .as_ref()
             .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
         let stable = ctx.api_version >= 7 && req.require_stable;
-        let committed = match committed(coord, &req.group_id.0, wanted.clone(), stable, None) {
+        let committed = match committed(coord, &req.group_id.0, wanted.clone(), stable, None, &describable) {
             Ok(c) => c,
             // v2+ has a group-level error; v1 only per-partition ones.
             Err(e) if ctx.api_version >= 2 => return Reply::Now(Self::error_response(&req, e.code())),

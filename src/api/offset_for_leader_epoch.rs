@@ -3,10 +3,12 @@
 //! truncate). The answer comes from the partition's leader-epoch cache, after Kafka's check
 //! of the client's current leader epoch.
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{EpochEndOffset, OffsetForLeaderTopicResult};
 use kafka_protocol::messages::{ApiKey, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
 use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
 pub struct OffsetForLeaderEpoch;
@@ -27,14 +29,21 @@ impl Handler for OffsetForLeaderEpoch {
     const MAX_VERSION: i16 = 4;
 
     fn handle(ctx: &RequestContext, req: OffsetForLeaderEpochRequest) -> Reply<OffsetForLeaderEpochResponse> {
+        // A follower (CLUSTER_ACTION) may ask about every topic; a consumer needs DESCRIBE on
+        // each (Kafka's `handleOffsetForLeaderEpochRequest`).
+        let replica = ctx.cluster_authorized(AclOperation::ClusterAction);
         let topics = req
             .topics
             .into_iter()
             .map(|t| {
+                let denied = !replica && !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &t.topic.0);
                 let partitions = t
                     .partitions
                     .iter()
                     .map(|p| {
+                        if denied {
+                            return answer(p.partition, E::TopicAuthorizationFailed.code(), -1, -1);
+                        }
                         match ctx.broker.replicas.partition_at_epoch(&t.topic.0, p.partition, p.current_leader_epoch) {
                             Ok(part) => {
                                 let (epoch, end) = part.end_offset_for_epoch(p.leader_epoch);

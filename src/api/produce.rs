@@ -173,7 +173,64 @@ impl Handler for Produce {
                 return Reply::Now(Self::error_response(&req, E::TransactionalIdAuthorizationFailed.code()));
             }
         }
-        let names = TopicNames::resolve(ctx, &req);
+        let mut req = req;
+        let mut names = TopicNames::resolve(ctx, &req);
+        let denied = take_unauthorized(ctx, &mut req, &mut names);
+        if !denied.is_empty() {
+            return Self::authorized_part(ctx, req, names).map(move |mut resp| {
+                resp.responses.extend(denied);
+                resp
+            });
+        }
+        Self::authorized_part(ctx, req, names)
+    }
+
+    fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
+        error_response(req, code)
+    }
+
+    fn errors(resp: &ProduceResponse, seen: &mut ResponseErrors) {
+        for t in &resp.responses {
+            for p in &t.partition_responses {
+                seen.topic_or_id(&t.name, t.topic_id, p.error_code);
+            }
+        }
+    }
+}
+
+/// Takes the topics the principal may not WRITE out of `req` (Kafka checks before it looks
+/// for the topic, so whether one exists is not told): their answers, TOPIC_AUTHORIZATION_FAILED
+/// for each partition. An unknown topic id stays, to be answered UNKNOWN_TOPIC_ID.
+fn take_unauthorized(ctx: &RequestContext, req: &mut ProduceRequest, names: &mut TopicNames) -> Vec<TopicProduceResponse> {
+    let allowed: Vec<bool> = req
+        .topic_data
+        .iter()
+        .enumerate()
+        .map(|(i, td)| names.name(i, &td.name).is_none_or(|n| ctx.authorized(AclOperation::Write, ResourceType::Topic, n)))
+        .collect();
+    if allowed.iter().all(|a| *a) {
+        return Vec::new();
+    }
+    if let TopicNames::ById(topics) = names {
+        let mut keep = allowed.iter();
+        topics.retain(|_| *keep.next().unwrap_or(&true));
+    }
+    let mut keep = allowed.iter();
+    let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(&mut req.topic_data).into_iter().partition(|_| *keep.next().unwrap_or(&true));
+    req.topic_data = kept;
+    denied
+        .into_iter()
+        .map(|td| {
+            let code = E::TopicAuthorizationFailed.code();
+            let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
+            TopicProduceResponse::default().with_name(td.name).with_topic_id(td.topic_id).with_partition_responses(parts)
+        })
+        .collect()
+}
+
+impl Produce {
+    /// The produce of the topics the principal may write.
+    fn authorized_part(ctx: &RequestContext, req: ProduceRequest, names: TopicNames) -> Reply<ProduceResponse> {
         let Some(id) = req.transactional_id.as_ref().map(|id| id.to_string()) else {
             return answer(&ctx.broker, req, names, Vec::new());
         };
@@ -197,18 +254,6 @@ impl Handler for Produce {
         }
         let refused = produce_txn::verify(&ctx.broker, version, &id, &req, &names);
         answer(&ctx.broker, req, names, refused)
-    }
-
-    fn error_response(req: &ProduceRequest, code: i16) -> ProduceResponse {
-        error_response(req, code)
-    }
-
-    fn errors(resp: &ProduceResponse, seen: &mut ResponseErrors) {
-        for t in &resp.responses {
-            for p in &t.partition_responses {
-                seen.topic_or_id(&t.name, t.topic_id, p.error_code);
-            }
-        }
     }
 }
 

@@ -2,8 +2,10 @@
 //! the leader's are stored. The broker relays assignments without reading them.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::error::ErrorCode;
 use crate::group::state::{MemberRef, Pending, SyncRequest, SyncResult};
@@ -38,6 +40,11 @@ impl Handler for SyncGroup {
     const MAX_VERSION: i16 = 5;
     /// A follower's sync waits for the leader's assignment.
     const LONG_WAIT: bool = true;
+
+    /// READ on the group (Kafka's `handleSyncGroupRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
 
     fn handle(ctx: &RequestContext, req: SyncGroupRequest) -> Reply<SyncGroupResponse> {
         let coord = &ctx.broker.groups;

@@ -13,6 +13,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{ApiKey, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
+use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::group::codec::OffsetValue;
@@ -55,14 +56,29 @@ impl Handler for TxnOffsetCommit {
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
 
+    /// WRITE on the transactional id, then READ on the group (Kafka's
+    /// `handleTxnOffsetCommitRequest`); each topic's READ is checked in `handle`.
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        let id = &req.transactional_id;
+        ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)?;
+        ctx.require(AclOperation::Read, ResourceType::Group, &req.group_id, E::GroupAuthorizationFailed)
+    }
+
     fn handle(ctx: &RequestContext, req: TxnOffsetCommitRequest) -> Reply<TxnOffsetCommitResponse> {
         let partition = match ctx.broker.groups.partition_for(&req.group_id.0) {
             Ok(p) => p.index,
             Err(e) => return Reply::Now(Self::error_response(&req, e.code())),
         };
+        // Kafka answers the topics the principal may not READ so, and commits the others.
+        let denied: Vec<String> = req
+            .topics
+            .iter()
+            .filter(|t| !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name))
+            .map(|t| t.name.0.to_string())
+            .collect();
         let version = ctx.api_version;
         if version < IMPLICIT_ADD_SINCE {
-            return commit(&ctx.broker, version, partition, req);
+            return commit(&ctx.broker, version, partition, req, &denied);
         }
         // Transaction version 2: the offsets partition joins the transaction first (a failure
         // is reported by the check that follows, with its cause).
@@ -81,7 +97,7 @@ impl Handler for TxnOffsetCommit {
                 if let Err(e) = add {
                     tracing::debug!(transactional_id = %req.transactional_id.0, "offsets partition not added: {e}");
                 }
-                match commit(&broker, version, partition, req) {
+                match commit(&broker, version, partition, req, &denied) {
                     Reply::Now(r) => r,
                     Reply::Later(f) => f.await,
                     Reply::None => TxnOffsetCommitResponse::default(),
@@ -110,6 +126,7 @@ fn commit(
     version: i16,
     partition: i32,
     req: TxnOffsetCommitRequest,
+    denied: &[String],
 ) -> Reply<TxnOffsetCommitResponse> {
     let coord = &broker.groups;
     let group_id = req.group_id.0.to_string();
@@ -154,9 +171,12 @@ fn commit(
     let mut offsets = Vec::new();
     for t in &req.topics {
         let topic = broker.topics.get(&t.name.0);
+        let unauthorized = denied.iter().any(|d| *d == *t.name.0);
         for p in &t.partitions {
             let meta = p.committed_metadata.as_deref().unwrap_or("");
-            let invalid = if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
+            let invalid = if unauthorized {
+                Some(E::TopicAuthorizationFailed.code())
+            } else if !topic.as_ref().is_some_and(|tp| tp.has_partition(p.partition_index)) {
                 Some(E::UnknownTopicOrPartition.code())
             } else if meta.len() > coord.config.max_metadata_bytes {
                 Some(E::OffsetMetadataTooLarge.code())

@@ -4,12 +4,14 @@
 //! Brook's own coordinator writes its markers directly. Each partition answers its own code.
 
 use futures::FutureExt;
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::write_txn_markers_request::WritableTxnMarker;
 use kafka_protocol::messages::write_txn_markers_response::{
     WritableTxnMarkerPartitionResult, WritableTxnMarkerResult, WritableTxnMarkerTopicResult,
 };
 use kafka_protocol::messages::{ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
+use crate::auth::AclOperation;
 use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::error::ErrorCode;
 use crate::txn::markers::append_markers;
@@ -23,6 +25,16 @@ impl Handler for WriteTxnMarkers {
     const KEY: ApiKey = ApiKey::WriteTxnMarkers;
     const MIN_VERSION: i16 = 1;
     const MAX_VERSION: i16 = 1;
+
+    /// Only brokers write markers: ALTER or CLUSTER_ACTION on the cluster (Kafka's
+    /// `handleWriteTxnMarkersRequest`).
+    fn authorize(ctx: &RequestContext, _req: &Self::Request) -> Result<(), i16> {
+        if ctx.cluster_authorized(AclOperation::Alter) || ctx.cluster_authorized(AclOperation::ClusterAction) {
+            Ok(())
+        } else {
+            Err(E::ClusterAuthorizationFailed.code())
+        }
+    }
 
     fn handle(ctx: &RequestContext, req: WriteTxnMarkersRequest) -> Reply<WriteTxnMarkersResponse> {
         let broker = ctx.broker.clone();

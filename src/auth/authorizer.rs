@@ -162,6 +162,11 @@ pub enum ResourceType {
 pub trait Authorizer: Send + Sync {
     /// Whether `session`'s principal may perform `op` on the resource `name` of `resource`.
     fn authorize(&self, session: &Session, op: AclOperation, resource: ResourceType, name: &str) -> bool;
+
+    /// Whether `session`'s principal may perform `op` on some resource of type `resource`
+    /// (Kafka's `Authorizer.authorizeByResourceType`: an idempotent producer without
+    /// IDEMPOTENT_WRITE on the cluster needs WRITE on some topic).
+    fn authorize_any(&self, session: &Session, op: AclOperation, resource: ResourceType) -> bool;
 }
 
 /// No authorizer configured: everything is allowed (Kafka's behaviour without
@@ -172,7 +177,14 @@ impl Authorizer for AllowAll {
     fn authorize(&self, _: &Session, _: AclOperation, _: ResourceType, _: &str) -> bool {
         true
     }
+
+    fn authorize_any(&self, _: &Session, _: AclOperation, _: ResourceType) -> bool {
+        true
+    }
 }
+
+/// The name of the one CLUSTER resource (Kafka's `Resource.CLUSTER_NAME`).
+pub const CLUSTER_NAME: &str = "kafka-cluster";
 
 #[cfg(test)]
 mod tests {

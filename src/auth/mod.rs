@@ -13,5 +13,5 @@ pub mod credentials;
 pub mod sasl;
 mod session;
 
-pub use authorizer::{operations_bitfield, AclOperation, AllowAll, Authorizer, ResourceType};
+pub use authorizer::{operations_bitfield, AclOperation, AllowAll, Authorizer, ResourceType, CLUSTER_NAME};
 pub use session::{gate, Admission, KafkaPrincipal, SaslState, SecurityProtocol, Session};

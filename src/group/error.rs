@@ -64,6 +64,9 @@ pub enum GroupError {
     UnknownTopicOrPartition,
     #[error("The metadata field of the offset request was too large.")]
     OffsetMetadataTooLarge,
+    /// An offset of a topic the principal may not READ (or DESCRIBE).
+    #[error("Topic authorization failed.")]
+    TopicAuthorizationFailed,
     /// OffsetDelete of a topic a member subscribes to.
     #[error("Deleting offsets of a topic is forbidden while the consumer group is actively subscribed to it.")]
     GroupSubscribedToTopic,
@@ -121,6 +124,7 @@ impl ErrorCode for GroupError {
             GroupError::NonEmptyGroup => E::NonEmptyGroup.code(),
             GroupError::UnknownTopicOrPartition => E::UnknownTopicOrPartition.code(),
             GroupError::OffsetMetadataTooLarge => E::OffsetMetadataTooLarge.code(),
+            GroupError::TopicAuthorizationFailed => E::TopicAuthorizationFailed.code(),
             GroupError::GroupSubscribedToTopic => E::GroupSubscribedToTopic.code(),
             GroupError::CoordinatorNotAvailable => E::CoordinatorNotAvailable.code(),
             GroupError::NotCoordinator => E::NotCoordinator.code(),

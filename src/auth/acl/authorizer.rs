@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::model::{split_principal, AclBinding, AclBindingFilter, AclOp, AclPermission, PatternType, WILDCARD};
+use super::model::{
+    split_principal, AclBinding, AclBindingFilter, AclOp, AclPermission, PatternType, WILDCARD, WILDCARD_PRINCIPAL,
+};
 use crate::auth::{AclOperation, Authorizer, KafkaPrincipal, ResourceType, Session};
 
 /// Checks requests against the ACLs. Build it from the settings with
@@ -96,13 +98,69 @@ impl AclAuthorizer {
     }
 }
 
+impl AclAuthorizer {
+    /// Whether `principal` from `client_ip` may perform `op` on some resource of type
+    /// `resource` (Kafka's default `Authorizer.authorizeByResourceType`): a name no ACL is
+    /// likely to name is tried first, so super users and the no-ACL default pass; else some
+    /// ALLOW for the principal (or `User:*`), the host and `op` (or ALL) that no DENY
+    /// dominates: a DENY of the literal `*` denies all, a literal DENY its own name, a
+    /// prefixed DENY every pattern starting with it.
+    pub fn authorize_principal_any(
+        &self,
+        principal: &KafkaPrincipal,
+        client_ip: IpAddr,
+        op: AclOperation,
+        resource: ResourceType,
+    ) -> bool {
+        if self.authorize_principal(principal, client_ip, op, resource, "hardcode") {
+            return true;
+        }
+        let acls = self.acls();
+        let mut deny_literal = std::collections::HashSet::new();
+        let mut deny_prefixed = std::collections::HashSet::new();
+        let mut allowed = Vec::new();
+        for acl in acls.iter().filter(|acl| acl.resource_type == resource) {
+            let for_principal = acl.principal == WILDCARD_PRINCIPAL
+                || split_principal(&acl.principal)
+                    .is_some_and(|(t, n)| t == principal.principal_type && n == principal.name);
+            let for_op = matches!(acl.operation, AclOp::All) || acl.operation == AclOp::Only(op);
+            if !for_principal || !for_op || !Host::parse(&acl.host).matches(client_ip) {
+                continue;
+            }
+            match (acl.permission, acl.pattern_type) {
+                (AclPermission::Deny, PatternType::Literal) if acl.resource_name == WILDCARD => return false,
+                (AclPermission::Deny, PatternType::Literal) => {
+                    deny_literal.insert(acl.resource_name.as_str());
+                }
+                (AclPermission::Deny, PatternType::Prefixed) => {
+                    deny_prefixed.insert(acl.resource_name.as_str());
+                }
+                (AclPermission::Allow, PatternType::Literal) if acl.resource_name == WILDCARD => return true,
+                (AclPermission::Allow, pattern) => allowed.push((pattern, acl.resource_name.as_str())),
+            }
+        }
+        allowed.into_iter().any(|(pattern, name)| {
+            let literal_denied = pattern == PatternType::Literal && deny_literal.contains(name);
+            let prefix_denied = name.char_indices().any(|(i, c)| deny_prefixed.contains(&name[..i + c.len_utf8()]));
+            !literal_denied && !prefix_denied
+        })
+    }
+}
+
 impl Authorizer for AclAuthorizer {
     fn authorize(&self, session: &Session, op: AclOperation, resource: ResourceType, name: &str) -> bool {
-        // Java hands Kafka an IPv4 client on a dual-stack socket as an Inet4Address, so its
-        // ACLs name it `10.0.0.1`, not `::ffff:10.0.0.1`.
-        let client_ip = session.peer.ip().to_canonical();
-        self.authorize_principal(&session.principal(), client_ip, op, resource, name)
+        self.authorize_principal(&session.principal(), client_ip(session), op, resource, name)
     }
+
+    fn authorize_any(&self, session: &Session, op: AclOperation, resource: ResourceType) -> bool {
+        self.authorize_principal_any(&session.principal(), client_ip(session), op, resource)
+    }
+}
+
+/// Java hands Kafka an IPv4 client on a dual-stack socket as an Inet4Address, so its ACLs
+/// name it `10.0.0.1`, not `::ffff:10.0.0.1`.
+fn client_ip(session: &Session) -> IpAddr {
+    session.peer.ip().to_canonical()
 }
 
 /// Kafka's `super.users` list: `;`-separated, trimmed, blanks skipped, each `Type:Name`.

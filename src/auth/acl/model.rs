@@ -9,8 +9,7 @@
 
 use crate::auth::{AclOperation, ResourceType};
 
-/// The name of the one CLUSTER resource (Kafka's `Resource.CLUSTER_NAME`).
-pub const CLUSTER_NAME: &str = "kafka-cluster";
+pub use crate::auth::CLUSTER_NAME;
 /// The resource name and host that match any (Kafka's `ResourcePattern.WILDCARD_RESOURCE`,
 /// `StandardAuthorizerData.WILDCARD`).
 pub const WILDCARD: &str = "*";

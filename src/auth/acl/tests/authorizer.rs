@@ -334,3 +334,39 @@ fn replacing_the_acls_takes_effect_at_once() {
     a.replace_acls(Default::default());
     assert!(!a.authorize(&bob, Read, Topic, "t"));
 }
+
+/// Kafka's `authorizeByResourceType` (AuthorizerInterfaceDefaultTest's cases): some ALLOW of
+/// the operation on a resource of the type that no DENY dominates.
+#[test]
+fn authorize_any_needs_an_undominated_allow() {
+    let bob = session("bob");
+    let any = |acls: Vec<AclBinding>| authorizer(acls).authorize_any(&bob, Write, Topic);
+    assert!(!any(vec![]), "no ACLs: denied");
+    assert!(authorizer([]).authorize_any(&session("superman"), Write, Topic), "super user");
+    assert!(any(vec![acl(Topic, "foo", Literal, "User:bob", "*", op(Write), Allow)]));
+    assert!(any(vec![acl(Topic, "foo", Literal, "User:*", "*", AclOp::All, Allow)]));
+    assert!(!any(vec![acl(Topic, "foo", Literal, "User:bob", "*", op(Read), Allow)]), "another operation");
+    assert!(!any(vec![acl(Group, "foo", Literal, "User:bob", "*", op(Read), Allow)]), "another type");
+    assert!(!any(vec![acl(Topic, "foo", Literal, "User:alice", "*", op(Write), Allow)]), "someone else");
+    assert!(!any(vec![acl(Topic, "foo", Literal, "User:bob", "10.0.0.9", op(Write), Allow)]), "another host");
+    assert!(!any(vec![
+        acl(Topic, "foo", Literal, "User:bob", "*", op(Write), Allow),
+        acl(Topic, "foo", Literal, "User:bob", "*", op(Write), Deny),
+    ]));
+    assert!(!any(vec![
+        acl(Topic, "foo", Prefixed, "User:bob", "*", op(Write), Allow),
+        acl(Topic, "fo", Prefixed, "User:bob", "*", op(Write), Deny),
+    ]));
+    assert!(any(vec![
+        acl(Topic, "foo", Prefixed, "User:bob", "*", op(Write), Allow),
+        acl(Topic, "foob", Prefixed, "User:bob", "*", op(Write), Deny),
+    ]));
+    assert!(!any(vec![
+        acl(Topic, "foo", Literal, "User:bob", "*", op(Write), Allow),
+        acl(Topic, "*", Literal, "User:*", "*", op(Write), Deny),
+    ]));
+    assert!(any(vec![
+        acl(Topic, "*", Literal, "User:bob", "*", op(Write), Allow),
+        acl(Topic, "foo", Literal, "User:bob", "*", op(Write), Deny),
+    ]));
+}
