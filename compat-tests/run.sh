@@ -2,6 +2,7 @@
 # Real-client compatibility suite for Brook.
 #
 #   compat-tests/run.sh [SUITE...]   SUITE: kcat confluent-kafka kafka-python kafkajs java crash groups groups848 share
+#                                    security
 #                                    (default: all)
 #
 # Environment:
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(kcat confluent-kafka kafka-python kafkajs java crash groups groups848 share)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(kcat confluent-kafka kafka-python kafkajs java crash groups groups848 share security)
 BROKER=${BROKER:-brook}
 export BROKER
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-300}
