@@ -5,18 +5,16 @@ use kafka_protocol::error::ResponseError as E;
 
 use super::RequestContext;
 use crate::auth::acl::{AclBinding, AclStore, WireAclFilter};
-use crate::auth::{AclOperation, ResourceType};
+use crate::auth::AclOperation;
 
 /// The cluster resource's name.
-const CLUSTER: &str = "kafka-cluster";
-
 /// The ACL store, if an authorizer is configured and `op` on the cluster is allowed; else
 /// the error and message to answer.
 pub fn store(ctx: &RequestContext, op: AclOperation) -> Result<&AclStore, (i16, &'static str)> {
     let Some(store) = ctx.broker.acls.as_ref() else {
         return Err((E::SecurityDisabled.code(), "No Authorizer is configured on the broker"));
     };
-    if !ctx.authorized(op, ResourceType::Cluster, CLUSTER) {
+    if !ctx.cluster_authorized(op) {
         return Err((E::ClusterAuthorizationFailed.code(), "Cluster authorization failed."));
     }
     Ok(store)

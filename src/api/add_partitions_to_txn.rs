@@ -14,6 +14,7 @@ use kafka_protocol::messages::add_partitions_to_txn_response::{
 use kafka_protocol::messages::{AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, TransactionalId};
 
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::txn::metadata::TopicPartition;
 
@@ -59,11 +60,15 @@ async fn one(
     epoch: i16,
     verify_only: bool,
     topics: Vec<AddPartitionsToTxnTopic>,
+    denied: Vec<String>,
 ) -> Vec<AddPartitionsToTxnTopicResult> {
     let unknown = |t: &str, p: i32| !broker.topics.get(t).is_some_and(|topic| topic.has_partition(p));
-    if topics.iter().any(|t| t.partitions.iter().any(|p| unknown(&t.name.0, *p))) {
+    let refused = |t: &str| denied.iter().any(|d| d == t);
+    if topics.iter().any(|t| refused(&t.name.0) || t.partitions.iter().any(|p| unknown(&t.name.0, *p))) {
         return results(&topics, |t, p| {
-            if unknown(t, p) {
+            if refused(t) {
+                E::TopicAuthorizationFailed.code()
+            } else if unknown(t, p) {
                 E::UnknownTopicOrPartition.code()
             } else {
                 E::OperationNotAttempted.code()
@@ -108,10 +113,34 @@ impl Handler for AddPartitionsToTxn {
     const MIN_VERSION: i16 = 0;
     const MAX_VERSION: i16 = 5;
 
+    /// A client's request (v0-3) needs WRITE on its transactional id; the batched form (v4+)
+    /// comes from brokers: CLUSTER_ACTION (Kafka's `handleAddPartitionsToTxnRequest`).
+    fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
+        if ctx.api_version >= 4 {
+            return match ctx.cluster_authorized(AclOperation::ClusterAction) {
+                true => Ok(()),
+                false => Err(E::ClusterAuthorizationFailed.code()),
+            };
+        }
+        let id = &req.v3_and_below_transactional_id;
+        ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)
+    }
+
     fn handle(ctx: &RequestContext, req: AddPartitionsToTxnRequest) -> Reply<AddPartitionsToTxnResponse> {
         let broker = ctx.broker.clone();
         let version = ctx.api_version;
         if version <= 3 {
+            // A client needs WRITE on each topic; internal topics are never its to add (they
+            // join through AddOffsetsToTxn).
+            let denied = req
+                .v3_and_below_topics
+                .iter()
+                .filter(|t| {
+                    let internal = broker.topics.get(&t.name.0).is_some_and(|topic| topic.internal);
+                    internal || !ctx.authorized(AclOperation::Write, ResourceType::Topic, &t.name)
+                })
+                .map(|t| t.name.0.to_string())
+                .collect();
             let flow = one(
                 broker,
                 version,
@@ -120,6 +149,7 @@ impl Handler for AddPartitionsToTxn {
                 req.v3_and_below_producer_epoch,
                 false,
                 req.v3_and_below_topics,
+                denied,
             );
             return Reply::Later(
                 async move { AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(flow.await) }
@@ -139,6 +169,7 @@ impl Handler for AddPartitionsToTxn {
                         t.producer_epoch,
                         t.verify_only,
                         t.topics,
+                        Vec::new(),
                     );
                     async move {
                         AddPartitionsToTxnResult::default().with_transactional_id(id).with_topic_results(flow.await)

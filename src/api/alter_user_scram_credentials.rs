@@ -10,12 +10,10 @@ use kafka_protocol::messages::{AlterUserScramCredentialsRequest, AlterUserScramC
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors};
 use crate::auth::credentials::CredentialChange;
-use crate::auth::{AclOperation, ResourceType};
+use crate::auth::AclOperation;
 use crate::error::ErrorCode;
 
 pub struct AlterUserScramCredentials;
-
-const CLUSTER: &str = "kafka-cluster";
 
 impl Handler for AlterUserScramCredentials {
     type Request = AlterUserScramCredentialsRequest;
@@ -27,7 +25,7 @@ impl Handler for AlterUserScramCredentials {
     const BLOCKING: bool = true;
 
     fn handle(ctx: &RequestContext, req: AlterUserScramCredentialsRequest) -> Reply<AlterUserScramCredentialsResponse> {
-        if !ctx.authorized(AclOperation::Alter, ResourceType::Cluster, CLUSTER) {
+        if !ctx.cluster_authorized(AclOperation::Alter) {
             return Reply::Now(Self::error_response(&req, E::ClusterAuthorizationFailed.code()));
         }
         let mut changes: Vec<CredentialChange> = req

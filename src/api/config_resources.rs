@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use kafka_protocol::error::ResponseError as E;
 
+use super::RequestContext;
+use crate::auth::{AclOperation, ResourceType};
 use crate::broker::Broker;
 use crate::config::describe::{describe_broker, ConfigType};
 use crate::config::live::AlterError;
@@ -59,11 +61,28 @@ pub fn repeated<'a>(resources: impl Iterator<Item = (i8, &'a str)>) -> HashSet<(
 /// The message for a repeated resource.
 const REPEATED: &str = "Each resource must appear at most once.";
 
+/// Whether the principal may `op` (DESCRIBE_CONFIGS or ALTER_CONFIGS) the configs of a
+/// resource: a topic's or a group's own, the cluster's for a broker's (Kafka's
+/// `ConfigHelper` and `ConfigAdminManager`); the (code, message) to answer when not.
+pub fn authorize(ctx: &RequestContext, op: AclOperation, resource_type: i8, name: &str) -> Outcome {
+    let (allowed, refused) = match resource_type {
+        RESOURCE_TOPIC => (ctx.authorized(op, ResourceType::Topic, name), E::TopicAuthorizationFailed),
+        RESOURCE_GROUP => (ctx.authorized(op, ResourceType::Group, name), E::GroupAuthorizationFailed),
+        _ => (ctx.cluster_authorized(op), E::ClusterAuthorizationFailed),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err((refused.code(), refused.to_string()))
+    }
+}
+
 /// One resource of a request answered: its (error code, message), INVALID_REQUEST if the
-/// request names it more than once (`twice`), else the outcome of [`alter`].
+/// request names it more than once (`twice`), an authorization error if the principal may
+/// not ALTER_CONFIGS it, else the outcome of [`alter`].
 #[allow(clippy::too_many_arguments)]
 pub fn answer(
-    broker: &Broker,
+    ctx: &RequestContext,
     twice: &HashSet<(i8, &str)>,
     resource_type: i8,
     name: &str,
@@ -74,7 +93,8 @@ pub fn answer(
     let outcome = if twice.contains(&(resource_type, name)) {
         Err(invalid_request(REPEATED))
     } else {
-        alter(broker, resource_type, name, mode, ops, validate_only)
+        authorize(ctx, AclOperation::AlterConfigs, resource_type, name)
+            .and_then(|()| alter(&ctx.broker, resource_type, name, mode, ops, validate_only))
     };
     outcome.map_or_else(|(c, m)| (c, Some(super::sb(m))), |()| (super::NONE, None))
 }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::consumer_group_describe_response::{Assignment, Des
 use kafka_protocol::messages::{ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, TopicName};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors};
-use crate::auth::ResourceType;
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::consumer::{self, ConsumerGroup, TopicLookup};
 
@@ -66,6 +66,18 @@ fn describe(c: &ConsumerGroup, ctx: &RequestContext) -> DescribedGroup {
         .with_members(members)
 }
 
+/// Whether the principal may DESCRIBE every topic the group's members subscribe to, own or
+/// are to own.
+fn all_describable(ctx: &RequestContext, group: &DescribedGroup) -> bool {
+    group.members.iter().all(|m| {
+        let assigned = [&m.assignment, &m.target_assignment]
+            .into_iter()
+            .flat_map(|a| a.topic_partitions.iter().map(|tp| tp.topic_name.0.as_str()));
+        let mut named = m.subscribed_topic_names.iter().map(|t| t.0.as_str()).chain(assigned);
+        named.all(|t| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t))
+    })
+}
+
 impl Handler for ConsumerGroupDescribe {
     type Request = ConsumerGroupDescribeRequest;
     type Response = ConsumerGroupDescribeResponse;
@@ -80,6 +92,9 @@ impl Handler for ConsumerGroupDescribe {
             .map(|id| {
                 let base =
                     DescribedGroup::default().with_group_id(id.clone()).with_authorized_operations(NOT_REQUESTED);
+                if !ctx.authorized(AclOperation::Describe, ResourceType::Group, id) {
+                    return base.with_error_code(E::GroupAuthorizationFailed.code());
+                }
                 if id.is_empty() {
                     return base.with_error_code(E::InvalidGroupId.code());
                 }
@@ -98,7 +113,13 @@ impl Handler for ConsumerGroupDescribe {
                 } else {
                     NOT_REQUESTED
                 };
-                describe(c, ctx).with_group_id(id.clone()).with_authorized_operations(operations)
+                let described = describe(c, ctx);
+                // Kafka 4: a group whose members name a topic the principal may not describe
+                // is not shown.
+                if !all_describable(ctx, &described) {
+                    return base.with_error_code(E::TopicAuthorizationFailed.code());
+                }
+                described.with_group_id(id.clone()).with_authorized_operations(operations)
             })
             .collect();
         Reply::Now(ConsumerGroupDescribeResponse::default().with_groups(groups))

@@ -10,11 +10,11 @@ use kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions 
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
 use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{sb, when_stored, Handler, Reply, RequestContext, ResponseErrors, Subject};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::configs::{CONSUMER_HEARTBEAT_INTERVAL, CONSUMER_SESSION_TIMEOUT};
-use crate::group::consumer::{self, heartbeat, Heartbeat, HeartbeatAnswer, Refusal};
+use crate::group::consumer::{self, heartbeat, Heartbeat, HeartbeatAnswer, HeartbeatEnv, Refusal};
 
 pub struct ConsumerGroupHeartbeat;
 
@@ -86,11 +86,20 @@ impl Handler for ConsumerGroupHeartbeat {
         if let Err(r) = heartbeat::validate(&hb, &group_id, &coord.config.consumer_assignors) {
             return Reply::Now(refused(r));
         }
+        // Kafka's `handleConsumerGroupHeartbeat`: every subscribed topic name needs DESCRIBE;
+        // a regular expression resolves only to topics the member may describe.
+        let describable = |t: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t);
+        if hb.subscribed_topic_names.as_ref().is_some_and(|names| names.iter().any(|t| !describable(t))) {
+            return Reply::Now(Self::error_response(&req, E::TopicAuthorizationFailed.code()));
+        }
         let defaults = broker.live.current().group_defaults;
         let configs = broker.live.group_configs(&group_id);
         let session_ms = configs.int(CONSUMER_SESSION_TIMEOUT, &defaults);
         let interval_ms = configs.int(CONSUMER_HEARTBEAT_INTERVAL, &defaults);
-        let env = coord.heartbeat_env(Duration::from_millis(session_ms.max(1) as u64));
+        let env = HeartbeatEnv {
+            describable: &describable,
+            ..coord.heartbeat_env(Duration::from_millis(session_ms.max(1) as u64))
+        };
         match coord.consumer_heartbeat(&group_id, &hb, &env) {
             Err(r) => Reply::Now(refused(r)),
             Ok((answer, None)) => Reply::Now(answered(answer, interval_ms)),

@@ -127,8 +127,8 @@ impl Handler for CreateTopics {
                 }
                 // Kafka's `createTopics` checks: CREATE on the cluster or the topic; its
                 // configs are answered only to a principal that may DESCRIBE_CONFIGS it.
-                let may_create = create_on_cluster
-                    || ctx.authorized(AclOperation::Create, ResourceType::Topic, &t.name);
+                let may_create =
+                    create_on_cluster || ctx.authorized(AclOperation::Create, ResourceType::Topic, &t.name);
                 if !may_create {
                     return failed(t, E::TopicAuthorizationFailed.code(), "Authorization failed.".into());
                 }

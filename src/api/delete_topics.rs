@@ -66,52 +66,51 @@ impl Handler for DeleteTopics {
         let duplicate = |id: Uuid, name: Option<TopicName>| {
             result(name, id, E::InvalidRequest.code(), Some("Duplicate topic name.".into()), v)
         };
-        let responses =
-            if v >= 6 {
-                // Resolve rows to names first so a topic named twice (by name or id) is caught.
-                let resolved: Vec<Option<String>> = req
-                    .topics
-                    .iter()
-                    .map(|t| match &t.name {
-                        Some(n) => Some(n.0.to_string()),
-                        None => broker.topics.get_by_id(&t.topic_id).map(|tp| tp.name.to_string()),
-                    })
-                    .collect();
-                let dup = duplicates(resolved.iter().flatten().cloned());
-                req.topics
-                    .into_iter()
-                    .zip(resolved)
-                    .map(|(t, name)| match (t.name, t.topic_id.is_nil()) {
-                        (n, _) if name.as_ref().is_some_and(|x| dup.contains(x)) => duplicate(t.topic_id, n),
-                        (Some(_), false) => result(
-                            None,
-                            t.topic_id,
-                            E::InvalidRequest.code(),
-                            Some("Topic name and topic id cannot both be set".into()),
-                            v,
-                        ),
-                        (Some(name), true) => delete_authorized(ctx, name, None, v),
-                        (None, _) => match broker.topics.get_by_id(&t.topic_id) {
-                            Some(topic) => {
-                                delete_authorized(ctx, TopicName(sb(topic.name.to_string())), Some(t.topic_id), v)
-                            }
-                            None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
-                        },
-                    })
-                    .collect()
-            } else {
-                let dup = duplicates(req.topic_names.iter().map(|n| n.0.clone()));
-                req.topic_names
-                    .into_iter()
-                    .map(|n| {
-                        if dup.contains(&n.0) {
-                            duplicate(Uuid::nil(), Some(n))
-                        } else {
-                            delete_authorized(ctx, n, None, v)
+        let responses = if v >= 6 {
+            // Resolve rows to names first so a topic named twice (by name or id) is caught.
+            let resolved: Vec<Option<String>> = req
+                .topics
+                .iter()
+                .map(|t| match &t.name {
+                    Some(n) => Some(n.0.to_string()),
+                    None => broker.topics.get_by_id(&t.topic_id).map(|tp| tp.name.to_string()),
+                })
+                .collect();
+            let dup = duplicates(resolved.iter().flatten().cloned());
+            req.topics
+                .into_iter()
+                .zip(resolved)
+                .map(|(t, name)| match (t.name, t.topic_id.is_nil()) {
+                    (n, _) if name.as_ref().is_some_and(|x| dup.contains(x)) => duplicate(t.topic_id, n),
+                    (Some(_), false) => result(
+                        None,
+                        t.topic_id,
+                        E::InvalidRequest.code(),
+                        Some("Topic name and topic id cannot both be set".into()),
+                        v,
+                    ),
+                    (Some(name), true) => delete_authorized(ctx, name, None, v),
+                    (None, _) => match broker.topics.get_by_id(&t.topic_id) {
+                        Some(topic) => {
+                            delete_authorized(ctx, TopicName(sb(topic.name.to_string())), Some(t.topic_id), v)
                         }
-                    })
-                    .collect()
-            };
+                        None => result(None, t.topic_id, E::UnknownTopicId.code(), None, v),
+                    },
+                })
+                .collect()
+        } else {
+            let dup = duplicates(req.topic_names.iter().map(|n| n.0.clone()));
+            req.topic_names
+                .into_iter()
+                .map(|n| {
+                    if dup.contains(&n.0) {
+                        duplicate(Uuid::nil(), Some(n))
+                    } else {
+                        delete_authorized(ctx, n, None, v)
+                    }
+                })
+                .collect()
+        };
         Reply::Now(DeleteTopicsResponse::default().with_responses(responses))
     }
 

@@ -8,7 +8,7 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{ApiKey, BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
-use crate::auth::ResourceType;
+use crate::auth::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub struct DescribeCluster;
 
@@ -18,9 +18,6 @@ const ENDPOINT_CONTROLLER: i8 = 2;
 
 /// Kafka's placeholder when authorized operations were not asked for.
 const NOT_REQUESTED: i32 = i32::MIN;
-
-/// The one resource name of the CLUSTER resource type.
-const CLUSTER_NAME: &str = "kafka-cluster";
 
 impl Handler for DescribeCluster {
     type Request = DescribeClusterRequest;
@@ -56,8 +53,12 @@ impl Handler for DescribeCluster {
                     .with_rack(n.rack.clone().map(sb))
             })
             .collect();
+        // Without DESCRIBE on the cluster, none (Kafka's computeDescribeClusterResponse).
         let operations = if req.include_cluster_authorized_operations {
-            ctx.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            match ctx.cluster_authorized(AclOperation::Describe) {
+                true => ctx.authorized_operations(ResourceType::Cluster, CLUSTER_NAME),
+                false => 0,
+            }
         } else {
             NOT_REQUESTED
         };

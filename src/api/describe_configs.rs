@@ -7,8 +7,9 @@ use kafka_protocol::messages::describe_configs_response::{
 };
 use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
 
-use super::config_resources::{RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
+use super::config_resources::{authorize, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::AclOperation;
 use crate::config::describe::{describe_broker, describe_broker_defaults, DescribedConfig};
 
 pub struct DescribeConfigs;
@@ -55,6 +56,10 @@ impl Handler for DescribeConfigs {
                 let fail = |code: i16, message: String| {
                     base.clone().with_error_code(code).with_error_message(Some(sb(message)))
                 };
+                let name = r.resource_name.as_str();
+                if let Err((code, message)) = authorize(ctx, AclOperation::DescribeConfigs, r.resource_type, name) {
+                    return fail(code, message);
+                }
                 let rows = match r.resource_type {
                     RESOURCE_TOPIC => match broker.topics.get(&r.resource_name) {
                         Some(t) => t.configs().describe(&broker.live.current(), broker.live.fixed()),

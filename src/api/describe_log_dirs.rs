@@ -8,8 +8,8 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 };
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 
-use crate::auth::AclOperation;
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::AclOperation;
 use crate::log::Partition;
 
 pub struct DescribeLogDirs;

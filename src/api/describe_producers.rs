@@ -3,10 +3,12 @@
 //! first offset of an ongoing transaction): what `kafka-transactions.sh find-hanging` reads to
 //! find a transaction stuck on a partition.
 
+use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_producers_response::{PartitionResponse, ProducerState, TopicResponse};
 use kafka_protocol::messages::{ApiKey, DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
+use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
 pub struct DescribeProducers;
@@ -23,11 +25,18 @@ impl Handler for DescribeProducers {
             .topics
             .iter()
             .map(|t| {
+                let denied = !ctx.authorized(AclOperation::Read, ResourceType::Topic, &t.name);
                 let partitions = t
                     .partition_indexes
                     .iter()
                     .map(|&index| {
                         let base = PartitionResponse::default().with_partition_index(index);
+                        if denied {
+                            let refused = E::TopicAuthorizationFailed;
+                            return base
+                                .with_error_code(refused.code())
+                                .with_error_message(Some(sb(refused.to_string())));
+                        }
                         match ctx.broker.replicas.partition(&t.name.0, index) {
                             Ok(log) => base.with_error_code(NONE).with_active_producers(
                                 log.active_producers()

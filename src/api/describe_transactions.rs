@@ -8,6 +8,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::txn::metadata::TxnState;
 
@@ -26,6 +27,9 @@ impl Handler for DescribeTransactions {
                 .iter()
                 .map(|id| {
                     let base = TransactionState::default().with_transactional_id(id.clone());
+                    if !ctx.authorized(AclOperation::Describe, ResourceType::TransactionalId, id) {
+                        return base.with_error_code(E::TransactionalIdAuthorizationFailed.code());
+                    }
                     if id.0.is_empty() {
                         return base.with_error_code(E::InvalidRequest.code());
                     }
@@ -39,7 +43,10 @@ impl Handler for DescribeTransactions {
                         return base.with_error_code(E::TransactionalIdNotFound.code());
                     }
                     let mut topics: Vec<TopicData> = Vec::new();
-                    for (topic, p) in &m.partitions {
+                    // Only the topics the principal may describe (Kafka's
+                    // `handleDescribeTransactionsRequest`).
+                    let describable = |t: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t);
+                    for (topic, p) in m.partitions.iter().filter(|(t, _)| describable(t)) {
                         match topics.last_mut() {
                             Some(t) if t.topic.0.as_str() == topic => t.partitions.push(*p),
                             _ => topics

@@ -9,14 +9,12 @@ use kafka_protocol::messages::describe_user_scram_credentials_response::{
 use kafka_protocol::messages::{ApiKey, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse};
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors};
-use crate::auth::{AclOperation, ResourceType};
+use crate::auth::AclOperation;
 use crate::error::ErrorCode;
 
 pub struct DescribeUserScramCredentials;
 
 /// The name of the one cluster resource.
-const CLUSTER: &str = "kafka-cluster";
-
 impl Handler for DescribeUserScramCredentials {
     type Request = DescribeUserScramCredentialsRequest;
     type Response = DescribeUserScramCredentialsResponse;
@@ -28,7 +26,7 @@ impl Handler for DescribeUserScramCredentials {
         ctx: &RequestContext,
         req: DescribeUserScramCredentialsRequest,
     ) -> Reply<DescribeUserScramCredentialsResponse> {
-        if !ctx.authorized(AclOperation::Describe, ResourceType::Cluster, CLUSTER) {
+        if !ctx.cluster_authorized(AclOperation::Describe) {
             return Reply::Now(Self::error_response(&req, E::ClusterAuthorizationFailed.code()));
         }
         let users: Option<Vec<String>> = req.users.as_ref().map(|u| u.iter().map(|n| n.name.to_string()).collect());

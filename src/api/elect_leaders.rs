@@ -7,8 +7,8 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::{ApiKey, ElectLeadersRequest, ElectLeadersResponse};
 
-use crate::auth::AclOperation;
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::AclOperation;
 
 pub struct ElectLeaders;
 

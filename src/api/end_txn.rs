@@ -8,8 +8,8 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, EndTxnRequest, EndTxnResponse, ProducerId};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 
 pub struct EndTxn;
 

@@ -76,7 +76,8 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest, version: i16) -> Plan {
                 (broker.topics.get(&ft.topic.0), E::UnknownTopicOrPartition.code())
             };
             let name = topic.as_ref().map_or(ft.topic.0.as_str(), |t| &*t.name);
-            let denied = (version < 13 || topic.is_some()) && !ctx.authorized(AclOperation::Read, ResourceType::Topic, name);
+            let denied =
+                (version < 13 || topic.is_some()) && !ctx.authorized(AclOperation::Read, ResourceType::Topic, name);
             let partitions = ft
                 .partitions
                 .iter()

@@ -34,15 +34,8 @@ impl Handler for IncrementalAlterConfigs {
                     .iter()
                     .map(|c| ConfigOp { name: c.name.as_str(), op: c.config_operation, value: c.value.as_deref() })
                     .collect();
-                let (code, msg) = answer(
-                    &ctx.broker,
-                    &twice,
-                    r.resource_type,
-                    &r.resource_name,
-                    Mode::Incremental,
-                    &ops,
-                    req.validate_only,
-                );
+                let (code, msg) =
+                    answer(ctx, &twice, r.resource_type, &r.resource_name, Mode::Incremental, &ops, req.validate_only);
                 AlterConfigsResourceResponse::default()
                     .with_error_code(code)
                     .with_error_message(msg)

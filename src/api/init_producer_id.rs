@@ -7,8 +7,8 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 
 pub struct InitProducerId;
 
@@ -27,9 +27,12 @@ impl Handler for InitProducerId {
     /// `handleInitProducerIdRequest`).
     fn authorize(ctx: &RequestContext, req: &Self::Request) -> Result<(), i16> {
         match &req.transactional_id {
-            Some(id) => {
-                ctx.require(AclOperation::Write, ResourceType::TransactionalId, id, E::TransactionalIdAuthorizationFailed)
-            }
+            Some(id) => ctx.require(
+                AclOperation::Write,
+                ResourceType::TransactionalId,
+                id,
+                E::TransactionalIdAuthorizationFailed,
+            ),
             None if ctx.cluster_authorized(AclOperation::IdempotentWrite)
                 || ctx.authorized_any(AclOperation::Write, ResourceType::Topic) =>
             {

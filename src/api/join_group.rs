@@ -8,8 +8,8 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::consumer::classic::{ClassicJoin, ClassicJoined};
 use crate::group::state::{JoinError, JoinRequest, JoinResult, Pending};

@@ -5,8 +5,8 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
 use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{duplicates, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::log::PartitionLog;
 

@@ -11,6 +11,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::txn::metadata::TxnState;
 use crate::util::now_ms;
 
@@ -63,7 +64,8 @@ impl Handler for ListTransactions {
                 // KIP-994: transactions running longer than the filter (their start is set).
                 let duration_ok =
                     req.duration_filter < 0 || (m.start_ms >= 0 && now - m.start_ms > req.duration_filter);
-                let id_ok = pattern.as_ref().is_none_or(|re| re.is_match(&id));
+                let id_ok = pattern.as_ref().is_none_or(|re| re.is_match(&id))
+                    && ctx.authorized(AclOperation::Describe, ResourceType::TransactionalId, &id);
                 (state_ok && pid_ok && duration_ok && id_ok && m.state != TxnState::Dead).then(|| {
                     TransactionState::default()
                         .with_transactional_id(TransactionalId(sb(&id)))

@@ -1,7 +1,6 @@
 //! Metadata (key 3): brokers, cluster id, controller, topics with partitions, leaders and
 //! topic ids; auto-creates requested topics when the broker and the request allow it.
 
-
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -84,11 +83,15 @@ impl Handler for Metadata {
                 }
                 topics.push(match rt.name {
                     // Refused before it is looked up: whether it exists is not told.
-                    Some(name) if !describable(&name) => error_entry(Some(name.to_string()), Uuid::nil(), TOPIC_AUTHORIZATION_FAILED, v),
+                    Some(name) if !describable(&name) => {
+                        error_entry(Some(name.to_string()), Uuid::nil(), TOPIC_AUTHORIZATION_FAILED, v)
+                    }
                     Some(name) => lookup_or_create(ctx, &name, allow_auto, v),
                     None => match broker.topics.get_by_id(&rt.topic_id) {
                         // Kafka: an id is not secret, the name is.
-                        Some(t) if !describable(&t.name) => error_entry(None, rt.topic_id, TOPIC_AUTHORIZATION_FAILED, v),
+                        Some(t) if !describable(&t.name) => {
+                            error_entry(None, rt.topic_id, TOPIC_AUTHORIZATION_FAILED, v)
+                        }
                         Some(t) => topic_entry(broker, &t, v),
                         None => error_entry(None, rt.topic_id, ResponseError::UnknownTopicId.code(), v),
                     },

@@ -116,7 +116,13 @@ impl RequestContext {
 
     /// [`Self::authorized`] as a check of a whole request ([`Handler::authorize`]): `Err` with
     /// `refused`'s code when not.
-    pub fn require(&self, op: AclOperation, resource: ResourceType, name: &str, refused: ResponseError) -> Result<(), i16> {
+    pub fn require(
+        &self,
+        op: AclOperation,
+        resource: ResourceType,
+        name: &str,
+        refused: ResponseError,
+    ) -> Result<(), i16> {
         if self.authorized(op, resource, name) {
             Ok(())
         } else {

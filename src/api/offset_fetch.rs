@@ -61,7 +61,9 @@ fn committed(
                 let denied = !describable(&t);
                 let offsets = ps
                     .into_iter()
-                    .map(|p| if denied { (p, -1, -1, String::new(), TOPIC_AUTHORIZATION_FAILED) } else { lookup(&t, p) })
+                    .map(
+                        |p| if denied { (p, -1, -1, String::new(), TOPIC_AUTHORIZATION_FAILED) } else { lookup(&t, p) },
+                    )
                     .collect();
                 (t, offsets)
             })
@@ -122,14 +124,15 @@ impl Handler for OffsetFetch {
                         .as_ref()
                         .map(|ts| ts.iter().map(|t| (t.name.0.to_string(), t.partition_indexes.clone())).collect());
                     let member = Some((rg.member_id.as_deref(), rg.member_epoch));
-                    let committed = match committed(coord, &rg.group_id.0, wanted, req.require_stable, member, &describable) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            return OffsetFetchResponseGroup::default()
-                                .with_group_id(GroupId(rg.group_id.0.clone()))
-                                .with_error_code(e.code())
-                        }
-                    };
+                    let committed =
+                        match committed(coord, &rg.group_id.0, wanted, req.require_stable, member, &describable) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                return OffsetFetchResponseGroup::default()
+                                    .with_group_id(GroupId(rg.group_id.0.clone()))
+                                    .with_error_code(e.code())
+                            }
+                        };
                     let topics = committed
                         .into_iter()
                         .map(|(t, ps)| {

@@ -201,12 +201,18 @@ impl Handler for Produce {
 /// Takes the topics the principal may not WRITE out of `req` (Kafka checks before it looks
 /// for the topic, so whether one exists is not told): their answers, TOPIC_AUTHORIZATION_FAILED
 /// for each partition. An unknown topic id stays, to be answered UNKNOWN_TOPIC_ID.
-fn take_unauthorized(ctx: &RequestContext, req: &mut ProduceRequest, names: &mut TopicNames) -> Vec<TopicProduceResponse> {
+fn take_unauthorized(
+    ctx: &RequestContext,
+    req: &mut ProduceRequest,
+    names: &mut TopicNames,
+) -> Vec<TopicProduceResponse> {
     let allowed: Vec<bool> = req
         .topic_data
         .iter()
         .enumerate()
-        .map(|(i, td)| names.name(i, &td.name).is_none_or(|n| ctx.authorized(AclOperation::Write, ResourceType::Topic, n)))
+        .map(|(i, td)| {
+            names.name(i, &td.name).is_none_or(|n| ctx.authorized(AclOperation::Write, ResourceType::Topic, n))
+        })
         .collect();
     if allowed.iter().all(|a| *a) {
         return Vec::new();
@@ -216,14 +222,18 @@ fn take_unauthorized(ctx: &RequestContext, req: &mut ProduceRequest, names: &mut
         topics.retain(|_| *keep.next().unwrap_or(&true));
     }
     let mut keep = allowed.iter();
-    let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(&mut req.topic_data).into_iter().partition(|_| *keep.next().unwrap_or(&true));
+    let (kept, denied): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut req.topic_data).into_iter().partition(|_| *keep.next().unwrap_or(&true));
     req.topic_data = kept;
     denied
         .into_iter()
         .map(|td| {
             let code = E::TopicAuthorizationFailed.code();
             let parts = td.partition_data.iter().map(|pd| partition_error(pd.index, code, None)).collect();
-            TopicProduceResponse::default().with_name(td.name).with_topic_id(td.topic_id).with_partition_responses(parts)
+            TopicProduceResponse::default()
+                .with_name(td.name)
+                .with_topic_id(td.topic_id)
+                .with_partition_responses(parts)
         })
         .collect()
 }

@@ -5,8 +5,8 @@ use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 
-use crate::auth::{AclOperation, ResourceType};
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 use crate::group::state::{MemberRef, Pending, SyncRequest, SyncResult};
 use crate::group::GroupError;

@@ -11,8 +11,8 @@ use kafka_protocol::messages::write_txn_markers_response::{
 };
 use kafka_protocol::messages::{ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
 
-use crate::auth::AclOperation;
 use super::{Handler, Reply, RequestContext, ResponseErrors, NONE};
+use crate::auth::AclOperation;
 use crate::error::ErrorCode;
 use crate::txn::markers::append_markers;
 use crate::txn::TxnError;

@@ -55,6 +55,18 @@ pub struct HeartbeatEnv<'a> {
     pub assignors: &'a [String],
     pub max_size: usize,
     pub session_timeout: Duration,
+    /// Whether the heartbeating member's principal may DESCRIBE a topic: a regular expression
+    /// it brings or refreshes resolves only to those (Kafka 4.1's regex authorization).
+    pub describable: &'a (dyn Fn(&str) -> bool + Sync),
+}
+
+impl HeartbeatEnv<'_> {
+    /// The topic names a regular expression may resolve to.
+    fn visible_names(&self) -> Vec<String> {
+        let mut names = self.topics.names();
+        names.retain(|n| (self.describable)(n));
+        names
+    }
 }
 
 /// The answer to a heartbeat that was accepted.
@@ -256,7 +268,7 @@ impl ConsumerGroup {
         let new_regex = &updated.subscribed_topic_regex;
         let resolved = if regex_changed && !new_regex.is_empty() && !self.regexes.contains_key(new_regex) {
             let re = regex::compile(new_regex).map_err(|m| Refusal::new(GroupError::InvalidRegularExpression, m))?;
-            let names = env.topics.names();
+            let names = env.visible_names();
             Some(ResolvedRegex {
                 topics: regex::resolve(&re, &names),
                 version: env.topics.version() as i64,
@@ -325,7 +337,7 @@ impl ConsumerGroup {
         if !stale || env.now_ms.saturating_sub(last) < REGEX_REFRESH_MIN.as_millis() as i64 {
             return false;
         }
-        let names = env.topics.names();
+        let names = env.visible_names();
         let mut changed = false;
         let patterns: Vec<String> = self.regexes.keys().cloned().collect();
         for p in patterns {

@@ -25,6 +25,7 @@ impl GroupCoordinator {
             assignors: &self.config.consumer_assignors,
             max_size: self.config.consumer_max_size,
             session_timeout,
+            describable: &|_| true,
         }
     }
 
