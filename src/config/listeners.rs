@@ -112,13 +112,14 @@ fn parse_protocol_map(map: &str) -> Result<Vec<(String, SecurityProtocol)>, Stri
         .collect()
 }
 
+/// A mistake: the setting it is in, and why.
+pub type ListenerError = (&'static str, String);
+
 /// Resolves the listeners. `listeners` empty: one PLAINTEXT listener on `listen`.
 /// `advertised` is `NAME://host:port,...`, or a bare `host:port` for the first listener (Brook's
 /// older single-listener form); listeners it does not name advertise their bind address, as
-/// Kafka does (a wildcard host advertises `localhost`... Kafka advertises the canonical host
+/// Kafka does (a wildcard host advertises `localhost`: Kafka advertises the canonical host
 /// name; Brook keeps it simple and predictable).
-/// A mistake: the setting it is in, and why.
-pub type ListenerError = (&'static str, String);
 
 pub fn resolve(
     listen: SocketAddr,
@@ -176,6 +177,17 @@ mod tests {
 
     fn listen() -> SocketAddr {
         "0.0.0.0:9092".parse().unwrap()
+    }
+
+    /// Without `advertised.listeners` every listener advertises where it listens (Kafka's
+    /// default), not some other port.
+    #[test]
+    fn listeners_advertise_themselves_by_default() {
+        let l = resolve(listen(), "SSL://127.0.0.1:9093,PLAINTEXT://0.0.0.0:9092", "", MAP).unwrap();
+        let advertised: Vec<(&str, i32)> = l.iter().map(|l| (l.advertised_host.as_str(), l.advertised_port)).collect();
+        assert_eq!(advertised, [("127.0.0.1", 9093), ("localhost", 9092)]);
+        let l = resolve("127.0.0.1:19092".parse().unwrap(), "", "", MAP).unwrap();
+        assert_eq!((l[0].advertised_host.as_str(), l[0].advertised_port), ("127.0.0.1", 19092));
     }
 
     #[test]

@@ -13,8 +13,9 @@ declare_settings! {
     /// address to accept clients on
     listen: String = "0.0.0.0:9092".into();
 
-    /// host:port given to clients in Metadata, or Kafka's `NAME://host:port,...` per listener
-    advertised_listener: String = "localhost:9092".into(), kafka = "advertised.listeners";
+    /// host:port given to clients in Metadata, or Kafka's `NAME://host:port,...` per listener;
+    /// empty: each listener's own address (`localhost` for a wildcard one), as Kafka
+    advertised_listener: String = "".into(), kafka = "advertised.listeners";
 
     /// Kafka's listeners, `NAME://host:port,...` (e.g.
     /// `PLAINTEXT://0.0.0.0:9092,SSL://0.0.0.0:9093`); empty: one PLAINTEXT listener on `listen`

@@ -83,7 +83,7 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
         return Err(std::io::Error::other("SASL listeners need at least one of sasl.enabled.mechanisms"));
     }
     let tls = if config.listeners.iter().any(|l| l.protocol.uses_tls()) {
-        Some(tls::TlsSource::load(&config.tls).map_err(|e| std::io::Error::other(format!("TLS listener: {e}")))?)
+        Some(tls::ListenerTls::load(&config.tls).map_err(|e| std::io::Error::other(format!("TLS listener: {e}")))?)
     } else {
         None
     };
@@ -133,7 +133,7 @@ pub async fn start(mut config: BrokerConfig) -> std::io::Result<ServerHandle> {
 /// connection and every handler it started has finished.
 async fn accept_loop(
     listeners: Vec<(TcpListener, Arc<crate::config::listeners::Listener>)>,
-    tls: Option<Arc<tls::TlsSource>>,
+    tls: Option<tls::ListenerTls>,
     broker: Arc<Broker>,
     limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<bool>,
@@ -178,7 +178,7 @@ async fn accept_loop(
                     Ok(slot) => {
                         let (stop_tx, stop_rx) = oneshot::channel();
                         let stop = connection::Stop::new(stop_rx);
-                        let acceptor = if spec.protocol.uses_tls() { tls.as_ref().map(|t| t.acceptor()) } else { None };
+                        let acceptor = tls.as_ref().and_then(|t| t.acceptor(spec.protocol));
                         let parts =
                             connection::ConnectionParts { broker: broker.clone(), stop, open: open.clone(), slot, listener: spec };
                         stops.insert(conns.spawn(connection::accept(stream, peer, parts, acceptor)).id(), stop_tx);

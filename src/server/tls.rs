@@ -13,12 +13,41 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::SecurityProtocol;
 use crate::config::listeners::{ClientAuth, TlsSettings};
 
 /// How often, at most, the keystore and truststore files are checked for changes.
 const RELOAD_CHECK: Duration = Duration::from_secs(1);
 
 /// The TLS configuration every TLS listener accepts with, reloaded when its files change.
+/// The TLS of each kind of listener. SSL listeners ask for client certificates as
+/// `ssl.client.auth` says; SASL_SSL ones authenticate clients with SASL and do not (Kafka
+/// applies the broker-wide `ssl.client.auth` to SSL listeners only, KIP-684).
+pub struct ListenerTls {
+    ssl: Arc<TlsSource>,
+    sasl_ssl: Arc<TlsSource>,
+}
+
+impl ListenerTls {
+    pub fn load(settings: &TlsSettings) -> Result<Self, String> {
+        let ssl = TlsSource::load(settings)?;
+        let sasl_ssl = match settings.client_auth {
+            ClientAuth::None => ssl.clone(),
+            _ => TlsSource::load(&TlsSettings { client_auth: ClientAuth::None, ..settings.clone() })?,
+        };
+        Ok(Self { ssl, sasl_ssl })
+    }
+
+    /// The acceptor for a new connection on a listener of `protocol`; None without TLS.
+    pub fn acceptor(&self, protocol: SecurityProtocol) -> Option<TlsAcceptor> {
+        match protocol {
+            SecurityProtocol::Ssl => Some(self.ssl.acceptor()),
+            SecurityProtocol::SaslSsl => Some(self.sasl_ssl.acceptor()),
+            SecurityProtocol::Plaintext | SecurityProtocol::SaslPlaintext => None,
+        }
+    }
+}
+
 pub struct TlsSource {
     settings: TlsSettings,
     current: RwLock<Arc<ServerConfig>>,

@@ -133,8 +133,20 @@ async fn mutual_tls_requires_a_trusted_client_certificate() {
     let ca = new_ca();
     let (chain, key) = signed(&ca, "localhost");
     let ca_pem = ca.cert.pem();
-    let b = TestBroker::start_with(|c| tls_broker(c, &chain, &key, Some(&ca_pem))).await;
+    let b = TestBroker::start_with(|c| {
+        tls_broker(c, &chain, &key, Some(&ca_pem));
+        let listeners = "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0";
+        c.listeners = resolve(c.listen, listeners, "", "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL").unwrap();
+        c.sasl.plain_users = "alice:alice-pw".into();
+    })
+    .await;
     let ssl = ssl_addr(&b);
+    // KIP-684: the broker-wide ssl.client.auth is the SSL listener's; a SASL_SSL client
+    // authenticates with SASL, without a certificate.
+    let sasl_ssl = b.handle.as_ref().unwrap().listeners.iter().find(|(n, _)| n == "SASL_SSL").unwrap().1;
+    let mut s = connect(sasl_ssl, &ca, None).await.expect("SASL_SSL needs no client certificate");
+    let h = call(&mut s, &SaslHandshakeRequest::default().with_mechanism(sb("PLAIN")), 1).await.unwrap();
+    assert_eq!(h.error_code, 0);
     let (client_cert, client_key) = signed(&ca, "client-1");
     let mut s = connect(ssl, &ca, Some((&client_cert, &client_key))).await.expect("mutual TLS");
     assert_eq!(call(&mut s, &ApiVersionsRequest::default(), 0).await.unwrap().error_code, 0);

@@ -13,9 +13,10 @@
 //!
 //! Where Kafka and the RFCs differ, Brook keeps to the RFC when a Kafka client cannot tell:
 //! the AuthMessage is built from the messages as received (Kafka rebuilds them, which agrees
-//! for every message its own client sends), the final nonce must equal the combined nonce
-//! (Kafka accepts any string ending with it) and the channel binding must be the base64 of
+//! for every message its own client sends), and the channel binding must be the base64 of
 //! the gs2 header (Kafka does not check it; its client always sends `c=biws` for `n,,`).
+//! The final nonce must end with the combined nonce, as Kafka checks it (3.8.1 on): librdkafka
+//! before 2.6.1 sends its client nonce twice (librdkafka#4895), and kcat 1.7 is built on it.
 //! Failures are not `e=` messages: like Kafka, the exchange stops with an error the handler
 //! turns into SASL_AUTHENTICATION_FAILED.
 
@@ -326,7 +327,7 @@ impl ScramServer {
         if fin.channel_binding != ex.gs2_header.as_bytes() {
             return Err(SaslError::Hidden("Invalid channel binding in the final client message.".into()));
         }
-        if fin.nonce != ex.nonce {
+        if !fin.nonce.ends_with(&ex.nonce) {
             return Err(SaslError::Hidden("Invalid client nonce in the final client message.".into()));
         }
         let mech = self.mechanism;
