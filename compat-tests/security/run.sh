@@ -39,10 +39,10 @@ fi
 ONLY=" ${SEC_ONLY:-open secure restart} "
 HERE=$COMPAT_DIR/security
 export COMPAT_JAVA_LOG=${COMPAT_JAVA_LOG:-ERROR}   # the refused clients' retries are noisy at WARN
-# kcat's SCRAM checks run on the confluent-kafka wheel's librdkafka (2.16): librdkafka before
-# 2.6.1 repeats the client nonce in the SCRAM client-final-message (librdkafka#4895), which
-# Brook refuses, as Kafka 4 does (RFC 5802; Kafka 3.8.1-3.9 accept it with an endsWith check).
-# kcat's TLS and PLAIN checks use the system librdkafka (KCAT_LIBRDKAFKA, default 2.0.2).
+# kcat runs on the system librdkafka (KCAT_LIBRDKAFKA, default 2.0.2) and, for some SCRAM
+# checks, on the confluent-kafka wheel's (2.16). librdkafka before 2.6.1 repeats the client
+# nonce in the SCRAM client-final-message (librdkafka#4895); Brook accepts a final nonce that
+# ends with the combined one, as Kafka 3.8.1+ does, so both must work.
 KCAT_LIBRDKAFKA_SAVED=$KCAT_LIBRDKAFKA
 KCAT_LIBRDKAFKA=wheel setup_kcat
 KCAT_WHEEL_LIB=$KCAT_LD_LIBRARY_PATH
@@ -198,6 +198,12 @@ if [[ "$ONLY" == *" open "* ]]; then
       "$O_SASL_SSL" k-sasl-ssl-scram256 $(k_sasl 1 SCRAM-SHA-256 cscram c256-pw)
     KC_LIB=$KCAT_WHEEL_LIB kcat_refused "SASL_SSL SCRAM-SHA-256 with a wrong password is refused" "$O_SASL_SSL" "$AUTH_WHY" \
       $(k_sasl 1 SCRAM-SHA-256 cscram wrong)
+    kcat_round_trip "SASL_PLAINTEXT SCRAM-SHA-256 (system librdkafka, nonce sent twice) produce + consume" \
+      "$O_SASL" k-sasl-plaintext-scram256-old $(k_sasl 0 SCRAM-SHA-256 cscram c256-pw)
+    kcat_round_trip "SASL_SSL SCRAM-SHA-512 (system librdkafka, nonce sent twice) produce + consume" \
+      "$O_SASL_SSL" k-sasl-ssl-scram512-old $(k_sasl 1 SCRAM-SHA-512 jscram j512-pw)
+    kcat_refused "SASL_PLAINTEXT SCRAM-SHA-256 with a wrong password is refused (system librdkafka)" "$O_SASL" "$AUTH_WHY" \
+      $(k_sasl 0 SCRAM-SHA-256 cscram wrong)
     kcat_refused "SASL_PLAINTEXT PLAIN with a wrong password is refused" "$O_SASL" "$AUTH_WHY" $(k_sasl 0 PLAIN alice wrong)
     kcat_refused "SSL with a CA that did not sign the broker's certificate is refused" "$O_SSL" 'certificate verify failed|SSL handshake failed' \
       -X security.protocol=SSL -X ssl.ca.location="$CERTS/rogue-ca.pem"
