@@ -376,8 +376,18 @@ public final class BrookBench {
 
     // ------------------------------------------------------------------ helpers
 
+    /** Every client's settings; BENCH_CLIENT_PROPS names a properties file added to them
+     *  (security.protocol, TLS trust, SASL login: the secured-listener runs). */
     static Properties common(String bootstrap, String clientId) {
         Properties p = new Properties();
+        String extra = System.getenv("BENCH_CLIENT_PROPS");
+        if (extra != null && !extra.isEmpty()) {
+            try (java.io.FileInputStream in = new java.io.FileInputStream(extra)) {
+                p.load(in);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         p.put("bootstrap.servers", bootstrap);
         p.put("client.id", clientId);
         return p;
