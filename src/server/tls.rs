@@ -115,6 +115,32 @@ fn read_pem(inline: &str, location: &str, what: &str) -> Result<Vec<u8>, String>
     std::fs::read(location).map_err(|e| format!("cannot read {what} {location}: {e}"))
 }
 
+const ENCRYPTED_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const ENCRYPTED_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+
+/// The encrypted PKCS#8 key block of a PEM file, if it has one.
+fn encrypted_key(pem: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(pem).ok()?;
+    let start = text.find(ENCRYPTED_BEGIN)?;
+    let end = text[start..].find(ENCRYPTED_END)? + start + ENCRYPTED_END.len();
+    Some(&text[start..end])
+}
+
+/// Decrypts an encrypted PKCS#8 key with `ssl.key.password` (Kafka's PEM keystores: PBES2
+/// with PBKDF2 or scrypt and AES, what `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes).
+fn decrypt_key(pem: &str, password: &str) -> Result<PrivateKeyDer<'static>, String> {
+    if password.is_empty() {
+        return Err("the private key is encrypted: set ssl.key.password".into());
+    }
+    let (_, der) = pkcs8::SecretDocument::from_pem(pem).map_err(|e| format!("bad encrypted private key PEM: {e}"))?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes())
+        .map_err(|e| format!("bad encrypted private key: {e}"))?;
+    let plain = info
+        .decrypt(password)
+        .map_err(|e| format!("cannot decrypt the private key with ssl.key.password: {e}"))?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
+}
+
 /// The rustls server configuration the settings describe.
 pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
     // ring: pure Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls
@@ -129,12 +155,12 @@ pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
     if certs.is_empty() {
         return Err("the keystore holds no certificate".into());
     }
-    if String::from_utf8_lossy(&key_pem).contains("ENCRYPTED PRIVATE KEY") {
-        return Err("encrypted private keys are not supported: decrypt it (openssl pkcs8 -in key.pem -out plain.pem) and keep the file private".into());
-    }
-    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut BufReader::new(&key_pem[..]))
-        .map_err(|e| format!("bad private key PEM: {e}"))?
-        .ok_or("the keystore holds no private key")?;
+    let key = match encrypted_key(&key_pem) {
+        Some(pem) => decrypt_key(pem, &s.key_password)?,
+        None => rustls_pemfile::private_key(&mut BufReader::new(&key_pem[..]))
+            .map_err(|e| format!("bad private key PEM: {e}"))?
+            .ok_or("the keystore holds no private key")?,
+    };
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::DEFAULT_VERSIONS)
         .map_err(|e| e.to_string())?;
@@ -279,7 +305,18 @@ mod tests {
         let no_key = TlsSettings { keystore_key: "garbage".into(), ..settings.clone() };
         assert!(build(&no_key).unwrap_err().contains("private key"));
         let other = rcgen::KeyPair::generate().unwrap();
-        let mismatched = TlsSettings { keystore_key: other.serialize_pem(), ..settings };
+        let mismatched = TlsSettings { keystore_key: other.serialize_pem(), ..settings.clone() };
         assert!(build(&mismatched).is_err());
+        // An encrypted PKCS#8 key (PBES2: PBKDF2-SHA256, AES-256-CBC) with ssl.key.password.
+        let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &[7; 16], &[9; 16]).unwrap();
+        let info = pkcs8::PrivateKeyInfo::try_from(key.serialized_der()).unwrap();
+        let encrypted = info.encrypt_with_params(params, "s3cret").unwrap();
+        let pem = encrypted.to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF).unwrap();
+        let locked = TlsSettings { keystore_key: pem.to_string(), key_password: "s3cret".into(), ..settings.clone() };
+        assert!(build(&locked).is_ok(), "{:?}", build(&locked).err());
+        let no_password = TlsSettings { key_password: String::new(), ..locked.clone() };
+        assert!(build(&no_password).unwrap_err().contains("set ssl.key.password"));
+        let wrong = TlsSettings { key_password: "guess".into(), ..locked };
+        assert!(build(&wrong).unwrap_err().contains("cannot decrypt"));
     }
 }
