@@ -86,26 +86,40 @@ fn read_pem(inline: &str, location: &str, what: &str) -> Result<Vec<u8>, String>
     std::fs::read(location).map_err(|e| format!("cannot read {what} {location}: {e}"))
 }
 
+/// The rustls crypto provider of both sides (listeners and the `brook` commands). ring: pure
+/// Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls marks it
+/// deprecated, and Kafka clients do not offer those groups anyway.
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Every certificate in `pem` (none is not an error here: the caller says what was missing).
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    rustls_pemfile::certs(&mut BufReader::new(pem))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad certificate PEM: {e}"))
+}
+
+/// The first private key in `pem`, if any. Encrypted keys are refused with how to decrypt
+/// one: rustls reads only plain PKCS#8, PKCS#1 and SEC1.
+pub fn pem_private_key(pem: &[u8]) -> Result<Option<PrivateKeyDer<'static>>, String> {
+    if String::from_utf8_lossy(pem).contains("ENCRYPTED PRIVATE KEY") {
+        return Err("encrypted private keys are not supported: decrypt it (openssl pkcs8 -in key.pem -out plain.pem) and keep the file private".into());
+    }
+    rustls_pemfile::private_key(&mut BufReader::new(pem)).map_err(|e| format!("bad private key PEM: {e}"))
+}
+
 /// The rustls server configuration the settings describe.
 pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
-    // ring: pure Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls
-    // marks it deprecated, and Kafka clients do not offer those groups anyway.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider();
     let chain_pem = read_pem(&s.keystore_certificate_chain, &s.keystore_location, "certificate chain")?;
     let key_pem = read_pem(&s.keystore_key, &s.keystore_location, "private key")?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(&chain_pem[..]))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("bad certificate PEM: {e}"))?;
+    let certs = pem_certificates(&chain_pem)?;
     if certs.is_empty() {
         return Err("the keystore holds no certificate".into());
     }
-    if String::from_utf8_lossy(&key_pem).contains("ENCRYPTED PRIVATE KEY") {
-        return Err("encrypted private keys are not supported: decrypt it (openssl pkcs8 -in key.pem -out plain.pem) and keep the file private".into());
-    }
-    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut BufReader::new(&key_pem[..]))
-        .map_err(|e| format!("bad private key PEM: {e}"))?
-        .ok_or("the keystore holds no private key")?;
+    let key = pem_private_key(&key_pem)?.ok_or("the keystore holds no private key")?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::DEFAULT_VERSIONS)
         .map_err(|e| e.to_string())?;
@@ -115,8 +129,8 @@ pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
             let pem = read_pem(&s.truststore_certificates, &s.truststore_location, "truststore")
                 .map_err(|e| format!("ssl.client.auth needs CA certificates: {e}"))?;
             let mut roots = RootCertStore::empty();
-            for cert in rustls_pemfile::certs(&mut BufReader::new(&pem[..])) {
-                roots.add(cert.map_err(|e| format!("bad truststore PEM: {e}"))?).map_err(|e| e.to_string())?;
+            for cert in pem_certificates(&pem).map_err(|e| format!("truststore: {e}"))? {
+                roots.add(cert).map_err(|e| e.to_string())?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let verifier = if auth == ClientAuth::Requested { verifier.allow_unauthenticated() } else { verifier };
