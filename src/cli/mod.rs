@@ -15,6 +15,7 @@ pub mod properties;
 pub mod secure;
 pub mod topics;
 pub mod transactions;
+pub mod users;
 
 /// The options every client command takes.
 #[derive(Debug, Clone, clap::Args)]
