@@ -3,6 +3,7 @@
 //! (`connect`, configured by `secure` and `properties`), the cluster's routing (`cluster`),
 //! table and JSON output (`output`), and one module per command group.
 
+pub mod acls;
 pub mod client;
 pub mod cluster;
 pub mod cluster_info;
