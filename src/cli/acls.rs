@@ -372,6 +372,14 @@ async fn add(conn: &mut Conn, acls: &[Acl]) -> Result<Vec<Acl>, CliError> {
         })
         .collect();
     let (_, resp) = conn.call(&CreateAclsRequest::default().with_creations(creations), VERSIONS).await?;
+    if resp.results.len() != acls.len() {
+        return Err(CliError::Kafka(format!(
+            "{}: CreateAcls answered {} results for {} ACLs",
+            conn.addr(),
+            resp.results.len(),
+            acls.len()
+        )));
+    }
     let failed: Vec<(&Acl, String)> = acls
         .iter()
         .zip(&resp.results)

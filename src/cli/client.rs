@@ -95,7 +95,8 @@ impl Conn {
         };
         let lifetime = connect::authenticate(self, &login).await?;
         // Kafka's client renews at 85-95% of the session; 85% leaves time for a slow login.
-        self.reauthenticate_at = lifetime.map(|l| Instant::now() + l.mul_f64(0.85));
+        // A lifetime past what an Instant can hold (a hostile i64::MAX) is no deadline at all.
+        self.reauthenticate_at = lifetime.and_then(|l| Instant::now().checked_add(l.mul_f64(0.85)));
         Ok(())
     }
 
@@ -105,10 +106,6 @@ impl Conn {
             Some(at) if Instant::now() >= at => self.login().await,
             _ => Ok(()),
         }
-    }
-
-    pub fn security(&self) -> &Security {
-        &self.connector.security
     }
 
     pub fn addr(&self) -> &str {

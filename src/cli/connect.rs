@@ -126,17 +126,18 @@ pub fn explain(error: std::io::Error, security: &Security) -> std::io::Error {
             ),
         );
     }
-    // A client that logged in was let in: the close is not about the protocol.
-    if error.kind() != std::io::ErrorKind::UnexpectedEof || security.sasl.is_some() {
+    if error.kind() != std::io::ErrorKind::UnexpectedEof {
         return error;
     }
-    std::io::Error::new(
-        error.kind(),
-        format!(
+    let message = match security.sasl {
+        // A client that logged in was let in: the close is not about the protocol.
+        Some(_) => "the broker closed the connection".to_string(),
+        None => format!(
             "the broker closed the connection (is the listener's security protocol {}? see --security-protocol)",
             security.protocol.name()
         ),
-    )
+    };
+    std::io::Error::new(error.kind(), message)
 }
 
 /// The error for a response length out of bounds; the first bytes of a TLS record (an
