@@ -23,6 +23,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::Consume(args)) => return brook::cli::run_command(brook::cli::consume::run(args)),
         Some(Command::Topic(args)) => return brook::cli::run_command(brook::cli::topics::run(args)),
         Some(Command::Group(args)) => return brook::cli::run_command(brook::cli::groups::run(args)),
+        Some(Command::User(args)) => return brook::cli::run_command(brook::cli::users::run(args)),
+        Some(Command::Acl(args)) => return brook::cli::run_command(brook::cli::acls::run(args)),
         Some(Command::Cluster(args)) => match args.command {
             brook::cli::ClusterCommand::Info => {
                 return brook::cli::run_command(brook::cli::cluster_info::run(args.common))

@@ -51,17 +51,20 @@ fn partitions(topics: &[AddPartitionsToTxnTopic]) -> Vec<TopicPartition> {
     topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), *p))).collect()
 }
 
-/// One transaction's partitions added (or verified): its per-partition codes.
-async fn one(
-    broker: std::sync::Arc<Broker>,
-    version: i16,
+/// One transaction's part of a request.
+struct TxnAdd {
     id: String,
     producer_id: i64,
     epoch: i16,
     verify_only: bool,
     topics: Vec<AddPartitionsToTxnTopic>,
+    /// The topics the principal may not add (answered TOPIC_AUTHORIZATION_FAILED).
     denied: Vec<String>,
-) -> Vec<AddPartitionsToTxnTopicResult> {
+}
+
+/// One transaction's partitions added (or verified): its per-partition codes.
+async fn one(broker: std::sync::Arc<Broker>, version: i16, add: TxnAdd) -> Vec<AddPartitionsToTxnTopicResult> {
+    let TxnAdd { id, producer_id, epoch, verify_only, topics, denied } = add;
     let unknown = |t: &str, p: i32| !broker.topics.get(t).is_some_and(|topic| topic.has_partition(p));
     let refused = |t: &str| denied.iter().any(|d| d == t);
     if topics.iter().any(|t| refused(&t.name.0) || t.partitions.iter().any(|p| unknown(&t.name.0, *p))) {
@@ -141,16 +144,15 @@ impl Handler for AddPartitionsToTxn {
                 })
                 .map(|t| t.name.0.to_string())
                 .collect();
-            let flow = one(
-                broker,
-                version,
-                req.v3_and_below_transactional_id.0.to_string(),
-                req.v3_and_below_producer_id.0,
-                req.v3_and_below_producer_epoch,
-                false,
-                req.v3_and_below_topics,
+            let add = TxnAdd {
+                id: req.v3_and_below_transactional_id.0.to_string(),
+                producer_id: req.v3_and_below_producer_id.0,
+                epoch: req.v3_and_below_producer_epoch,
+                verify_only: false,
+                topics: req.v3_and_below_topics,
                 denied,
-            );
+            };
+            let flow = one(broker, version, add);
             return Reply::Later(
                 async move { AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(flow.await) }
                     .boxed(),
@@ -161,16 +163,15 @@ impl Handler for AddPartitionsToTxn {
                 .into_iter()
                 .map(|t| {
                     let id = t.transactional_id.clone();
-                    let flow = one(
-                        broker.clone(),
-                        version,
-                        t.transactional_id.0.to_string(),
-                        t.producer_id.0,
-                        t.producer_epoch,
-                        t.verify_only,
-                        t.topics,
-                        Vec::new(),
-                    );
+                    let add = TxnAdd {
+                        id: t.transactional_id.0.to_string(),
+                        producer_id: t.producer_id.0,
+                        epoch: t.producer_epoch,
+                        verify_only: t.verify_only,
+                        topics: t.topics,
+                        denied: Vec::new(),
+                    };
+                    let flow = one(broker.clone(), version, add);
                     async move {
                         AddPartitionsToTxnResult::default().with_transactional_id(id).with_topic_results(flow.await)
                     }

@@ -2,14 +2,13 @@
 //! leader, a transactional id's coordinator (FindCoordinator), as Kafka's admin client does.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use super::client::{describe_code, CliError, Conn};
+use super::client::{describe_code, CliError, Conn, Connector};
 
 /// FindCoordinator's key type of a group.
 pub const KEY_TYPE_GROUP: i8 = 0;
@@ -18,7 +17,7 @@ pub const KEY_TYPE_TRANSACTION: i8 = 1;
 
 pub struct Cluster {
     bootstrap: String,
-    timeout: Duration,
+    connector: Connector,
     /// Every broker: id -> host:port.
     pub brokers: BTreeMap<i32, String>,
     /// The broker admin requests go to (Kafka forwards them to its controller).
@@ -27,14 +26,20 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// Resolves the command's connection options and asks the bootstrap broker for the
+    /// cluster's brokers.
+    pub async fn connect(common: &super::Common) -> Result<Self, CliError> {
+        Self::connect_with(&common.bootstrap_server, common.connector()?).await
+    }
+
     /// Asks the bootstrap broker for the cluster's brokers.
-    pub async fn connect(bootstrap: &str, timeout: Duration) -> Result<Self, CliError> {
-        let mut conn = Conn::connect(bootstrap, timeout).await?;
+    pub async fn connect_with(bootstrap: &str, connector: Connector) -> Result<Self, CliError> {
+        let mut conn = Conn::connect(bootstrap, &connector).await?;
         let (_, meta) = conn.call(&MetadataRequest::default().with_topics(Some(Vec::new())), 1..=12).await?;
         let brokers = meta.brokers.iter().map(|b| (b.node_id.0, format!("{}:{}", b.host, b.port))).collect();
         Ok(Self {
             bootstrap: bootstrap.to_string(),
-            timeout,
+            connector,
             brokers,
             controller: meta.controller_id.0,
             cluster_id: meta.cluster_id.map(|c| c.to_string()),
@@ -43,7 +48,7 @@ impl Cluster {
 
     /// Metadata of `topics` (None: every topic), never creating one.
     pub async fn metadata(&self, topics: Option<&[String]>) -> Result<MetadataResponse, CliError> {
-        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
+        let mut conn = Conn::connect(&self.bootstrap, &self.connector).await?;
         let topics = topics.map(|ts| {
             ts.iter()
                 .map(|t| MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(t.clone())))))
@@ -69,14 +74,14 @@ impl Cluster {
     pub async fn admin(&self) -> Result<Conn, CliError> {
         match self.brokers.contains_key(&self.controller) {
             true => self.node(self.controller).await,
-            false => Conn::connect(&self.bootstrap, self.timeout).await,
+            false => Conn::connect(&self.bootstrap, &self.connector).await,
         }
     }
 
     /// A connection to broker `id` (the bootstrap address if the cluster does not list it).
     pub async fn node(&self, id: i32) -> Result<Conn, CliError> {
         let addr = self.brokers.get(&id).cloned().unwrap_or_else(|| self.bootstrap.clone());
-        Conn::connect(&addr, self.timeout).await
+        Conn::connect(&addr, &self.connector).await
     }
 
     /// A connection to the leader of `topic`-`partition`.
@@ -93,7 +98,7 @@ impl Cluster {
     /// A connection to the coordinator of `key` (a transactional id for
     /// [`KEY_TYPE_TRANSACTION`]), and its broker id.
     pub async fn coordinator(&self, key_type: i8, key: &str) -> Result<(i32, Conn), CliError> {
-        let mut conn = Conn::connect(&self.bootstrap, self.timeout).await?;
+        let mut conn = Conn::connect(&self.bootstrap, &self.connector).await?;
         let v = conn.version::<FindCoordinatorRequest>(1..=4)?;
         let key = StrBytes::from_string(key.to_string());
         let req = if v >= 4 {

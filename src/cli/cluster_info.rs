@@ -1,8 +1,6 @@
 //! `brook cluster info`: the cluster id, the controller, the brokers and how many topics and
 //! partitions there are, from Metadata (as `rpk cluster info`).
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::client::CliError;
@@ -10,7 +8,7 @@ use super::cluster::Cluster;
 use super::output::{render, Format};
 
 pub async fn run(common: super::Common) -> Result<String, CliError> {
-    let cluster = Cluster::connect(&common.bootstrap_server, Duration::from_millis(common.timeout_ms)).await?;
+    let cluster = Cluster::connect(&common).await?;
     let meta = cluster.metadata(None).await?;
     let topics = meta.topics.len();
     let partitions: usize = meta.topics.iter().map(|t| t.partitions.len()).sum();

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::Duration;
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
@@ -52,8 +51,7 @@ struct Cursor {
 }
 
 pub async fn run(args: ConsumeArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.common.timeout_ms);
-    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let cluster = Cluster::connect(&args.common).await?;
     let t = cluster.topic(&args.topic).await?;
     let leaders: BTreeMap<i32, i32> = t
         .partitions

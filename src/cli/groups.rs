@@ -4,7 +4,6 @@
 //! `kafka-share-groups.sh` and `rpk group` do.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use bytes::Buf;
 use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequestPartition, OffsetCommitRequestTopic};
@@ -59,9 +58,8 @@ fn s(v: &str) -> StrBytes {
 }
 
 pub async fn run(args: GroupArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.common.timeout_ms);
     let format = args.common.format;
-    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let cluster = Cluster::connect(&args.common).await?;
     match args.command {
         GroupCommand::List => list(&cluster, format).await,
         GroupCommand::Describe { group } => describe(&cluster, format, &group).await,

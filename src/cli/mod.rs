@@ -1,16 +1,22 @@
 //! The `brook` commands for people that talk to a running broker over the Kafka protocol (so
-//! to any Kafka broker): a small client (`client`), the cluster's routing (`cluster`), table
-//! and JSON output (`output`), and one module per command group.
+//! to any Kafka broker): a small client (`client`) over plain TCP or TLS with a SASL login
+//! (`connect`, configured by `secure` and `properties`), the cluster's routing (`cluster`),
+//! table and JSON output (`output`), and one module per command group.
 
+pub mod acls;
 pub mod client;
 pub mod cluster;
 pub mod cluster_info;
+pub mod connect;
 pub mod consume;
 pub mod groups;
 pub mod output;
 pub mod produce;
+pub mod properties;
+pub mod secure;
 pub mod topics;
 pub mod transactions;
+pub mod users;
 
 /// The options every client command takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -24,6 +30,15 @@ pub struct Common {
     /// How long to wait for each broker, in milliseconds.
     #[arg(long, default_value_t = 10_000, global = true)]
     pub timeout_ms: u64,
+    #[command(flatten)]
+    pub security: secure::SecurityArgs,
+}
+
+impl Common {
+    /// How this command connects: its timeout, TLS and SASL login.
+    pub fn connector(&self) -> Result<client::Connector, client::CliError> {
+        Ok(client::Connector::new(std::time::Duration::from_millis(self.timeout_ms), self.security.resolve()?))
+    }
 }
 
 /// `brook cluster ...`.

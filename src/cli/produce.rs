@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
@@ -107,8 +106,7 @@ pub fn partition_for_key(key: &[u8], partitions: i32) -> i32 {
 }
 
 pub async fn run(args: ProduceArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.common.timeout_ms);
-    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let cluster = Cluster::connect(&args.common).await?;
     let t = cluster.topic(&args.topic).await?;
     let leaders: BTreeMap<i32, i32> = t.partitions.iter().map(|p| (p.partition_index, p.leader_id.0)).collect();
     let count = leaders.len() as i32;

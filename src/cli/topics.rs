@@ -1,8 +1,6 @@
 //! `brook topic`: list, create, describe (partitions with their offsets, and configs with
 //! their sources), delete and alter-config, over the Kafka protocol, as `rpk topic` does.
 
-use std::time::Duration;
-
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -87,9 +85,8 @@ pub fn key_values(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
 }
 
 pub async fn run(args: TopicArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.common.timeout_ms);
     let format = args.common.format;
-    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let cluster = Cluster::connect(&args.common).await?;
     match args.command {
         TopicCommand::List { internal } => list(&cluster, format, internal).await,
         TopicCommand::Create { names, partitions, replicas, configs } => {

@@ -4,8 +4,6 @@
 //! the partition's leader) and `abort` (WriteTxnMarkers to the leader, for a transaction whose
 //! producer is gone).
 
-use std::time::Duration;
-
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::write_txn_markers_request::{WritableTxnMarker, WritableTxnMarkerTopic};
 use kafka_protocol::messages::{
@@ -75,8 +73,7 @@ fn s(v: &str) -> StrBytes {
 
 /// Runs the command: what to print.
 pub async fn run(args: TransactionsArgs) -> Result<String, CliError> {
-    let timeout = Duration::from_millis(args.common.timeout_ms);
-    let cluster = Cluster::connect(&args.common.bootstrap_server, timeout).await?;
+    let cluster = Cluster::connect(&args.common).await?;
     let format = args.common.format;
     match args.command {
         TransactionsCommand::List { state, producer_id } => list(&cluster, format, state, producer_id).await,

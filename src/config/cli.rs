@@ -35,6 +35,10 @@ pub enum Command {
     Cluster(crate::cli::ClusterArgs),
     /// List, describe and abort transactions of a running broker (as kafka-transactions.sh).
     Transactions(crate::cli::transactions::TransactionsArgs),
+    /// Add, list and delete SCRAM users (the password never leaves the command).
+    User(crate::cli::users::UserArgs),
+    /// Add, list and remove ACLs (as kafka-acls.sh).
+    Acl(crate::cli::acls::AclArgs),
 }
 
 // clap's own `env` would read the process environment while building the command; reading

@@ -120,7 +120,6 @@ pub type ListenerError = (&'static str, String);
 /// older single-listener form); listeners it does not name advertise their bind address, as
 /// Kafka does (a wildcard host advertises `localhost`: Kafka advertises the canonical host
 /// name; Brook keeps it simple and predictable).
-
 pub fn resolve(
     listen: SocketAddr,
     listeners: &str,

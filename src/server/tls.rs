@@ -135,32 +135,45 @@ fn decrypt_key(pem: &str, password: &str) -> Result<PrivateKeyDer<'static>, Stri
     let (_, der) = pkcs8::SecretDocument::from_pem(pem).map_err(|e| format!("bad encrypted private key PEM: {e}"))?;
     let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_bytes())
         .map_err(|e| format!("bad encrypted private key: {e}"))?;
-    let plain = info
-        .decrypt(password)
-        .map_err(|e| format!("cannot decrypt the private key with ssl.key.password: {e}"))?;
+    let plain =
+        info.decrypt(password).map_err(|e| format!("cannot decrypt the private key with ssl.key.password: {e}"))?;
     Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
+}
+
+/// The rustls crypto provider of both sides (listeners and the `brook` commands). ring: pure
+/// Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls marks it
+/// deprecated, and Kafka clients do not offer those groups anyway.
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Every certificate in `pem` (none is not an error here: the caller says what was missing).
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    rustls_pemfile::certs(&mut BufReader::new(pem))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bad certificate PEM: {e}"))
+}
+
+/// The first private key in `pem`, if any; an encrypted PKCS#8 one is decrypted with
+/// `password` (Kafka's `ssl.key.password`).
+pub fn pem_private_key(pem: &[u8], password: &str) -> Result<Option<PrivateKeyDer<'static>>, String> {
+    if let Some(encrypted) = encrypted_key(pem) {
+        return decrypt_key(encrypted, password).map(Some);
+    }
+    rustls_pemfile::private_key(&mut BufReader::new(pem)).map_err(|e| format!("bad private key PEM: {e}"))
 }
 
 /// The rustls server configuration the settings describe.
 pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
-    // ring: pure Rust and cc, no cmake; its lack of post-quantum key exchange is why rustls
-    // marks it deprecated, and Kafka clients do not offer those groups anyway.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crypto_provider();
     let chain_pem = read_pem(&s.keystore_certificate_chain, &s.keystore_location, "certificate chain")?;
     let key_pem = read_pem(&s.keystore_key, &s.keystore_location, "private key")?;
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut BufReader::new(&chain_pem[..]))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("bad certificate PEM: {e}"))?;
+    let certs = pem_certificates(&chain_pem)?;
     if certs.is_empty() {
         return Err("the keystore holds no certificate".into());
     }
-    let key = match encrypted_key(&key_pem) {
-        Some(pem) => decrypt_key(pem, &s.key_password)?,
-        None => rustls_pemfile::private_key(&mut BufReader::new(&key_pem[..]))
-            .map_err(|e| format!("bad private key PEM: {e}"))?
-            .ok_or("the keystore holds no private key")?,
-    };
+    let key = pem_private_key(&key_pem, &s.key_password)?.ok_or("the keystore holds no private key")?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::DEFAULT_VERSIONS)
         .map_err(|e| e.to_string())?;
@@ -170,8 +183,8 @@ pub fn build(s: &TlsSettings) -> Result<ServerConfig, String> {
             let pem = read_pem(&s.truststore_certificates, &s.truststore_location, "truststore")
                 .map_err(|e| format!("ssl.client.auth needs CA certificates: {e}"))?;
             let mut roots = RootCertStore::empty();
-            for cert in rustls_pemfile::certs(&mut BufReader::new(&pem[..])) {
-                roots.add(cert.map_err(|e| format!("bad truststore PEM: {e}"))?).map_err(|e| e.to_string())?;
+            for cert in pem_certificates(&pem).map_err(|e| format!("truststore: {e}"))? {
+                roots.add(cert).map_err(|e| e.to_string())?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let verifier = if auth == ClientAuth::Requested { verifier.allow_unauthenticated() } else { verifier };

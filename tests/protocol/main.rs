@@ -12,6 +12,7 @@ mod admin;
 mod admin_apis;
 mod alter_configs;
 mod cli;
+mod cli_security;
 mod compaction;
 mod connection;
 mod consumer_groups;

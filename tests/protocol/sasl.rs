@@ -1,19 +1,17 @@
-//! SASL listeners with raw requests: PLAIN and SCRAM-SHA-256 exchanges (a tiny SCRAM client
-//! here), Kafka's errors for unknown mechanisms and wrong passwords, the gate that serves an
+//! SASL listeners with raw requests: PLAIN and SCRAM-SHA-256 exchanges (with Brook's SCRAM
+//! client), Kafka's errors for unknown mechanisms and wrong passwords, the gate that serves an
 //! unauthenticated client nothing but ApiVersions and the SASL requests, the failed
 //! connection that serves nothing more, and SCRAM users managed with
 //! AlterUserScramCredentials / DescribeUserScramCredentials, kept across a restart.
 
-use base64::Engine;
 use bytes::Bytes;
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
 use kafka_protocol::messages::alter_user_scram_credentials_request::{
     ScramCredentialDeletion, ScramCredentialUpsertion,
 };
 use kafka_protocol::messages::*;
-use sha2::{Digest, Sha256};
 
+use brook::auth::sasl::scram::ScramClient;
+use brook::auth::sasl::ScramMechanism;
 use brook::config::listeners::resolve;
 
 use crate::common::*;
@@ -40,44 +38,21 @@ async fn authenticate(c: &mut Client, bytes: &[u8]) -> SaslAuthenticateResponse 
     c.call(&SaslAuthenticateRequest::default().with_auth_bytes(Bytes::copy_from_slice(bytes)), 2).await
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
-    m.update(data);
-    m.finalize().into_bytes().to_vec()
-}
-
-/// Hi(password, salt, i) (PBKDF2-HMAC-SHA-256, one block).
-fn hi(password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
-    let mut u = hmac(password, &[salt, &1u32.to_be_bytes()].concat());
-    let mut out = u.clone();
-    for _ in 1..iterations {
-        u = hmac(password, &u);
-        out.iter_mut().zip(&u).for_each(|(o, x)| *o ^= x);
-    }
-    out
-}
-
-/// A SCRAM-SHA-256 exchange as a client: true if the broker accepted the password.
+/// A SCRAM-SHA-256 exchange as a client (Brook's own [`ScramClient`], which the unit tests hold
+/// to RFC 7677's vector): the last SaslAuthenticate response, or the first that failed.
 async fn scram(c: &mut Client, user: &str, password: &str) -> SaslAuthenticateResponse {
-    let b64 = base64::engine::general_purpose::STANDARD;
     assert_eq!(handshake(c, "SCRAM-SHA-256").await.error_code, 0);
-    let nonce = "rOprNGfwEbeRWgbNEkqO";
-    let first_bare = format!("n={user},r={nonce}");
-    let r = authenticate(c, format!("n,,{first_bare}").as_bytes()).await;
+    let mut client = ScramClient::with_nonce(ScramMechanism::Sha256, user, password, "rOprNGfwEbeRWgbNEkqO");
+    let r = authenticate(c, &client.first_message()).await;
     if r.error_code != 0 {
         return r;
     }
-    let server_first = String::from_utf8(r.auth_bytes.to_vec()).unwrap();
-    let field = |k: &str| server_first.split(',').find_map(|f| f.strip_prefix(k)).unwrap().to_string();
-    let (combined, salt, iterations) = (field("r="), b64.decode(field("s=")).unwrap(), field("i=").parse().unwrap());
-    let salted = hi(password.as_bytes(), &salt, iterations);
-    let client_key = hmac(&salted, b"Client Key");
-    let stored_key = Sha256::digest(&client_key);
-    let without_proof = format!("c=biws,r={combined}");
-    let auth_message = format!("{first_bare},{server_first},{without_proof}");
-    let signature = hmac(&stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
-    authenticate(c, format!("{without_proof},p={}", b64.encode(proof)).as_bytes()).await
+    let proof = client.final_message(&r.auth_bytes).expect("a well-formed challenge");
+    let r = authenticate(c, &proof).await;
+    if r.error_code == 0 {
+        client.verify_server_final(&r.auth_bytes).expect("the server's signature");
+    }
+    r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +99,11 @@ async fn scram_users_are_managed_and_authenticate_across_a_restart() {
             .with_mechanism(1)
             .with_iterations(iterations)
             .with_salt(Bytes::from(salt.clone()))
-            .with_salted_password(Bytes::from(hi(b"bob-pw", &salt, iterations.max(1) as u32)))
+            .with_salted_password(Bytes::from(ScramMechanism::Sha256.salted_password(
+                b"bob-pw",
+                &salt,
+                iterations.max(1) as u32,
+            )))
     };
     let req = AlterUserScramCredentialsRequest::default().with_upsertions(vec![upsert("bob", 4096), upsert("eve", 10)]);
     let r = c.call(&req, 0).await;

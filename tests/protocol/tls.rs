@@ -17,31 +17,8 @@ use tokio_rustls::client::TlsStream;
 
 use brook::config::listeners::{resolve, ClientAuth};
 
+use crate::common::certs::{new_ca, signed, Ca};
 use crate::common::*;
-
-struct Ca {
-    cert: rcgen::Certificate,
-    key: rcgen::KeyPair,
-}
-
-fn new_ca() -> Ca {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "brook test CA");
-    let key = rcgen::KeyPair::generate().unwrap();
-    Ca { cert: params.self_signed(&key).unwrap(), key }
-}
-
-/// A certificate signed by `ca` for `name` (server: SAN localhost and 127.0.0.1), and its key.
-fn signed(ca: &Ca, cn: &str) -> (String, String) {
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
-    params.subject_alt_names.push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Brook");
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
-    (cert.pem(), key.serialize_pem())
-}
 
 fn pem_certs(pem: &str) -> Vec<CertificateDer<'static>> {
     rustls_pemfile::certs(&mut pem.as_bytes()).collect::<Result<_, _>>().unwrap()

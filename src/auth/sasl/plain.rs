@@ -95,6 +95,12 @@ impl PlainServer {
     }
 }
 
+/// The one message a PLAIN client sends: no authorization id (so the username's own), the
+/// username and the password, NUL-separated (Kafka's `PlainSaslClient` sends the same).
+pub fn client_message(username: &str, password: &str) -> Vec<u8> {
+    format!("\0{username}\0{password}").into_bytes()
+}
+
 /// The authenticated user name for a PLAIN message, in Kafka's order of checks: the
 /// message's shape, empty fields, the password, then the authorization id.
 pub fn authenticate(message: &[u8], users: &PlainUsers) -> Result<String, SaslError> {

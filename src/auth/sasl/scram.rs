@@ -27,6 +27,9 @@ use subtle::ConstantTimeEq;
 
 use super::{base64_decode, base64_encode, SaslError, Step};
 
+pub mod client;
+pub use client::ScramClient;
+
 /// The one SCRAM extension Kafka knows: authenticate with a delegation token.
 const TOKEN_AUTH: &str = "tokenauth";
 

@@ -23,6 +23,7 @@ use kafka_protocol::records::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod certs;
 pub mod groups;
 pub mod process;
 pub mod txn;

@@ -1,4 +1,5 @@
-//! SCRAM against RFC 7677's vector, a small RFC 5802 client, and malformed input.
+//! SCRAM against RFC 7677's vector (server and [`ScramClient`]), round trips of the two, and
+//! malformed input.
 
 use super::*;
 
@@ -29,53 +30,11 @@ fn continued(step: Step) -> String {
     }
 }
 
-/// The client's half of RFC 5802 §3, written from the RFC (not from the server code).
-struct Client {
-    mech: ScramMechanism,
-    password: &'static str,
-    gs2_header: String,
-    bare: String,
-}
-
-impl Client {
-    fn new(mech: ScramMechanism, gs2_header: &str, user: &str, password: &'static str, nonce: &str) -> Self {
-        let bare = format!("n={},r={nonce}", encode_saslname(user));
-        Self { mech, password, gs2_header: gs2_header.into(), bare }
-    }
-
-    fn first(&self) -> Vec<u8> {
-        format!("{}{}", self.gs2_header, self.bare).into_bytes()
-    }
-
-    /// The client-final-message for `server_first`, and the `v=` the server must answer.
-    fn finish(&self, server_first: &str) -> (Vec<u8>, String) {
-        self.finish_with_nonce_prefix(server_first, "")
-    }
-
-    /// [`Self::finish`] with `prefix` before the combined nonce, as librdkafka before 2.6.1
-    /// sends it (its client nonce twice, librdkafka#4895).
-    fn finish_with_nonce_prefix(&self, server_first: &str, prefix: &str) -> (Vec<u8>, String) {
-        let field = |p: &str| server_first.split(',').find_map(|f| f.strip_prefix(p)).unwrap().to_string();
-        let (nonce, salt, iterations) = (field("r="), b64(&field("s=")), field("i=").parse().unwrap());
-        let nonce = format!("{prefix}{nonce}");
-        let salted = self.mech.salted_password(self.password.as_bytes(), &salt, iterations);
-        let client_key = self.mech.hmac(&salted, b"Client Key");
-        let stored_key = self.mech.hash(&client_key);
-        let without_proof = format!("c={},r={nonce}", base64_encode(self.gs2_header.as_bytes()));
-        let auth = format!("{},{server_first},{without_proof}", self.bare);
-        let signature = self.mech.hmac(&stored_key, auth.as_bytes());
-        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(k, s)| k ^ s).collect();
-        let server_signature = self.mech.hmac(&self.mech.hmac(&salted, b"Server Key"), auth.as_bytes());
-        let last = format!("{without_proof},p={}", base64_encode(&proof)).into_bytes();
-        (last, format!("v={}", base64_encode(&server_signature)))
-    }
-}
-
 /// Runs `client` against a fresh server that knows `user`/pencil.
-fn exchange(mech: ScramMechanism, client: &Client) -> Result<Step, SaslError> {
+fn exchange(mech: ScramMechanism, mut client: ScramClient) -> Result<Step, SaslError> {
     let mut server = ScramServer::new(mech);
-    let first = continued(server.step(&client.first(), only_user(pencil(mech)))?);
-    let (last, _) = client.finish(&first);
+    let first = continued(server.step(&client.first_message(), only_user(pencil(mech)))?);
+    let last = client.final_message(first.as_bytes()).unwrap();
     server.step(&last, |_| unreachable!("looked up once"))
 }
 
@@ -114,6 +73,45 @@ fn rfc7677_sha256_vector() {
     assert!(matches!(server.step(b"again", |_| None), Err(SaslError::IllegalState(_))));
 }
 
+/// The client's half of RFC 7677's exchange: the same messages byte for byte.
+#[test]
+fn client_rfc7677_sha256_vector() {
+    let mut client = ScramClient::with_nonce(ScramMechanism::Sha256, "user", "pencil", RFC_CLIENT_NONCE);
+    assert_eq!(client.first_message(), format!("n,,n=user,r={RFC_CLIENT_NONCE}").into_bytes());
+    let challenge = format!("r={RFC_CLIENT_NONCE}{RFC_SERVER_NONCE},s={RFC_SALT},i=4096");
+    let last = client.final_message(challenge.as_bytes()).unwrap();
+    assert_eq!(
+        String::from_utf8(last).unwrap(),
+        format!("c=biws,r={RFC_CLIENT_NONCE}{RFC_SERVER_NONCE},p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+    );
+    assert_eq!(client.verify_server_final(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="), Ok(()));
+    assert_eq!(
+        client.verify_server_final(b"v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
+        Err("invalid server signature in the server's final message".into())
+    );
+    assert!(client.verify_server_final(b"e=invalid-proof").unwrap_err().contains("invalid-proof"));
+    assert!(client.verify_server_final(b"garbage").unwrap_err().starts_with("malformed"));
+}
+
+#[test]
+fn the_client_refuses_challenges_kafkas_client_refuses() {
+    let client = || ScramClient::with_nonce(ScramMechanism::Sha512, "user", "pencil", "abc");
+    assert!(client().verify_server_final(b"v=AAAA").is_err(), "nothing to check before the final message");
+    for (challenge, why) in [
+        ("r=xyzdef,s=c2FsdA==,i=4096", "does not extend the client nonce"),
+        ("r=abc,s=c2FsdA==,i=4096", "does not extend the client nonce"),
+        ("r=abcdef,s=c2FsdA==,i=4095", "less than the minimum 4096"),
+        ("r=abcdef,s=c2FsdA==,i=2000000000", "more than the maximum 16384"),
+        ("r=abcdef,s=!!,i=4096", "malformed"),
+        ("r=abcdef,s=c2FsdA==", "malformed"),
+        ("e=unknown-user", "the server refused: unknown-user"),
+    ] {
+        let err = client().final_message(challenge.as_bytes()).unwrap_err();
+        assert!(err.contains(why), "{challenge}: {err}");
+    }
+    assert!(!format!("{:?}", client()).contains("pencil"), "Debug hides the password");
+}
+
 /// The RFC 7677 exchange with SHA-512, the expected bytes computed independently (Python's
 /// hashlib and hmac).
 #[test]
@@ -140,16 +138,16 @@ fn sha512_fixed_vector() {
 #[test]
 fn round_trip_with_random_server_nonces_for_both_mechanisms() {
     for mech in ScramMechanism::ALL {
-        let client = Client::new(mech, "n,,", "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL");
+        let mut client = ScramClient::with_nonce(mech, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL");
         let mut server = ScramServer::new(mech);
-        let first = continued(server.step(&client.first(), only_user(pencil(mech))).unwrap());
+        let first = continued(server.step(&client.first_message(), only_user(pencil(mech))).unwrap());
         let nonce = first.strip_prefix("r=fyko+d2lbbFgONRv9qkxdawL").unwrap().split(',').next().unwrap();
         assert_eq!(nonce.len(), 32, "{first}");
         assert!(nonce.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b','));
-        let (last, expected_v) = client.finish(&first);
+        let last = client.final_message(first.as_bytes()).unwrap();
         let Step::Done { principal, response, expires_at_ms } = server.step(&last, |_| None).unwrap() else { panic!() };
         assert_eq!((principal.as_str(), expires_at_ms), ("user", None));
-        assert_eq!(String::from_utf8(response).unwrap(), expected_v);
+        assert_eq!(client.verify_server_final(&response), Ok(()), "the server proves it knows the credential");
     }
     let a = continued(
         ScramServer::new(ScramMechanism::Sha256)
@@ -167,8 +165,8 @@ fn round_trip_with_random_server_nonces_for_both_mechanisms() {
 #[test]
 fn wrong_password_is_an_invalid_proof() {
     for mech in ScramMechanism::ALL {
-        let client = Client::new(mech, "n,,", "user", "pencil2", "abc");
-        let err = exchange(mech, &client).unwrap_err();
+        let client = ScramClient::with_nonce(mech, "user", "pencil2", "abc");
+        let err = exchange(mech, client).unwrap_err();
         assert_eq!(err, SaslError::Hidden("Invalid client credentials".into()));
         assert_eq!(
             err.client_message(mech.into(), false),
@@ -181,11 +179,29 @@ fn wrong_password_is_an_invalid_proof() {
 
 #[test]
 fn a_credential_for_the_other_mechanism_never_verifies() {
-    let client = Client::new(ScramMechanism::Sha256, "n,,", "user", "pencil", "abc");
+    let mut client = ScramClient::with_nonce(ScramMechanism::Sha256, "user", "pencil", "abc");
     let mut server = ScramServer::new(ScramMechanism::Sha256);
-    let first = continued(server.step(&client.first(), only_user(pencil(ScramMechanism::Sha512))).unwrap());
-    let (last, _) = client.finish(&first);
+    let first = continued(server.step(&client.first_message(), only_user(pencil(ScramMechanism::Sha512))).unwrap());
+    let last = client.final_message(first.as_bytes()).unwrap();
     assert_eq!(server.step(&last, |_| None).unwrap_err(), SaslError::Hidden("Invalid client credentials".into()));
+}
+
+/// The client-final-message librdkafka before 2.6.1 sends (librdkafka#4895): its client
+/// nonce once more before the combined nonce, the proof computed over that message.
+fn final_with_repeated_nonce(mech: ScramMechanism, client_nonce: &str, server_first: &str) -> (Vec<u8>, String) {
+    let field = |p: &str| server_first.split(',').find_map(|f| f.strip_prefix(p)).unwrap().to_string();
+    let (nonce, salt, iterations) = (field("r="), b64(&field("s=")), field("i=").parse().unwrap());
+    let salted = mech.salted_password(b"pencil", &salt, iterations);
+    let client_key = mech.hmac(&salted, b"Client Key");
+    let without_proof = format!("c=biws,r={client_nonce}{nonce}");
+    let auth = format!("n=user,r={client_nonce},{server_first},{without_proof}");
+    let signature = mech.hmac(&mech.hash(&client_key), auth.as_bytes());
+    let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(k, s)| k ^ s).collect();
+    let server_signature = mech.hmac(&mech.hmac(&salted, b"Server Key"), auth.as_bytes());
+    (
+        format!("{without_proof},p={}", base64_encode(&proof)).into_bytes(),
+        format!("v={}", base64_encode(&server_signature)),
+    )
 }
 
 /// Kafka (3.8.1 on) accepts a final nonce that ends with the combined one, which old
@@ -193,10 +209,10 @@ fn a_credential_for_the_other_mechanism_never_verifies() {
 #[test]
 fn a_final_nonce_ending_with_the_combined_one_is_accepted() {
     let mech = ScramMechanism::Sha256;
-    let client = Client::new(mech, "n,,", "user", "pencil", "abc");
+    let client = ScramClient::with_nonce(mech, "user", "pencil", "abc");
     let mut server = ScramServer::new(mech);
-    let first = continued(server.step(&client.first(), only_user(pencil(mech))).unwrap());
-    let (last, verifier) = client.finish_with_nonce_prefix(&first, "abc");
+    let first = continued(server.step(&client.first_message(), only_user(pencil(mech))).unwrap());
+    let (last, verifier) = final_with_repeated_nonce(mech, "abc", &first);
     assert!(std::str::from_utf8(&last).unwrap().contains(",r=abcabc"));
     match server.step(&last, |_| None) {
         Ok(Step::Done { response, .. }) => assert_eq!(String::from_utf8(response).unwrap(), verifier),
@@ -207,13 +223,13 @@ fn a_final_nonce_ending_with_the_combined_one_is_accepted() {
 #[test]
 fn the_final_nonce_must_end_with_the_combined_one() {
     let mech = ScramMechanism::Sha256;
-    let client = Client::new(mech, "n,,", "user", "pencil", "abc");
+    let mut client = ScramClient::with_nonce(mech, "user", "pencil", "abc");
     // Another nonce, and the combined one cut short.
     let tampers: [fn(&str) -> String; 2] = [|m| m.replace("r=abc", "r=abd"), |m| m.replacen("r=abc", "r=bc", 1)];
     for tamper in tampers {
         let mut server = ScramServer::new(mech);
-        let first = continued(server.step(&client.first(), only_user(pencil(mech))).unwrap());
-        let (last, _) = client.finish(&first);
+        let first = continued(server.step(&client.first_message(), only_user(pencil(mech))).unwrap());
+        let last = client.final_message(first.as_bytes()).unwrap();
         let last = tamper(std::str::from_utf8(&last).unwrap());
         assert_eq!(
             server.step(last.as_bytes(), |_| None).unwrap_err(),
@@ -234,8 +250,8 @@ fn unknown_users_fail_at_the_first_message_with_the_generic_message() {
 #[test]
 fn authzid_must_be_the_username_and_the_binding_must_repeat_the_header() {
     let mech = ScramMechanism::Sha256;
-    let ok = Client::new(mech, "n,a=user,", "user", "pencil", "abc");
-    assert!(matches!(exchange(mech, &ok), Ok(Step::Done { principal, .. }) if principal == "user"));
+    let ok = || ScramClient::with_nonce(mech, "user", "pencil", "abc").with_authzid("user");
+    assert!(matches!(exchange(mech, ok()), Ok(Step::Done { principal, .. }) if principal == "user"));
 
     let mut server = ScramServer::new(mech);
     assert_eq!(
@@ -247,8 +263,9 @@ fn authzid_must_be_the_username_and_the_binding_must_repeat_the_header() {
 
     // `c=biws` ("n,,") after a header that named an authzid.
     let mut server = ScramServer::new(mech);
-    let first = continued(server.step(&ok.first(), only_user(pencil(mech))).unwrap());
-    let (last, _) = ok.finish(&first);
+    let mut client = ok();
+    let first = continued(server.step(&client.first_message(), only_user(pencil(mech))).unwrap());
+    let last = client.final_message(first.as_bytes()).unwrap();
     let last = String::from_utf8(last).unwrap().replacen("c=bixhPXVzZXIs", "c=biws", 1);
     assert_eq!(
         server.step(last.as_bytes(), |_| None).unwrap_err(),
@@ -266,19 +283,19 @@ fn usernames_are_saslnames() {
         assert!(decode_saslname(bad).is_err(), "{bad:?}");
     }
     let mech = ScramMechanism::Sha512;
-    let client = Client::new(mech, "n,,", "a,b=c", "pencil", "abc");
+    let mut client = ScramClient::with_nonce(mech, "a,b=c", "pencil", "abc");
     let mut server = ScramServer::new(mech);
     let looked_up = std::cell::RefCell::new(String::new());
     let first = continued(
         server
-            .step(&client.first(), |name| {
+            .step(&client.first_message(), |name| {
                 *looked_up.borrow_mut() = name.to_string();
                 Some(pencil(mech))
             })
             .unwrap(),
     );
     assert_eq!(*looked_up.borrow(), "a,b=c");
-    let (last, _) = client.finish(&first);
+    let last = client.final_message(first.as_bytes()).unwrap();
     assert!(matches!(server.step(&last, |_| None), Ok(Step::Done { principal, .. }) if principal == "a,b=c"));
 }
 
@@ -286,9 +303,10 @@ fn usernames_are_saslnames() {
 fn extensions_are_ignored_but_delegation_tokens_are_refused() {
     let mech = ScramMechanism::Sha256;
     // An unknown extension is part of the AuthMessage and otherwise ignored.
-    let mut client = Client::new(mech, "n,,", "user", "pencil", "abc");
-    client.bare.push_str(",ext=val1,tokenauth=false");
-    assert!(matches!(exchange(mech, &client), Ok(Step::Done { .. })));
+    let client = ScramClient::with_nonce(mech, "user", "pencil", "abc")
+        .with_extension("ext", "val1")
+        .with_extension("tokenauth", "false");
+    assert!(matches!(exchange(mech, client), Ok(Step::Done { .. })));
 
     for first in [
         "n,,n=user,r=abc,tokenauth=true",
