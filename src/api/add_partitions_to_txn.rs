@@ -51,13 +51,13 @@ fn partitions(topics: &[AddPartitionsToTxnTopic]) -> Vec<TopicPartition> {
     topics.iter().flat_map(|t| t.partitions.iter().map(move |p| (t.name.0.to_string(), *p))).collect()
 }
 
-/// One transaction's partitions added (or verified): its per-partition codes.
+/// One transaction's partitions added (or verified) for its producer (id, epoch): its
+/// per-partition codes.
 async fn one(
     broker: std::sync::Arc<Broker>,
     version: i16,
     id: String,
-    producer_id: i64,
-    epoch: i16,
+    (producer_id, epoch): (i64, i16),
     verify_only: bool,
     topics: Vec<AddPartitionsToTxnTopic>,
     denied: Vec<String>,
@@ -145,8 +145,7 @@ impl Handler for AddPartitionsToTxn {
                 broker,
                 version,
                 req.v3_and_below_transactional_id.0.to_string(),
-                req.v3_and_below_producer_id.0,
-                req.v3_and_below_producer_epoch,
+                (req.v3_and_below_producer_id.0, req.v3_and_below_producer_epoch),
                 false,
                 req.v3_and_below_topics,
                 denied,
@@ -165,8 +164,7 @@ impl Handler for AddPartitionsToTxn {
                         broker.clone(),
                         version,
                         t.transactional_id.0.to_string(),
-                        t.producer_id.0,
-                        t.producer_epoch,
+                        (t.producer_id.0, t.producer_epoch),
                         t.verify_only,
                         t.topics,
                         Vec::new(),
