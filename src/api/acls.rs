@@ -7,7 +7,6 @@ use super::RequestContext;
 use crate::auth::acl::{AclBinding, AclStore, WireAclFilter};
 use crate::auth::AclOperation;
 
-/// The cluster resource's name.
 /// The ACL store, if an authorizer is configured and `op` on the cluster is allowed; else
 /// the error and message to answer.
 pub fn store(ctx: &RequestContext, op: AclOperation) -> Result<&AclStore, (i16, &'static str)> {

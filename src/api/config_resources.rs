@@ -73,7 +73,7 @@ pub fn authorize(ctx: &RequestContext, op: AclOperation, resource_type: i8, name
     if allowed {
         Ok(())
     } else {
-        Err((refused.code(), refused.to_string()))
+        Err((refused.code(), super::kafka_message(refused)))
     }
 }
 

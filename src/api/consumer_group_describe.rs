@@ -66,15 +66,18 @@ fn describe(c: &ConsumerGroup, ctx: &RequestContext) -> DescribedGroup {
         .with_members(members)
 }
 
-/// Whether the principal may DESCRIBE every topic the group's members subscribe to, own or
-/// are to own.
+/// Kafka's message for a group shown with a topic the principal may not describe.
+pub(super) const UNDESCRIBABLE_TOPICS: &str =
+    "The group has described topic(s) that the client is not authorized to describe.";
+
+/// Whether the principal may DESCRIBE every topic the group's members own or are to own (Kafka
+/// 4's `handleConsumerGroupDescribe` checks the assignments, not the subscriptions).
 fn all_describable(ctx: &RequestContext, group: &DescribedGroup) -> bool {
     group.members.iter().all(|m| {
-        let assigned = [&m.assignment, &m.target_assignment]
+        let mut assigned = [&m.assignment, &m.target_assignment]
             .into_iter()
             .flat_map(|a| a.topic_partitions.iter().map(|tp| tp.topic_name.0.as_str()));
-        let mut named = m.subscribed_topic_names.iter().map(|t| t.0.as_str()).chain(assigned);
-        named.all(|t| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t))
+        assigned.all(|t| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t))
     })
 }
 
@@ -114,10 +117,12 @@ impl Handler for ConsumerGroupDescribe {
                     NOT_REQUESTED
                 };
                 let described = describe(c, ctx);
-                // Kafka 4: a group whose members name a topic the principal may not describe
-                // is not shown.
+                // Kafka 4: a group whose members own or are to own a topic the principal may
+                // not describe is not shown.
                 if !all_describable(ctx, &described) {
-                    return base.with_error_code(E::TopicAuthorizationFailed.code());
+                    return base
+                        .with_error_code(E::TopicAuthorizationFailed.code())
+                        .with_error_message(Some(sb(UNDESCRIBABLE_TOPICS)));
                 }
                 described.with_group_id(id.clone()).with_authorized_operations(operations)
             })

@@ -7,7 +7,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::describe_producers_response::{PartitionResponse, ProducerState, TopicResponse};
 use kafka_protocol::messages::{ApiKey, DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
+use super::{kafka_message, sb, Handler, Reply, RequestContext, ResponseErrors, NONE};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
 
@@ -35,7 +35,7 @@ impl Handler for DescribeProducers {
                             let refused = E::TopicAuthorizationFailed;
                             return base
                                 .with_error_code(refused.code())
-                                .with_error_message(Some(sb(refused.to_string())));
+                                .with_error_message(Some(sb(kafka_message(refused))));
                         }
                         match ctx.broker.replicas.partition(&t.name.0, index) {
                             Ok(log) => base.with_error_code(NONE).with_active_producers(

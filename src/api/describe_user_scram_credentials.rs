@@ -14,7 +14,6 @@ use crate::error::ErrorCode;
 
 pub struct DescribeUserScramCredentials;
 
-/// The name of the one cluster resource.
 impl Handler for DescribeUserScramCredentials {
     type Request = DescribeUserScramCredentialsRequest;
     type Response = DescribeUserScramCredentialsResponse;

@@ -63,9 +63,13 @@ struct Plan {
 
 /// Finds each requested partition, once. A topic the principal may not READ is
 /// TOPIC_AUTHORIZATION_FAILED whether it exists or not (Kafka's `handleFetchRequest`); only an
-/// unknown topic id is told first, as there is no name to authorize.
+/// unknown topic id is told first, as there is no name to authorize. A fetch naming a replica
+/// id is a follower's: it needs CLUSTER_ACTION on the cluster instead, without which every
+/// partition is refused.
 fn resolve(ctx: &RequestContext, req: &FetchRequest, version: i16) -> Plan {
     let broker = &ctx.broker;
+    let replica = if version >= 15 { req.replica_state.replica_id.0 } else { req.replica_id.0 };
+    let follower_refused = replica >= 0 && !ctx.cluster_authorized(AclOperation::ClusterAction);
     let topics = req
         .topics
         .iter()
@@ -76,8 +80,10 @@ fn resolve(ctx: &RequestContext, req: &FetchRequest, version: i16) -> Plan {
                 (broker.topics.get(&ft.topic.0), E::UnknownTopicOrPartition.code())
             };
             let name = topic.as_ref().map_or(ft.topic.0.as_str(), |t| &*t.name);
-            let denied =
-                (version < 13 || topic.is_some()) && !ctx.authorized(AclOperation::Read, ResourceType::Topic, name);
+            let denied = follower_refused
+                || (replica < 0
+                    && (version < 13 || topic.is_some())
+                    && !ctx.authorized(AclOperation::Read, ResourceType::Topic, name));
             let partitions = ft
                 .partitions
                 .iter()

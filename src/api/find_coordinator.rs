@@ -10,7 +10,7 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{ApiKey, BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use super::{sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
+use super::{kafka_message, sb, Handler, Reply, RequestContext, ResponseErrors, Subject, NONE};
 use crate::auth::{AclOperation, ResourceType};
 use crate::cluster::Node;
 
@@ -24,7 +24,7 @@ const KEY_TYPE_SHARE: i8 = 2;
 /// must DESCRIBE the group or transactional id; share keys are for brokers (CLUSTER_ACTION),
 /// as Kafka's `getCoordinator` checks them.
 fn find(ctx: &RequestContext, key: &str, key_type: i8, version: i16) -> Result<Node, (i16, String)> {
-    let refused = |e: E| Err((e.code(), e.to_string()));
+    let refused = |e: E| Err((e.code(), kafka_message(e)));
     match key_type {
         KEY_TYPE_GROUP if !ctx.authorized(AclOperation::Describe, ResourceType::Group, key) => {
             return refused(E::GroupAuthorizationFailed)

@@ -36,11 +36,11 @@ impl Handler for LeaveGroup {
         };
         let Some(group) = group else {
             // v3+: an unknown group is a per-member error, not a request error.
-            let mut resp = Self::error_response(&req, GroupError::UnknownMemberId.code());
-            if ctx.api_version >= 3 {
-                resp.error_code = NONE;
-            }
-            return Reply::Now(resp);
+            let unknown = GroupError::UnknownMemberId.code();
+            let top = if ctx.api_version >= 3 { NONE } else { unknown };
+            return Reply::Now(
+                LeaveGroupResponse::default().with_error_code(top).with_members(each_member(&req, unknown)),
+            );
         };
         let now = tokio::time::Instant::now();
         let timings = coord.timings();
@@ -91,18 +91,9 @@ impl Handler for LeaveGroup {
         }
     }
 
-    fn error_response(req: &LeaveGroupRequest, code: i16) -> LeaveGroupResponse {
-        let members = req
-            .members
-            .iter()
-            .map(|m| {
-                MemberResponse::default()
-                    .with_member_id(m.member_id.clone())
-                    .with_group_instance_id(m.group_instance_id.clone())
-                    .with_error_code(code)
-            })
-            .collect();
-        LeaveGroupResponse::default().with_error_code(code).with_members(members)
+    /// The request's error alone, no member listed (Kafka's `LeaveGroupRequest.getErrorResponse`).
+    fn error_response(_req: &LeaveGroupRequest, code: i16) -> LeaveGroupResponse {
+        LeaveGroupResponse::default().with_error_code(code)
     }
 
     fn subject(req: &LeaveGroupRequest) -> Option<Subject> {
@@ -115,4 +106,17 @@ impl Handler for LeaveGroup {
             seen.code(m.error_code);
         }
     }
+}
+
+/// Every member of a v3+ request answered `code`.
+fn each_member(req: &LeaveGroupRequest, code: i16) -> Vec<MemberResponse> {
+    req.members
+        .iter()
+        .map(|m| {
+            MemberResponse::default()
+                .with_member_id(m.member_id.clone())
+                .with_group_instance_id(m.group_instance_id.clone())
+                .with_error_code(code)
+        })
+        .collect()
 }

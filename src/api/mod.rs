@@ -546,6 +546,20 @@ pub fn code(e: ResponseError) -> i16 {
     e.code()
 }
 
+/// Kafka's default message of an authorization error (`Errors.message()`, e.g. "Topic
+/// authorization failed."), answered where Kafka answers an `ApiError` of it:
+/// `ResponseError`'s `Display` is only the variant's name ("TopicAuthorizationFailed").
+pub fn kafka_message(e: ResponseError) -> String {
+    let message = match e {
+        ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        ResponseError::GroupAuthorizationFailed => "Group authorization failed.",
+        ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
+        ResponseError::TransactionalIdAuthorizationFailed => "Transactional Id authorization failed.",
+        other => return other.to_string(),
+    };
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

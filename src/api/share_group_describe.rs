@@ -5,6 +5,7 @@ use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::share_group_describe_response::{Assignment, DescribedGroup, Member, TopicPartitions};
 use kafka_protocol::messages::{ApiKey, ShareGroupDescribeRequest, ShareGroupDescribeResponse, TopicName};
 
+use super::consumer_group_describe::UNDESCRIBABLE_TOPICS;
 use super::{sb, Handler, Reply, RequestContext, ResponseErrors};
 use crate::auth::{AclOperation, ResourceType};
 use crate::error::ErrorCode;
@@ -94,7 +95,19 @@ impl Handler for ShareGroupDescribe {
                 } else {
                     NOT_REQUESTED
                 };
-                describe(s, ctx).with_group_id(id.clone()).with_authorized_operations(operations)
+                let described = describe(s, ctx);
+                // Kafka 4: a group whose members own a topic the principal may not describe is
+                // not shown.
+                let assigned = described.members.iter().flat_map(|m| m.assignment.topic_partitions.iter());
+                if assigned
+                    .map(|tp| &tp.topic_name)
+                    .any(|t| !ctx.authorized(AclOperation::Describe, ResourceType::Topic, t))
+                {
+                    return base
+                        .with_error_code(E::TopicAuthorizationFailed.code())
+                        .with_error_message(Some(sb(UNDESCRIBABLE_TOPICS)));
+                }
+                described.with_group_id(id.clone()).with_authorized_operations(operations)
             })
             .collect();
         Reply::Now(ShareGroupDescribeResponse::default().with_groups(groups))

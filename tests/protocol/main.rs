@@ -11,6 +11,7 @@ mod acls;
 mod admin;
 mod admin_apis;
 mod alter_configs;
+mod authorization;
 mod cli;
 mod cli_security;
 mod compaction;
