@@ -83,14 +83,15 @@ impl Handler for ConsumerGroupHeartbeat {
             client_host: ctx.client_host().to_string(),
         };
         let coord = &broker.groups;
-        if let Err(r) = heartbeat::validate(&hb, &group_id, &coord.config.consumer_assignors) {
-            return Reply::Now(refused(r));
-        }
-        // Kafka's `handleConsumerGroupHeartbeat`: every subscribed topic name needs DESCRIBE;
-        // a regular expression resolves only to topics the member may describe.
+        // Kafka's `handleConsumerGroupHeartbeat`, before the coordinator validates the request:
+        // every subscribed topic name needs DESCRIBE; a regular expression resolves only to
+        // topics the member may describe.
         let describable = |t: &str| ctx.authorized(AclOperation::Describe, ResourceType::Topic, t);
         if hb.subscribed_topic_names.as_ref().is_some_and(|names| names.iter().any(|t| !describable(t))) {
             return Reply::Now(Self::error_response(&req, E::TopicAuthorizationFailed.code()));
+        }
+        if let Err(r) = heartbeat::validate(&hb, &group_id, &coord.config.consumer_assignors) {
+            return Reply::Now(refused(r));
         }
         let defaults = broker.live.current().group_defaults;
         let configs = broker.live.group_configs(&group_id);

@@ -37,16 +37,20 @@ fn delete_by_name(broker: &Arc<Broker>, name: TopicName, version: i16) -> Deleta
     }
 }
 
-/// Deletes a topic the principal may DELETE (Kafka's `deleteTopics` checks). Asked by id
-/// (`by_id`), a topic it may not even DESCRIBE is refused without its name.
+/// Deletes a topic the principal may DELETE, with the checks in the order of Kafka's
+/// `ControllerApis.deleteTopics`: a topic it may not DESCRIBE is refused (asked by id
+/// (`by_id`), without its name), one that does not exist is unknown, one it may not DELETE is
+/// refused.
 fn delete_authorized(ctx: &RequestContext, name: TopicName, by_id: Option<Uuid>, version: i16) -> DeletableTopicResult {
     let refused = E::TopicAuthorizationFailed.code();
-    if let Some(id) = by_id {
-        if !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &name.0) {
-            return result(None, id, refused, None, version);
-        }
+    if !ctx.authorized(AclOperation::Describe, ResourceType::Topic, &name.0) {
+        return match by_id {
+            Some(id) => result(None, id, refused, None, version),
+            None => result(Some(name), Uuid::nil(), refused, None, version),
+        };
     }
-    if !ctx.authorized(AclOperation::Delete, ResourceType::Topic, &name.0) {
+    let exists = ctx.broker.topics.get(&name.0).is_some();
+    if exists && !ctx.authorized(AclOperation::Delete, ResourceType::Topic, &name.0) {
         return result(Some(name), by_id.unwrap_or_default(), refused, None, version);
     }
     delete_by_name(&ctx.broker, name, version)

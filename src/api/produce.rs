@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use kafka_protocol::error::ResponseError as E;
+use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
@@ -206,17 +207,14 @@ fn take_unauthorized(
     req: &mut ProduceRequest,
     names: &mut TopicNames,
 ) -> Vec<TopicProduceResponse> {
-    let allowed: Vec<bool> = req
-        .topic_data
-        .iter()
-        .enumerate()
-        .map(|(i, td)| {
-            names.name(i, &td.name).is_none_or(|n| ctx.authorized(AclOperation::Write, ResourceType::Topic, n))
-        })
-        .collect();
-    if allowed.iter().all(|a| *a) {
+    let may_write = |(i, td): (usize, &TopicProduceData)| {
+        names.name(i, &td.name).is_none_or(|n| ctx.authorized(AclOperation::Write, ResourceType::Topic, n))
+    };
+    // The common case (every topic allowed) allocates nothing.
+    if req.topic_data.iter().enumerate().all(may_write) {
         return Vec::new();
     }
+    let allowed: Vec<bool> = req.topic_data.iter().enumerate().map(may_write).collect();
     if let TopicNames::ById(topics) = names {
         let mut keep = allowed.iter();
         topics.retain(|_| *keep.next().unwrap_or(&true));

@@ -88,6 +88,10 @@ async fn topic_admin_needs_create_delete_and_alter() {
     assert_eq!((name_of(&r.name), r.error_code), (Some("ta-victim"), TOPIC_AUTHORIZATION_FAILED));
     let r = delete(&mut s.alice, by_name("ta-ghost")).await;
     assert_eq!(r.error_code, TOPIC_AUTHORIZATION_FAILED, "existence not told");
+    // ControllerApis.deleteTopics: with DESCRIBE, a missing topic is unknown before DELETE is asked.
+    s.grant(&[allow(TOPIC, "ta-ghost", DESCRIBE)]).await;
+    let r = delete(&mut s.alice, by_name("ta-ghost")).await;
+    assert_eq!(r.error_code, UNKNOWN_TOPIC_OR_PARTITION, "DESCRIBE may know it does not exist");
     let r = delete(&mut s.alice, by_id(id)).await;
     assert_eq!((name_of(&r.name), r.topic_id, r.error_code), (None, id, TOPIC_AUTHORIZATION_FAILED), "name hidden");
     s.grant(&[allow(TOPIC, "ta-victim", DESCRIBE)]).await;
