@@ -13,6 +13,7 @@ use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::*;
 use uuid::Uuid;
 
+use crate::common::groups::consumer_join as join;
 use crate::common::groups::*;
 use crate::common::*;
 
@@ -25,16 +26,6 @@ const UNSUPPORTED_VERSION: i16 = 35;
 
 /// Partitions by topic id, as heartbeats carry them.
 type Owned = BTreeMap<Uuid, BTreeSet<i32>>;
-
-fn join(group: &str, member: &str, topics: &[&str]) -> ConsumerGroupHeartbeatRequest {
-    ConsumerGroupHeartbeatRequest::default()
-        .with_group_id(gid(group))
-        .with_member_id(sb(member))
-        .with_member_epoch(0)
-        .with_rebalance_timeout_ms(30_000)
-        .with_subscribed_topic_names(Some(topics.iter().map(|t| tn(t)).collect()))
-        .with_topic_partitions(Some(Vec::new()))
-}
 
 fn beat(group: &str, member: &str, epoch: i32, owned: Option<&Owned>) -> ConsumerGroupHeartbeatRequest {
     let owned = owned.map(|o| {

@@ -8,18 +8,8 @@ use kafka_protocol::messages::*;
 use uuid::Uuid;
 
 use super::*;
-use crate::common::groups::gid;
+use crate::common::groups::{consumer_join as join, gid};
 use crate::common::*;
-
-fn join(group: &str, member: &str, topics: &[&str]) -> ConsumerGroupHeartbeatRequest {
-    ConsumerGroupHeartbeatRequest::default()
-        .with_group_id(gid(group))
-        .with_member_id(sb(member))
-        .with_member_epoch(0)
-        .with_rebalance_timeout_ms(30_000)
-        .with_subscribed_topic_names(Some(topics.iter().map(|t| tn(t)).collect()))
-        .with_topic_partitions(Some(Vec::new()))
-}
 
 /// The topic ids of a heartbeat's assignment.
 fn assigned(r: &ConsumerGroupHeartbeatResponse) -> BTreeSet<Uuid> {

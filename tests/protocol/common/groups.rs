@@ -355,3 +355,14 @@ pub async fn recv_for<R: Request>(c: &mut Client, cid: i32, version: i16) -> R::
     assert_eq!(got, cid, "correlation id");
     resp
 }
+
+/// A ConsumerGroupHeartbeat that joins `group` as a new member (epoch 0) subscribed to `topics`.
+pub fn consumer_join(group: &str, member: &str, topics: &[&str]) -> ConsumerGroupHeartbeatRequest {
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid(group))
+        .with_member_id(sb(member))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(topics.iter().map(|t| tn(t)).collect()))
+        .with_topic_partitions(Some(Vec::new()))
+}
