@@ -157,6 +157,7 @@ public class Groups848 {
                     }
                     public void onPartitionsAssigned(Collection<TopicPartition> tps) {
                         callbacks.add(new Callback(System.nanoTime(), "ASSIGNED", Set.copyOf(tps)));
+                        if (!classic) seekToCommitted(c, tps);
                     }
                     public void onPartitionsLost(Collection<TopicPartition> tps) {
                         callbacks.add(new Callback(System.nanoTime(), "LOST", Set.copyOf(tps)));
@@ -180,7 +181,10 @@ public class Groups848 {
                     }
                     assignment = Set.copyOf(c.assignment());
                     memberId = c.groupMetadata().memberId();
-                    if (!recs.isEmpty()) commit(c, pending);
+                    // Also retries a commit that failed (a member epoch bumped by a heartbeat
+                    // answered while the commit was on its way is STALE_MEMBER_EPOCH to a 3.9
+                    // client's commitSync), records or not.
+                    commit(c, pending);
                 }
                 commit(c, pending);
             } catch (Throwable e) {
@@ -193,6 +197,26 @@ public class Groups848 {
                 }
                 callbacks.add(new Callback(System.nanoTime(), "CLOSED", Set.of()));
                 closed = true;
+            }
+        }
+
+        /** Positions newly assigned partitions at their committed offsets (OffsetFetch).
+         *  The 3.9 AsyncKafkaConsumer (group.protocol=consumer) resets a partition assigned
+         *  while an OffsetFetch for earlier ones is in flight with auto.offset.reset instead of
+         *  its committed offset (KAFKA-17674, fixed in 4.0): a partition that moves to a member
+         *  a moment after its first ones (released by its previous owner) is read again from
+         *  the start, whatever the broker answers. Seeking here keeps what is checked (the
+         *  broker's committed offsets) and takes the client bug out of the way. */
+        void seekToCommitted(KafkaConsumer<String, String> c, Collection<TopicPartition> tps) {
+            if (tps.isEmpty()) return;
+            try {
+                Map<TopicPartition, OffsetAndMetadata> committed = c.committed(new HashSet<>(tps), Duration.ofSeconds(15));
+                for (TopicPartition tp : tps) {
+                    OffsetAndMetadata o = committed.get(tp);
+                    if (o != null) c.seek(tp, o);
+                }
+            } catch (RuntimeException e) {
+                errors.add("committed: " + e);
             }
         }
 
