@@ -118,9 +118,11 @@ def t_three_partitions():
             f"got {len(got)}/{len(recs)}, partitions used {sorted({p for v in parts.values() for p in v})}")
 
 
-def t_cooperative_group(delay_s):
+def t_cooperative_group(delay_s, defaults=False):
     """Two consumers, CooperativeStickyAssignor, 4 partitions: the second joins `delay_s` after
-    the first, so the first must give up two partitions in a cooperative follow-up round."""
+    the first, so the first must give up two partitions in a cooperative follow-up round.
+    `defaults`: as a new user writes it, one client id for both and the default timers
+    (heartbeat 3 s), so the member ids sort at random."""
     try:
         from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
     except ImportError:
@@ -135,9 +137,9 @@ def t_cooperative_group(delay_s):
     stop = threading.Event()
 
     def member(i):
-        c = KafkaConsumer(topic, bootstrap_servers=bootstrap(), group_id=f"g-{topic}", client_id=f"coop-{i}",
-                          auto_offset_reset="earliest", partition_assignment_strategy=[CooperativeStickyAssignor],
-                          session_timeout_ms=10000, heartbeat_interval_ms=1000)
+        tuned = {} if defaults else dict(client_id=f"coop-{i}", session_timeout_ms=10000, heartbeat_interval_ms=1000)
+        c = KafkaConsumer(topic, bootstrap_servers=bootstrap(), group_id=f"g-{topic}", auto_offset_reset="earliest",
+                          partition_assignment_strategy=[CooperativeStickyAssignor], **tuned)
         try:
             while not stop.is_set():
                 for rs in c.poll(timeout_ms=200).values():
@@ -159,7 +161,8 @@ def t_cooperative_group(delay_s):
     for t in threads:
         t.join(15)
     total = len(consumed[0] | consumed[1])
-    R.check(f"cooperative-sticky group (second member after {delay_s}s): partitions split 2/2, all 400 consumed",
+    how = ", default client id and timers" if defaults else ""
+    R.check(f"cooperative-sticky group (second member after {delay_s}s{how}): partitions split 2/2, all 400 consumed",
             total == 400 and len(final[0]) == 2 and len(final[1]) == 2 and sorted(final[0] + final[1]) == [0, 1, 2, 3],
             f"consumed {total}, assignments {final}")
 
@@ -353,6 +356,7 @@ def main():
     R.run("3-partitions", t_three_partitions)
     R.run("cooperative-group-together", t_cooperative_group, 0)
     R.run("cooperative-group-late", t_cooperative_group, 4)
+    R.run("cooperative-group-defaults", t_cooperative_group, 1, True)
     if not hasattr(KafkaProducer, "init_transactions"):
         R.bad("transactions", f"kafka-python {kafka.__version__} has no transactions (needs >= 2.1)")
     else:
