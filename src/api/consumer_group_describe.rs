@@ -109,7 +109,8 @@ impl Handler for ConsumerGroupDescribe {
                     Ok(None) => return not_found(format!("Group {} not found.", id.0)),
                     Err(e) => return base.with_error_code(e.code()),
                 };
-                let g = g.lock();
+                let mut g = g.lock();
+                ctx.broker.groups.run_timers(&mut g);
                 let Some(c) = &g.consumer else { return not_found(format!("Group {} is not a consumer group.", id.0)) };
                 let operations = if req.include_authorized_operations {
                     ctx.authorized_operations(ResourceType::Group, id)

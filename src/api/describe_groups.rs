@@ -52,7 +52,8 @@ impl Handler for DescribeGroups {
                     Ok(None) => return not_found(base),
                     Err(e) => return with_operations(ctx, &req, base).with_error_code(e.code()),
                 };
-                let g = g.lock();
+                let mut g = g.lock();
+                ctx.broker.groups.run_timers(&mut g);
                 // A deleted group may linger in the registry as Dead: Kafka no longer has it.
                 if g.state == GroupState::Dead {
                     return not_found(base);

@@ -33,7 +33,8 @@ impl Handler for ListGroups {
             .list()
             .into_iter()
             .filter_map(|g| {
-                let g = g.lock();
+                let mut g = g.lock();
+                ctx.broker.groups.run_timers(&mut g);
                 if g.state == GroupState::Dead {
                     return None;
                 }

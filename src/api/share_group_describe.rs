@@ -88,7 +88,8 @@ impl Handler for ShareGroupDescribe {
                     Ok(None) => return not_found(format!("Group {} not found.", id.0)),
                     Err(e) => return base.with_error_code(e.code()),
                 };
-                let g = g.lock();
+                let mut g = g.lock();
+                ctx.broker.groups.run_timers(&mut g);
                 let Some(s) = &g.share else { return not_found(format!("Group {} is not a share group.", id.0)) };
                 let operations = if req.include_authorized_operations {
                     ctx.authorized_operations(ResourceType::Group, id)

@@ -234,3 +234,36 @@ async fn static_member_that_misses_a_rebalance_keeps_its_membership() {
     assert_eq!(heartbeat(&mut ca, group, 1, &a, Some("inst-s")).await, ILLEGAL_GENERATION, "it must rejoin");
     b.stop().await;
 }
+
+/// A static member that goes silent is gone at its session's end for the requests that read
+/// membership, not only once the 50 ms timer loop has come round: DeleteGroups a moment after
+/// the deadline succeeds, and ListGroups shows the group Empty (librdkafka's 0081 admin test
+/// closes static consumers, waits the session timeout and deletes their groups).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_just_ended_is_over_for_delete_and_list_groups() {
+    use std::time::Duration;
+    let b = TestBroker::start_with(|cfg| cfg.group_min_session_timeout_ms = 100).await;
+    let mut c = b.client().await;
+    create_topic(&mut c, "st-t", 1).await;
+    let session = Duration::from_millis(300);
+    for i in 0..6 {
+        let group = format!("st-ended-{i}");
+        let protos = consumer_protocols(&["range"], &["st-t"]);
+        let join = join_request(&group, "", Some(INST), "consumer", protos).with_session_timeout_ms(300);
+        let r = c.call(&join, 9).await;
+        assert_eq!(r.error_code, NONE);
+        let id = r.member_id.to_string();
+        assert_eq!(sync(&mut c, &group, r.generation_id, &id, Some(INST), &[(&id, b"P")]).await.error_code, NONE);
+        // The SyncGroup answer left after the broker restarted the session: 4 ms past its end
+        // here is past it there.
+        tokio::time::sleep(session + Duration::from_millis(4)).await;
+        if i % 2 == 0 {
+            assert_eq!(delete_groups(&mut c, &[&group]).await, vec![(group.clone(), NONE)], "round {i}: deleted");
+        } else {
+            let listed = list_groups(&mut c, &[]).await;
+            let state = listed.iter().find(|(g, _, _)| *g == group).map(|(_, _, s)| s.as_str());
+            assert_eq!(state, Some("Empty"), "round {i}: the silent member is gone");
+        }
+    }
+    b.stop().await;
+}

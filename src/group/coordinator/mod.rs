@@ -469,6 +469,9 @@ impl GroupCoordinator {
     pub fn delete_group(&self, group: &str) -> Result<Arc<Partition>, GroupError> {
         let Some(g) = self.get_any(group)? else { return Err(GroupError::GroupIdNotFound) };
         let mut g = g.lock();
+        // Expired members first; their records land before the tombstones, on the same
+        // partition, so waiting for the deletion covers them.
+        self.run_timers(&mut g);
         if let Some(s) = &g.share {
             if !s.members.is_empty() {
                 return Err(GroupError::NonEmptyGroup);
@@ -550,6 +553,32 @@ impl GroupCoordinator {
         touched
     }
 
+    /// The group's timer work that is due (sessions that ended, join and sync deadlines that
+    /// passed), with its records appended: the partition to make durable, if any. The timer
+    /// loop runs it every 50 ms; requests that read membership (DeleteGroups, the describes,
+    /// ListGroups) run it first, so a session that ended a moment ago is over for them too,
+    /// as Kafka's exact timers make it (a tool that waits out a static member's session and
+    /// then deletes the group must not lose the race to the next tick).
+    pub fn run_timers(&self, g: &mut Group) {
+        if self.check_loaded(&g.id).is_err() {
+            return; // restored, not complete: its replay may still change it
+        }
+        if let Some(p) = self.run_timers_at(g, Instant::now(), &self.timings()) {
+            tokio::spawn(self.replicas.wait_durable(vec![p]));
+        }
+    }
+
+    fn run_timers_at(&self, g: &mut Group, now: Instant, t: &GroupTimings) -> Option<Arc<Partition>> {
+        if g.share.is_some() {
+            return self.tick_share(g, now);
+        }
+        if g.consumer.is_some() {
+            return self.tick_consumer(g, now);
+        }
+        g.tick(now, t);
+        self.persist(g).ok().flatten()
+    }
+
     /// Timer work for every group; also expires offsets of groups empty for longer than
     /// offsets.retention.minutes.
     pub fn tick(&self) -> Vec<Arc<Partition>> {
@@ -563,23 +592,17 @@ impl GroupCoordinator {
                 continue; // restored, not complete: its replay may still change it
             }
             let retention = self.config.offsets_retention.as_millis() as i64;
+            touched.extend(self.run_timers_at(&mut g, now, &t));
             if g.share.is_some() {
-                // Share groups never expire (their state is deleted explicitly).
-                touched.extend(self.tick_share(&mut g, now));
-                continue;
+                continue; // share groups never expire (their state is deleted explicitly)
             }
             if g.consumer.is_some() {
-                touched.extend(self.tick_consumer(&mut g, now));
                 // An empty consumer group's offsets expire with the last commit.
                 let last_commit = g.offsets.values().map(|v| v.commit_timestamp).max();
                 if g.has_no_members() && last_commit.is_some_and(|t| now_ms() - t > retention) {
                     dead.push(g.id.clone());
                 }
                 continue;
-            }
-            g.tick(now, &t);
-            if let Ok(Some(p)) = self.persist(&mut g) {
-                touched.push(p);
             }
             if g.state == GroupState::Empty && !g.offsets.is_empty() && now_ms() - g.state_since_ms > retention {
                 dead.push(g.id.clone());
