@@ -61,11 +61,13 @@ declare_settings! {
     /// the certificate chain itself, PEM, instead of a file
     ssl_keystore_certificate_chain: String = "".into(), kafka = "ssl.keystore.certificate.chain";
 
-    /// the private key itself, PEM (unencrypted PKCS#8, PKCS#1 or SEC1), instead of a file
+    /// the private key itself, PEM (PKCS#8, PKCS#1 or SEC1; an encrypted PKCS#8 key is
+    /// decrypted with `ssl.key.password`), instead of a file
     ssl_keystore_key: String = "".into(), kafka = "ssl.keystore.key";
 
-    /// password of an encrypted private key (encrypted PEM keys are refused: decrypt them
-    /// with `openssl pkcs8`)
+    /// password of an encrypted PKCS#8 private key (`ENCRYPTED PRIVATE KEY`, PBES2 as
+    /// `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it); legacy `Proc-Type: ENCRYPTED` PEM
+    /// keys are refused
     ssl_key_password: String = "".into(), kafka = "ssl.key.password";
 
     /// PEM file of the CA certificates client certificates must chain to
