@@ -62,6 +62,9 @@ impl Handler for OffsetCommit {
         let group = match coord.get(&req.group_id.0) {
             Ok(Some(g)) => Ok(g),
             Ok(None) if member.generation_id < 0 => coord.group_or_create(&req.group_id.0),
+            // Kafka's OffsetMetadataManager: v9+ says the group is not there; older versions
+            // keep ILLEGAL_GENERATION for the clients of their time.
+            Ok(None) if ctx.api_version >= 9 => Err(GroupError::GroupIdNotFound),
             Ok(None) => Err(GroupError::IllegalGeneration),
             Err(e) => Err(e),
         };

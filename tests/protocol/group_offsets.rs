@@ -182,14 +182,18 @@ async fn commit_metadata_over_4096_bytes_is_too_large() {
     b.stop().await;
 }
 
+/// Kafka's OffsetMetadataManager: ILLEGAL_GENERATION below v9, GROUP_ID_NOT_FOUND from v9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commit_with_generation_to_unknown_group_is_illegal_generation() {
+async fn commit_with_generation_to_unknown_group_is_refused() {
     let b = TestBroker::start().await;
     let mut c = b.client().await;
     create_topic(&mut c, "oc-ng", 1).await;
     for (gen, member) in [(1, "m"), (0, "")] {
-        let r = commit(&mut c, "oc-no-group", gen, member, None, &[("oc-ng", 0, 1, None)]).await;
-        assert_eq!(r, vec![("oc-ng".to_string(), 0, ILLEGAL_GENERATION)], "generation {gen}");
+        for (v, want) in [(8, ILLEGAL_GENERATION), (9, GROUP_ID_NOT_FOUND)] {
+            let req = commit_request("oc-no-group", gen, member, None, &[("oc-ng", 0, 1, None)]);
+            let r = commit_codes(&c.call(&req, v).await);
+            assert_eq!(r, vec![("oc-ng".to_string(), 0, want)], "v{v} generation {gen}");
+        }
     }
     let d = describe(&mut c, "oc-no-group").await;
     assert_eq!(d.group_state.as_str(), "Dead", "no group was created");
