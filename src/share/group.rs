@@ -5,10 +5,13 @@
 //! partitions, are what members hold. The group's records (types 10-15 of
 //! `__consumer_offsets`) are written by each operation and replayed at start.
 //!
-//! Brook's share state lives in the same process as the group, so a subscribed partition is
-//! assignable as soon as the group subscribes to it (Kafka initializes it first, through a
-//! round trip to the share coordinator, which only delays the first assignment by a heartbeat).
-//! The initialized partitions are still recorded (type 15) for the admin APIs.
+//! A subscribed partition becomes assignable once its share state is initialized, as in
+//! Kafka: the heartbeat that first subscribes the group to it initializes it after computing
+//! the assignment (Brook's share state is in the same process, so at once, where Kafka makes a
+//! round trip to the share coordinator), and the next heartbeat assigns it. The heartbeat
+//! between matters to users: members that start together all get partitions, instead of the
+//! first one acquiring every record before the others have joined. The initialized partitions
+//! are recorded (type 15) for the admin APIs.
 //! See docs/kip932-spec.md §1-2.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -225,6 +228,8 @@ impl ShareGroup {
             self.records.push(self.member_metadata(&member));
         }
         self.members.insert(member.id.clone(), member);
+        // Partitions initialized since the target was computed are assigned now.
+        bump |= self.initialized_assignment_pending(env.topics);
         // 2. The group epoch moves with the subscriptions and the subscribed topics' metadata.
         let hash = self.compute_metadata_hash(env.topics);
         if bump || hash != self.metadata_hash {
@@ -232,8 +237,6 @@ impl ShareGroup {
             self.group_epoch += 1;
             self.records.push(self.group_metadata());
         }
-        // The subscribed partitions get share state (assignable from now on).
-        self.initialize_subscribed(env.topics);
         // 3. A new target assignment when the group epoch moved past it.
         if self.group_epoch > self.assignment_epoch {
             self.compute_target(env.topics);
@@ -253,11 +256,28 @@ impl ShareGroup {
         if m.assigned != before || m.member_epoch != epoch_before || !known {
             self.records.push(self.current_assignment(&m));
         }
+        // 6. Subscribed partitions without share state get it; the next heartbeat assigns them.
+        self.initialize_subscribed(env.topics);
         let full = req.member_epoch == 0 || req.subscribed_topic_names.is_some();
         Ok(ShareAnswer {
             member_id: m.id.clone(),
             member_epoch: m.member_epoch,
             assignment: (full || m.assigned != before).then(|| m.assigned.clone()),
+        })
+    }
+
+    /// Kafka's `initializedAssignmentPending`: some subscribed, initialized topic has
+    /// partitions that no member's target holds (initialized after the target was computed).
+    fn initialized_assignment_pending(&self, topics: &dyn TopicLookup) -> bool {
+        if self.members.is_empty() {
+            return false;
+        }
+        self.subscribed_topic_names().iter().any(|name| {
+            let Some((id, _)) = topics.topic(name) else { return false };
+            let Some((_, initialized)) = self.initialized.get(&id) else { return false };
+            let targeted: BTreeSet<i32> =
+                self.target.values().filter_map(|a| a.get(&id)).flat_map(|ps| ps.iter().copied()).collect();
+            *initialized != targeted
         })
     }
 

@@ -51,18 +51,25 @@ fn count(a: &Assignment) -> usize {
     a.values().map(BTreeSet::len).sum()
 }
 
+/// Kafka's order: the first heartbeat initializes the partitions' share state after computing
+/// the (empty) assignment; the next one assigns them.
 #[test]
-fn the_first_member_gets_every_partition_at_once() {
+fn the_first_member_gets_the_partitions_at_its_next_heartbeat() {
     let t = topics(&[("t", 1, 4)]);
     let mut g = ShareGroup::new("g");
     let a = g.heartbeat(&join("a", &["t"]), &env(&t)).unwrap();
     assert_eq!(a.member_epoch, 1);
-    assert_eq!(count(a.assignment.as_ref().unwrap()), 4);
+    assert_eq!(a.assignment.as_ref().map(count), Some(0), "a join is answered its (empty) assignment");
     assert_eq!(g.state_name(), "Stable");
-    // The records: member metadata, group epoch, initialized partitions, target, current.
+    // The records: member metadata, group epoch, target, its epoch, current, initialized.
     let kinds: Vec<i16> = g.take_records().iter().map(|(k, _)| i16::from_be_bytes([k[0], k[1]])).collect();
-    assert_eq!(kinds, vec![10, 11, 15, 13, 12, 14]);
+    assert_eq!(kinds, vec![10, 11, 13, 12, 14, 15]);
     assert!(g.initialized[&Uuid::from_bytes([1; 16])].1.len() == 4);
+    let a = g.heartbeat(&beat("a", 1), &env(&t)).unwrap();
+    assert_eq!((a.member_epoch, a.assignment.as_ref().map(count)), (2, Some(4)));
+    // Nothing pending any more: the next heartbeat changes nothing.
+    let a = g.heartbeat(&beat("a", 2), &env(&t)).unwrap();
+    assert_eq!((a.member_epoch, a.assignment), (2, None));
 }
 
 #[test]
@@ -89,8 +96,9 @@ fn epochs_are_checked_as_kafka_does() {
     assert_eq!(err(&mut g, beat("a", 5)), GroupError::FencedMemberEpoch.code());
     assert_eq!(err(&mut g, beat("x", 1)), GroupError::UnknownMemberId.code());
     assert_eq!(err(&mut g, beat("x", -1)), GroupError::UnknownMemberId.code());
-    // Epoch 0 from a known member keeps it (a rejoin).
-    assert_eq!(g.heartbeat(&join("a", &["t"]), &env(&t)).unwrap().member_epoch, 1);
+    // Epoch 0 from a known member keeps it (a rejoin); this heartbeat also assigns the
+    // partitions initialized by the first one, so the epoch moves on.
+    assert_eq!(g.heartbeat(&join("a", &["t"]), &env(&t)).unwrap().member_epoch, 2);
 }
 
 #[test]
@@ -149,10 +157,14 @@ fn records_replay_to_the_same_group() {
 }
 
 #[test]
-fn a_new_partition_is_assigned_at_the_next_heartbeat() {
+fn a_new_partition_is_assigned_at_the_heartbeat_after_its_initialization() {
     let mut g = ShareGroup::new("g");
     g.heartbeat(&join("a", &["t"]), &env(&topics(&[("t", 1, 1)]))).unwrap();
     let grown = topics(&[("t", 1, 3)]);
+    // The heartbeat that sees the topic grow assigns what was initialized (partition 0)...
     let a = g.heartbeat(&beat("a", 1), &env(&grown)).unwrap();
-    assert_eq!((a.member_epoch, count(a.assignment.as_ref().unwrap())), (2, 3));
+    assert_eq!((a.member_epoch, count(a.assignment.as_ref().unwrap())), (2, 1));
+    // ...and initializes the new partitions, which the next one assigns.
+    let a = g.heartbeat(&beat("a", 2), &env(&grown)).unwrap();
+    assert_eq!((a.member_epoch, count(a.assignment.as_ref().unwrap())), (3, 3));
 }

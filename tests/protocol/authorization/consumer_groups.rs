@@ -108,6 +108,10 @@ async fn share_group_describe_needs_describe_on_assigned_topics() {
         .with_member_epoch(0)
         .with_subscribed_topic_names(Some(vec![tn("sd-secret")]));
     assert_eq!(s.admin.call(&join, 1).await.error_code, NONE);
+    // The second heartbeat assigns the partitions the first one initialized.
+    let beat =
+        ShareGroupHeartbeatRequest::default().with_group_id(gid("sd")).with_member_id(sb("m1")).with_member_epoch(1);
+    assert_eq!(s.admin.call(&beat, 1).await.error_code, NONE);
     let describe = |g: &str| ShareGroupDescribeRequest::default().with_group_ids(vec![gid(g)]);
 
     let d = s.alice.call(&describe("sd"), 1).await.groups.remove(0);
