@@ -554,11 +554,11 @@ impl GroupCoordinator {
     }
 
     /// The group's timer work that is due (sessions that ended, join and sync deadlines that
-    /// passed), with its records appended: the partition to make durable, if any. The timer
-    /// loop runs it every 50 ms; requests that read membership (DeleteGroups, the describes,
-    /// ListGroups) run it first, so a session that ended a moment ago is over for them too,
-    /// as Kafka's exact timers make it (a tool that waits out a static member's session and
-    /// then deletes the group must not lose the race to the next tick).
+    /// passed), its records appended and made durable in the background. The timer loop runs
+    /// it every 50 ms; requests that read membership (DeleteGroups, the describes, ListGroups)
+    /// run it first, so a session that ended a moment ago is over for them too, as Kafka's
+    /// exact timers make it (a tool that waits out a static member's session and then deletes
+    /// the group must not lose the race to the next tick).
     pub fn run_timers(&self, g: &mut Group) {
         if self.check_loaded(&g.id).is_err() {
             return; // restored, not complete: its replay may still change it
@@ -568,6 +568,7 @@ impl GroupCoordinator {
         }
     }
 
+    /// [`Self::run_timers`] at `now`: the partition its records went to, to make durable.
     fn run_timers_at(&self, g: &mut Group, now: Instant, t: &GroupTimings) -> Option<Arc<Partition>> {
         if g.share.is_some() {
             return self.tick_share(g, now);
