@@ -446,11 +446,6 @@ impl ConsumerGroup {
                 self.records.push(records::regex_tombstone(&self.id, &old.subscribed_topic_regex));
             }
         }
-        if let Some(r) = resolved {
-            self.records.push(records::regex(&self.id, new_regex, &r));
-            self.regexes.insert(new_regex.clone(), r);
-            self.subscriptions_changed();
-        }
         self.put_member(updated.clone());
         bump |= self.refresh_regexes(env);
         if bump || self.compute_metadata_hash(env.topics) != self.metadata_hash {
@@ -490,6 +485,16 @@ impl ConsumerGroup {
         next.session_deadline = env.now + session_timeout;
         next.rejoin_deadline = None;
         self.put_member(next.clone());
+        // A regular expression new to the group resolves after this heartbeat's assignment,
+        // with a new group epoch, so the topics it matches come at the next heartbeat: Kafka
+        // resolves it asynchronously and clients expect the literal topics first (librdkafka's
+        // 0045 resubscribe test).
+        if let Some(r) = resolved {
+            self.records.push(records::regex(&self.id, new_regex, &r));
+            self.regexes.insert(new_regex.clone(), r);
+            self.subscriptions_changed();
+            self.bump_epoch(env.topics);
+        }
         next
     }
 }

@@ -48,20 +48,20 @@ async fn consumer_group_heartbeat_needs_read_and_describable_topics() {
 
     // A regular expression: only the topics alice may describe.
     s.grant(&[allow(GROUP, "cgr", READ), allow(TOPIC, "cgx-1", DESCRIBE)]).await;
+    // A new expression resolves after the join's assignment (as Kafka's asynchronous
+    // resolution): its topics come with the member's next heartbeat.
     let rx = join("cgr", "m2", &[]).with_subscribed_topic_names(None).with_subscribed_topic_regex(Some(sb("cgx-.*")));
     let r = s.alice.call(&rx, 1).await;
     assert_eq!(r.error_code, NONE, "{:?}", r.error_message);
+    assert_eq!(assigned(&r), BTreeSet::new(), "nothing until the expression is resolved");
+    let r = s.alice.call(&rx.clone().with_member_epoch(r.member_epoch), 1).await;
+    assert_eq!(r.error_code, NONE, "{:?}", r.error_message);
     assert_eq!(assigned(&r), BTreeSet::from([x1]), "cgx-2 is not describable");
     // The super user's member of the same expression gets both.
-    let r = s
-        .admin
-        .call(
-            &join("cgr-admin", "m3", &[])
-                .with_subscribed_topic_names(None)
-                .with_subscribed_topic_regex(Some(sb("cgx-.*"))),
-            1,
-        )
-        .await;
+    let rx =
+        join("cgr-admin", "m3", &[]).with_subscribed_topic_names(None).with_subscribed_topic_regex(Some(sb("cgx-.*")));
+    let r = s.admin.call(&rx, 1).await;
+    let r = s.admin.call(&rx.clone().with_member_epoch(r.member_epoch), 1).await;
     assert_eq!(assigned(&r).len(), 2);
     s.stop().await;
 }
